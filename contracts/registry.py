@@ -1,0 +1,115 @@
+"""JSON Schemas by name: the static message schemas in schemas/ and the create-request schemas built from the catalog.
+
+Names: ``task``, ``create_response``, ``error``, ``callback_payload``, ``callback_headers`` and
+``request/<family>/<action>`` (one per catalog action; ``request/<family>/<action>/<model>`` for one model).
+Every schema is draft-07 and also valid JSON Schema 2020-12 (no ``definitions``, no tuple ``items``),
+so the same dicts serve jsonschema here and OpenAPI 3.1 in openapi.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Mapping
+
+from .catalog import Model, load_catalog
+
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
+STATIC_SCHEMAS = ("task", "create_response", "error", "callback_payload", "callback_headers")
+URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
+
+_KEYWORDS = {
+    "enum": "enum",
+    "default": "default",
+    "description": "description",
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "min_items": "minItems",
+    "max_items": "maxItems",
+}
+
+
+class UnknownSchema(LookupError):
+    """No schema has that name."""
+
+
+def field_schema(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn one catalog field spec into a JSON Schema fragment."""
+    schema: dict[str, Any] = {}
+    if spec.get("format") == "http-url":
+        schema.update(type="string", format="http-url", pattern=URL_PATTERN, maxLength=2048)
+    else:
+        schema["type"] = spec["type"]
+    for key, keyword in _KEYWORDS.items():
+        if key in spec:
+            schema[keyword] = spec[key]
+    if "items" in spec:
+        schema["items"] = field_schema(spec["items"])
+    return schema
+
+
+def model_schema(model: Model) -> dict[str, Any]:
+    """The create-request schema for one model: its fields, required set, forbidden fields and rules."""
+    properties: dict[str, Any] = {}
+    for name, spec in model.fields.items():
+        if name in model.forbidden:
+            properties[name] = False
+        elif name == "model":
+            properties[name] = {"const": model.name, "description": spec.get("description", "Model slug.")}
+        else:
+            properties[name] = field_schema(spec)
+    schema: dict[str, Any] = {
+        "title": model.name,
+        "type": "object",
+        "required": list(model.required),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if model.rules:
+        schema["allOf"] = [{"if": rule["if"], "then": rule["then"]} for rule in model.rules]
+    return schema
+
+
+def request_schema(family: str, action: str) -> dict[str, Any]:
+    target = load_catalog().action(family, action)
+    if target is None:
+        raise UnknownSchema(f"request/{family}/{action}")
+    return {
+        "$schema": DRAFT7,
+        "$id": f"request/{family}/{action}",
+        "title": f"Create {family}/{action}",
+        "type": "object",
+        "required": ["model", "prompt"],
+        "oneOf": [model_schema(model) for model in target.models.values()],
+    }
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict[str, Any]:
+    parts = name.split("/")
+    if name in STATIC_SCHEMAS:
+        text = resources.files("contracts").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
+        return json.loads(text)
+    if parts[0] == "request" and len(parts) == 3:
+        return request_schema(parts[1], parts[2])
+    if parts[0] == "request" and len(parts) == 4:
+        target = load_catalog().action(parts[1], parts[2])
+        if target is None or parts[3] not in target.models:
+            raise UnknownSchema(name)
+        return {"$schema": DRAFT7, "$id": name, **model_schema(target.models[parts[3]])}
+    raise UnknownSchema(name)
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """A fresh copy of the named schema (callers may change it freely)."""
+    return copy.deepcopy(_load(name))
+
+
+def schema_names() -> list[str]:
+    catalog = load_catalog()
+    requests = [f"request/{family}/{action}" for family, action in catalog.actions]
+    return [*STATIC_SCHEMAS, *requests]

@@ -1,0 +1,195 @@
+"""Validation of requests and responses against the contracts, as field-level violations.
+
+Nothing here raises on a JSON value: any body, of any shape, yields a (possibly empty) list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from jsonschema import Draft7Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from .catalog import Action, Model, load_catalog
+from .registry import load_schema
+
+_TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "a boolean", "array": "an array",
+               "object": "an object", "number": "a number"}
+
+format_checker = FormatChecker()
+
+
+@format_checker.checks("http-url")
+def is_http_url(value: object) -> bool:
+    """An absolute http(s) URL with a host and no whitespace or control characters."""
+    if not isinstance(value, str):
+        return True  # the type keyword reports non-strings
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return value.startswith(("http://", "https://")) and bool(parts.hostname)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: the top-level field it concerns ("" for the body), a rule tag and a message."""
+
+    field: str
+    rule: str
+    message: str
+    pointer: str = ""
+
+
+def errors_by_field(violations: Iterable[Violation]) -> dict[str, list[str]]:
+    """The 422 body's ``errors`` member: messages grouped by field."""
+    grouped: dict[str, list[str]] = {}
+    for violation in violations:
+        grouped.setdefault(violation.field or "body", []).append(violation.message)
+    return grouped
+
+
+@lru_cache(maxsize=None)
+def validator_for(name: str) -> Draft7Validator:
+    """A compiled validator per schema name, built once per process."""
+    return Draft7Validator(load_schema(name), format_checker=format_checker)
+
+
+def normalize_request(family: str, action: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
+    """Rewrite the older spellings the public docs use into the SDKs' spelling.
+
+    Flux Kontext ``image_url``/``input_image`` become ``source_image_url``; the docs' GPT Image 2 model
+    names become ``gpt-image-2``. Two spellings of one field with different values is a violation.
+    """
+    catalog = load_catalog()
+    target = catalog.action(family, action)
+    normalized = dict(body)
+    violations: list[Violation] = []
+    if target is None:
+        return normalized, violations
+    for alias, canonical in target.field_aliases.items():
+        if alias not in normalized:
+            continue
+        value = normalized.pop(alias)
+        if canonical in normalized and normalized[canonical] != value:
+            violations.append(Violation(alias, "conflict", f"{alias} and {canonical} name the same field; send one"))
+        else:
+            normalized[canonical] = value
+    model = normalized.get("model")
+    if isinstance(model, str):
+        normalized["model"] = catalog.canonical_model(family, action, model)
+    return normalized, violations
+
+
+def validate_request(family: str, action: str, body: Any) -> list[Violation]:
+    """Field-level violations of a create request for family/action ([] when valid)."""
+    target = load_catalog().action(family, action)
+    if target is None:
+        return [Violation("", "route", f"no such family/action: {family}/{action}")]
+    if not isinstance(body, dict):
+        return [Violation("", "type", "request body must be a JSON object")]
+    normalized, violations = normalize_request(family, action, body)
+    model = _check_model(target, normalized.get("model"), "model" in normalized)
+    if isinstance(model, Violation):
+        return violations + [model]
+    # jsonschema reports a `false` property schema without its path, so forbidden fields are named here.
+    violations += [Violation(name, "forbidden", f"{name} is not allowed when model is {model.name}", f"/{name}")
+                   for name in model.forbidden if name in normalized]
+    validator = validator_for(f"request/{family}/{action}/{model.name}")
+    for error in validator.iter_errors(normalized):
+        if error.validator is not None:
+            violations.extend(_describe(error, model))
+    return sorted(set(violations), key=lambda v: (v.field, v.rule, v.pointer, v.message))
+
+
+def validate_response(name: str, instance: Any) -> list[Violation]:
+    """Violations of a response-side message (``task``, ``create_response``, ``error``, ``callback_*``)."""
+    violations: list[Violation] = []
+    for error in validator_for(name).iter_errors(instance):
+        for leaf in _leaves(error):
+            path = list(leaf.absolute_path)
+            field = str(path[0]) if path else ""
+            violations.append(Violation(field, str(leaf.validator), leaf.message, "/" + "/".join(map(str, path))))
+    if isinstance(instance, dict) and "task_id" in instance and "id" in instance \
+            and instance["task_id"] != instance["id"]:
+        violations.append(Violation("task_id", "equal", "task_id must equal id", "/task_id"))
+    return violations
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    # The status schemas are a oneOf of variants keyed by `status`: report the errors of the variant whose
+    # status matched, or a status error when none did, rather than "is not valid under any of the given schemas".
+    if error.validator != "oneOf" or not error.context:
+        return [error]
+    by_variant: dict[int, list[ValidationError]] = {}
+    for sub in error.context:
+        by_variant.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    for subs in by_variant.values():
+        if not any(list(sub.relative_path)[:1] == ["status"] for sub in subs):
+            return subs
+    statuses = [v["properties"]["status"]["const"] for v in error.validator_value if "status" in v.get("properties", {})]
+    if statuses:
+        error = ValidationError(f"status must be one of: {', '.join(statuses)}", validator="enum", path=["status"])
+    return [error]
+
+
+def _check_model(target: Action, model: Any, present: bool) -> Model | Violation:
+    if not present:
+        return Violation("model", "required", "model is required", "/model")
+    choices = ", ".join(target.models)
+    if not isinstance(model, str) or model not in target.models:
+        return Violation("model", "enum", f"model must be one of: {choices}", "/model")
+    return target.models[model]
+
+
+def _describe(error: ValidationError, model: Model) -> list[Violation]:
+    path = list(error.absolute_path)
+    pointer = "/" + "/".join(str(p) for p in path) if path else ""
+    field = str(path[0]) if path else ""
+    kind = error.validator
+    schema_path = list(error.relative_schema_path)
+    if schema_path[:1] == ["allOf"] and len(schema_path) > 1 and isinstance(schema_path[1], int):
+        rule = model.rules[schema_path[1]]
+        return [Violation(rule.get("field", field), "conditional", rule["message"], "/" + rule.get("field", field))]
+    if kind == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        return [Violation(name, "required", f"{name} is required", f"/{name}")
+                for name in error.validator_value if name not in present]
+    if kind == "additionalProperties":
+        known = set(model.fields)
+        extras = sorted(key for key in error.instance if key not in known)
+        return [Violation(name, "unknown_field",
+                          f"{name} is not a field of {model.name}", f"/{name}") for name in extras]
+    spec = model.fields.get(field, {})
+    where = field if len(path) == 1 else f"{field}[{path[1]}]"
+    return [Violation(field, *_message(kind, where, spec, error), pointer)]
+
+
+def _message(kind: str, where: str, spec: Mapping[str, Any], error: ValidationError) -> tuple[str, str]:
+    url_spec = spec.get("items", {}) if where.endswith("]") else spec
+    if url_spec.get("format") == "http-url" and kind in ("pattern", "format", "maxLength"):
+        return "url", f"{where} must be an absolute http(s) URL"
+    if kind == "type":
+        expected = error.validator_value
+        names = " or ".join(_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+        return "type", f"{where} must be {names}"
+    if kind in ("enum", "const"):
+        values = error.validator_value if kind == "enum" else [error.validator_value]
+        return "enum", f"{where} must be one of: {', '.join(str(v) for v in values)}"
+    if kind in ("minLength", "maxLength"):
+        low, high = spec.get("min_length", 0), spec.get("max_length")
+        span = f"between {low} and {high}" if high is not None else f"at least {low}"
+        return "length", f"{where} must be {span} characters"
+    if kind in ("minItems", "maxItems"):
+        low, high = spec.get("min_items", 0), spec.get("max_items")
+        span = f"exactly {low}" if low == high else f"between {low} and {high}"
+        return "items", f"{where} must contain {span} item{'s' if high != 1 else ''}"
+    if kind in ("minimum", "maximum"):
+        return "range", f"{where} must be between {spec.get('minimum')} and {spec.get('maximum')}"
+    return str(kind), f"{where}: {error.message}"
