@@ -1,0 +1,154 @@
+"""Deterministic, cheap image bytes for completed tasks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from PIL import Image, ImageDraw
+
+__all__ = ["ImageCache", "content_type", "dimensions", "extension", "render"]
+
+DEFAULT_RESOLUTIONS: Mapping[str, int] = {"1k": 1024, "2k": 2048, "4k": 4096}
+DEFAULT_RESOLUTION = "1k"
+
+_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg"}
+_CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
+_EXTENSIONS = {"png": "png", "jpeg": "jpg"}
+_BANDS = 4
+
+
+def _format(fmt: str) -> str:
+    try:
+        return _FORMATS[fmt.lower()]
+    except KeyError:
+        raise ValueError(f"unsupported image format {fmt!r}; expected one of {sorted(_FORMATS)}") from None
+
+
+def _ratio(aspect_ratio: str | None) -> tuple[float, float] | None:
+    # Anything that is not a positive "W:H" (including "auto") means square, so a
+    # request the validator let through never breaks image generation.
+    if not aspect_ratio or ":" not in aspect_ratio:
+        return None
+    left, _, right = aspect_ratio.partition(":")
+    try:
+        w, h = float(left), float(right)
+    except ValueError:
+        return None
+    if not (math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+        return None
+    return w, h
+
+
+def dimensions(
+    aspect_ratio: str | None,
+    resolution: str | None,
+    resolutions: Mapping[str, int] = DEFAULT_RESOLUTIONS,
+) -> tuple[int, int]:
+    """Return (width, height): the resolution sets the long side, the ratio the short one.
+
+    The short side is rounded to a multiple of 8, as real image models emit, so
+    clients that check dimensions see plausible sizes.
+    """
+    key = (resolution or DEFAULT_RESOLUTION).lower()
+    if key not in resolutions:
+        raise ValueError(f"unknown resolution {resolution!r}; expected one of {sorted(resolutions)}")
+    long_side = resolutions[key]
+    ratio = _ratio(aspect_ratio)
+    if ratio is None or ratio[0] == ratio[1]:
+        return long_side, long_side
+    w, h = ratio
+    # Half-up rounding (not banker's) so the table of sizes is easy to predict.
+    short_side = max(8, math.floor(long_side * min(w, h) / max(w, h) / 8 + 0.5) * 8)
+    return (long_side, short_side) if w > h else (short_side, long_side)
+
+
+def _colours(seed: str) -> list[tuple[int, int, int]]:
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()
+    return [(digest[i], digest[i + 1], digest[i + 2]) for i in range(0, 3 * (_BANDS + 1), 3)]
+
+
+def render(seed: str, width: int, height: int, fmt: str) -> bytes:
+    """Render a solid background with a few seed-coloured bands.
+
+    Colours come from a hash of the seed and the encoders get no metadata, so the
+    bytes are identical across calls and processes; whole-shape drawing keeps a
+    4096x4096 image cheap.
+    """
+    kind = _format(fmt)
+    if width < 1 or height < 1:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    background, *bands = _colours(seed)
+    image = Image.new("RGB", (width, height), background)
+    draw = ImageDraw.Draw(image)
+    band_height = max(1, height // (2 * _BANDS + 1))
+    for i, colour in enumerate(bands):
+        top = (2 * i + 1) * band_height
+        inset = width * (i + 1) // (2 * _BANDS + 2)
+        draw.rectangle((inset, top, width - 1 - inset, top + band_height - 1), fill=colour)
+    out = io.BytesIO()
+    if kind == "png":
+        image.save(out, format="PNG", optimize=False, compress_level=1)
+    else:
+        image.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def content_type(fmt: str) -> str:
+    """Return the MIME type served for an output format."""
+    return _CONTENT_TYPES[_format(fmt)]
+
+
+def extension(fmt: str) -> str:
+    """Return the file extension used in image URLs for an output format."""
+    return _EXTENSIONS[_format(fmt)]
+
+
+class ImageCache:
+    """LRU cache of rendered images, bounded by total bytes so 4k outputs cannot grow memory."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    @property
+    def total_bytes(self) -> int:
+        with self._lock:
+            return self._size
+
+    def get_or_render(self, key: str, seed: str, width: int, height: int, fmt: str) -> bytes:
+        """Return cached bytes for key, rendering and storing them on a miss."""
+        with self._lock:
+            data = self._entries.get(key)
+            if data is not None:
+                self._entries.move_to_end(key)
+                return data
+        # Render outside the lock so one slow 4k image does not block other
+        # threads; rendering is deterministic, so a racing duplicate is harmless.
+        data = render(seed, width, height, fmt)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            self._entries[key] = data
+            self._size += len(data)
+            while self._size > self.max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted)
+        return data

@@ -1,0 +1,150 @@
+"""Tests for deterministic image rendering, sizing and caching."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from mockserver.images import ImageCache, content_type, dimensions, extension, render
+
+
+@pytest.mark.parametrize(
+    ("aspect_ratio", "resolution", "expected"),
+    [
+        ("16:9", "1k", (1024, 576)),
+        ("9:16", "2k", (1152, 2048)),
+        ("1:1", "4k", (4096, 4096)),
+        ("4:3", "1k", (1024, 768)),
+        ("3:2", "2k", (2048, 1368)),
+        ("2:3", "1k", (680, 1024)),
+        ("21:9", "1k", (1024, 440)),
+        ("9:21", "2k", (880, 2048)),
+        ("3:1", "4k", (4096, 1368)),
+        ("1:3", "1k", (344, 1024)),
+        ("2:1", "1k", (1024, 512)),
+        ("5:4", "1k", (1024, 816)),
+        ("1000:1", "1k", (1024, 8)),
+        ("auto", "1k", (1024, 1024)),
+        ("auto", "2k", (2048, 2048)),
+        (None, "4k", (4096, 4096)),
+        ("16:9", None, (1024, 576)),
+        (None, None, (1024, 1024)),
+        ("16:9", "2K", (2048, 1152)),
+        ("garbage", "1k", (1024, 1024)),
+        ("a:b", "1k", (1024, 1024)),
+        ("0:9", "1k", (1024, 1024)),
+        ("-16:9", "1k", (1024, 1024)),
+        ("", "1k", (1024, 1024)),
+    ],
+)
+def test_dimensions(aspect_ratio: str | None, resolution: str | None, expected: tuple[int, int]) -> None:
+    assert dimensions(aspect_ratio, resolution) == expected
+
+
+def test_dimensions_uses_given_resolution_table() -> None:
+    assert dimensions("16:9", "small", {"small": 512}) == (512, 288)
+
+
+def test_dimensions_rejects_unknown_resolution() -> None:
+    with pytest.raises(ValueError, match="8k"):
+        dimensions("1:1", "8k")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pil_format"),
+    [("png", "PNG"), ("jpeg", "JPEG"), ("jpg", "JPEG"), ("PNG", "PNG")],
+)
+@pytest.mark.parametrize(("width", "height"), [(1024, 576), (344, 1024), (8, 8), (3, 5)])
+def test_render_decodes_to_requested_size_and_format(
+    fmt: str, pil_format: str, width: int, height: int
+) -> None:
+    with Image.open(io.BytesIO(render("task-1", width, height, fmt))) as image:
+        assert image.format == pil_format
+        assert image.size == (width, height)
+        image.load()
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_render_is_deterministic(fmt: str) -> None:
+    assert render("task-1", 640, 480, fmt) == render("task-1", 640, 480, fmt)
+
+
+def test_render_is_deterministic_across_processes() -> None:
+    code = (
+        "import sys; from mockserver.images import render; "
+        "sys.stdout.buffer.write(render('task-1', 64, 48, 'png'))"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert child.stdout == render("task-1", 64, 48, "png")
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_different_seeds_give_different_bytes(fmt: str) -> None:
+    outputs = {render(f"task-{i}", 256, 256, fmt) for i in range(10)}
+    assert len(outputs) == 10
+
+
+def test_render_uses_several_colours() -> None:
+    with Image.open(io.BytesIO(render("task-1", 256, 256, "png"))) as image:
+        assert len(image.getcolors(maxcolors=256) or []) > 1
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webp", ""])
+def test_render_rejects_unknown_format(fmt: str) -> None:
+    with pytest.raises(ValueError, match="format"):
+        render("task-1", 8, 8, fmt)
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 8), (8, 0), (-1, 8)])
+def test_render_rejects_empty_size(width: int, height: int) -> None:
+    with pytest.raises(ValueError, match="size"):
+        render("task-1", width, height, "png")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "ext"),
+    [("png", "image/png", "png"), ("jpeg", "image/jpeg", "jpg"), ("jpg", "image/jpeg", "jpg")],
+)
+def test_content_type_and_extension(fmt: str, mime: str, ext: str) -> None:
+    assert content_type(fmt) == mime
+    assert extension(fmt) == ext
+
+
+def test_cache_hit_returns_identical_bytes() -> None:
+    cache = ImageCache()
+    first = cache.get_or_render("a", "seed-a", 64, 64, "png")
+    second = cache.get_or_render("a", "other-seed", 64, 64, "png")
+    assert second is first
+    assert first == render("seed-a", 64, 64, "png")
+    assert len(cache) == 1
+    assert cache.total_bytes == len(first)
+
+
+def test_cache_evicts_least_recently_used_when_over_budget() -> None:
+    size = len(render("seed-a", 64, 64, "png"))
+    cache = ImageCache(max_bytes=2 * size)
+    cache.get_or_render("a", "seed-a", 64, 64, "png")
+    cache.get_or_render("b", "seed-a", 64, 64, "png")
+    cache.get_or_render("a", "seed-a", 64, 64, "png")  # touch "a" so "b" is the oldest
+    cache.get_or_render("c", "seed-a", 64, 64, "png")
+    assert "a" in cache
+    assert "b" not in cache
+    assert "c" in cache
+    assert cache.total_bytes <= cache.max_bytes
+
+
+def test_cache_does_not_keep_an_entry_larger_than_its_budget() -> None:
+    cache = ImageCache(max_bytes=10)
+    data = cache.get_or_render("a", "seed-a", 64, 64, "png")
+    assert data == render("seed-a", 64, 64, "png")
+    assert len(cache) == 0
+    assert cache.total_bytes == 0
+
+
+def test_cache_rejects_negative_budget() -> None:
+    with pytest.raises(ValueError, match="max_bytes"):
+        ImageCache(max_bytes=-1)
