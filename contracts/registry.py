@@ -1,6 +1,7 @@
 """JSON Schemas by name: the static message schemas in schemas/ and the create-request schemas built from the catalog.
 
-Names: ``task``, ``create_response``, ``error``, ``callback_payload``, ``callback_headers`` and
+Names: ``task``, ``create_response``, ``task_result``, ``error``, ``callback_payload``, ``callback_headers``,
+``account``, ``balance`` and
 ``request/<family>/<action>`` (one per catalog action; ``request/<family>/<action>/<model>`` for one model).
 Every schema is draft-07 and also valid JSON Schema 2020-12 (no ``definitions``, no tuple ``items``),
 so the same dicts serve jsonschema here and OpenAPI 3.1 in openapi.py.
@@ -17,7 +18,9 @@ from typing import Any, Mapping
 from .catalog import Model, load_catalog
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
-STATIC_SCHEMAS = ("task", "create_response", "error", "callback_payload", "callback_headers")
+STATIC_SCHEMAS = (
+    "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
+)
 URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
 
 _KEYWORDS = {

@@ -1,0 +1,179 @@
+"""OpenAPI 3.1 documents generated from the catalog and the same JSON Schemas the validators use.
+
+`runapi_openapi()` describes the RunAPI surface as its clients see it (point it at the live API or the mock);
+`mock_openapi()` describes only the mock's own control surface (admin API, files, `X-Mock-*` headers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .catalog import load_catalog
+from .registry import load_schema
+
+PRODUCTION_URL = "https://runapi.ai"
+ERROR_STATUSES = {
+    "400": "Malformed request (bad JSON, bad header value)",
+    "401": "Missing or invalid API key",
+    "402": "Insufficient credits",
+    "404": "Unknown task or route",
+    "409": "Idempotency-Key reused with a different body",
+    "413": "Body too large",
+    "415": "Body is not JSON",
+    "422": "Validation failed (per-field `errors`)",
+    "429": "Rate limited (see Retry-After)",
+    "455": "Service temporarily unavailable (RunAPI-specific status)",
+    "503": "Service unavailable (see Retry-After)",
+}
+_COMPONENTS = {
+    "Task": "task",
+    "CreateResponse": "create_response",
+    "TaskResult": "task_result",
+    "Error": "error",
+    "CallbackPayload": "callback_payload",
+    "Account": "account",
+    "Balance": "balance",
+}
+
+
+def _component(name: str) -> dict[str, Any]:
+    schema = load_schema(name)
+    schema.pop("$schema", None)
+    schema.pop("$id", None)  # an $id would rebase $ref resolution inside the document
+    return _strip_custom_formats(schema)
+
+
+def _strip_custom_formats(node: Any) -> Any:
+    # `http-url` is this project's format (checked in validate.py); generators only need the pattern.
+    if isinstance(node, dict):
+        return {k: _strip_custom_formats(v) for k, v in node.items() if not (k == "format" and v == "http-url")}
+    if isinstance(node, list):
+        return [_strip_custom_formats(v) for v in node]
+    return node
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    retry = {"Retry-After": _header("Seconds to wait before retrying.")}
+    return {
+        code: _json(_ref("Error"), ERROR_STATUSES[code], retry if code in ("429", "503") else None)
+        for code in codes
+    }
+
+
+_TASK_HEADERS = {
+    "X-Request-Id": _header("Request id, also in SDK errors."),
+    "X-RunAPI-Task-Id": _header("The task this response concerns."),
+}
+_CLIENT_HEADERS = [
+    {"name": "Idempotency-Key", "in": "header", "required": False,
+     "description": "Same key and body replays the task (task_replayed: true); a different body is a 409.",
+     "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
+    {"name": "X-Client-Request-Id", "in": "header", "required": False,
+     "description": "Printable ASCII, echoed back.",
+     "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,512}$"}},
+]
+_CALLBACKS = {
+    "taskFinished": {
+        "{$request.body#/callback_url}": {
+            "post": {
+                "summary": "Signed callback sent when the task completes or fails",
+                "parameters": [
+                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                    for name in ("X-Callback-Id", "X-Callback-Timestamp", "X-Callback-Signature")
+                ],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("CallbackPayload")}}},
+                "responses": {"200": {"description": "Any 2xx within 10 s acknowledges the delivery."}},
+            }
+        }
+    }
+}
+
+
+def _task_id_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+
+
+def _create(summary: str, schema: dict[str, Any], tag: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "tags": [tag],
+        "parameters": _CLIENT_HEADERS,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "responses": {
+            "200": _json(_ref("CreateResponse"), "Task accepted (status pending)", _TASK_HEADERS),
+            **_errors("400", "401", "402", "409", "413", "415", "422", "429", "455", "503"),
+        },
+        "callbacks": _CALLBACKS,
+    }
+
+
+def _status(summary: str, tag: str, param: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "tags": [tag],
+        "parameters": [_task_id_param(param)],
+        "responses": {
+            "200": _json(_ref("Task"), "Task status", _TASK_HEADERS),
+            **_errors("401", "404", "429", "503"),
+        },
+    }
+
+
+def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
+    """The RunAPI image API as clients see it: SDK routes, the public docs' routes, account routes."""
+    catalog = load_catalog()
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {name: _component(schema) for name, schema in _COMPONENTS.items()}
+    by_action: dict[str, list[str]] = {}
+    for (family, action), entry in catalog.actions.items():
+        component = f"Create_{family}_{action}"
+        schemas[component] = _component(f"request/{family}/{action}")
+        by_action.setdefault(action, []).append(component)
+        title = catalog.titles.get(family, family)
+        paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
+        paths[f"{entry.path}/{{id}}"] = {"get": _status(f"Get a {title} {action} task", title, "id")}
+    paths["/api/v1/tasks/{id}"] = {"get": {
+        "summary": "Task-result resource (hybrid flow)", "tags": ["Tasks"], "parameters": [_task_id_param("id")],
+        "responses": {"200": _json(_ref("TaskResult"), "Task result", _TASK_HEADERS), **_errors("401", "404")},
+    }}
+    for action, components in sorted(by_action.items()):
+        schema = {"oneOf": [_ref(c) for c in components]} if len(components) > 1 else _ref(components[0])
+        paths[f"/v1/{action}"] = {"post": _create(f"Create a {action} task (public docs route; family from model)",
+                                                  schema, "Docs routes")}
+    paths["/v1/tasks/{task_id}"] = {"get": _status("Get a task (public docs route)", "Docs routes", "task_id")}
+    for action in sorted(by_action):
+        paths[f"/v1/{action}/{{task_id}}"] = {"get": _status(f"Get a {action} task (docs route)", "Docs routes",
+                                                              "task_id")}
+    paths["/api/v1/me"] = {"get": {"summary": "The key's user and account", "tags": ["Account"],
+                                   "responses": {"200": _json(_ref("Account"), "Account"), **_errors("401")}}}
+    paths["/api/v1/me/balance"] = {"get": {"summary": "Credit balance", "tags": ["Account"],
+                                           "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "RunAPI image generation", "version": "1",
+                 "description": "Generated by runapi-mock from its catalog and contracts. Image creation is "
+                                "asynchronous: create, then poll the status route or receive a signed callback."},
+        "servers": [{"url": server_url}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
