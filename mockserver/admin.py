@@ -1,0 +1,255 @@
+"""The mock's control surface under /_mock/: reset, tasks, journal, scenario rules, clock, balance, config.
+
+Every route acts on the namespace named by the X-Mock-Namespace header (or ?namespace=), "default" otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import errors
+from .engine import Namespace, TaskEngine
+from .lifecycle import InvalidProgression, Progression
+from .parsing import context
+from .responses import JSON
+
+MAX_ADMIN_BODY = 64 * 1024
+
+
+def _engine(request: Request) -> TaskEngine:
+    return request.app.state.engine
+
+
+def _namespace(request: Request) -> Namespace:
+    name = request.headers.get("x-mock-namespace") or request.query_params.get("namespace")
+    return _engine(request).namespace(name)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_ADMIN_BODY:
+        raise errors.PayloadTooLarge()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise errors.BadRequest("Body must be a JSON object", code="invalid_json")
+    return body
+
+
+def _int_param(request: Request, name: str, default: int, high: int = 10_000) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= high:
+        raise errors.BadRequest(f"{name} must be an integer from 1 to {high}", code="invalid_parameter")
+    return int(value)
+
+
+def _changed(request: Request) -> None:
+    _engine(request).tick()
+    scheduler = getattr(request.app.state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.wake()
+
+
+def _task_view(ns: Namespace, task_id: str, engine: TaskEngine) -> dict[str, Any]:
+    task = engine.get(ns, task_id)
+    return {
+        **task.to_body(), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
+        "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
+        "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
+        "price_cents": task.price / 1_000_000, "history": [{"status": s, "at": at} for s, at in task.history],
+    }
+
+
+async def index(request: Request) -> Response:
+    return JSON({"namespace": _namespace(request).name,
+                 "routes": sorted({f"{m} {r.path}" for r in routes for m in (r.methods or []) if m != "HEAD"})})
+
+
+async def reset(request: Request) -> Response:
+    engine = _engine(request)
+    if request.query_params.get("all") in ("1", "true"):
+        engine.reset()
+        return JSON({"reset": "all"})
+    name = _namespace(request).name
+    engine.reset(name)
+    return JSON({"reset": name})
+
+
+async def list_tasks(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    limit = _int_param(request, "limit", 100)
+    status, key = request.query_params.get("status"), request.query_params.get("key")
+    with engine.lock:
+        ids = list(reversed(ns.tasks))
+        found = []
+        for task_id in ids:
+            view = _task_view(ns, task_id, engine)
+            if (status is None or view["status"] == status) and (key is None or view["key"] == key):
+                found.append(view)
+                if len(found) >= limit:
+                    break
+    return JSON({"tasks": found, "total": len(ids)})
+
+
+async def get_task(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    context(request).task_id = request.path_params["task_id"]
+    with engine.lock:
+        return JSON(_task_view(ns, request.path_params["task_id"], engine))
+
+
+async def force_status(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    body = await _json_body(request)
+    status = body.get("status")
+    if not isinstance(status, str):
+        raise errors.BadRequest("send {\"status\": \"processing\" | \"completed\" | \"failed\"}",
+                                code="invalid_status")
+    task = engine.force(ns, request.path_params["task_id"], status)
+    if status == "failed" and isinstance(body.get("error"), str):
+        task.failure = (body["error"], str(body.get("error_code") or "generation_failed"))
+    _changed(request)
+    with engine.lock:
+        return JSON(_task_view(ns, task.id, engine))
+
+
+async def step_task(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    task = engine.step(ns, request.path_params["task_id"])
+    _changed(request)
+    with engine.lock:
+        return JSON(_task_view(ns, task.id, engine))
+
+
+async def journal(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    filters = {name: request.query_params.get(name)
+               for name in ("method", "path", "status", "key", "task_id", "scenario", "model")}
+    with engine.lock:
+        entries = ns.journal.query(limit=_int_param(request, "limit", 100), **filters)
+        return JSON({"entries": [e.to_dict() for e in entries], "size": len(ns.journal),
+                     "capacity": ns.journal._entries.maxlen})
+
+
+async def rules(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    with engine.lock:
+        if request.method == "POST":
+            rule = ns.rules.add(await _json_body(request))
+            return JSON(rule.to_dict(), status_code=201)
+        if request.method == "DELETE":
+            ns.rules.clear()
+        return JSON({"rules": ns.rules.to_list()})
+
+
+async def delete_rule(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    rule_id = request.path_params["rule_id"]
+    with engine.lock:
+        if not ns.rules.remove(rule_id):
+            raise errors.NotFound(f"No rule {rule_id}")
+        return JSON({"rules": ns.rules.to_list()})
+
+
+def _clock_view(ns: Namespace) -> dict[str, Any]:
+    return {"now": ns.clock.now(), "frozen": ns.clock.frozen}
+
+
+async def clock(request: Request) -> Response:
+    return JSON(_clock_view(_namespace(request)))
+
+
+async def clock_action(request: Request) -> Response:
+    ns = _namespace(request)
+    action = request.path_params["action"]
+    if action == "advance":
+        seconds = (await _json_body(request)).get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 ** 9:
+            raise errors.BadRequest("send {\"seconds\": N} with 0 <= N <= 1e9", code="invalid_seconds")
+        ns.clock.advance(float(seconds))
+    elif action == "freeze":
+        ns.clock.freeze()
+    elif action == "unfreeze":
+        ns.clock.unfreeze()
+    else:
+        raise errors.NotFound(f"No clock action {action!r}: use advance, freeze or unfreeze")
+    _changed(request)
+    return JSON(_clock_view(ns))
+
+
+async def balance(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    if request.method == "PUT":
+        body = await _json_body(request)
+        key, cents = body.get("key"), body.get("balance_cents")
+        if not isinstance(key, str) or not key or isinstance(cents, bool) or not isinstance(cents, int) \
+                or not 0 <= cents <= 10 ** 12:
+            raise errors.BadRequest("send {\"key\": \"<api key>\", \"balance_cents\": N}", code="invalid_balance")
+        with engine.lock:
+            ns.ledger.set_balance(key, cents)
+            return JSON({"key": key, **ns.ledger.balance(key, ns.clock.now())})
+    key = request.query_params.get("key")
+    with engine.lock:
+        if key:
+            return JSON({"key": key, **ns.ledger.balance(key, ns.clock.now())})
+        return JSON({"accounts": ns.ledger.snapshot()})
+
+
+async def config(request: Request) -> Response:
+    ns, settings = _namespace(request), request.app.state.settings
+    if request.method == "PUT":
+        body = await _json_body(request)
+        if "progression" in body:
+            value = body["progression"]
+            try:
+                ns.progression = Progression.parse(value) if isinstance(value, str) else None
+            except InvalidProgression as exc:
+                raise errors.BadRequest(str(exc), code="invalid_progression") from None
+            if value is not None and not isinstance(value, str):
+                raise errors.BadRequest("progression must be a string or null", code="invalid_progression")
+    return JSON({
+        "namespace": ns.name,
+        "progression": str(ns.progression or settings.progression),
+        "server_progression": str(settings.progression),
+        "speed": settings.speed, "balance_cents": settings.balance_cents, "api_keys": len(settings.api_keys),
+        "rate_limit": settings.rate_limit, "max_concurrent": settings.max_concurrent,
+        "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
+        "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
+        "callback_schedule": list(settings.callback_schedule),
+        "allow_callback_hosts": list(settings.allow_callback_hosts),
+    })
+
+
+async def mock_openapi(request: Request) -> Response:
+    from .openapi import mock_openapi as build
+
+    return JSON(build(str(request.base_url).rstrip("/")))
+
+
+routes = [
+    Route("/", index, methods=["GET"]),
+    Route("/reset", reset, methods=["POST"]),
+    Route("/tasks", list_tasks, methods=["GET"]),
+    Route("/tasks/{task_id}", get_task, methods=["GET"]),
+    Route("/tasks/{task_id}/status", force_status, methods=["POST"]),
+    Route("/tasks/{task_id}/step", step_task, methods=["POST"]),
+    Route("/journal", journal, methods=["GET"]),
+    Route("/rules", rules, methods=["GET", "POST", "DELETE"]),
+    Route("/rules/{rule_id:int}", delete_rule, methods=["DELETE"]),
+    Route("/clock", clock, methods=["GET"]),
+    Route("/clock/{action}", clock_action, methods=["POST"]),
+    Route("/balance", balance, methods=["GET", "PUT"]),
+    Route("/config", config, methods=["GET", "PUT"]),
+    Route("/openapi.json", mock_openapi, methods=["GET"]),
+]

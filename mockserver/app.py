@@ -1,0 +1,66 @@
+"""`create_app(settings)`: the engine, routes, middleware, error rendering and the background scheduler."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import errors, images
+from .engine import TaskEngine
+from .middleware import RequestContextMiddleware
+from .responses import JSON
+from .routes import routes
+from .scheduler import Scheduler
+from .settings import Settings
+
+_HTTP_ERRORS: dict[int, type[errors.MockError]] = {
+    400: errors.BadRequest, 404: errors.NotFound, 405: errors.MethodNotAllowed, 413: errors.PayloadTooLarge,
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Router 404/405 arrive as Starlette HTTPExceptions; answer them with the API's envelope too.
+    assert isinstance(exc, HTTPException)
+    kind = _HTTP_ERRORS.get(exc.status_code, errors.BadRequest)
+    if exc.status_code == 404:
+        error = kind(f"No such route: {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        error = kind(f"{request.method} is not allowed on {request.url.path}")
+    else:
+        error = kind(str(exc.detail))
+    headers = {**error.headers(), **(exc.headers or {})}
+    return JSON(error.body(), status_code=exc.status_code, headers=headers)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """A mock server app; its engine is `app.state.engine` for tests that drive it from Python."""
+    settings = settings or Settings()
+    engine = TaskEngine(settings)
+    scheduler = Scheduler([engine.tick])
+    engine.on_change.append(scheduler.wake)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.scheduler = scheduler
+    app.state.image_cache = images.ImageCache()
+    return app

@@ -1,0 +1,53 @@
+"""The mock's clock: wall time that can be frozen and advanced, so tests never sleep."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+
+class VirtualClock:
+    """Seconds since the epoch: wall time plus an offset, stopped while frozen.
+
+    Advancing never moves time backwards, so task statuses computed from it only move forward.
+    """
+
+    def __init__(self, *, frozen: bool = False, source: Callable[[], float] = time.time) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self._frozen_at: float | None = source() if frozen else None
+
+    def now(self) -> float:
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return self._source() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def advance(self, seconds: float) -> float:
+        if not seconds >= 0:  # also rejects NaN
+            raise ValueError("seconds must be a non-negative number")
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+        return self.now()
+
+    def freeze(self) -> float:
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = self._source() + self._offset
+            return self._frozen_at
+
+    def unfreeze(self) -> float:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - self._source()
+                self._frozen_at = None
+            return self._source() + self._offset

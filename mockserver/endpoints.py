@@ -1,0 +1,233 @@
+"""The API's endpoints: thin handlers that read the request, validate it, call the engine and answer."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Any, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from contracts import errors_by_field, load_catalog, normalize_request, validate_request
+from contracts.openapi import runapi_openapi
+
+from . import errors, images, scenarios
+from .engine import Namespace, Task, TaskEngine, request_fingerprint
+from .parsing import (
+    api_key,
+    context,
+    parse_json,
+    printable_header,
+    progression_header,
+    read_body,
+    retry_after_header,
+    scenario_header,
+)
+from .responses import JSON
+from .settings import Settings
+
+Resolver = Callable[[Any], "tuple[str, str]"]
+
+
+def _engine(request: Request) -> tuple[TaskEngine, Settings]:
+    return request.app.state.engine, request.app.state.settings
+
+
+def _origin(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _admit(request: Request) -> tuple[Namespace, str]:
+    """Namespace, API key and the per-minute limit: what every API request goes through first."""
+    engine, settings = _engine(request)
+    ctx = context(request)
+    ns = ctx.namespace = engine.namespace(request.headers.get("x-mock-namespace"))
+    key = ctx.key = api_key(request, settings)
+    with engine.lock:
+        ns.limiter.hit(key, ns.clock.now())
+    return ns, key
+
+
+def _scenario(request: Request, ns: Namespace, key: str, model: str | None, raw: bytes) -> scenarios.Scenario | None:
+    """The scenario for this request (header first, then admin rules); raises the error scenarios."""
+    engine, _ = _engine(request)
+    scenario = scenario_header(request)
+    if scenario is None:
+        with engine.lock:
+            name = ns.rules.take(request.method, request.url.path, model, key)
+        scenario = scenarios.lookup(name) if name else None
+    if scenario is None:
+        return None
+    context(request).scenario = scenario.name
+    if scenario.error is None:
+        return scenario
+    if scenario.flaky_attempts:
+        fingerprint = request_fingerprint(key, request.method, request.url.path, raw)
+        if not engine.flaky_attempt(ns, fingerprint, scenario.flaky_attempts):
+            return None
+    override = retry_after_header(request)
+    retry_after = override if override is not None else scenario.retry_after
+    raise scenario.error(scenario.message, retry_after=retry_after, task_id=context(request).task_id)
+
+
+def _task_response(request: Request, task: Task, body: dict[str, Any] | None = None) -> Response:
+    _, settings = _engine(request)
+    headers = {"X-RunAPI-Task-Id": task.id}
+    if not task.terminal and settings.poll_retry_after is not None:
+        headers["Retry-After"] = f"{settings.poll_retry_after:g}"
+    return JSON(body if body is not None else task.to_body(), headers=headers)
+
+
+async def _create(request: Request, resolve: Resolver) -> Response:
+    engine, settings = _engine(request)
+    ctx = context(request)
+    ns, key = _admit(request)
+    progression = progression_header(request)
+    idempotency_key = printable_header(request, "idempotency-key")
+    raw = await read_body(request, settings.max_body_bytes)
+    body = ctx.body = parse_json(request, raw)
+    model = body.get("model") if isinstance(body, dict) else None
+    ctx.model = model if isinstance(model, str) else None
+    scenario = _scenario(request, ns, key, ctx.model, raw)
+    family, action = resolve(body)
+    violations = validate_request(family, action, body)
+    if violations:
+        ctx.violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
+        summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
+        raise errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
+    normalized, _ = normalize_request(family, action, body)
+    task, replayed = engine.create(
+        ns, key, family, action, normalized, origin=_origin(request), scenario=scenario,
+        progression=progression, idempotency_key=idempotency_key,
+        client_request_id=request.headers.get("x-client-request-id"),
+    )
+    ctx.task_id = task.id
+    body = {"id": task.id, "task_id": task.id, "status": task.status, "model": task.model,
+            "task_replayed": replayed}
+    return JSON(body, headers={"X-RunAPI-Task-Id": task.id})
+
+
+async def create_task(request: Request) -> Response:
+    """POST /api/v1/{family}/{action}: the SDKs' create route."""
+    family, action = request.path_params["family"], request.path_params["action"]
+    if load_catalog().action(family, action) is None:
+        raise errors.NotFound(f"No such route: POST {request.url.path}")
+    return await _create(request, lambda body: (family, action))
+
+
+def _docs_resolver(action: str) -> Resolver:
+    def resolve(body: Any) -> tuple[str, str]:
+        catalog = load_catalog()
+        model = body.get("model") if isinstance(body, dict) else None
+        found = catalog.resolve(action, model) if isinstance(model, str) else None
+        if found is None:
+            choices = sorted(m.name for m in catalog.models() if m.action == action)
+            choices += sorted(a for a, alias in catalog.model_aliases.items() if alias.action == action)
+            raise errors.ValidationFailed(errors={"model": [f"model must be one of: {', '.join(choices)}"]})
+        return found[0].family, action
+    return resolve
+
+
+def _known_action(action: str) -> bool:
+    return any(name == action for _, name in load_catalog().actions)
+
+
+async def create_docs_task(request: Request) -> Response:
+    """POST /v1/{action}: the public docs' route; the family comes from `model`."""
+    action = request.path_params["action"]
+    if not _known_action(action):
+        raise errors.NotFound(f"No such route: POST {request.url.path}")
+    return await _create(request, _docs_resolver(action))
+
+
+def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
+    engine, _ = _engine(request)
+    ns, key = _admit(request)
+    task_id = request.path_params["task_id"]
+    known = ns.tasks.get(task_id)
+    if known is not None and known.key == key:
+        context(request).task_id = task_id
+        context(request).model = known.model
+    _scenario(request, ns, key, known.model if known else None, b"")
+    return engine.read(ns, key, task_id, family=family, action=action)
+
+
+async def get_task(request: Request) -> Response:
+    """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route."""
+    family, action = request.path_params["family"], request.path_params["action"]
+    if load_catalog().action(family, action) is None:
+        raise errors.NotFound(f"No such route: GET {request.url.path}")
+    return _task_response(request, _read(request, family, action))
+
+
+async def get_docs_task(request: Request) -> Response:
+    """GET /v1/tasks/{task_id} and /v1/{action}/{task_id}: the docs' status routes."""
+    action = request.path_params.get("action")
+    if action is not None and not _known_action(action):
+        raise errors.NotFound(f"No such route: GET {request.url.path}")
+    return _task_response(request, _read(request, action=action))
+
+
+async def get_task_result(request: Request) -> Response:
+    """GET /api/v1/tasks/{task_id}: the task-result resource of the SDKs' hybrid flow."""
+    task = _read(request)
+    body: dict[str, Any] = {"id": task.id, "status": task.status}
+    if task.status == "completed":
+        body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
+                            "body": task.to_body()}
+    elif task.status == "failed":
+        body["error"] = task.failure[0]
+    return _task_response(request, task, body)
+
+
+async def me(request: Request) -> Response:
+    _, key = _admit(request)
+    number = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+    return JSON({"id": number, "name": "Demo User", "email": "demo@example.com",
+                 "account": {"id": number, "name": "Demo Account"}})
+
+
+async def balance(request: Request) -> Response:
+    engine, _ = _engine(request)
+    ns, key = _admit(request)
+    with engine.lock:
+        return JSON(ns.ledger.balance(key, ns.clock.now()))
+
+
+async def file(request: Request) -> Response:
+    """GET /files/{namespace}/{task_id}/{name}: a completed task's image, as a CDN would serve it."""
+    engine, settings = _engine(request)
+    ns = engine.namespaces.get(request.path_params["namespace"])
+    task = ns.tasks.get(request.path_params["task_id"]) if ns else None
+    name = request.path_params["name"]
+    if ns is None or task is None or task.status != "completed" or name not in {
+        url.rsplit("/", 1)[1] for url in task.image_urls()
+    }:
+        raise errors.NotFound("No such file")
+    context(request).namespace, context(request).task_id = ns, task.id
+    if task.finished_at is not None and ns.clock.now() - task.finished_at > settings.file_ttl_seconds:
+        raise errors.Gone("This file has expired; generated files are kept "
+                          f"{settings.file_ttl_seconds:g} seconds")
+    width, height = task.image_size()
+    cache: images.ImageCache = request.app.state.image_cache
+    key = f"{task.id}/{name}"
+    data = await run_in_threadpool(cache.get_or_render, key, key, width, height, task.image_format)
+    return Response(data, media_type=images.content_type(task.image_format),
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@lru_cache(maxsize=64)
+def _openapi_for(origin: str) -> dict[str, Any]:
+    return runapi_openapi(server_url=origin)
+
+
+async def openapi(request: Request) -> Response:
+    return JSON(_openapi_for(_origin(request)))
+
+
+async def healthz(request: Request) -> Response:
+    from . import __version__
+
+    return JSON({"status": "ok", "version": __version__})

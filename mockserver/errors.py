@@ -1,0 +1,138 @@
+"""Errors the mock answers with: one root, one class per HTTP status, each with a stable `code`.
+
+MockError
+ ├── BadRequest (400)            ├── PayloadTooLarge (413)
+ ├── Unauthorized (401)          ├── UnsupportedMediaType (415)
+ ├── InsufficientCredits (402)   ├── ValidationFailed (422, per-field `errors`)
+ ├── NotFound (404)              ├── RateLimited (429, Retry-After)
+ ├── MethodNotAllowed (405)      ├── ServerError (500)
+ ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
+ └── Gone (410)                  └── TemporarilyUnavailable (455)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+
+class MockError(Exception):
+    """An error the API answers with the envelope {"error": {"code", "message"}}."""
+
+    status = 500
+    code = "internal_error"
+    message = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        errors: Mapping[str, list[str]] | None = None,
+        retry_after: float | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.errors = dict(errors) if errors else None
+        self.retry_after = retry_after
+        self.task_id = task_id
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": {"code": self.code, "message": self.message}}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+    def headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(0, math.ceil(self.retry_after)))
+        if self.task_id:
+            headers["X-RunAPI-Task-Id"] = self.task_id
+        return headers
+
+
+class BadRequest(MockError):
+    """The request cannot be read: malformed JSON, a bad header, an unknown scenario name."""
+
+    status, code, message = 400, "bad_request", "Bad request"
+
+
+class Unauthorized(MockError):
+    """Missing, blank or unknown API key."""
+
+    status, code, message = 401, "unauthorized", "Unauthorized"
+
+
+class InsufficientCredits(MockError):
+    """The task's price exceeds the account's available balance."""
+
+    status, code, message = 402, "insufficient_credits", "Insufficient credits"
+
+
+class NotFound(MockError):
+    """Unknown route, unknown task, or a task of another API key."""
+
+    status, code, message = 404, "not_found", "Not found"
+
+
+class MethodNotAllowed(MockError):
+    """The route exists but not for this method."""
+
+    status, code, message = 405, "method_not_allowed", "Method not allowed"
+
+
+class Conflict(MockError):
+    """An Idempotency-Key reused with a different body, or a status change that would go backwards."""
+
+    status, code, message = 409, "request_conflict", "Conflict"
+
+
+class Gone(MockError):
+    """A generated file past its expiry."""
+
+    status, code, message = 410, "file_expired", "File expired"
+
+
+class PayloadTooLarge(MockError):
+    """The body is over the size limit."""
+
+    status, code, message = 413, "payload_too_large", "Payload too large"
+
+
+class UnsupportedMediaType(MockError):
+    """The body is not JSON."""
+
+    status, code, message = 415, "unsupported_media_type", "Content-Type must be application/json"
+
+
+class ValidationFailed(MockError):
+    """The body breaks the contract; `errors` holds the messages per field."""
+
+    status, code, message = 422, "validation_failed", "Validation failed"
+
+
+class RateLimited(MockError):
+    """Too many requests, or too many active tasks, for this key."""
+
+    status, code, message = 429, "rate_limited", "Too many requests"
+
+
+class ServerError(MockError):
+    """An injected (or, never on purpose, a real) internal error."""
+
+    status, code, message = 500, "internal_error", "Internal server error"
+
+
+class ServiceUnavailable(MockError):
+    """The service is temporarily unavailable; retry after Retry-After."""
+
+    status, code, message = 503, "service_unavailable", "Service unavailable"
+
+
+class TemporarilyUnavailable(MockError):
+    """RunAPI's non-standard 455: transient, retry with backoff (no SDK maps it)."""
+
+    status, code, message = 455, "service_temporarily_unavailable", "Service temporarily unavailable"

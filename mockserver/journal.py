@@ -1,0 +1,81 @@
+"""The request journal: what each request asked and got, bounded, newest first."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+
+@dataclass
+class Entry:
+    seq: int
+    at: float  # the namespace clock
+    wall: float  # time.monotonic(), for judging client pacing in real time
+    method: str
+    path: str
+    status: int = 0
+    key: str | None = None
+    task_id: str | None = None
+    scenario: str | None = None
+    model: str | None = None
+    idempotency_key: str | None = None
+    client_request_id: str | None = None
+    request_body: Any = None
+    error_code: str | None = None
+    retry_after: str | None = None
+    duration_ms: float = 0.0
+    violations: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FILTERS = ("method", "path", "status", "key", "task_id", "scenario", "model")
+
+
+class Journal:
+    """A ring buffer of entries; the oldest fall off once `maxlen` is reached."""
+
+    def __init__(self, maxlen: int) -> None:
+        self._entries: deque[Entry] = deque(maxlen=maxlen)
+        self._seq = 0
+
+    def append(self, entry: Entry) -> Entry:
+        self._seq += 1
+        entry.seq = self._seq
+        self._entries.append(entry)
+        return entry
+
+    def next_seq(self) -> int:
+        return self._seq + 1
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def query(self, limit: int = 100, **filters: Any) -> list[Entry]:
+        """Newest first; `path` matches as a prefix, other filters exactly."""
+        found: list[Entry] = []
+        for entry in reversed(self._entries):
+            if all(_matches(entry, name, value) for name, value in filters.items() if value is not None):
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
+
+
+def _matches(entry: Entry, name: str, value: Any) -> bool:
+    actual = getattr(entry, name)
+    if name == "path":
+        return isinstance(actual, str) and actual.startswith(str(value))
+    if name == "status":
+        return str(actual) == str(value)
+    if name == "method":
+        return str(actual).upper() == str(value).upper()
+    return actual == value

@@ -1,0 +1,82 @@
+"""Credit ledger per account: reserve at create, settle on completion, refund on failure.
+
+Amounts are integer micro-cents (1 cent = 1,000,000) so fractional catalog prices (2.5 cents) add up exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import InsufficientCredits
+
+MICROCENTS = 1_000_000
+
+
+@dataclass
+class Account:
+    credit: int
+    reserved: dict[str, int] = field(default_factory=dict)
+    spent: int = 0
+    spent_by_day: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def available(self) -> int:
+        return self.credit - self.spent - sum(self.reserved.values())
+
+
+class Ledger:
+    """Balances of the accounts (API keys) of one namespace."""
+
+    def __init__(self, starting_cents: int) -> None:
+        self.starting = starting_cents * MICROCENTS
+        self._accounts: dict[str, Account] = {}
+
+    def account(self, key: str) -> Account:
+        account = self._accounts.get(key)
+        if account is None:
+            account = self._accounts[key] = Account(credit=self.starting)
+        return account
+
+    def reserve(self, key: str, task_id: str, amount: int) -> None:
+        account = self.account(key)
+        if amount > account.available:
+            raise InsufficientCredits(
+                f"Insufficient credits: this task costs {amount / MICROCENTS:g} cents, "
+                f"available balance is {account.available / MICROCENTS:g} cents",
+                task_id=None,
+            )
+        account.reserved[task_id] = amount
+
+    def settle(self, key: str, task_id: str, now: float) -> int:
+        account = self.account(key)
+        amount = account.reserved.pop(task_id, 0)
+        account.spent += amount
+        day = int(now // 86400)
+        account.spent_by_day[day] = account.spent_by_day.get(day, 0) + amount
+        return amount
+
+    def refund(self, key: str, task_id: str) -> int:
+        return self.account(key).reserved.pop(task_id, 0)
+
+    def set_balance(self, key: str, cents: int) -> None:
+        """Make `cents` available to `key`, whatever it has reserved or spent."""
+        account = self.account(key)
+        account.credit = cents * MICROCENTS + account.spent + sum(account.reserved.values())
+
+    def balance(self, key: str, now: float) -> dict[str, int]:
+        account = self.account(key)
+        available = account.available // MICROCENTS
+        return {
+            "balance_cents": available,
+            "paid_balance_cents": available,
+            "bonus_balance_cents": 0,
+            "spent_cents_today": account.spent_by_day.get(int(now // 86400), 0) // MICROCENTS,
+            "spent_cents_total": account.spent // MICROCENTS,
+        }
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        return {
+            key: {"credit_microcents": a.credit, "reserved_microcents": sum(a.reserved.values()),
+                  "spent_microcents": a.spent, "available_microcents": a.available}
+            for key, a in self._accounts.items()
+        }

@@ -1,0 +1,116 @@
+"""Reading a request: API key, mock control headers, size-limited JSON body. Every failure is a 4xx."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from . import errors, scenarios
+from .lifecycle import InvalidProgression, Progression
+from .settings import Settings
+
+MAX_HEADER_VALUE = 512
+
+
+@dataclass
+class Context:
+    """Per-request facts the middleware journals and turns into headers; endpoints fill it in."""
+
+    request_id: str
+    wall: float
+    namespace: Any = None
+    key: str | None = None
+    task_id: str | None = None
+    scenario: str | None = None
+    model: str | None = None
+    body: Any = None
+    violations: list[dict[str, str]] | None = None
+
+
+def context(request: Request) -> Context:
+    return request.scope["runapi.context"]
+
+
+def api_key(request: Request, settings: Settings) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    if settings.api_keys and token not in settings.api_keys:
+        raise errors.Unauthorized("Invalid API key")
+    return token
+
+
+def printable_header(request: Request, name: str) -> str | None:
+    """A header that must be 1-512 printable ASCII characters when present (400 otherwise)."""
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    if not value or len(value) > MAX_HEADER_VALUE or not all(" " <= ch <= "~" for ch in value):
+        raise errors.BadRequest(f"{name} must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
+                                code="invalid_header")
+    return value
+
+
+def scenario_header(request: Request) -> scenarios.Scenario | None:
+    name = request.headers.get("x-mock-scenario")
+    return scenarios.lookup(name) if name is not None else None
+
+
+def progression_header(request: Request) -> Progression | None:
+    value = request.headers.get("x-mock-progression")
+    if value is None:
+        return None
+    try:
+        return Progression.parse(value)
+    except InvalidProgression as exc:
+        raise errors.BadRequest(str(exc), code="invalid_progression") from None
+
+
+def retry_after_header(request: Request) -> float | None:
+    value = request.headers.get("x-mock-retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise errors.BadRequest("X-Mock-Retry-After must be a number of seconds from 0 to 86400",
+                                code="invalid_header")
+    return seconds
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(request: Request, raw: bytes) -> Any:
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise errors.UnsupportedMediaType(f"Content-Type must be application/json, got {media or 'nothing'}")
+    if not raw.strip():
+        raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
