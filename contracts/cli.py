@@ -1,0 +1,125 @@
+"""Callback subcommands (sign, verify, send-callback, check-webhook) for the runapi-mock CLI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .signing import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    InvalidSecret,
+    SignatureError,
+    generate_secret,
+    sign,
+    verify,
+)
+from .webhook_check import check_webhook, send_callback
+
+__all__ = ["register"]
+
+SECRET_ENV = "RUNAPI_CALLBACK_SECRET"
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the callback subcommands; each sets `func(args) -> int` (the exit code)."""
+    p = subparsers.add_parser("sign", help="print the X-Callback-Signature for a body")
+    _add_signing_args(p)
+    p.set_defaults(func=_sign)
+
+    p = subparsers.add_parser("verify", help="check a callback signature: prints 'ok' or 'invalid: <reason>'")
+    _add_signing_args(p)
+    p.add_argument("--signature", required=True)
+    p.add_argument("--tolerance", type=int, default=300, help="seconds of clock skew allowed (default 300)")
+    p.add_argument("--now", type=float, default=None, help="Unix time to verify at (default: the clock)")
+    p.set_defaults(func=_verify)
+
+    p = subparsers.add_parser("send-callback", help="POST one signed callback, print the status")
+    p.add_argument("url")
+    _add_secret(p)
+    p.add_argument("--status", choices=("completed", "failed"), default="completed")
+    p.add_argument("--task-id", default=None, help="task id in the payload (default: a fresh UUID)")
+    p.set_defaults(func=_send_callback)
+
+    p = subparsers.add_parser("check-webhook", help="probe a webhook handler with valid and forged callbacks")
+    p.add_argument("url")
+    _add_secret(p)
+    p.set_defaults(func=_check_webhook)
+
+    p = subparsers.add_parser("generate-secret", help="print a new random callback secret (base64)")
+    p.set_defaults(func=lambda args: _print(generate_secret()))
+
+
+def _add_secret(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--secret", default=None, help=f"base64 callback secret (default: ${SECRET_ENV})")
+
+
+def _add_signing_args(parser: argparse.ArgumentParser) -> None:
+    _add_secret(parser)
+    parser.add_argument("--id", required=True, dest="callback_id", help=f"the {ID_HEADER} value")
+    parser.add_argument("--timestamp", required=True, help=f"the {TIMESTAMP_HEADER} value (Unix seconds)")
+    body = parser.add_mutually_exclusive_group()
+    body.add_argument("--body", default=None, help="raw body as a string (default: read stdin)")
+    body.add_argument("--body-file", type=Path, default=None, help="file holding the exact raw body bytes")
+
+
+def _secret(args: argparse.Namespace) -> str:
+    secret = args.secret or os.environ.get(SECRET_ENV)
+    if not secret:
+        raise InvalidSecret(f"no callback secret: pass --secret or set {SECRET_ENV}")
+    return secret
+
+
+def _body(args: argparse.Namespace) -> bytes:
+    if args.body is not None:
+        return args.body.encode()
+    if args.body_file is not None:
+        return args.body_file.read_bytes()
+    return sys.stdin.buffer.read()
+
+
+def _print(text: str, code: int = 0) -> int:
+    print(text)
+    return code
+
+
+def _sign(args: argparse.Namespace) -> int:
+    try:
+        return _print(sign(_secret(args), args.callback_id, args.timestamp, _body(args)))
+    except SignatureError as exc:
+        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    headers = {ID_HEADER: args.callback_id, TIMESTAMP_HEADER: args.timestamp}
+    headers[SIGNATURE_HEADER] = args.signature
+    try:
+        verify(_secret(args), headers, _body(args), now=args.now, tolerance=args.tolerance)
+    except SignatureError as exc:
+        return _print(f"invalid: {exc}", 1)
+    return _print("ok")
+
+
+def _send_callback(args: argparse.Namespace) -> int:
+    try:
+        response = send_callback(args.url, _secret(args), status=args.status, task_id=args.task_id)
+    except (httpx.HTTPError, SignatureError) as exc:
+        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return 1
+    return _print(str(response.status_code), 0 if response.is_success else 1)
+
+
+def _check_webhook(args: argparse.Namespace) -> int:
+    try:
+        report = check_webhook(args.url, _secret(args))
+    except SignatureError as exc:
+        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return 1
+    return _print(report.table(), 0 if report.passed else 1)

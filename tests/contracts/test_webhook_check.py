@@ -1,0 +1,334 @@
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import hmac
+import io
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from contracts import cli
+from contracts.receiver import CallbackReceiver
+from contracts.signing import SignatureError, generate_secret, sign, verify
+from contracts.webhook_check import CASES, assert_webhook_secure, callback_body, check_webhook, send_callback
+
+SECRET = generate_secret()
+FORGERIES = {case.name for case in CASES if case.expect == "reject"}
+
+
+# --- Webhook handlers as a user would write them, one correct and several with classic bugs ---
+
+@dataclass
+class Journal:
+    """What each handler actually processed, so tests can tell 'acknowledged' from 'processed twice'."""
+
+    processed: list[str] = field(default_factory=list)
+    seen_ids: set[str] = field(default_factory=set)
+
+
+Check = Callable[[Request, bytes], None]
+
+
+def handler(check: Check, journal: Journal, *, dedupe: bool = True, replay_status: int = 200) -> Route:
+    async def endpoint(request: Request) -> JSONResponse:
+        raw = await request.body()
+        try:
+            check(request, raw)
+        except SignatureError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=401)
+        callback_id = request.headers.get("x-callback-id", "")
+        if dedupe and callback_id in journal.seen_ids:
+            return JSONResponse({"duplicate": True}, status_code=replay_status)
+        journal.seen_ids.add(callback_id)
+        journal.processed.append(json.loads(raw)["id"])
+        return JSONResponse({"ok": True})
+
+    return Route("/", endpoint, methods=["POST"])
+
+
+def correct(request: Request, raw: bytes) -> None:
+    verify(SECRET, request.headers, raw)
+
+
+def ignores_signature(request: Request, raw: bytes) -> None:
+    pass
+
+
+def ignores_timestamp(request: Request, raw: bytes) -> None:
+    verify(SECRET, request.headers, raw, tolerance=10**9)
+
+
+def reserialised(request: Request, raw: bytes) -> None:
+    verify(SECRET, request.headers, json.dumps(json.loads(raw)).encode())
+
+
+def undecoded_secret(request: Request, raw: bytes) -> None:
+    h = request.headers
+    message = f"{h.get('x-callback-id')}.{h.get('x-callback-timestamp')}.".encode() + raw
+    expected = base64.b64encode(hmac.new(SECRET.encode(), message, hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(expected.encode(), h.get("x-callback-signature", "").encode()):
+        raise SignatureError("mismatch")
+
+
+class ThreadedServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn's successor to install_signal_handlers; signals belong to pytest's main thread.
+        yield
+
+
+@dataclass
+class Handlers:
+    base_url: str
+    journals: dict[str, Journal]
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/{name}/"
+
+
+HANDLERS: dict[str, tuple[Check, dict[str, object]]] = {
+    "correct": (correct, {}),
+    "rejects-replays": (correct, {"replay_status": 409}),
+    "ignores-signature": (ignores_signature, {}),
+    "ignores-timestamp": (ignores_timestamp, {}),
+    "reserialised": (reserialised, {}),
+    "undecoded-secret": (undecoded_secret, {}),
+}
+
+
+@pytest.fixture(scope="module")
+def handlers() -> Iterator[Handlers]:
+    journals = {name: Journal() for name in HANDLERS}
+    routes = [
+        Mount(f"/{name}", routes=[handler(check, journals[name], **options)])  # type: ignore[arg-type]
+        for name, (check, options) in HANDLERS.items()
+    ]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = ThreadedServer(uvicorn.Config(Starlette(routes=routes), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        threading.Event().wait(0.01)
+    assert server.started, "uvicorn did not start"
+    yield Handlers(f"http://127.0.0.1:{sock.getsockname()[1]}", journals)
+    server.should_exit = True
+    thread.join(5)
+    sock.close()
+
+
+def failing(url: str) -> set[str]:
+    return {result.case.name for result in check_webhook(url, SECRET).failures()}
+
+
+# --- check_webhook against real handlers ---
+
+def test_correct_handler_passes_and_processes_the_valid_callback_once(handlers: Handlers) -> None:
+    journal = handlers.journals["correct"]
+    journal.processed.clear()
+    report = check_webhook(handlers.url("correct"), SECRET)
+    assert report.passed, report.table()
+    assert report.failures() == []
+    assert [r.accepted for r in report.results] == [c.expect != "reject" for c in CASES]
+    assert len(journal.processed) == 1  # the replay was acknowledged, not processed again
+
+
+def test_assert_webhook_secure_returns_the_report_for_a_correct_handler(handlers: Handlers) -> None:
+    report = assert_webhook_secure(handlers.url("correct"), SECRET)
+    assert {r.status_code for r in report.results if r.case.expect == "reject"} == {401}
+
+
+def test_handler_ignoring_the_signature_fails_every_forgery(handlers: Handlers) -> None:
+    assert failing(handlers.url("ignores-signature")) == FORGERIES
+
+
+def test_handler_ignoring_the_timestamp_fails_stale_and_future(handlers: Handlers) -> None:
+    assert failing(handlers.url("ignores-timestamp")) == {"stale_timestamp", "future_timestamp"}
+
+
+def test_handler_verifying_reserialised_json_rejects_the_valid_callback(handlers: Handlers) -> None:
+    assert failing(handlers.url("reserialised")) == {"valid"}
+
+
+def test_handler_keyed_with_the_undecoded_secret_fails(handlers: Handlers) -> None:
+    assert failing(handlers.url("undecoded-secret")) == {"valid", "undecoded_secret"}
+
+
+def test_rejected_replay_is_reported_but_not_a_failure(handlers: Handlers) -> None:
+    report = check_webhook(handlers.url("rejects-replays"), SECRET)
+    replay = next(r for r in report.results if r.case.name == "replay")
+    assert (replay.status_code, replay.accepted, replay.ok) == (409, False, True)
+    assert report.passed
+    assert "note: retry not acknowledged" in report.table()
+
+
+def test_assert_webhook_secure_raises_with_the_table(handlers: Handlers) -> None:
+    with pytest.raises(AssertionError, match="failed: stale_timestamp, future_timestamp") as info:
+        assert_webhook_secure(handlers.url("ignores-timestamp"), SECRET)
+    assert "stale_timestamp      reject" in str(info.value)
+
+
+def test_unreachable_handler_fails_only_the_valid_case() -> None:
+    with CallbackReceiver() as receiver:
+        url = receiver.url
+    report = check_webhook(url, SECRET)
+    [failure] = report.failures()
+    assert failure.case.name == "valid"
+    assert failure.status_code is None and failure.error is not None and "ConnectError" in failure.error
+    assert "no answer (ConnectError" in report.table()
+
+
+def test_cases_are_sent_as_specified() -> None:
+    now = 1_767_225_600.0
+    with CallbackReceiver() as receiver:
+        check_webhook(receiver.url, SECRET, now=lambda: now)
+        calls = dict(zip((c.name for c in CASES), receiver.calls))
+    valid, replay = calls["valid"], calls["replay"]
+    verify(SECRET, valid.headers, valid.body, now=now)
+    verify(SECRET, replay.headers, replay.body, now=now)
+    assert replay.headers["x-callback-id"] == valid.headers["x-callback-id"]
+    ids = [c.headers.get("x-callback-id") for c in calls.values()]
+    assert ids.count(None) == 1  # missing_id
+    assert len(set(ids) - {None}) == len(CASES) - 2  # all fresh except the replay
+    payload = json.loads(valid.body)
+    assert valid.body == json.dumps(payload, separators=(",", ":")).encode()
+    assert payload["status"] == "completed" and payload["usage"] == {"cost": 0.05, "generated_images": 1}
+    assert calls["stale_timestamp"].headers["x-callback-timestamp"] == str(int(now) - 301)
+    assert calls["future_timestamp"].headers["x-callback-timestamp"] == str(int(now) + 301)
+    assert "x-callback-signature" not in calls["missing_signature"].headers
+    reserialised = calls["reserialised_body"]
+    assert json.dumps(json.loads(reserialised.body), indent=2).encode() == reserialised.body
+    compact = json.dumps(json.loads(reserialised.body), separators=(",", ":")).encode()
+    verify(SECRET, reserialised.headers, compact, now=now)  # signed over the compact original
+    tampered = calls["tampered_body"]
+    with pytest.raises(SignatureError):
+        verify(SECRET, tampered.headers, tampered.body, now=now)
+
+
+def test_send_callback_delivers_a_signed_failed_payload() -> None:
+    with CallbackReceiver() as receiver:
+        response = send_callback(receiver.url, SECRET, status="failed", task_id="task-1")
+        [call] = receiver.calls
+    assert response.status_code == 200
+    verify(SECRET, call.headers, call.body)
+    assert json.loads(call.body) == {"id": "task-1", "status": "failed", "error": "Content policy violation"}
+
+
+def test_callback_body_is_compact_and_fresh() -> None:
+    first, second = callback_body(), callback_body()
+    assert b" " not in first
+    assert json.loads(first)["images"] == [{"url": "http://127.0.0.1/files/x.png"}]
+    assert json.loads(first)["id"] != json.loads(second)["id"]
+
+
+# --- CLI subcommands ---
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)  # type: ignore[no-any-return]
+
+
+VECTORS = json.loads((Path(__file__).parents[2] / "fixtures" / "signing-vectors.json").read_text())
+TS = VECTORS["timestamp"]
+VECTOR_ARGS = ["--secret", VECTORS["secret"], "--id", VECTORS["callback_id"], "--timestamp", str(TS)]
+BODY, SIGNATURE = VECTORS["vectors"][0]["body"], VECTORS["vectors"][0]["signature"]
+
+
+def test_cli_sign_prints_the_vector_signature(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["sign", *VECTOR_ARGS, "--body", BODY]) == 0
+    assert capsys.readouterr().out == SIGNATURE + "\n"
+
+
+def test_cli_sign_reads_a_body_file_and_secret_from_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body_file = tmp_path / "body.json"
+    body_file.write_bytes(BODY.encode())
+    monkeypatch.setenv("RUNAPI_CALLBACK_SECRET", VECTORS["secret"])
+    assert run_cli(["sign", *VECTOR_ARGS[2:], "--body-file", str(body_file)]) == 0
+    assert capsys.readouterr().out.strip() == SIGNATURE
+
+
+def test_cli_verify_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(BODY.encode())))
+    now = str(TS + 10)
+    assert run_cli(["verify", *VECTOR_ARGS, "--signature", SIGNATURE, "--now", now]) == 0
+    assert capsys.readouterr().out == "ok\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (["--signature", VECTORS["vectors"][2]["signature"]], "does not match"),
+        (["--signature", SIGNATURE, "--now", str(TS + 301)], "301s old"),
+        (["--signature", SIGNATURE, "--tolerance", "5", "--now", str(TS - 6)], "6s ahead"),
+        (["--signature", "%%"], "non-base64"),
+    ],
+)
+def test_cli_verify_prints_the_reason(
+    extra: list[str], reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["verify", *VECTOR_ARGS, "--body", BODY, *extra]
+    if "--now" not in extra:
+        argv += ["--now", str(TS)]
+    assert run_cli(argv) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("invalid: ") and reason in out
+
+
+def test_cli_without_secret_fails_cleanly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RUNAPI_CALLBACK_SECRET", raising=False)
+    assert run_cli(["sign", *VECTOR_ARGS[2:], "--body", BODY]) == 1
+    assert "RUNAPI_CALLBACK_SECRET" in capsys.readouterr().err
+
+
+def test_cli_send_callback_prints_the_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with CallbackReceiver() as receiver:
+        receiver.respond_with(statuses=[202, 500])
+        assert run_cli(["send-callback", receiver.url, "--secret", SECRET, "--status", "failed"]) == 0
+        assert run_cli(["send-callback", receiver.url, "--secret", SECRET]) == 1
+        statuses = [json.loads(call.body)["status"] for call in receiver.calls]
+    assert capsys.readouterr().out == "202\n500\n"
+    assert statuses == ["failed", "completed"]
+
+
+def test_cli_send_callback_reports_connection_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with CallbackReceiver() as receiver:
+        url = receiver.url
+    assert run_cli(["send-callback", url, "--secret", SECRET]) == 1
+    assert capsys.readouterr().err.startswith("runapi-mock: error:")
+
+
+def test_cli_check_webhook_exit_codes(handlers: Handlers, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["check-webhook", handlers.url("correct"), "--secret", SECRET]) == 0
+    assert capsys.readouterr().out.startswith("case")
+    assert run_cli(["check-webhook", handlers.url("ignores-signature"), "--secret", SECRET]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_cli_generate_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["generate-secret"]) == 0
+    assert len(base64.b64decode(capsys.readouterr().out.strip(), validate=True)) == 32
+
+
+def test_cli_sign_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["sign", "--secret", SECRET, "--id", "x", "--timestamp", "1", "--body", "{}"]) == 0
+    assert capsys.readouterr().out.strip() == sign(SECRET, "x", 1, b"{}")
+
