@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import random
 import re
 import threading
 import uuid
@@ -121,6 +122,13 @@ class TaskEngine:
         self.namespaces: OrderedDict[str, Namespace] = OrderedDict()
         self.on_terminal: list[TerminalHook] = []
         self.on_change: list[Callable[[], None]] = []
+        self._ids = random.Random(settings.seed) if settings.seed is not None else None
+
+    def new_id(self) -> str:
+        """A UUID4; reproducible across runs when the server has a --seed."""
+        if self._ids is None:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     # -- namespaces ---------------------------------------------------------------------------------
 
@@ -188,7 +196,7 @@ class TaskEngine:
             active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
             check_concurrency(self.settings.max_concurrent, active, frees_in)
             self._prune(ns, now)
-            task_id = str(uuid.uuid4())
+            task_id = self.new_id()
             price = model.price_microcents(body, load_catalog().default_resolution)
             ns.ledger.reserve(key, task_id, price)
             speed = self.settings.speed if self.settings.speed > 0 else 1.0
