@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import errors
+from .callbacks import CallbackMode, InvalidCallbackMode
 from .engine import Namespace, TaskEngine
 from .lifecycle import InvalidProgression, Progression
 from .parsing import context
@@ -218,6 +219,14 @@ async def config(request: Request) -> Response:
                 raise errors.BadRequest(str(exc), code="invalid_progression") from None
             if value is not None and not isinstance(value, str):
                 raise errors.BadRequest("progression must be a string or null", code="invalid_progression")
+        if "callback_mode" in body:
+            value = body["callback_mode"]
+            if value is not None and not isinstance(value, str):
+                raise errors.BadRequest("callback_mode must be a string or null", code="invalid_callback_mode")
+            try:
+                ns.callback_mode = CallbackMode.parse(value) if value else None
+            except InvalidCallbackMode as exc:
+                raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
     return JSON({
         "namespace": ns.name,
         "progression": str(ns.progression or settings.progression),
@@ -227,8 +236,49 @@ async def config(request: Request) -> Response:
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
         "callback_schedule": list(settings.callback_schedule),
+        "callback_mode": ns.callback_mode.__dict__ if ns.callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),
     })
+
+
+async def callbacks(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    task_id, state = request.query_params.get("task_id"), request.query_params.get("state")
+    limit = _int_param(request, "limit", 100)
+    with engine.lock:
+        found = [d.to_dict() for d in reversed(ns.deliveries.values())
+                 if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
+        return JSON({"deliveries": found[:limit], "total": len(ns.deliveries)})
+
+
+async def callback(request: Request) -> Response:
+    ns, engine = _namespace(request), _engine(request)
+    with engine.lock:
+        delivery = ns.deliveries.get(request.path_params["delivery_id"])
+        if delivery is None:
+            raise errors.NotFound("No such delivery")
+        return JSON(delivery.to_dict())
+
+
+async def redeliver(request: Request) -> Response:
+    ns = _namespace(request)
+    dispatcher = request.app.state.dispatcher
+    try:
+        delivery = dispatcher.redeliver(ns, request.path_params["delivery_id"])
+    except KeyError:
+        raise errors.NotFound("No such delivery") from None
+    except ValueError as exc:
+        raise errors.Conflict(f"This delivery is blocked: {exc}", code="delivery_blocked") from None
+    _changed(request)
+    with _engine(request).lock:
+        return JSON(delivery.to_dict(), status_code=202)
+
+
+async def callback_secret(request: Request) -> Response:
+    dispatcher = request.app.state.dispatcher
+    if request.method == "POST":
+        dispatcher.rotate_secret()
+    return JSON({"secret": dispatcher.secret, "previous_secret": dispatcher.previous_secret})
 
 
 async def mock_openapi(request: Request) -> Response:
@@ -251,5 +301,10 @@ routes = [
     Route("/clock/{action}", clock_action, methods=["POST"]),
     Route("/balance", balance, methods=["GET", "PUT"]),
     Route("/config", config, methods=["GET", "PUT"]),
+    Route("/callbacks", callbacks, methods=["GET"]),
+    Route("/callbacks/{delivery_id}", callback, methods=["GET"]),
+    Route("/callbacks/{delivery_id}/redeliver", redeliver, methods=["POST"]),
+    Route("/callback-secret", callback_secret, methods=["GET"]),
+    Route("/callback-secret/rotate", callback_secret, methods=["POST"]),
     Route("/openapi.json", mock_openapi, methods=["GET"]),
 ]

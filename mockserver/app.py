@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import errors, images
+from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .middleware import RequestContextMiddleware
 from .responses import JSON
@@ -19,6 +21,7 @@ from .routes import routes
 from .scheduler import Scheduler
 from .settings import Settings
 
+logger = logging.getLogger("runapi_mock")
 _HTTP_ERRORS: dict[int, type[errors.MockError]] = {
     400: errors.BadRequest, 404: errors.NotFound, 405: errors.MethodNotAllowed, 413: errors.PayloadTooLarge,
 }
@@ -42,16 +45,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """A mock server app; its engine is `app.state.engine` for tests that drive it from Python."""
     settings = settings or Settings()
     engine = TaskEngine(settings)
-    scheduler = Scheduler([engine.tick])
+    dispatcher = Dispatcher(engine, settings)
+    scheduler = Scheduler([engine.tick, dispatcher.tick])
     engine.on_change.append(scheduler.wake)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await dispatcher.start()
         scheduler.start()
         try:
             yield
         finally:
             await scheduler.stop()
+            owed = await dispatcher.stop()
+            if owed:
+                logger.warning("shutting down with %d callback deliveries not yet delivered: %s", len(owed),
+                               ", ".join(f"{d.id} ({d.state}, task {d.task_id})" for d in owed[:20]))
 
     app = Starlette(
         routes=routes,
@@ -62,5 +71,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.scheduler = scheduler
+    app.state.dispatcher = dispatcher
     app.state.image_cache = images.ImageCache()
     return app

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Sequence
 
+from contracts.signing import generate_secret
+
 from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 
@@ -61,9 +63,13 @@ def serve_command(args: argparse.Namespace) -> int:
     from .server import serve_forever
 
     settings = settings_from_args(args)
+    generated = settings.callback_secret is None
+    if generated:
+        settings = settings.replace(callback_secret=generate_secret())
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
+        print(f"callback secret{' (generated)' if generated else ''}: {settings.callback_secret}", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
         print("try:", flush=True)
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"

@@ -17,6 +17,7 @@ from . import errors, images, scenarios
 from .engine import Namespace, Task, TaskEngine, request_fingerprint
 from .parsing import (
     api_key,
+    callback_mode_header,
     context,
     parse_json,
     printable_header,
@@ -85,6 +86,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     ctx = context(request)
     ns, key = _admit(request)
     progression = progression_header(request)
+    callback_mode = callback_mode_header(request)
     idempotency_key = printable_header(request, "idempotency-key")
     raw = await read_body(request, settings.max_body_bytes)
     body = ctx.body = parse_json(request, raw)
@@ -101,7 +103,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     task, replayed = engine.create(
         ns, key, family, action, normalized, origin=_origin(request), scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
-        client_request_id=request.headers.get("x-client-request-id"),
+        client_request_id=request.headers.get("x-client-request-id"), callback_mode=callback_mode,
     )
     ctx.task_id = task.id
     body = {"id": task.id, "task_id": task.id, "status": task.status, "model": task.model,

@@ -56,6 +56,7 @@ class Task:
     finished_at: float | None = None
     history: list[tuple[str, float]] = field(default_factory=list)
     settled: int = 0
+    callback_mode: Any = None  # a callbacks.CallbackMode, when the request asked for one
 
     @property
     def terminal(self) -> bool:
@@ -100,6 +101,9 @@ class Namespace:
         self.idempotency: dict[tuple[str, str], tuple[str, str]] = {}
         self.flaky: OrderedDict[str, int] = OrderedDict()
         self.due: list[tuple[float, str]] = []  # (clock time, task id) of auto tasks' next status change
+        self.callback_mode: Any = None  # default callbacks.CallbackMode for this namespace's tasks
+        self.deliveries: dict[str, Any] = {}  # callbacks.Delivery by id, oldest first
+        self.delivery_due: list[tuple[float, str]] = []  # (clock time, delivery id) of due attempts
 
     def active_count(self, key: str) -> tuple[int, float | None]:
         """Active tasks of `key`, and clock seconds until the first of them is due to end (if known)."""
@@ -121,6 +125,7 @@ class TaskEngine:
         self.lock = threading.RLock()
         self.namespaces: OrderedDict[str, Namespace] = OrderedDict()
         self.on_terminal: list[TerminalHook] = []
+        self.on_processing: list[TerminalHook] = []
         self.on_change: list[Callable[[], None]] = []
         self._ids = random.Random(settings.seed) if settings.seed is not None else None
 
@@ -171,6 +176,7 @@ class TaskEngine:
         progression: Progression | None = None,
         idempotency_key: str | None = None,
         client_request_id: str | None = None,
+        callback_mode: Any = None,
     ) -> tuple[Task, bool]:
         """A new task for a validated, normalised body, or the replayed one for a repeated Idempotency-Key."""
         entry = load_catalog().action(family, action)
@@ -214,6 +220,7 @@ class TaskEngine:
                 resolution=str(body.get("output_resolution") or model.default("output_resolution")
                                or load_catalog().default_resolution),
             )
+            task.callback_mode = callback_mode or ns.callback_mode
             if scenario and scenario.failure_message:
                 task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
             task.history.append(("pending", now))
@@ -314,10 +321,11 @@ class TaskEngine:
             task.settled = ns.ledger.settle(task.key, task.id, now)
         elif status == "failed":
             ns.ledger.refund(task.key, task.id)
+        hooks = self.on_processing if status == "processing" else self.on_terminal if task.terminal else []
         if task.terminal:
             task.finished_at = now
-            for hook in self.on_terminal:
-                hook(ns, task)
+        for hook in hooks:
+            hook(ns, task)
 
     def _schedule(self, ns: Namespace, task: Task, now: float) -> None:
         wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations)
@@ -351,6 +359,10 @@ class TaskEngine:
             return seen <= failures
 
     def _changed(self) -> None:
+        self.notify()
+
+    def notify(self) -> None:
+        """Tell the scheduler something timed may have changed (safe from any thread)."""
         for callback in self.on_change:
             callback()
 

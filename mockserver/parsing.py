@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from . import errors, scenarios
+from .callbacks import CallbackMode, InvalidCallbackMode
 from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 
@@ -68,6 +69,16 @@ def progression_header(request: Request) -> Progression | None:
         return Progression.parse(value)
     except InvalidProgression as exc:
         raise errors.BadRequest(str(exc), code="invalid_progression") from None
+
+
+def callback_mode_header(request: Request) -> CallbackMode | None:
+    value = request.headers.get("x-mock-callback-mode")
+    if value is None:
+        return None
+    try:
+        return CallbackMode.parse(value)
+    except InvalidCallbackMode as exc:
+        raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
 
 
 def retry_after_header(request: Request) -> float | None:
