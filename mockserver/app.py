@@ -6,6 +6,7 @@ import contextlib
 import logging
 from typing import AsyncIterator
 
+from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -32,9 +33,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     kind = _HTTP_ERRORS.get(exc.status_code, errors.BadRequest)
     if exc.status_code == 404:
-        error = kind(f"No such route: {request.method} {request.url.path}")
+        error = kind(f"No such route: {request.method} {get_route_path(request.scope)}")
     elif exc.status_code == 405:
-        error = kind(f"{request.method} is not allowed on {request.url.path}")
+        error = kind(f"{request.method} is not allowed on {get_route_path(request.scope)}")
     else:
         error = kind(str(exc.detail))
     headers = {**error.headers(), **(exc.headers or {})}

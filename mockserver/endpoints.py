@@ -6,6 +6,7 @@ import hashlib
 from functools import lru_cache
 from typing import Any, Callable
 
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +31,11 @@ from .responses import JSON
 from .settings import Settings
 
 Resolver = Callable[[Any], "tuple[str, str]"]
+
+
+def route_path(request: Request) -> str:
+    """The path as routed: without a /ns/<name> prefix."""
+    return get_route_path(request.scope)
 
 
 def _engine(request: Request) -> tuple[TaskEngine, Settings]:
@@ -57,7 +63,7 @@ def _scenario(request: Request, ns: Namespace, key: str, model: str | None, raw:
     scenario = scenario_header(request)
     if scenario is None:
         with engine.lock:
-            name = ns.rules.take(request.method, request.url.path, model, key)
+            name = ns.rules.take(request.method, route_path(request), model, key)
         scenario = scenarios.lookup(name) if name else None
     if scenario is None:
         return None
@@ -65,7 +71,7 @@ def _scenario(request: Request, ns: Namespace, key: str, model: str | None, raw:
     if scenario.error is None:
         return scenario
     if scenario.flaky_attempts:
-        fingerprint = request_fingerprint(key, request.method, request.url.path, raw)
+        fingerprint = request_fingerprint(key, request.method, route_path(request), raw)
         if not engine.flaky_attempt(ns, fingerprint, scenario.flaky_attempts):
             return None
     override = retry_after_header(request)
@@ -115,7 +121,7 @@ async def create_task(request: Request) -> Response:
     """POST /api/v1/{family}/{action}: the SDKs' create route."""
     family, action = request.path_params["family"], request.path_params["action"]
     if load_catalog().action(family, action) is None:
-        raise errors.NotFound(f"No such route: POST {request.url.path}")
+        raise errors.NotFound(f"No such route: POST {route_path(request)}")
     return await _create(request, lambda body: (family, action))
 
 
@@ -140,7 +146,7 @@ async def create_docs_task(request: Request) -> Response:
     """POST /v1/{action}: the public docs' route; the family comes from `model`."""
     action = request.path_params["action"]
     if not _known_action(action):
-        raise errors.NotFound(f"No such route: POST {request.url.path}")
+        raise errors.NotFound(f"No such route: POST {route_path(request)}")
     return await _create(request, _docs_resolver(action))
 
 
@@ -160,7 +166,7 @@ async def get_task(request: Request) -> Response:
     """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route."""
     family, action = request.path_params["family"], request.path_params["action"]
     if load_catalog().action(family, action) is None:
-        raise errors.NotFound(f"No such route: GET {request.url.path}")
+        raise errors.NotFound(f"No such route: GET {route_path(request)}")
     return _task_response(request, _read(request, family, action))
 
 
@@ -168,7 +174,7 @@ async def get_docs_task(request: Request) -> Response:
     """GET /v1/tasks/{task_id} and /v1/{action}/{task_id}: the docs' status routes."""
     action = request.path_params.get("action")
     if action is not None and not _known_action(action):
-        raise errors.NotFound(f"No such route: GET {request.url.path}")
+        raise errors.NotFound(f"No such route: GET {route_path(request)}")
     return _task_response(request, _read(request, action=action))
 
 

@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import BadRequest, MockError, ServerError
@@ -15,6 +16,7 @@ from .parsing import MAX_HEADER_VALUE, Context
 from .responses import JSON
 
 logger = logging.getLogger("runapi_mock")
+NAMESPACE_PREFIX = "/ns/"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -22,6 +24,22 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def _with_namespace_prefix(scope: Scope) -> Scope:
+    """Serve /ns/<name>/... as ... in namespace <name>, for clients that cannot send X-Mock-Namespace.
+
+    The prefix becomes the root_path, so URLs the mock builds (image URLs) keep it.
+    """
+    path: str = scope["path"]
+    if scope.get("root_path") or not path.startswith(NAMESPACE_PREFIX):
+        return scope
+    name = path[len(NAMESPACE_PREFIX):].partition("/")[0]
+    if not name:
+        return scope
+    headers = [(k, v) for k, v in scope["headers"] if k != b"x-mock-namespace"]
+    headers.append((b"x-mock-namespace", name.encode("latin-1", "replace")))
+    return {**scope, "headers": headers, "root_path": NAMESPACE_PREFIX + name}
 
 
 def _valid_client_id(value: str) -> bool:
@@ -39,6 +57,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         ctx = Context(request_id=str(uuid.uuid4()), wall=time.monotonic())
+        scope = _with_namespace_prefix(scope)
         scope["runapi.context"] = ctx
         client_id = _header(scope, b"x-client-request-id")
         started: dict[str, Any] = {}
@@ -84,7 +103,7 @@ class RequestContextMiddleware:
             return
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in started.get("headers", [])}
         entry = Entry(
-            seq=0, at=ns.clock.now(), wall=ctx.wall, method=scope["method"], path=scope["path"],
+            seq=0, at=ns.clock.now(), wall=ctx.wall, method=scope["method"], path=get_route_path(scope),
             status=started.get("status", 500), key=ctx.key, task_id=ctx.task_id or headers.get("x-runapi-task-id"),
             scenario=ctx.scenario, model=ctx.model,
             idempotency_key=_header(scope, b"idempotency-key"),
