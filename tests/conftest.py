@@ -18,6 +18,8 @@ settings.register_profile("dev", max_examples=25, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.load_profile("ci")
 
+pytest_plugins = ("pytester",)
+
 AUTH = {"Authorization": "Bearer test-key"}
 
 

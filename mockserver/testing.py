@@ -1,0 +1,158 @@
+"""`MockHandle`: drive one namespace of a mock from a test, in-process or over a port, through its admin API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from .app import create_app
+from .settings import Settings
+
+DEFAULT_KEY = "test-key"
+
+
+class MockHandle:
+    """One namespace of a mock: a client that speaks for it, plus the clock, scenarios, ledger and journal.
+
+    Args:
+        client: an httpx.Client whose base_url is the mock (a TestClient for an in-process app).
+        namespace: isolates tasks, rules, clock, ledger and journal from other handles on the same mock.
+        app: the Starlette app when in-process (for `async_client`).
+    """
+
+    def __init__(self, client: httpx.Client, *, namespace: str | None = None, api_key: str = DEFAULT_KEY,
+                 app: Starlette | None = None) -> None:
+        self.namespace = namespace or f"t-{uuid.uuid4().hex[:12]}"
+        self.api_key = api_key
+        self.app = app
+        self.base_url = str(client.base_url).rstrip("/")
+        self.headers = {"Authorization": f"Bearer {api_key}", "X-Mock-Namespace": self.namespace}
+        self._admin = client
+        self.client = client
+        self._async_client: httpx.AsyncClient | None = None
+
+    @property
+    def namespaced_url(self) -> str:
+        """A base URL that selects this namespace by path, for SDKs that cannot add headers."""
+        return f"{self.base_url}/ns/{self.namespace}"
+
+    @property
+    def async_client(self) -> httpx.AsyncClient:
+        """An AsyncClient on the same mock (in-process through ASGI when there is an app)."""
+        if self._async_client is None:
+            transport = httpx.ASGITransport(app=self.app) if self.app is not None else None
+            self._async_client = httpx.AsyncClient(base_url=self.base_url, headers=self.headers,
+                                                   transport=transport)
+        return self._async_client
+
+    # -- plain API calls, with this handle's key and namespace ----------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    # -- admin -------------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._admin.request(method, f"/_mock{path}", headers={"X-Mock-Namespace": self.namespace},
+                                       **kwargs)
+        if response.status_code >= 400:
+            raise AssertionError(f"runapi-mock: {method} /_mock{path} answered {response.status_code}: "
+                                 f"{response.text}")
+        return response.json()
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def now(self) -> float:
+        return float(self._call("GET", "/clock")["now"])
+
+    def advance(self, seconds: float) -> float:
+        """Move this namespace's clock forward; due status changes and callback retries happen at once."""
+        return float(self._call("POST", "/clock/advance", json={"seconds": seconds})["now"])
+
+    def freeze(self) -> float:
+        return float(self._call("POST", "/clock/freeze")["now"])
+
+    def unfreeze(self) -> float:
+        return float(self._call("POST", "/clock/unfreeze")["now"])
+
+    def set_progression(self, progression: str | None) -> None:
+        """`auto`, `immediate`, `manual`, `polls:N` for new tasks of this namespace (None: server default)."""
+        self._call("PUT", "/config", json={"progression": progression})
+
+    def set_callback_mode(self, mode: str | None) -> None:
+        self._call("PUT", "/config", json={"callback_mode": mode})
+
+    def add_rule(self, scenario: str, *, count: int | None = None, method: str | None = None,
+                 path: str | None = None, model: str | None = None, key: str | None = None) -> dict[str, Any]:
+        """The next `count` matching requests (all, when None) get `scenario`."""
+        rule = {"scenario": scenario, "count": count, "method": method, "path": path, "model": model, "key": key}
+        return dict(self._call("POST", "/rules", json={k: v for k, v in rule.items() if v is not None}))
+
+    def clear_rules(self) -> None:
+        self._call("DELETE", "/rules")
+
+    def journal(self, limit: int = 1000, **filters: Any) -> list[dict[str, Any]]:
+        """Requests this namespace received, newest first."""
+        params = {"limit": limit, **{k: v for k, v in filters.items() if v is not None}}
+        return list(self._call("GET", "/journal", params=params)["entries"])
+
+    def tasks(self, limit: int = 1000, **filters: Any) -> list[dict[str, Any]]:
+        params = {"limit": limit, **{k: v for k, v in filters.items() if v is not None}}
+        return list(self._call("GET", "/tasks", params=params)["tasks"])
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/tasks/{task_id}"))
+
+    def force(self, task_id: str, status: str, *, error: str | None = None) -> dict[str, Any]:
+        body = {"status": status, **({"error": error} if error else {})}
+        return dict(self._call("POST", f"/tasks/{task_id}/status", json=body))
+
+    def step(self, task_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/tasks/{task_id}/step"))
+
+    def balance(self, key: str | None = None) -> dict[str, Any]:
+        return dict(self._call("GET", "/balance", params={"key": key or self.api_key}))
+
+    def set_balance(self, cents: int, key: str | None = None) -> dict[str, Any]:
+        return dict(self._call("PUT", "/balance", json={"key": key or self.api_key, "balance_cents": cents}))
+
+    def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return list(self._call("GET", "/callbacks", params=params)["deliveries"])
+
+    def callback_secret(self) -> str:
+        return str(self._call("GET", "/callback-secret")["secret"])
+
+    def rotate_callback_secret(self) -> str:
+        return str(self._call("POST", "/callback-secret/rotate")["secret"])
+
+
+class InProcessMock:
+    """An app with its lifespan running on a TestClient's portal thread: no port, real background work."""
+
+    def __init__(self, settings: Settings | None = None, *, base_url: str = "http://runapi-mock.local") -> None:
+        self.settings = settings or Settings()
+        self.app = create_app(self.settings)
+        self.client = TestClient(self.app, base_url=base_url)
+
+    def __enter__(self) -> InProcessMock:
+        self.client.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.__exit__(None, None, None)
+
+    def handle(self, *, namespace: str | None = None, api_key: str = DEFAULT_KEY) -> MockHandle:
+        return MockHandle(self.client, namespace=namespace, api_key=api_key, app=self.app)
