@@ -74,7 +74,7 @@ def _task_view(ns: Namespace, task_id: str, engine: TaskEngine) -> dict[str, Any
 
 async def index(request: Request) -> Response:
     return JSON({"namespace": _namespace(request).name,
-                 "routes": sorted({f"{m} {r.path}" for r in routes for m in (r.methods or []) if m != "HEAD"})})
+                 "routes": sorted({f"{m} /_mock{r.path}" for r in routes for m in (r.methods or []) if m != "HEAD"})})
 
 
 async def reset(request: Request) -> Response:

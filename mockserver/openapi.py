@@ -1,0 +1,119 @@
+"""OpenAPI 3.1 document of the mock's own control surface: /_mock/*, /files, /healthz and the X-Mock-* headers.
+
+Kept apart from `contracts.openapi.runapi_openapi()`, which describes only what the real API serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .scenarios import SCENARIOS
+
+_OBJECT = {"type": "object"}
+_NAMESPACE = {"name": "X-Mock-Namespace", "in": "header", "required": False,
+              "description": "Isolates tasks, rules, clock, ledger and journal (default: `default`). "
+                             "A `/ns/<name>/` path prefix does the same for clients that cannot add headers.",
+              "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}}
+REQUEST_HEADERS = [
+    {"name": "X-Mock-Scenario", "in": "header", "required": False,
+     "description": "Force an outcome for this request: " + "; ".join(
+         f"`{s.name}`: {s.description}" for s in SCENARIOS.values()),
+     "schema": {"enum": list(SCENARIOS)}},
+    {"name": "X-Mock-Progression", "in": "header", "required": False,
+     "description": "On create: how this task moves (`auto`, `immediate`, `manual`, `polls:N`).",
+     "schema": {"type": "string", "pattern": "^(auto|immediate|manual|polls:[0-9]+)$"}},
+    {"name": "X-Mock-Retry-After", "in": "header", "required": False,
+     "description": "Seconds of Retry-After for rate_limited / unavailable scenarios.",
+     "schema": {"type": "number", "minimum": 0, "maximum": 86400}},
+    {"name": "X-Mock-Callback-Mode", "in": "header", "required": False,
+     "description": "On create: `duplicate`, `delay:SECONDS`, `early` (comma-separated).",
+     "schema": {"type": "string"}},
+    _NAMESPACE,
+]
+
+
+def _op(summary: str, body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
+        status: str = "200") -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [_NAMESPACE, *(params or [])],
+        "responses": {status: {"description": "OK", "content": {"application/json": {"schema": _OBJECT}}},
+                      "400": {"description": "Bad request"}, "404": {"description": "Not found"}},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
+def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
+    task = [_path_param("task_id")]
+    journal_filters = [_query(n, f"only entries with this {n}") for n in
+                       ("method", "path", "status", "key", "task_id", "scenario", "model", "limit")]
+    rule = {"type": "object", "required": ["scenario"], "additionalProperties": False, "properties": {
+        "scenario": {"enum": list(SCENARIOS)}, "count": {"type": ["integer", "null"], "minimum": 1},
+        "method": {"type": "string"}, "path": {"type": "string", "description": "glob, e.g. /api/v1/*"},
+        "model": {"type": "string"}, "key": {"type": "string"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "runapi-mock control surface", "version": "1",
+                 "description": "Admin API and test headers of runapi-mock. The headers below are accepted on "
+                                "every RunAPI route: " + ", ".join(h["name"] for h in REQUEST_HEADERS) + "."},
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/files/{namespace}/{task_id}/{name}": {"get": {
+                "summary": "A generated image (no auth, like a CDN); 410 once expired",
+                "parameters": [_path_param("namespace"), _path_param("task_id"), _path_param("name")],
+                "responses": {"200": {"description": "image/png or image/jpeg"},
+                              "404": {"description": "unknown"}, "410": {"description": "expired"}}}},
+            "/_mock/reset": {"post": _op("Forget this namespace (or every one with ?all=1)",
+                                         params=[_query("all", "1 resets every namespace")])},
+            "/_mock/tasks": {"get": _op("Tasks, newest first", params=[_query("status", ""), _query("key", "")])},
+            "/_mock/tasks/{task_id}": {"get": _op("One task with its history (not counted as a poll)",
+                                                  params=task)},
+            "/_mock/tasks/{task_id}/status": {"post": _op(
+                "Force a status (forward only)", params=task,
+                body={"type": "object", "required": ["status"], "properties": {
+                    "status": {"enum": ["processing", "completed", "failed"]}, "error": {"type": "string"}}})},
+            "/_mock/tasks/{task_id}/step": {"post": _op("One step along the path (manual progression)",
+                                                        params=task)},
+            "/_mock/journal": {"get": _op("Requests received, newest first, bounded", params=journal_filters)},
+            "/_mock/rules": {"get": _op("Scenario rules"), "delete": _op("Remove every rule"),
+                             "post": _op("The next `count` matching requests get `scenario`", body=rule,
+                                         status="201")},
+            "/_mock/rules/{rule_id}": {"delete": _op("Remove one rule", params=[_path_param("rule_id")])},
+            "/_mock/clock": {"get": _op("This namespace's clock")},
+            "/_mock/clock/advance": {"post": _op("Move the clock forward", body={
+                "type": "object", "required": ["seconds"],
+                "properties": {"seconds": {"type": "number", "minimum": 0}}})},
+            "/_mock/clock/freeze": {"post": _op("Stop the clock")},
+            "/_mock/clock/unfreeze": {"post": _op("Let the clock run with wall time again")},
+            "/_mock/balance": {
+                "get": _op("Balances (one key with ?key=)", params=[_query("key", "")]),
+                "put": _op("Set a key's available balance", body={
+                    "type": "object", "required": ["key", "balance_cents"],
+                    "properties": {"key": {"type": "string"}, "balance_cents": {"type": "integer"}}})},
+            "/_mock/config": {
+                "get": _op("Server settings and this namespace's overrides"),
+                "put": _op("Set this namespace's progression and callback mode", body={
+                    "type": "object", "properties": {"progression": {"type": ["string", "null"]},
+                                                     "callback_mode": {"type": ["string", "null"]}}})},
+            "/_mock/callbacks": {"get": _op("Callback deliveries with their attempts",
+                                            params=[_query("task_id", ""), _query("state", "")])},
+            "/_mock/callbacks/{delivery_id}": {"get": _op("One delivery", params=[_path_param("delivery_id")])},
+            "/_mock/callbacks/{delivery_id}/redeliver": {"post": _op(
+                "Send again with the same X-Callback-Id", params=[_path_param("delivery_id")], status="202")},
+            "/_mock/callback-secret": {"get": _op("The current callback signing secret (base64)")},
+            "/_mock/callback-secret/rotate": {"post": _op("A new secret; the old one stops verifying")},
+        },
+        "components": {"parameters": {h["name"].replace("-", ""): h for h in REQUEST_HEADERS}},
+    }
