@@ -107,13 +107,13 @@ async def _create(request: Request, resolve: Resolver) -> Response:
         raise errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
     normalized, _ = normalize_request(family, action, body)
     task, replayed = engine.create(
-        ns, key, family, action, normalized, origin=_origin(request), scenario=scenario,
+        ns, key, family, action, normalized, origin=_origin(request), requested_model=ctx.model, scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
         client_request_id=request.headers.get("x-client-request-id"), callback_mode=callback_mode,
     )
     ctx.task_id = task.id
-    body = {"id": task.id, "task_id": task.id, "status": task.status, "model": task.model,
-            "task_replayed": replayed}
+    body = {"id": task.id, "task_id": task.id, "status": task.status,
+            "model": task.requested_model or task.model, "task_replayed": replayed}
     return JSON(body, headers={"X-RunAPI-Task-Id": task.id})
 
 

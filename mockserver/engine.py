@@ -57,6 +57,7 @@ class Task:
     history: list[tuple[str, float]] = field(default_factory=list)
     settled: int = 0
     callback_mode: Any = None  # a callbacks.CallbackMode, when the request asked for one
+    requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
 
     @property
     def terminal(self) -> bool:
@@ -76,7 +77,8 @@ class Task:
 
     def to_body(self) -> dict[str, Any]:
         """The task as the status routes show it."""
-        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": self.status, "model": self.model}
+        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": self.status,
+                                "model": self.requested_model or self.model}
         if self.status == "completed":
             body["images"] = [{"url": url} for url in self.image_urls()]
             body["usage"] = {"cost": self.settled / MICROCENTS / 100, "generated_images": self.image_count()}
@@ -172,6 +174,7 @@ class TaskEngine:
         body: dict[str, Any],
         *,
         origin: str,
+        requested_model: str | None = None,
         scenario: scenarios.Scenario | None = None,
         progression: Progression | None = None,
         idempotency_key: str | None = None,
@@ -221,6 +224,7 @@ class TaskEngine:
                                or load_catalog().default_resolution),
             )
             task.callback_mode = callback_mode or ns.callback_mode
+            task.requested_model = requested_model
             if scenario and scenario.failure_message:
                 task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
             task.history.append(("pending", now))

@@ -179,18 +179,7 @@ def test_seed_curl_example(server: RunningServer, seed: Path) -> None:
 @pytest.mark.skipif(CURL is None, reason="the curl binary is not installed (shutil.which('curl') is None)")
 @pytest.mark.parametrize(
     "seed",
-    [
-        pytest.param(
-            path, id=path.name,
-            marks=[pytest.mark.xfail(
-                strict=True,
-                reason="BUG: POST /v1/text_to_image with the seed's legacy model alias "
-                       "'gpt-image-2-text-to-image' answers model 'gpt-image-2'; the page documents "
-                       "the alias echoed back",
-            )] if path.name.startswith("004_") else [],
-        )
-        for path in CURL_SEEDS
-    ],
+    [pytest.param(path, id=path.name) for path in CURL_SEEDS],
 )
 def test_seed_curl_response_matches_documented_response(server: RunningServer, seed: Path) -> None:
     """The create response's `status` and `model` are the ones the page prints (its task id is a sample)."""
