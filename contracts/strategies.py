@@ -1,10 +1,11 @@
-"""Hypothesis strategies for RunAPI messages, built from the catalog data (a new model needs no code change)."""
+"""Hypothesis strategies for RunAPI messages, built from catalog data (a new model needs no code change)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -33,27 +34,15 @@ RESULT_HOSTS = ("file.runapi.ai", "example.com", "example.test")
 CALLBACK_HOST = "127.0.0.1"
 UNKNOWN_FIELDS = ("seed", "n", "negative_prompt", "input_urls", "nsfw_checker", "prompt_upsampling")
 BAD_URLS = (
-    "",
-    "example.com/a.png",
-    "//example.com/a.png",
-    "ftp://example.com/a.png",
-    "file:///etc/passwd",
-    "javascript:alert(1)",
-    "http://",
-    "https:// example.com/a.png",
-    "http://exa mple.com/a.png",
-    "https://example.com/a b.png",
-    "http://[::1",
-    "http://example.com:99999/a.png",
-    "https://example.com/\u0000.png",
-    "https://example.com/" + "a" * 2048,
+    "", "example.com/a.png", "//example.com/a.png", "ftp://example.com/a.png", "file:///etc/passwd",
+    "javascript:alert(1)", "http://", "https:// example.com/a.png", "http://exa mple.com/a.png",
+    "https://example.com/a b.png", "http://[::1", "http://example.com:99999/a.png",
+    "https://example.com/\u0000.png", "https://example.com/" + "a" * 2048,
 )
 INVALID_RULES = ("required", "type", "enum", "length", "range", "items", "url", "forbidden", "unknown_field",
                  "conditional", "conflict")
-ERROR_CODES = (
-    "validation_failed", "unauthorized", "insufficient_credits", "forbidden", "not_found", "request_conflict",
-    "rate_limited", "service_unavailable", "internal_error", "invalid_resource_id", "source_task_not_ready",
-)
+ERROR_CODES = ("validation_failed", "unauthorized", "insufficient_credits", "forbidden", "not_found",
+               "request_conflict", "rate_limited", "service_unavailable", "internal_error")
 
 _TEXT = st.characters(categories=("L", "M", "N", "P", "S", "Zs"))
 _WORDS = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-_"), min_size=1, max_size=12)
@@ -75,7 +64,7 @@ class CreateRequest:
 
 @dataclass(frozen=True)
 class InvalidRequest:
-    """A create request that breaks exactly one rule: ``field`` and ``rule`` name it as validate.py tags it."""
+    """A create request that breaks exactly one rule; ``field`` and ``rule`` are validate.py's tags for it."""
 
     family: str
     action: str
@@ -89,16 +78,14 @@ class InvalidRequest:
         return f"/api/v1/{self.family}/{self.action}"
 
 
-# --- URLs and text -------------------------------------------------------------------------------------------
+# --- URLs and text ---
 
 
 def _image_urls() -> st.SearchStrategy[str]:
     paths = st.lists(_WORDS, min_size=1, max_size=3).map("/".join)
     extensions = st.sampled_from((".png", ".jpg", ".jpeg", ".webp"))
-    return st.builds(
-        lambda scheme, host, path, ext: f"{scheme}://{host}/{path}{ext}",
-        st.sampled_from(("https", "http")), st.sampled_from(IMAGE_HOSTS), paths, extensions,
-    )
+    return st.builds(lambda scheme, host, path, ext: f"{scheme}://{host}/{path}{ext}",
+                     st.sampled_from(("https", "http")), st.sampled_from(IMAGE_HOSTS), paths, extensions)
 
 
 def _callback_urls() -> st.SearchStrategy[str]:
@@ -120,11 +107,11 @@ def _texts(min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[
 
 def _long_texts(min_size: int) -> st.SearchStrategy[str]:
     # Repeat a short chunk: drawing thousands of characters one by one would overrun Hypothesis' buffer.
-    return st.tuples(st.text(_TEXT, min_size=1, max_size=8), st.integers(0, 8)).map(
-        lambda pair: (pair[0] * (min_size // len(pair[0]) + 1))[: min_size + pair[1]])
+    chunks = st.tuples(st.text(_TEXT, min_size=1, max_size=8), st.integers(0, 8))
+    return chunks.map(lambda pair: (pair[0] * (min_size // len(pair[0]) + 1))[: min_size + pair[1]])
 
 
-# --- field values from a catalog field spec ------------------------------------------------------------------
+# --- field values from a catalog field spec ---
 
 
 def _types(spec: Mapping[str, Any]) -> list[str]:
@@ -157,8 +144,8 @@ def _valid_values_of_type(name: str, spec: Mapping[str, Any], kind: str) -> st.S
         return st.floats(spec.get("minimum"), spec.get("maximum"), allow_nan=False, allow_infinity=False)
     if kind == "array":
         low = spec.get("min_items", 0)
-        return st.lists(_valid_values(name, spec.get("items", {})), min_size=low,
-                        max_size=spec.get("max_items", low + 4))
+        items = _valid_values(name, spec.get("items", {}))
+        return st.lists(items, min_size=low, max_size=spec.get("max_items", low + 4))
     if kind == "object":
         return st.fixed_dictionaries({})
     if kind == "null":
@@ -184,7 +171,7 @@ def _wrong_type_values(spec: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     return st.one_of([values for kind, values in _WRONG_TYPE_VALUES.items() if kind not in allowed])
 
 
-# --- per-model plans -----------------------------------------------------------------------------------------
+# --- per-model plans ---
 
 
 class _Plan:
@@ -195,15 +182,17 @@ class _Plan:
 
     def __init__(self, catalog: Catalog, action: Action, model: Model) -> None:
         self.action, self.model = action, model
+        if undescribed := [name for name in model.required if name not in model.fields]:
+            raise InvalidArgument(f"catalog model {model.name!r} requires undescribed fields {undescribed}")
         allowed = [name for name in model.fields if name not in model.forbidden]
         self.values = {name: _valid_values(name, model.fields[name]) for name in allowed if name != "model"}
         self.values["model"] = st.just(model.name)
         schema = model_schema(model)
         self.validator = Draft7Validator(schema, format_checker=format_checker)
-        self.base_validator = Draft7Validator({k: v for k, v in schema.items() if k != "allOf"},
-                                              format_checker=format_checker)
-        self.rule_validators = [Draft7Validator({"if": r["if"], "then": r["then"]}, format_checker=format_checker)
-                                for r in model.rules]
+        base = {key: value for key, value in schema.items() if key != "allOf"}
+        self.base_validator = Draft7Validator(base, format_checker=format_checker)
+        self.rule_validators = [Draft7Validator({"if": rule["if"], "then": rule["then"]},
+                                                format_checker=format_checker) for rule in model.rules]
         known = {name for a in catalog.actions.values() for name in a.models} | set(catalog.model_aliases)
         self.accepted_models = {name for name in known
                                 if catalog.canonical_model(action.family, action.name, name) in action.models}
@@ -213,6 +202,9 @@ class _Plan:
     def __repr__(self) -> str:
         return f"<plan {self.action.family}/{self.action.name} {self.model.name}>"
 
+    def request(self, body: dict[str, Any]) -> CreateRequest:
+        return CreateRequest(self.action.family, self.action.name, self.model.name, body)
+
     def is_valid(self, body: Mapping[str, Any]) -> bool:
         return bool(self.validator.is_valid(body))
 
@@ -220,7 +212,8 @@ class _Plan:
         return [i for i, validator in enumerate(self.rule_validators) if not validator.is_valid(body)]
 
 
-def _select(catalog: Catalog | None, family: str | None, action: str | None, model: str | None) -> list[_Plan]:
+def _select(catalog: Catalog | None, family: str | None, action: str | None,
+            model: str | None) -> list[_Plan]:
     catalog = load_catalog() if catalog is None else catalog
     for argument, value in (("family", family), ("action", action), ("model", model)):
         if value is not None and not isinstance(value, str):
@@ -229,7 +222,8 @@ def _select(catalog: Catalog | None, family: str | None, action: str | None, mod
                if (family is None or a.family == family) and (action is None or a.name == action)]
     if not actions:
         known = ", ".join(f"{f}/{a}" for f, a in catalog.actions)
-        raise InvalidArgument(f"no catalog action matches family={family!r}, action={action!r} (known: {known})")
+        raise InvalidArgument(f"no catalog action matches family={family!r}, action={action!r} "
+                              f"(known: {known})")
     plans = [_Plan(catalog, a, m) for a in actions for m in a.models.values() if model in (None, m.name)]
     if not plans:
         known = ", ".join(sorted({m for a in actions for m in a.models}))
@@ -237,7 +231,7 @@ def _select(catalog: Catalog | None, family: str | None, action: str | None, mod
     return plans
 
 
-# --- valid requests ------------------------------------------------------------------------------------------
+# --- valid requests ---
 
 
 @st.composite
@@ -245,9 +239,6 @@ def _bodies(draw: st.DrawFn, plan: _Plan) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name in plan.model.fields:
         if name in plan.values and (name in plan.model.required or draw(st.booleans())):
-            body[name] = draw(plan.values[name])
-    for name in plan.model.required:  # required fields the action does not describe (none today)
-        if name not in body and name in plan.values:
             body[name] = draw(plan.values[name])
     return body
 
@@ -271,13 +262,10 @@ def create_requests(
         catalog: the catalog to draw from (default: the packaged one).
     """
     plans = _select(catalog, family, action, model)
-    return st.one_of([
-        _valid_bodies(plan).map(lambda body, p=plan: CreateRequest(p.action.family, p.action.name, p.model.name, body))
-        for plan in plans
-    ])
+    return st.one_of([_valid_bodies(plan).map(plan.request) for plan in plans])
 
 
-# --- invalid requests ----------------------------------------------------------------------------------------
+# --- invalid requests ---
 
 
 def _invalid_kinds(action: Action, model: Model) -> tuple[tuple[str, Any], ...]:
@@ -291,7 +279,8 @@ def _invalid_kinds(action: Action, model: Model) -> tuple[tuple[str, Any], ...]:
         items = spec.get("items", {})
         if "enum" in spec:
             kinds.append(("enum", name))
-        if not _is_url(spec) and "string" in _types(spec) and (spec.get("min_length", 0) > 0 or "max_length" in spec):
+        text = not _is_url(spec) and "string" in _types(spec)
+        if text and (spec.get("min_length", 0) > 0 or "max_length" in spec):
             kinds.append(("length", name))
         if "enum" not in spec and ("minimum" in spec or "maximum" in spec):
             kinds.append(("range", name))
@@ -301,7 +290,7 @@ def _invalid_kinds(action: Action, model: Model) -> tuple[tuple[str, Any], ...]:
             kinds.append(("url", name))
     kinds += [("forbidden", name) for name in model.forbidden if name in model.fields]
     kinds.append(("unknown_field", None))
-    kinds += [("conditional", i) for i, rule in enumerate(model.rules) if _rule_breaker(model, rule) is not None]
+    kinds += [("conditional", i) for i, rule in enumerate(model.rules) if _rule_breaker(model, rule)]
     kinds += [("conflict", alias) for alias, canonical in action.field_aliases.items()
               if canonical in model.fields and canonical not in model.forbidden]
     return tuple(kinds)
@@ -311,8 +300,8 @@ def _out_of_enum(spec: Mapping[str, Any], allowed: list[Any]) -> st.SearchStrate
     kinds = _types(spec)
     if "integer" in kinds or "number" in kinds:
         return st.integers(-10, 10_000).filter(lambda v: v not in allowed)
-    return st.one_of(st.sampled_from(["auto", "1:1", "2k", "4k", "8k", "gif", "0"]), _texts(1, 12)).filter(
-        lambda v: v not in allowed)
+    near_misses = st.sampled_from(["auto", "1:1", "2k", "4k", "8k", "gif", "0"])
+    return st.one_of(near_misses, _texts(1, 12)).filter(lambda v: v not in allowed)
 
 
 def _out_of_range(spec: Mapping[str, Any]) -> st.SearchStrategy[int]:
@@ -340,15 +329,18 @@ def _wrong_counts(name: str, spec: Mapping[str, Any]) -> st.SearchStrategy[list[
     return st.one_of(options)
 
 
-def _rule_breaker(model: Model, rule: Mapping[str, Any]) -> Callable[[st.DrawFn, dict[str, Any]], str] | None:
-    """A function that makes a body meet the rule's `if` and miss its `then`, or None if the data does not allow."""
+_Breaker = Callable[[st.DrawFn, dict[str, Any]], str]
+
+
+def _rule_breaker(model: Model, rule: Mapping[str, Any]) -> _Breaker | None:
+    """A function that makes a body meet the rule's `if` and miss its `then`; None if the data cannot."""
     condition, consequence = rule.get("if", {}), rule.get("then", {})
     if set(condition) - {"required", "properties"} or set(consequence) != {"properties"}:
         return None
     targets = consequence["properties"]
     if len(targets) != 1:
         return None
-    (target, constraint), = targets.items()
+    ((target, constraint),) = targets.items()
     spec = model.fields.get(target)
     if spec is None or target in model.forbidden or target in condition.get("properties", {}):
         return None
@@ -406,8 +398,8 @@ def _invalid_requests(draw: st.DrawFn, plan: _Plan, kinds: tuple[tuple[str, Any]
     if kind == "required":
         del body[name]
     elif kind == "model":
-        body["model"] = draw(st.one_of(st.sampled_from(plan.foreign_models or ("no-such-model",)), _texts(0, 20),
-                                       _wrong_type_values({"type": "string"})))
+        others = st.sampled_from(plan.foreign_models or ["no-such-model"])
+        body["model"] = draw(st.one_of(others, _texts(0, 20), _wrong_type_values({"type": "string"})))
         assume(not isinstance(body["model"], str) or body["model"] not in plan.accepted_models)
     elif kind == "type":
         items = spec.get("items")
@@ -436,7 +428,8 @@ def _invalid_requests(draw: st.DrawFn, plan: _Plan, kinds: tuple[tuple[str, Any]
         body[name] = draw(_valid_values(name, spec))
     elif kind == "unknown_field":
         known = set(plan.model.fields) | set(plan.action.field_aliases)
-        field_name = draw(st.one_of(st.sampled_from(UNKNOWN_FIELDS), _WORDS).filter(lambda key: key not in known))
+        names = st.one_of(st.sampled_from(UNKNOWN_FIELDS), _WORDS)
+        field_name = draw(names.filter(lambda key: key not in known))
         body[field_name] = draw(st.one_of(st.none(), st.booleans(), st.integers(), _texts(0, 20)))
     elif kind == "conditional":
         breaker = _rule_breaker(plan.model, plan.model.rules[name])
@@ -465,13 +458,13 @@ def invalid_create_requests(
 ) -> st.SearchStrategy[InvalidRequest]:
     """Create requests that break exactly one rule, of a kind the model's field specs make possible.
 
-    Kinds: a missing required field, a wrong type, a value outside an enum or range, a string too short or long,
-    too few or many items, a malformed or non-http(s) URL, a forbidden field, an unknown field, a broken
+    Kinds: a missing required field, a wrong type, a value outside an enum or range, a string too short or
+    long, too few or many items, a malformed or non-http(s) URL, a forbidden field, an unknown field, a broken
     conditional rule, a bad model name, and two spellings of one field with different values.
 
     Args:
-        rule: only break rules with this validate.py tag (``required``, ``type``, ``enum``, ``length``, ``range``,
-            ``items``, ``url``, ``forbidden``, ``unknown_field``, ``conditional``, ``conflict``).
+        rule: only break rules with this validate.py tag (``required``, ``type``, ``enum``, ``length``,
+            ``range``, ``items``, ``url``, ``forbidden``, ``unknown_field``, ``conditional``, ``conflict``).
     """
     if rule is not None and rule not in INVALID_RULES:
         raise InvalidArgument(f"rule={rule!r} must be one of {INVALID_RULES} or None")
@@ -483,7 +476,7 @@ def invalid_create_requests(
     return st.one_of([_invalid_requests(plan, kinds) for plan, kinds in chosen])
 
 
-# --- responses -----------------------------------------------------------------------------------------------
+# --- responses ---
 
 
 def _model_names() -> st.SearchStrategy[str]:
@@ -530,7 +523,7 @@ def task_statuses(status: str | None = None) -> st.SearchStrategy[dict[str, Any]
 
 
 def callback_payloads(status: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
-    """Callback bodies RunAPI POSTs to ``callback_url`` (terminal statuses only), per the ``callback_payload`` schema."""
+    """Bodies RunAPI POSTs to ``callback_url`` when a task ends, per the ``callback_payload`` schema."""
     if status is not None and status not in CALLBACK_STATUSES:
         raise InvalidArgument(f"status={status!r} must be one of {CALLBACK_STATUSES} or None")
     statuses = CALLBACK_STATUSES if status is None else (status,)
@@ -543,11 +536,11 @@ def _error_envelopes(draw: st.DrawFn) -> dict[str, Any]:
     body: dict[str, Any] = {"error": {"code": code, "message": draw(_texts(1, 60))}}
     if code == "validation_failed" and draw(st.booleans()):
         names = sorted({name for model in load_catalog().models() for name in model.fields})
-        body["errors"] = draw(st.dictionaries(st.sampled_from(names), st.lists(_texts(1, 40), min_size=1, max_size=2),
-                                              min_size=1, max_size=3))
+        messages = st.lists(_texts(1, 40), min_size=1, max_size=2)
+        body["errors"] = draw(st.dictionaries(st.sampled_from(names), messages, min_size=1, max_size=3))
     return body
 
 
 def error_envelopes() -> st.SearchStrategy[dict[str, Any]]:
-    """Structured error bodies ``{"error": {"code", "message"}}``, with per-field ``errors`` on validation codes."""
+    """Error bodies ``{"error": {"code", "message"}}``, with per-field ``errors`` on validation_failed."""
     return _error_envelopes()

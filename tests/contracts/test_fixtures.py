@@ -13,7 +13,9 @@ from contracts import load_catalog, schema_names, validate_request, validate_res
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 REQUESTS = sorted((FIXTURES / "requests").glob("*.json"))
-MESSAGES = sorted(path for folder in ("responses", "callbacks", "errors") for path in (FIXTURES / folder).glob("*.json"))
+MESSAGES = sorted(
+    path for folder in ("responses", "callbacks", "errors") for path in (FIXTURES / folder).glob("*.json")
+)
 ALLOWED_HOSTS = {"127.0.0.1", "file.runapi.ai", "example.com", "example.test"}
 REQUEST_KEYS = {"family", "action", "body", "valid", "expect_violations", "source", "note"}
 
@@ -44,12 +46,21 @@ def test_request_fixture_yields_exactly_its_expected_violations(path: Path) -> N
 
 
 # validate_response names a missing top-level member "" with pointer "/" (validate_request names the member).
-MISSING_MEMBER_BUG = pytest.mark.xfail(strict=True, reason="validate_response reports a missing required top-level "
-                                       "member as field '' pointer '/', not field '<member>' pointer '/<member>'")
-MESSAGE_PARAMS = [pytest.param(p, id=f"{p.parent.name}/{p.name}",
-                               marks=[MISSING_MEMBER_BUG] if p.name in {"create_response.seed-docs.json",
-                                                                        "task.completed-without-usage.json"} else [])
-                  for p in MESSAGES]
+MISSING_MEMBER_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="validate_response reports a missing required top-level "
+    "member as field '' pointer '/', not field '<member>' pointer '/<member>'",
+)
+MESSAGE_PARAMS = [
+    pytest.param(
+        p,
+        id=f"{p.parent.name}/{p.name}",
+        marks=[MISSING_MEMBER_BUG]
+        if p.name in {"create_response.seed-docs.json", "task.completed-without-usage.json"}
+        else [],
+    )
+    for p in MESSAGES
+]
 
 
 @pytest.mark.parametrize("path", MESSAGE_PARAMS)
@@ -81,14 +92,20 @@ def test_every_model_has_a_valid_request_fixture() -> None:
         if fixture["valid"]:
             target = load_catalog().action(fixture["family"], fixture["action"])
             assert target is not None
-            covered.add((fixture["family"], fixture["action"],
-                         load_catalog().canonical_model(target.family, target.name, fixture["body"]["model"])))
+            covered.add(
+                (
+                    fixture["family"],
+                    fixture["action"],
+                    load_catalog().canonical_model(target.family, target.name, fixture["body"]["model"]),
+                )
+            )
     models = {(m.family, m.action, m.name) for m in load_catalog().models()}
     assert models <= covered, sorted(models - covered)
 
 
-@pytest.mark.parametrize("docs_spelling", ["image_url", "input_image", "gpt-image-2-text-to-image",
-                                           "gpt-image-2-image-to-image"])
+@pytest.mark.parametrize(
+    "docs_spelling", ["image_url", "input_image", "gpt-image-2-text-to-image", "gpt-image-2-image-to-image"]
+)
 def test_docs_spellings_have_valid_fixtures(docs_spelling: str) -> None:
     valid = [_load(path)["body"] for path in REQUESTS if _load(path)["valid"]]
     assert any(docs_spelling in body or body.get("model") == docs_spelling for body in valid)
@@ -103,4 +120,6 @@ def test_every_family_has_a_task_fixture_per_status(family: str, status: str) ->
 
 def test_seed_curl_bodies_are_kept_verbatim() -> None:
     seeds = {path.name: _load(path) for path in REQUESTS if ".seed-" in path.name}
-    assert len(seeds) == 4 and all(fixture["valid"] and "curl" in fixture["source"] for fixture in seeds.values())
+    assert len(seeds) == 4 and all(
+        fixture["valid"] and "curl" in fixture["source"] for fixture in seeds.values()
+    )

@@ -1,0 +1,177 @@
+"""Every named JSON Schema is sound draft-07, accepts a good example and rejects a hand-written bad one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from jsonschema import Draft7Validator
+
+from contracts import load_catalog, load_schema, schema_names
+from contracts.strategies import CreateRequest, create_requests
+from contracts.validate import format_checker
+
+TID = "550e8400-e29b-41d4-a716-446655440000"
+IMAGE = "https://file.runapi.ai/generated/a.png"
+SOURCE = "https://example.com/source.png"
+
+# name -> (accepted example, rejected example, what the rejected one gets wrong)
+EXAMPLES: dict[str, tuple[Any, Any, str]] = {
+    "task": (
+        {"id": TID, "status": "completed", "images": [{"url": IMAGE}], "usage": {"cost": 0.05}},
+        {"id": TID, "status": "completed", "images": [], "usage": {"cost": 0.05}},
+        "completed with no images",
+    ),
+    "create_response": (
+        {"id": TID, "status": "pending"},
+        {"task_id": "tsk_abc123", "status": "pending", "model": "flux-kontext-pro"},
+        "the docs' create response has no id",
+    ),
+    "task_result": (
+        {
+            "id": TID,
+            "status": "completed",
+            "response": {"status": 200, "content_type": "application/json", "body": {"id": TID}},
+        },
+        {"id": TID, "status": "completed", "response": {"status": 200, "body": {}}},
+        "stored response without content_type",
+    ),
+    "error": (
+        {
+            "error": {"code": "validation_failed", "message": "Validation failed"},
+            "errors": {"prompt": ["prompt is required"]},
+        },
+        {"error": {"code": "Validation Failed", "message": "Validation failed"}},
+        "code is not snake_case",
+    ),
+    "callback_payload": (
+        {"id": TID, "status": "failed", "error": "Content policy violation"},
+        {"id": TID, "status": "processing"},
+        "image callbacks are terminal only",
+    ),
+    "callback_headers": (
+        {
+            "x-callback-id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "x-callback-timestamp": "1767225600",
+            "x-callback-signature": "Q8ayPEQGCOz33pU45216be7KticcIZitTfVlrFktzd8=",
+        },
+        {
+            "x-callback-id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "x-callback-timestamp": "1767225600000",
+            "x-callback-signature": "v1,Q8ayPEQGCOz33pU45216be7KticcIZitTfVlrFktzd8=",
+        },
+        "Standard Webhooks' v1, prefix and a millisecond timestamp",
+    ),
+    "account": (
+        {"id": 1, "name": "Demo User", "email": "demo@example.com", "account": {"id": 1, "name": "Demo"}},
+        {"id": "1", "name": "Demo User", "email": "demo@example.com", "account": {"id": 1, "name": "Demo"}},
+        "id is a string",
+    ),
+    "balance": (
+        {
+            "balance_cents": 5000,
+            "paid_balance_cents": 5000,
+            "bonus_balance_cents": 0,
+            "spent_cents_today": 0,
+            "spent_cents_total": 0,
+        },
+        {"balance_cents": 50.0, "paid_balance_cents": 5000, "bonus_balance_cents": 0, "spent_cents_today": 0},
+        "a missing member and a fractional balance",
+    ),
+    "request/flux_kontext/text_to_image": (
+        {
+            "model": "flux-kontext-pro",
+            "prompt": "make it night",
+            "source_image_url": SOURCE,
+            "safety_tolerance": 2,
+        },
+        {
+            "model": "flux-kontext-pro",
+            "prompt": "make it night",
+            "source_image_url": SOURCE,
+            "safety_tolerance": 5,
+        },
+        "editing allows safety_tolerance 0-2",
+    ),
+    "request/flux_2/text_to_image": (
+        {"model": "flux-2-max-text-to-image", "prompt": "a snowy cabin", "aspect_ratio": "1:1"},
+        {"model": "flux-2-max-text-to-image", "prompt": "a snowy cabin"},
+        "max requires aspect_ratio",
+    ),
+    "request/flux_2/remix_image": (
+        {"model": "flux-2-pro-remix-image", "prompt": "a pencil sketch", "source_image_urls": [SOURCE] * 8},
+        {
+            "model": "flux-2-max-remix-image",
+            "prompt": "a pencil sketch",
+            "aspect_ratio": "1:1",
+            "source_image_urls": [SOURCE] * 2,
+        },
+        "max takes exactly one source image",
+    ),
+    "request/gpt_image_2/text_to_image": (
+        {"model": "gpt-image-2", "prompt": "a fox", "aspect_ratio": "16:9", "output_resolution": "4k"},
+        {"model": "gpt-image-2-text-to-image", "prompt": "a fox"},
+        "the raw schema knows only the canonical model name (normalize_request maps the docs' one)",
+    ),
+    "request/gpt_image_2/edit_image": (
+        {"model": "gpt-image-2", "prompt": "a fox", "source_image_urls": [SOURCE]},
+        {"model": "gpt-image-2", "prompt": "a fox", "source_image_urls": ["file:///etc/passwd"]},
+        "a non-http(s) source URL",
+    ),
+}
+MODEL_SCHEMAS = [f"request/{m.family}/{m.action}/{m.name}" for m in load_catalog().models()]
+
+
+def _validator(name: str) -> Draft7Validator:
+    return Draft7Validator(load_schema(name), format_checker=format_checker)
+
+
+def _walk(node: Any, path: str = "#") -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        return [(path, node)] + [
+            item for key, value in node.items() for item in _walk(value, f"{path}/{key}")
+        ]
+    if isinstance(node, list):
+        return [item for i, value in enumerate(node) for item in _walk(value, f"{path}/{i}")]
+    return []
+
+
+def test_every_schema_name_has_a_good_and_a_bad_example() -> None:
+    assert set(schema_names()) == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_schema_accepts_its_good_example(name: str) -> None:
+    good, _, _ = EXAMPLES[name]
+    assert [error.message for error in _validator(name).iter_errors(good)] == []
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_schema_rejects_its_bad_example(name: str) -> None:
+    _, bad, why = EXAMPLES[name]
+    assert not _validator(name).is_valid(bad), why
+
+
+@pytest.mark.parametrize("name", [*schema_names(), *MODEL_SCHEMAS])
+def test_schema_is_draft7_without_definitions_or_tuple_items(name: str) -> None:
+    schema = load_schema(name)
+    Draft7Validator.check_schema(schema)
+    assert schema.get("$schema") == "http://json-schema.org/draft-07/schema#"
+    for path, node in _walk(schema):
+        assert "definitions" not in node and "$defs" not in node, path
+        assert not isinstance(node.get("items"), list), f"{path}: tuple items"
+
+
+@pytest.mark.parametrize("name", MODEL_SCHEMAS)
+def test_request_schemas_accept_generated_bodies_and_reject_unknown_members(name: str) -> None:
+    _, family, action, model = name.split("/")
+
+    @settings(max_examples=10, deadline=None)
+    @given(create_requests(family, action, model))
+    def check(request: CreateRequest) -> None:
+        for validator in (_validator(name), _validator(f"request/{family}/{action}")):
+            assert validator.is_valid(request.body)
+            assert not validator.is_valid({**request.body, "seed": 42})
+
+    check()
