@@ -88,15 +88,17 @@ def test_docs_routes_pick_the_family_from_the_model(client: TestClient, action: 
                                                     model: str) -> None:
     created = client.post(f"/v1/{action}", json=body, headers=IMMEDIATE)
     assert created.status_code == 200, created.text
-    assert created.json()["model"] == model
+    assert created.json()["model"] == body["model"]  # the name the client sent is echoed
     task_id = created.json()["id"]
     for path in (f"/v1/tasks/{task_id}", f"/v1/{action}/{task_id}"):
         read = client.get(path, headers=AUTH)
         assert read.status_code == 200, path
         assert read.headers["x-runapi-task-id"] == task_id
         assert_task_body(read.json(), "completed")
-        assert read.json()["model"] == model
-    family = client.get(f"/_mock/tasks/{task_id}").json()["family"]
+        assert read.json()["model"] == body["model"]
+    view = client.get(f"/_mock/tasks/{task_id}").json()
+    assert view["request"]["model"] == model  # ... but the task is validated and priced as the canonical model
+    family = view["family"]
     assert client.get(f"/api/v1/{family}/{action}/{task_id}", headers=AUTH).status_code == 200
 
 
