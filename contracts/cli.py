@@ -55,6 +55,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = subparsers.add_parser("generate-secret", help="print a new random callback secret (base64)")
     p.set_defaults(func=lambda args: _print(generate_secret()))
 
+    _conformance_parser(subparsers)
+
+
+def _conformance_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
+    p = subparsers.add_parser("conformance", help="check a server against the contracts; prints a table, "
+                              "exit 0 when every check passes")
+    p.add_argument("--target", required=True, help="the server's base URL, or 'live' (needs $RUNAPI_API_KEY)")
+    p.add_argument("--api-key", default=None,
+                   help="bearer key (default: $RUNAPI_API_KEY, else conformance-key)")
+    p.add_argument("--examples", type=int, default=None,
+                   help="Hypothesis examples per action (default 10; live 1)")
+    _add_secret(p)
+    p.add_argument("--wait", type=float, default=None, help="seconds to poll a task for its end (default 60)")
+    p.add_argument("--seed", type=int, default=None, help="make the generated requests reproducible")
+    live = p.add_argument_group("live mode (--target live)")
+    live.add_argument("--base-url", default=None,
+                      help="API origin (default: $RUNAPI_BASE_URL or https://runapi.ai)")
+    live.add_argument("--budget-cents", type=float, default=25.0,
+                      help="stop before spending more (default 25)")
+    live.add_argument("--report-dir", type=Path, default=Path("runapi-drift"),
+                      help="where drift-report.json/.md go (default ./runapi-drift)")
+    p.set_defaults(func=_conformance)
+
 
 def _add_secret(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--secret", default=None, help=f"base64 callback secret (default: ${SECRET_ENV})")
@@ -123,3 +146,34 @@ def _check_webhook(args: argparse.Namespace) -> int:
         print(f"runapi-mock: error: {exc}", file=sys.stderr)
         return 1
     return _print(report.table(), 0 if report.passed else 1)
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    from .conformance import Target, live_target, run_live_conformance, run_server_conformance
+
+    if args.examples is not None and args.examples < 1:
+        print("runapi-mock: error: --examples must be at least 1", file=sys.stderr)
+        return 2
+    secret = args.secret or os.environ.get(SECRET_ENV)
+    try:
+        if args.target == "live":
+            target = live_target(args.api_key, args.base_url, callback_secret=secret)
+        else:
+            key = args.api_key or os.environ.get("RUNAPI_API_KEY") or "conformance-key"
+            target = Target(args.target, api_key=key, callback_secret=secret)
+    except (ValueError, httpx.HTTPError) as exc:
+        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return 1
+    with target:
+        if args.target == "live":
+            run = run_live_conformance(target, budget_cents=args.budget_cents, examples=args.examples or 1,
+                                       report_dir=args.report_dir, wait=args.wait or 300.0)
+            report = run.report
+            print(report.table())
+            print(f"spent {run.guard.spent_microcents / 1e6:g} of {args.budget_cents:g} cents in "
+                  f"{run.guard.creates} create(s); drift report: {', '.join(map(str, run.written or ()))}")
+        else:
+            report = run_server_conformance(target, examples=args.examples or 10, wait=args.wait or 60.0,
+                                            seed=args.seed)
+            print(report.table())
+    return 0 if report.passed else 1

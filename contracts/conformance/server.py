@@ -1,0 +1,545 @@
+"""Server conformance: the provider-side checks, as plain functions, and a runner that collects a Report.
+
+Each check raises `ConformanceFailure` (an AssertionError) naming the check, the operation, the request and
+the JSON pointer of the failing field. `run_server_conformance` runs them for every catalog family/action,
+valid and invalid requests drawn by Hypothesis, and never raises on a failing check: it records it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, TypeVar
+
+import httpx
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from ..catalog import load_catalog
+from ..receiver import CallbackReceiver
+from ..signing import SignatureError, verify
+from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
+from ..validate import validate_response
+from .target import StopConformance, Target
+
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "ConformanceFailure",
+    "Report",
+    "check_bad_key",
+    "check_callback",
+    "check_create_accepted",
+    "check_invalid_rejected",
+    "check_status_progress",
+    "check_terminal_sticky",
+    "check_unknown_id",
+    "run_server_conformance",
+]
+
+CHECKS = (
+    "create_accepted",    # valid requests: 2xx, create_response body, X-Request-Id
+    "status_conforms",    # status reads: 200, task body, same id, status only moves forward
+    "terminal_sticky",    # a terminal status never changes on later reads
+    "invalid_rejected",   # invalid requests: 4xx with the error envelope
+    "unknown_id_404",     # a status read of an unknown id: 404 with the error envelope
+    "bad_key_401",        # a missing or invalid key: 401 with the error envelope
+    "callback_verified",  # the callback arrives, its signature verifies and its payload conforms
+)
+ORDER = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
+TERMINAL = ("completed", "failed")
+INVALID_KEY = "runapi-conformance-invalid-key"
+MOCK_BALANCE_CENTS = 10**9
+
+T = TypeVar("T")
+
+
+class ConformanceFailure(AssertionError):
+    """A target broke a contract: `check`, `operation`, `request` and `pointer` say where."""
+
+    def __init__(self, check: str, operation: str, message: str, *, request: Any = None,
+                 pointer: str = "") -> None:
+        self.check, self.operation, self.request, self.pointer = check, operation, request, pointer
+        text = f"runapi-mock: {check}: {operation}"
+        if request is not None:
+            text += f" with {_brief(request)}"
+        if pointer:
+            text += f" at {pointer}"
+        super().__init__(f"{text}: {message}")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _brief(value: Any, limit: int = 240) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _send(target: Target, check: str, method: str, path: str, operation: str, request: Any = None,
+          **options: Any) -> httpx.Response:
+    try:
+        return target.request(method, path, operation=operation, json=request, **options)
+    except httpx.HTTPError as exc:
+        raise ConformanceFailure(check, operation, f"request failed: {type(exc).__name__}: {exc}",
+                                 request=request) from exc
+
+
+def _body(check: str, operation: str, request: Any, response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ConformanceFailure(check, operation, f"HTTP {response.status_code} body is not JSON: "
+                                 f"{response.text[:200]!r}", request=request) from None
+
+
+def _conform(check: str, operation: str, request: Any, schema: str, body: Any) -> None:
+    violations = validate_response(schema, body)
+    if violations:
+        first = violations[0]
+        pointer = first.pointer or "/"
+        if first.rule == "required" and "'" in first.message:
+            missing = first.message.split("'")[1]  # "'images' is a required property"
+            pointer = pointer.rstrip("/") + "/" + missing
+        more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise ConformanceFailure(check, operation, f"body violates {schema}: {first.message}{more}",
+                                 request=request, pointer=pointer)
+
+
+def _expect_error(check: str, operation: str, request: Any, response: httpx.Response, statuses: range | int,
+                  why: str) -> None:
+    wanted = statuses if isinstance(statuses, range) else range(statuses, statuses + 1)
+    if response.status_code not in wanted:
+        expected = f"{wanted.start}" if len(wanted) == 1 else f"{wanted.start // 100}xx"
+        raise ConformanceFailure(check, operation, f"expected {expected} {why}, got {response.status_code}: "
+                                 f"{response.text[:200]!r}", request=request)
+    _conform(check, operation, request, "error", _body(check, operation, request, response))
+    _expect_request_id(check, operation, request, response)
+
+
+def _expect_request_id(check: str, operation: str, request: Any, response: httpx.Response) -> None:
+    if not response.headers.get("x-request-id"):
+        raise ConformanceFailure(check, operation, f"HTTP {response.status_code} has no X-Request-Id header",
+                                 request=request)
+
+
+def _status_operation(path: str) -> str:
+    return f"GET {path}/{{id}}"
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+
+def check_create_accepted(target: Target, request: CreateRequest, *, progression: str | None = None,
+                          check: str = "create_accepted") -> str:
+    """A valid request is accepted: 2xx, a `create_response` body, X-Request-Id. Returns the task id."""
+    operation = f"POST {request.path}"
+    target.guard_create(request.family, request.action, request.model, request.body)
+    response = _send(target, check, "POST", request.path, operation, request.body, schema="create_response",
+                     progression=progression)
+    if not response.is_success:
+        raise ConformanceFailure(check, operation, f"expected 2xx for a valid request, got "
+                                 f"{response.status_code}: {response.text[:200]!r}", request=request.body)
+    body = _body(check, operation, request.body, response)
+    _conform(check, operation, request.body, "create_response", body)
+    _expect_request_id(check, operation, request.body, response)
+    header = response.headers.get("x-runapi-task-id")
+    if header is not None and header != body["id"]:
+        raise ConformanceFailure(check, operation, f"X-RunAPI-Task-Id {header!r} is not the body's id "
+                                 f"{body['id']!r}", request=request.body, pointer="/id")
+    return str(body["id"])
+
+
+def _read(target: Target, check: str, path: str, task_id: str) -> tuple[str, httpx.Response]:
+    operation = _status_operation(path)
+    response = _send(target, check, "GET", f"{path}/{task_id}", operation, schema="task")
+    request = {"id": task_id}
+    if response.status_code != 200:
+        raise ConformanceFailure(check, operation, f"expected 200, got {response.status_code}: "
+                                 f"{response.text[:200]!r}", request=request)
+    body = _body(check, operation, request, response)
+    _conform(check, operation, request, "task", body)
+    if body["id"] != task_id:
+        raise ConformanceFailure(check, operation, f"read of task {task_id} answered task {body['id']}",
+                                 request=request, pointer="/id")
+    return str(body["status"]), response
+
+
+def check_status_progress(target: Target, path: str, task_id: str, *, wait: float = 60.0,
+                          interval: float = 1.0, check: str = "status_conforms") -> list[str]:
+    """Poll until terminal (at most `wait` seconds): every read conforms and the status only moves forward.
+
+    Returns the statuses seen; the last is not terminal when the wait ran out.
+    """
+    operation = _status_operation(path)
+    seen: list[str] = []
+    deadline = time.monotonic() + wait
+    while True:
+        status, response = _read(target, check, path, task_id)
+        if seen and (ORDER[status] < ORDER[seen[-1]] or (seen[-1] in TERMINAL and status != seen[-1])):
+            raise ConformanceFailure(check, operation, f"status moved back from {seen[-1]} to {status} "
+                                     f"(seen: {' → '.join(seen + [status])})", request={"id": task_id},
+                                     pointer="/status")
+        seen.append(status)
+        if status in TERMINAL or time.monotonic() >= deadline:
+            return seen
+        time.sleep(max(0.0, min(_retry_after(response, interval), deadline - time.monotonic())))
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    try:
+        value = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return default
+    return value if 0 < value <= 10 * default else default
+
+
+def check_terminal_sticky(target: Target, path: str, task_id: str, status: str, *, reads: int = 2) -> None:
+    """A task seen in a terminal status shows that status on every later read."""
+    if status not in TERMINAL:
+        raise ValueError(f"status {status!r} is not terminal")
+    for number in range(1, reads + 1):
+        again, _ = _read(target, "terminal_sticky", path, task_id)
+        if again != status:
+            raise ConformanceFailure("terminal_sticky", _status_operation(path),
+                                     f"task was {status}, read {number} after that says {again}",
+                                     request={"id": task_id}, pointer="/status")
+
+
+def check_invalid_rejected(target: Target, request: InvalidRequest) -> int:
+    """A request breaking one rule gets a 4xx with the error envelope; returns the status code.
+
+    The budget guard is asked first, at the model's price: a service that wrongly accepts it would charge.
+    """
+    operation = f"POST {request.path}"
+    target.guard_create(request.family, request.action, request.model, request.body)
+    response = _send(target, "invalid_rejected", "POST", request.path, operation, request.body)
+    _expect_error("invalid_rejected", operation, request.body, response, range(400, 500),
+                  f"for a request breaking {request.rule} on {request.field!r}")
+    return response.status_code
+
+
+def check_unknown_id(target: Target, family: str, action: str) -> None:
+    """A status read of an id the server never issued gets 404 with the error envelope."""
+    path = load_catalog().actions[(family, action)].path
+    task_id = str(uuid.uuid4())
+    response = _send(target, "unknown_id_404", "GET", f"{path}/{task_id}", _status_operation(path))
+    _expect_error("unknown_id_404", _status_operation(path), {"id": task_id}, response, 404,
+                  "for an unknown id")
+
+
+def check_bad_key(target: Target, family: str, action: str, *, invalid_key: bool = True) -> None:
+    """No key and (when `invalid_key`) a key the server never issued get 401 with the error envelope."""
+    path = load_catalog().actions[(family, action)].path
+    operation = _status_operation(path)
+    keys = [""] + ([INVALID_KEY] if invalid_key else [])
+    for key in keys:
+        task_id = str(uuid.uuid4())
+        response = _send(target, "bad_key_401", "GET", f"{path}/{task_id}", operation, api_key=key)
+        _expect_error("bad_key_401", operation, {"id": task_id, "api_key": key or None}, response, 401,
+                      "for a missing or invalid API key")
+
+
+def check_callback(target: Target, receiver: CallbackReceiver, request: CreateRequest, *,
+                   progression: str | None = None, wait: float = 60.0, interval: float = 1.0,
+                   timeout: float = 10.0) -> dict[str, Any]:
+    """A task with `callback_url` set to the receiver ends, and its callback verifies and conforms."""
+    if target.callback_secret is None:
+        raise ValueError("the target has no callback secret to verify with")
+    check = "callback_verified"
+    body = {**request.body, "callback_url": receiver.url}
+    created = CreateRequest(request.family, request.action, request.model, body)
+    task_id = check_create_accepted(target, created, progression=progression, check=check)
+    seen = check_status_progress(target, request.path, task_id, wait=wait, interval=interval, check=check)
+    operation = f"callback of POST {request.path}"
+    if seen[-1] not in TERMINAL:
+        raise ConformanceFailure(check, operation, f"task {task_id} did not end within {wait}s", request=body)
+    call = _wait_for_callback(receiver, task_id, timeout)
+    if call is None:
+        raise ConformanceFailure(check, operation, f"no callback for task {task_id} within {timeout}s",
+                                 request=body)
+    try:
+        verify(target.callback_secret, call.headers, call.body)
+    except SignatureError as exc:
+        raise ConformanceFailure(check, operation, f"signature does not verify: {exc}",
+                                 request=body) from None
+    payload = json.loads(call.body)
+    _conform(check, operation, body, "callback_payload", payload)
+    if payload["status"] != seen[-1]:
+        raise ConformanceFailure(check, operation, f"callback says {payload['status']}, status read says "
+                                 f"{seen[-1]}", request=body, pointer="/status")
+    return dict(payload)
+
+
+def _wait_for_callback(receiver: CallbackReceiver, task_id: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        for call in receiver.calls:
+            try:
+                payload = json.loads(call.body)
+            except ValueError:
+                continue
+            if isinstance(payload, dict) and payload.get("id") == task_id:
+                return call
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    """One check on one operation: how many examples passed, and the failure or the reason it was skipped."""
+
+    check: str
+    operation: str
+    passed: int = 0
+    failure: str | None = None
+    skipped: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        return "failed" if self.failure else "passed" if self.passed else "skipped"
+
+
+@dataclass
+class Report:
+    """All check results of one run; `stopped` says why a run ended early (a budget)."""
+
+    target: str
+    results: list[CheckResult] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and any(r.outcome == "passed" for r in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.outcome == "failed"]
+
+    def result(self, check: str, operation: str | None = None) -> CheckResult:
+        """The first result of `check` (on `operation` when given)."""
+        for result in self.results:
+            if result.check == check and operation in (None, result.operation):
+                return result
+        raise KeyError(f"no result for {check} {operation or ''}".strip())
+
+    def outcomes(self, check: str) -> set[str]:
+        return {r.outcome for r in self.results if r.check == check}
+
+    def _get(self, check: str, operation: str) -> CheckResult:
+        for result in self.results:
+            if (result.check, result.operation) == (check, operation):
+                return result
+        self.results.append(CheckResult(check, operation))
+        return self.results[-1]
+
+    def table(self) -> str:
+        rows = [("check", "operation", "result")]
+        for r in self.results:
+            detail = {"passed": f"passed ({r.passed})", "failed": f"FAILED: {r.failure}",
+                      "skipped": f"skipped: {r.skipped or 'not reached'}"}[r.outcome]
+            rows.append((r.check, r.operation, detail))
+        width = [max(len(row[i]) for row in rows) for i in range(2)]
+        lines = [f"{a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows]
+        counts = {o: sum(1 for r in self.results if r.outcome == o) for o in ("passed", "failed", "skipped")}
+        lines.append(f"target {self.target}: {counts['passed']} passed, {counts['failed']} failed, "
+                     f"{counts['skipped']} skipped")
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped}")
+        return "\n".join(lines)
+
+    def raise_for_failures(self) -> None:
+        """Raise the first failure as a `ConformanceFailure` (for pytest); the message holds the table."""
+        if self.failures:
+            first = self.failures[0]
+            raise ConformanceFailure(first.check, first.operation, f"{len(self.failures)} check(s) failed\n"
+                                     + self.table())
+
+
+# --- the runner -----------------------------------------------------------------------------------
+
+
+def _hypothesis_settings(examples: int) -> settings:
+    # No shrink phase: against a real server every shrink step is another request (and, live, money).
+    return settings(max_examples=examples, deadline=None, database=None,
+                    phases=(Phase.explicit, Phase.generate), report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck),
+                    verbosity=Verbosity.quiet, print_blob=False)
+
+
+def _for_examples(strategy: st.SearchStrategy[T], examples: int, seed: int | None,
+                  body: Callable[[T], None]) -> None:
+    @_hypothesis_settings(examples)
+    @given(strategy)
+    def run(value: T) -> None:
+        body(value)
+
+    (hypothesis_seed(seed)(run) if seed is not None else run)()
+
+
+def _cheapest_model(family: str, action: str) -> str:
+    models = load_catalog().actions[(family, action)].models.values()
+    return min(models, key=lambda m: (m.price_microcents({}), m.name)).name
+
+
+def _without_callback(body: Mapping[str, Any], receiver: CallbackReceiver | None) -> dict[str, Any]:
+    # Generated callback URLs point at random loopback ports: never let a target deliver there.
+    copy = dict(body)
+    if "callback_url" in copy:
+        if receiver is not None:
+            copy["callback_url"] = receiver.url
+        else:
+            del copy["callback_url"]
+    return copy
+
+
+class _Run:
+    """One run's shared state; `rows` maps each check to this action's report row."""
+
+    def __init__(self, target: Target, report: Report, receiver: CallbackReceiver | None, wait: float,
+                 interval: float) -> None:
+        self.target, self.report, self.receiver = target, report, receiver
+        self.progression = "immediate" if target.has_admin else None
+        self.wait, self.interval = wait, interval
+        self.rows: dict[str, CheckResult] = {}
+
+    def start_action(self, path: str) -> None:
+        create_op, status_op = f"POST {path}", _status_operation(path)
+        self.rows = {check: self.report._get(check, create_op if check in _CREATE_CHECKS else status_op)
+                     for check in CHECKS}
+
+    def record(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except ConformanceFailure as failure:
+            self.rows[failure.check].failure = str(failure)
+
+    def once(self, check: str, action: Callable[[], None]) -> None:
+        self.record(action)
+        if not self.rows[check].failure:
+            self.rows[check].passed += 1
+
+    def valid(self, request: CreateRequest) -> None:
+        request = CreateRequest(request.family, request.action, request.model,
+                                _without_callback(request.body, self.receiver))
+        task_id = check_create_accepted(self.target, request, progression=self.progression)
+        self.rows["create_accepted"].passed += 1
+        seen = check_status_progress(self.target, request.path, task_id, wait=self.wait,
+                                     interval=self.interval)
+        self.rows["status_conforms"].passed += 1
+        if seen[-1] in TERMINAL:
+            check_terminal_sticky(self.target, request.path, task_id, seen[-1])
+            self.rows["terminal_sticky"].passed += 1
+        else:
+            self.rows["terminal_sticky"].skipped = f"no task ended within {self.wait:g}s"
+
+    def invalid(self, request: InvalidRequest) -> None:
+        body = request.body
+        if request.field != "callback_url":
+            body = _without_callback(body, self.receiver)
+        request = InvalidRequest(request.family, request.action, request.model, body, request.field,
+                                 request.rule)
+        check_invalid_rejected(self.target, request)
+        self.rows["invalid_rejected"].passed += 1
+
+    def callback(self, request: CreateRequest) -> None:
+        assert self.receiver is not None  # only called when a receiver runs
+        check_callback(self.target, self.receiver, request, progression=self.progression, wait=self.wait,
+                       interval=self.interval)
+        self.rows["callback_verified"].passed += 1
+
+
+_CREATE_CHECKS = ("create_accepted", "invalid_rejected", "callback_verified")
+
+
+def _invalid_key_applies(target: Target) -> bool:
+    # A mock started without --api-key accepts any non-blank key; only a missing key can be checked there.
+    return not target.has_admin or bool(target.admin_config().get("api_keys"))
+
+
+def _prepare_mock(target: Target) -> None:
+    answer = target.admin("PUT", "/balance", {"key": target.api_key, "balance_cents": MOCK_BALANCE_CENTS})
+    if answer.status_code != 200:
+        raise RuntimeError(f"could not set the mock's balance: HTTP {answer.status_code} {answer.text[:200]}")
+
+
+def run_server_conformance(
+    target: Target,
+    *,
+    examples: int = 10,
+    invalid_examples: int | None = None,
+    actions: Iterable[tuple[str, str]] | None = None,
+    cheapest_only: bool = False,
+    callbacks: bool = True,
+    receiver: CallbackReceiver | None = None,
+    wait: float = 60.0,
+    interval: float = 1.0,
+    seed: int | None = None,
+) -> Report:
+    """Run every check for every catalog family/action (or `actions`) and collect the results.
+
+    Args:
+        examples: Hypothesis examples of valid requests per family/action (invalid: `invalid_examples`,
+            default the same).
+        cheapest_only: draw requests only for each action's cheapest model (live mode).
+        callbacks: check callbacks when the target can reach a local receiver (loopback and a known secret);
+            a private `CallbackReceiver` is started unless `receiver` is given.
+        wait, interval: bound and pace of status polling when the target has no admin API to make tasks end
+            at once (with the admin API, tasks are created with `X-Mock-Progression: immediate`).
+        seed: make Hypothesis' choices reproducible.
+
+    A create guard that refuses (`StopConformance`, e.g. `BudgetExceeded`) ends the run: the reason is in
+    `Report.stopped` and the checks not reached are left without examples.
+    """
+    if examples < 1 or (invalid_examples is not None and invalid_examples < 1):
+        raise ValueError("examples must be at least 1")
+    catalog = load_catalog()
+    chosen = sorted(catalog.actions) if actions is None else list(actions)
+    for key in chosen:
+        if key not in catalog.actions:
+            raise ValueError(f"no catalog action {key[0]}/{key[1]}")
+    report = Report(target.base_url)
+    if target.has_admin:
+        _prepare_mock(target)
+    own_receiver = None
+    if callbacks and receiver is None and target.can_verify_callbacks:
+        receiver = own_receiver = CallbackReceiver().start()
+    run = _Run(target, report, receiver, wait, interval)
+    try:
+        invalid_key = _invalid_key_applies(target)
+        for family, action in chosen:
+            model = _cheapest_model(family, action) if cheapest_only else None
+            _run_action(run, family, action, model, examples, invalid_examples or examples, callbacks,
+                        invalid_key, seed)
+    except StopConformance as exc:
+        report.stopped = str(exc)
+    finally:
+        if own_receiver is not None:
+            own_receiver.stop()
+    return report
+
+
+def _run_action(run: _Run, family: str, action: str, model: str | None, examples: int, invalid_examples: int,
+                callbacks: bool, invalid_key: bool, seed: int | None) -> None:
+    target = run.target
+    run.start_action(load_catalog().actions[(family, action)].path)
+    run.record(lambda: _for_examples(create_requests(family, action, model), examples, seed, run.valid))
+    run.record(lambda: _for_examples(invalid_create_requests(family, action, model), invalid_examples, seed,
+                                     run.invalid))
+    run.once("unknown_id_404", lambda: check_unknown_id(target, family, action))
+    run.once("bad_key_401", lambda: check_bad_key(target, family, action, invalid_key=invalid_key))
+    row = run.rows["callback_verified"]
+    if not callbacks:
+        row.skipped = "callbacks not requested"
+    elif run.receiver is None or target.callback_secret is None:
+        row.skipped = ("target is not on loopback" if not target.on_loopback
+                       else "no callback secret (pass one, or use a mock with /_mock/)")
+    else:
+        run.record(lambda: _for_examples(create_requests(family, action, model), 1, seed, run.callback))

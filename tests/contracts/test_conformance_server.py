@@ -1,0 +1,229 @@
+"""Server conformance passes on the mock (in-process, on a port, via the CLI) and fails on broken servers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Callable
+
+import httpx
+import pytest
+from hypothesis import Phase, settings
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from contracts.conformance import (
+    CHECKS,
+    AsyncClientAdapter,
+    ConformanceFailure,
+    LifecycleMachine,
+    Target,
+    run_server_conformance,
+)
+from mockserver import Settings, create_app
+from mockserver.cli import main
+from mockserver.lifecycle import Progression
+
+BASE_URL = "http://127.0.0.1:8787"
+ONE_ACTION = [("flux_kontext", "text_to_image")]
+Rewrite = Callable[[Scope, int, Any], "tuple[int, Any]"]
+
+
+class RewriteJSON:
+    """A tiny ASGI middleware rewriting the mock's JSON answers: a deliberately broken server."""
+
+    def __init__(self, app: ASGIApp, rewrite: Rewrite) -> None:
+        self.app, self.rewrite = app, rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def buffered(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            status, body = self.rewrite(scope, start["status"], json.loads(b"".join(chunks)))
+            raw = json.dumps(body).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(raw)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": raw})
+
+        await self.app(scope, receive, buffered)
+
+
+def _broken_client(rewrite: Rewrite) -> TestClient:
+    return TestClient(RewriteJSON(create_app(Settings()), rewrite), base_url=BASE_URL)
+
+
+def _is_status_read(scope: Scope) -> bool:
+    return scope["method"] == "GET" and scope["path"].count("/") == 5
+
+
+def regress_second_completed_read() -> Rewrite:
+    """Broken server (a): the second read of a completed task says processing again."""
+    completed_reads: dict[str, int] = {}
+
+    def rewrite(scope: Scope, status: int, body: Any) -> tuple[int, Any]:
+        if _is_status_read(scope) and status == 200 and body.get("status") == "completed":
+            completed_reads[body["id"]] = completed_reads.get(body["id"], 0) + 1
+            if completed_reads[body["id"]] == 2:
+                return status, {"id": body["id"], "status": "processing"}
+        return status, body
+
+    return rewrite
+
+
+def accept_invalid(scope: Scope, status: int, body: Any) -> tuple[int, Any]:
+    """Broken server (b): an invalid create is answered 200 with a made-up task."""
+    if scope["method"] == "POST" and status == 422:
+        return 200, {"id": str(uuid.uuid4()), "status": "pending"}
+    return status, body
+
+
+def drop_images(scope: Scope, status: int, body: Any) -> tuple[int, Any]:
+    """Broken server (c): completed status bodies lack `images`."""
+    if _is_status_read(scope) and status == 200 and body.get("status") == "completed":
+        return status, {k: v for k, v in body.items() if k != "images"}
+    return status, body
+
+
+# --- passing targets ------------------------------------------------------------------------------
+
+
+def test_suite_passes_against_the_mock_in_process(make_client: Callable[..., TestClient]) -> None:
+    target = Target.from_client(make_client())
+    assert target.has_admin and target.can_verify_callbacks
+
+    report = run_server_conformance(target, examples=3, seed=1)
+
+    assert report.passed, report.table()
+    assert {r.check for r in report.results} == set(CHECKS)
+    assert all(r.outcome == "passed" for r in report.results), report.table()
+    assert report.result("create_accepted", "POST /api/v1/flux_2/text_to_image").passed == 3
+    assert len(report.results) == 5 * len(CHECKS)  # every catalog family/action
+
+
+def test_cli_passes_against_the_mock_on_a_port(make_server: Callable[..., Any],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    server = make_server()
+
+    code = main(["conformance", "--target", server.base_url, "--examples", "2", "--seed", "3"])
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"target {server.base_url}: {5 * len(CHECKS)} passed, 0 failed, 0 skipped" in out
+    assert "callback_verified" in out
+
+
+def test_suite_passes_through_an_async_client_adapter() -> None:
+    app = create_app(Settings())
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+    with AsyncClientAdapter(client) as adapter:
+        target = Target(BASE_URL, client=adapter)
+        report = run_server_conformance(target, examples=2, actions=ONE_ACTION, callbacks=False, seed=2)
+    assert report.passed, report.table()
+    assert report.result("callback_verified").outcome == "skipped"
+    with pytest.raises(RuntimeError, match="closed"):
+        adapter.request("GET", f"{BASE_URL}/healthz")
+
+
+def test_unknown_remote_skips_callbacks_without_a_secret(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(api_keys=("k1",), progression=Progression.parse("polls:2"))
+    target = Target.from_client(client, api_key="k1", has_admin=False)
+
+    report = run_server_conformance(target, examples=2, actions=ONE_ACTION, wait=5, interval=0.01)
+
+    assert "X-Mock-Namespace" not in target.headers()
+    assert report.result("terminal_sticky").passed == 2  # polled pending → processing → completed
+    skipped = report.result("callback_verified").skipped
+    assert skipped == "no callback secret (pass one, or use a mock with /_mock/)"
+    assert report.result("bad_key_401").outcome == "passed"  # with keys configured, a bogus one is rejected
+
+
+# --- broken targets -------------------------------------------------------------------------------
+
+
+def test_completed_task_going_back_to_processing_fails_terminal_sticky() -> None:
+    with _broken_client(regress_second_completed_read()) as client:
+        report = run_server_conformance(Target.from_client(client), examples=2, actions=ONE_ACTION, seed=4)
+
+    assert not report.passed
+    assert report.outcomes("terminal_sticky") == {"failed"}
+    failure = report.result("terminal_sticky").failure or ""
+    assert "GET /api/v1/flux_kontext/text_to_image/{id}" in failure and "at /status" in failure
+    assert "says processing" in failure
+    assert report.result("create_accepted").outcome == "passed"
+    assert report.result("status_conforms").outcome == "passed"
+
+
+def test_invalid_request_answered_200_fails_invalid_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    with _broken_client(accept_invalid) as client:
+        report = run_server_conformance(Target.from_client(client), examples=2, actions=ONE_ACTION, seed=5)
+
+    assert [r.check for r in report.failures] == ["invalid_rejected"], report.table()
+    assert "expected 4xx for a request breaking" in (report.failures[0].failure or "")
+    assert "got 200" in (report.failures[0].failure or "")
+    assert "FAILED" in report.table()
+    with pytest.raises(ConformanceFailure, match="invalid_rejected"):
+        report.raise_for_failures()
+
+
+def test_completed_body_without_images_fails_status_conforms() -> None:
+    with _broken_client(drop_images) as client:
+        report = run_server_conformance(Target.from_client(client), examples=2, actions=ONE_ACTION, seed=6)
+
+    failure = report.result("status_conforms").failure or ""
+    assert "at /images" in failure and "body violates task" in failure, report.table()
+    assert report.result("create_accepted").outcome == "passed"
+    assert report.result("callback_verified").outcome == "failed"  # it reads the status to see the end
+
+
+# --- the state machine ----------------------------------------------------------------------------
+
+
+def _machine_for(client: TestClient, runs: list[LifecycleMachine]) -> type[LifecycleMachine]:
+    class Machine(LifecycleMachine):
+        def make_target(self) -> Target:
+            runs.append(self)
+            return Target.from_client(client)
+
+    return Machine
+
+
+def test_lifecycle_machine_runs_against_the_mock(make_client: Callable[..., TestClient]) -> None:
+    runs: list[LifecycleMachine] = []
+    case = _machine_for(make_client(), runs).TestCase
+    case.settings = settings(max_examples=15, stateful_step_count=20, deadline=None, database=None,
+                             derandomize=True)
+
+    case("runTest").runTest()
+
+    statuses = {s for run in runs for task in run.tracked for s in task.statuses}
+    assert len(runs) >= 15 and "completed" in statuses
+    assert any(run.verified for run in runs)  # at least one callback received and verified
+
+
+def test_lifecycle_machine_fails_when_a_completed_task_regresses() -> None:
+    runs: list[LifecycleMachine] = []
+    with _broken_client(regress_second_completed_read()) as client:
+        case = _machine_for(client, runs).TestCase
+        case.settings = settings(max_examples=30, stateful_step_count=10, deadline=None, database=None,
+                                 phases=(Phase.generate,))
+        with pytest.raises(ConformanceFailure, match="terminal_sticky: GET .* at /status"):
+            case("runTest").runTest()
+
+
+def test_exported_members() -> None:
+    import contracts.conformance as conformance
+
+    assert conformance.__all__ == sorted(conformance.__all__, key=lambda n: (not n.isupper(), n))
+    assert all(hasattr(conformance, name) for name in conformance.__all__)
+    assert "mockserver" not in {m.split(".")[0] for m in vars(conformance) if isinstance(m, str)}
