@@ -280,3 +280,20 @@ def test_strategies_cover_a_new_catalog_model_with_no_code_change() -> None:
         assert not validator.is_valid(invalid.body)
 
     check()
+
+
+ALIAS_POINTER_BUG = ("validate_request reports an alias member's violations under the canonical name and "
+                     "pointer (/source_image_url), and a conflict with pointer ''")
+
+
+@pytest.mark.xfail(strict=True, reason=ALIAS_POINTER_BUG)
+@pytest.mark.parametrize("body, field, rule", [
+    ({"model": "flux-kontext-pro", "prompt": "p", "image_url": "ftp://e.com/a.png"}, "image_url", "url"),
+    ({"model": "flux-kontext-pro", "prompt": "p", "input_image": 5}, "input_image", "type"),
+    ({"model": "flux-kontext-pro", "prompt": "p", "image_url": "https://e.com/a",
+      "input_image": "https://e.com/b"}, "input_image", "conflict"),
+])
+def test_alias_violations_point_at_the_member_the_client_sent(body: dict[str, Any], field: str,
+                                                              rule: str) -> None:
+    violations = validate_request("flux_kontext", "text_to_image", body)
+    assert [(v.field, v.rule, v.pointer) for v in violations] == [(field, rule, f"/{field}")]
