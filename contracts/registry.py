@@ -21,7 +21,7 @@ DRAFT7 = "http://json-schema.org/draft-07/schema#"
 STATIC_SCHEMAS = (
     "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
 )
-URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
 
 _KEYWORDS = {
     "enum": "enum",
@@ -86,7 +86,8 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
         "$id": f"request/{family}/{action}",
         "title": f"Create {family}/{action}",
         "type": "object",
-        "required": ["model", "prompt"],
+        # Only what every model requires belongs at this level; each model's schema holds the rest.
+        "required": sorted(set.intersection(*(set(m.required) for m in target.models.values()))),
         "oneOf": [model_schema(model) for model in target.models.values()],
     }
 

@@ -30,11 +30,12 @@ def is_http_url(value: object) -> bool:
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return False
     try:
+        value.encode("utf-8")  # lone surrogates cannot be sent anywhere
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
+    except (ValueError, UnicodeError):
         return False
-    return value.startswith(("http://", "https://")) and bool(parts.hostname)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def normalize_request(family: str, action: str, body: Mapping[str, Any]) -> tupl
             continue
         value = normalized.pop(alias)
         if canonical in normalized and normalized[canonical] != value:
-            violations.append(Violation(alias, "conflict", f"{alias} and {canonical} name the same field; send one"))
+            violations.append(Violation(alias, "conflict", f"{alias} and {canonical} name the same field; send one",
+                                        f"/{alias}"))
         else:
             normalized[canonical] = value
     model = normalized.get("model")
@@ -98,6 +100,8 @@ def validate_request(family: str, action: str, body: Any) -> list[Violation]:
     model = _check_model(target, normalized.get("model"), "model" in normalized)
     if isinstance(model, Violation):
         return violations + [model]
+    sent_as = {canonical: alias for alias, canonical in target.field_aliases.items()
+               if alias in body and canonical not in body}
     # jsonschema reports a `false` property schema without its path, so forbidden fields are named here.
     violations += [Violation(name, "forbidden", f"{name} is not allowed when model is {model.name}", f"/{name}")
                    for name in model.forbidden if name in normalized]
@@ -105,7 +109,17 @@ def validate_request(family: str, action: str, body: Any) -> list[Violation]:
     for error in validator.iter_errors(normalized):
         if error.validator is not None:
             violations.extend(_describe(error, model))
+    if sent_as:  # name the member the client sent (image_url), not the one it was normalised to
+        violations = [_renamed(v, sent_as) for v in violations]
     return sorted(set(violations), key=lambda v: (v.field, v.rule, v.pointer, v.message))
+
+
+def _renamed(violation: Violation, sent_as: Mapping[str, str]) -> Violation:
+    alias = sent_as.get(violation.field)
+    if alias is None:
+        return violation
+    return Violation(alias, violation.rule, violation.message.replace(violation.field, alias, 1),
+                     violation.pointer.replace(f"/{violation.field}", f"/{alias}", 1))
 
 
 def validate_response(name: str, instance: Any) -> list[Violation]:
@@ -114,6 +128,8 @@ def validate_response(name: str, instance: Any) -> list[Violation]:
     for error in validator_for(name).iter_errors(instance):
         for leaf in _leaves(error):
             path = list(leaf.absolute_path)
+            if leaf.validator == "required" and isinstance(leaf.instance, dict):
+                path += [name for name in leaf.validator_value if name not in leaf.instance][:1]
             field = str(path[0]) if path else ""
             violations.append(Violation(field, str(leaf.validator), leaf.message, "/" + "/".join(map(str, path))))
     if isinstance(instance, dict) and "task_id" in instance and "id" in instance \

@@ -105,9 +105,10 @@ async def list_tasks(request: Request) -> Response:
 
 async def get_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    context(request).task_id = request.path_params["task_id"]
     with engine.lock:
-        return JSON(_task_view(ns, request.path_params["task_id"], engine))
+        view = _task_view(ns, request.path_params["task_id"], engine)
+    context(request).task_id = view["id"]
+    return JSON(view)
 
 
 async def force_status(request: Request) -> Response:
@@ -213,12 +214,12 @@ async def config(request: Request) -> Response:
         body = await _json_body(request)
         if "progression" in body:
             value = body["progression"]
+            if value is not None and not isinstance(value, str):
+                raise errors.BadRequest("progression must be a string or null", code="invalid_progression")
             try:
                 ns.progression = Progression.parse(value) if isinstance(value, str) else None
             except InvalidProgression as exc:
                 raise errors.BadRequest(str(exc), code="invalid_progression") from None
-            if value is not None and not isinstance(value, str):
-                raise errors.BadRequest("progression must be a string or null", code="invalid_progression")
         if "callback_mode" in body:
             value = body["callback_mode"]
             if value is not None and not isinstance(value, str):

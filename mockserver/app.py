@@ -39,6 +39,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         error = kind(str(exc.detail))
     headers = {**error.headers(), **(exc.headers or {})}
+    ctx = request.scope.get("runapi.context")
+    if ctx is not None:
+        ctx.error_code = error.code
     return JSON(error.body(), status_code=exc.status_code, headers=headers)
 
 

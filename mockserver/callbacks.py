@@ -11,6 +11,7 @@ import heapq
 import ipaddress
 import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,12 +20,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from contracts.signing import callback_headers, generate_secret
+from contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
 
 from .engine import Namespace, Task, TaskEngine
 from .settings import Settings
 
 logger = logging.getLogger("runapi_mock")
+_SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
 MAX_DELIVERIES = 10_000  # per namespace; finished ones beyond this are forgotten first
 
 
@@ -49,7 +51,7 @@ class CallbackMode:
                 duplicate = True
             elif part == "early":
                 early = True
-            elif name == "delay" and arg.replace(".", "", 1).isdigit() and float(arg) <= 86400:
+            elif name == "delay" and _SECONDS.fullmatch(arg) and float(arg) <= 86400:
                 delay = float(arg)
             else:
                 raise InvalidCallbackMode(
@@ -135,6 +137,10 @@ class Dispatcher:
         self.engine = engine
         self.settings = settings
         self.secret = settings.callback_secret or generate_secret()
+        try:
+            sign(self.secret, "check", 0, b"")
+        except InvalidSecret as exc:
+            raise ValueError(f"invalid callback secret: {exc}") from None
         self.previous_secret: str | None = None
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
@@ -246,9 +252,9 @@ class Dispatcher:
             delivery.attempts.append(attempt)
             # Receivers check the timestamp against their own clock, so it is wall time, not the mock's clock.
             attempt.timestamp = int(time.time())
-            headers = callback_headers(self.secret, delivery.id, attempt.timestamp, delivery.body)
             started = time.monotonic()
             try:
+                headers = callback_headers(self.secret, delivery.id, attempt.timestamp, delivery.body)
                 if self._client is None:
                     raise RuntimeError("the server is shutting down")
                 response = await self._client.post(delivery.url, content=delivery.body, headers=headers)
@@ -256,7 +262,7 @@ class Dispatcher:
                 ok = 200 <= response.status_code < 300
                 if not ok:
                     attempt.error = f"receiver answered {response.status_code}"
-            except (httpx.HTTPError, OSError, RuntimeError) as exc:
+            except Exception as exc:  # any failure is a failed attempt, journaled and retried; never lost
                 ok = False
                 attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 3)

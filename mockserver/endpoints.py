@@ -181,7 +181,8 @@ async def get_docs_task(request: Request) -> Response:
 async def get_task_result(request: Request) -> Response:
     """GET /api/v1/tasks/{task_id}: the task-result resource of the SDKs' hybrid flow."""
     task = _read(request)
-    body: dict[str, Any] = {"id": task.id, "status": task.status}
+    body: dict[str, Any] = {"id": task.id, "task_id": task.id, "status": task.status,
+                            "model": task.requested_model or task.model}
     if task.status == "completed":
         body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
                             "body": task.to_body()}

@@ -5,6 +5,7 @@ Status is computed from stored facts (created_at, reads, manual steps) and the c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,7 @@ Status = Literal["pending", "processing", "completed", "failed"]
 Outcome = Literal["completed", "failed", "stuck"]
 Mode = Literal["auto", "polls", "immediate", "manual"]
 
+_ASCII_DIGITS = re.compile(r"[0-9]{1,7}")
 TERMINAL: frozenset[str] = frozenset({"completed", "failed"})
 PATHS: dict[str, tuple[str, ...]] = {
     "completed": ("pending", "processing", "completed"),
@@ -37,7 +39,7 @@ class Progression:
         if text in ("auto", "immediate", "manual"):
             return cls(mode=text)  # type: ignore[arg-type]
         name, _, count = text.partition(":")
-        if name == "polls" and count.isdigit() and 1 <= int(count) <= 1_000_000:
+        if name == "polls" and _ASCII_DIGITS.fullmatch(count) and 1 <= int(count) <= 1_000_000:
             return cls(mode="polls", polls=int(count))
         raise InvalidProgression(
             f"invalid progression {value!r}: use auto, immediate, manual or polls:N (N >= 1)"

@@ -82,9 +82,11 @@ class RequestContextMiddleware:
                                  code="invalid_header")
             await self.app(scope, receive, send_with_headers)
         except MockError as exc:
+            ctx.error_code = exc.code
             await self._render(exc, scope, receive, send_with_headers, started)
         except Exception:  # a bug: answer with the envelope, log the traceback, keep serving
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            ctx.error_code = ServerError.code
             await self._render(ServerError(), scope, receive, send_with_headers, started)
         finally:
             self._journal(scope, ctx, started)
@@ -108,7 +110,7 @@ class RequestContextMiddleware:
             scenario=ctx.scenario, model=ctx.model,
             idempotency_key=_header(scope, b"idempotency-key"),
             client_request_id=_header(scope, b"x-client-request-id"),
-            request_body=ctx.body, retry_after=headers.get("retry-after"),
+            request_body=ctx.body, retry_after=headers.get("retry-after"), error_code=ctx.error_code,
             duration_ms=round((time.monotonic() - ctx.wall) * 1000, 3),
             violations=ctx.violations or [],
         )

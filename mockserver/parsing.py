@@ -14,6 +14,7 @@ from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 
 MAX_HEADER_VALUE = 512
+MAX_JSON_DEPTH = 64
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Context:
     model: str | None = None
     body: Any = None
     violations: list[dict[str, str]] | None = None
+    error_code: str | None = None
 
 
 def context(request: Request) -> Context:
@@ -122,6 +124,27 @@ def parse_json(request: Request, raw: bytes) -> Any:
     if not raw.strip():
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+    # Counting brackets is a cheap upper bound; only then walk the value to measure its real depth.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise errors.BadRequest(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:32]} is out of range")
+    return number
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest

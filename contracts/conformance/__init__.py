@@ -1,11 +1,21 @@
-"""Server conformance (provider side): checks, a report, the lifecycle state machine and live mode.
+"""Conformance: a server against the contracts (provider side) and a client against the mock (consumer side).
 
     from contracts.conformance import Target, run_server_conformance
 
     report = run_server_conformance(Target("http://127.0.0.1:8787"), examples=10)
     assert report.passed, report.table()
+
+The client checks' own `CHECKS` and `CheckResult` live in `contracts.conformance.client`.
 """
 
+from .client import (
+    ClientAdapter,
+    ClientConformanceError,
+    ClientContext,
+    ClientReport,
+    assert_client_conforms,
+    run_client_conformance,
+)
 from .lifecycle import AsyncClientAdapter, LifecycleMachine
 from .live import BudgetExceeded, BudgetGuard, DriftReport, live_target, run_live_conformance
 from .server import CHECKS, CheckResult, ConformanceFailure, Report, run_server_conformance
@@ -17,13 +27,19 @@ __all__ = [
     "BudgetExceeded",
     "BudgetGuard",
     "CheckResult",
+    "ClientAdapter",
+    "ClientConformanceError",
+    "ClientContext",
+    "ClientReport",
     "ConformanceFailure",
     "DriftReport",
     "LifecycleMachine",
     "Report",
     "StopConformance",
     "Target",
+    "assert_client_conforms",
     "live_target",
+    "run_client_conformance",
     "run_live_conformance",
     "run_server_conformance",
 ]

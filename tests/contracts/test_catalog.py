@@ -286,7 +286,6 @@ ALIAS_POINTER_BUG = ("validate_request reports an alias member's violations unde
                      "pointer (/source_image_url), and a conflict with pointer ''")
 
 
-@pytest.mark.xfail(strict=True, reason=ALIAS_POINTER_BUG)
 @pytest.mark.parametrize("body, field, rule", [
     ({"model": "flux-kontext-pro", "prompt": "p", "image_url": "ftp://e.com/a.png"}, "image_url", "url"),
     ({"model": "flux-kontext-pro", "prompt": "p", "input_image": 5}, "input_image", "type"),

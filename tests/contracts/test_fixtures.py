@@ -55,9 +55,7 @@ MESSAGE_PARAMS = [
     pytest.param(
         p,
         id=f"{p.parent.name}/{p.name}",
-        marks=[MISSING_MEMBER_BUG]
-        if p.name in {"create_response.seed-docs.json", "task.completed-without-usage.json"}
-        else [],
+        marks=[],
     )
     for p in MESSAGES
 ]

@@ -120,8 +120,6 @@ def test_admin_requests_are_not_journaled(client: TestClient) -> None:
     assert journal(client) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an overflowing number literal (1e400) parses to inf, is journaled as "
-                   "request_body, and GET /_mock/journal then answers 500 (allow_nan=False)")
 def test_journal_survives_a_body_with_an_overflowing_number(client: TestClient) -> None:
     raw = b'{"model": "flux-kontext-pro", "prompt": "x", "safety_tolerance": 1e400}'
     response = client.post(PATH, content=raw, headers={**AUTH, "Content-Type": "application/json"})
@@ -167,8 +165,6 @@ def test_unknown_task_in_admin_is_a_404(client: TestClient, method: str, path: s
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: GET /_mock/tasks/{id} sets X-RunAPI-Task-Id from the path before the "
-                   "lookup, so a 404 for a task that does not exist still carries X-RunAPI-Task-Id: <path id>")
 def test_admin_404_for_a_missing_task_has_no_task_id_header(client: TestClient) -> None:
     response = client.get("/_mock/tasks/nope")
     assert response.status_code == 404
@@ -274,8 +270,6 @@ def test_malformed_config_progression_is_a_400_naming_it(client: TestClient) -> 
     assert response.status_code == 400 and "polls:zero" in response.json()["error"]["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PUT /_mock/config with a non-string progression (5, [], {}) answers "
-                   "400 but first clears the namespace's progression back to the server default")
 @pytest.mark.parametrize("value", [5, [], {}])
 def test_rejected_config_change_changes_nothing(client: TestClient, value: Any) -> None:
     client.put("/_mock/config", json={"progression": "manual"})
@@ -283,8 +277,6 @@ def test_rejected_config_change_changes_nothing(client: TestClient, value: Any) 
     assert client.get("/_mock/config").json()["progression"] == "manual"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PUT /_mock/config {\"progression\": \"polls:\\u00b2\"} is a 500: "
-                   "str.isdigit accepts '\\u00b2' and int() raises a plain ValueError")
 def test_config_progression_with_a_superscript_digit_is_a_400(client: TestClient) -> None:
     assert client.put("/_mock/config", json={"progression": "polls:\u00b2"}).status_code == 400
 

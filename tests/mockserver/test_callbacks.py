@@ -627,8 +627,6 @@ def test_callback_mode_parse_accepts_the_documented_forms() -> None:
         CallbackMode.parse("duplicate,twice")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: CallbackMode.parse lets str.isdigit() accept '²' then float() raises "
-                                       "ValueError, so the header and PUT /_mock/config answer 500, not 400")
 def test_delay_with_a_non_ascii_digit_is_400_not_500(make_server: MakeServer, receiver: CallbackReceiver) -> None:
     server = make_server(progression=MANUAL)
     with api(server) as client:
@@ -689,8 +687,6 @@ def test_retries_after_rotation_are_signed_with_the_new_secret(
         verify(old, retry.headers, retry.body)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-base64 callback_secret is accepted; every attempt then raises "
-                                       "InvalidSecret outside the try block, so the delivery stays 'sending' forever")
 def test_invalid_callback_secret_does_not_leave_deliveries_stuck(
         make_server: MakeServer, receiver: CallbackReceiver) -> None:
     try:

@@ -105,8 +105,6 @@ def test_deeply_nested_json_is_answered(client: TestClient, depth: int) -> None:
     assert_client_error(post_raw(client, nested(depth)), (400, 413, 422))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a body nested ~600+ levels parses, is journaled, and GET /_mock/journal "
-                   "then answers 500 (RecursionError in dataclasses.asdict)")
 @pytest.mark.parametrize("depth", [600, 900])
 def test_journal_survives_a_deeply_nested_body(client: TestClient, depth: int) -> None:
     assert_client_error(post_raw(client, nested(depth)), (400, 422))
@@ -268,8 +266,6 @@ def test_real_server_rejects_non_ascii_control_headers(make_server: Callable[...
         assert ok.status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: X-Mock-Progression 'polls:' + byte 0xB2 (latin-1 superscript two) is "
-                   "a 500: str.isdigit accepts it, int() raises ValueError, parsing only catches InvalidProgression")
 def test_real_server_rejects_a_superscript_progression(make_server: Callable[..., Any]) -> None:
     server = make_server()
     with httpx.Client(base_url=server.base_url) as http:

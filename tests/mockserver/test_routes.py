@@ -148,8 +148,6 @@ def test_task_result_route_carries_the_failure(client: TestClient) -> None:
     assert body["status"] == "failed" and body["error"] == "Image generation failed"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: GET /api/v1/tasks/{id} answers {id,status[,response|error]} without "
-                   "task_id and model, against the issue's 'every task body has id == task_id, status, model'")
 def test_task_result_body_has_task_id_and_model(client: TestClient) -> None:
     task_id = client.post("/api/v1/flux_kontext/text_to_image", json={"model": "flux-kontext-pro", "prompt": "x"},
                           headers=AUTH).json()["id"]
