@@ -1,0 +1,52 @@
+"""The benchmark's reference: a bare Starlette create endpoint on the same server software (uvicorn).
+
+It parses the same JSON body and answers a fixed JSON task, with no validation, state, middleware or
+journal, so the mock's figures can be read as "what the mock's own work costs on top of the framework".
+
+    python bench/reference_app.py --port 8788
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+TASK = {"id": "00000000-0000-4000-8000-000000000000", "task_id": "00000000-0000-4000-8000-000000000000",
+        "status": "pending", "model": "flux-kontext-pro", "task_replayed": False}
+
+
+async def create(request: Request) -> JSONResponse:
+    body = json.loads(await request.body())
+    if not isinstance(body, dict):
+        return JSONResponse({"error": {"code": "invalid_json", "message": "send a JSON object"}}, status_code=400)
+    return JSONResponse(TASK, headers={"X-RunAPI-Task-Id": TASK["id"]})
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(routes=[
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/api/v1/{family}/{action}", create, methods=["POST"]),
+])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8788)
+    args = parser.parse_args()
+    # The same uvicorn settings as `runapi-mock serve` (mockserver/server.py: serve_forever).
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on", access_log=False,
+                timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()
