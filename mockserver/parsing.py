@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from starlette.requests import Request
 
@@ -14,6 +14,7 @@ from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 
 MAX_HEADER_VALUE = 512
+T = TypeVar("T")
 MAX_JSON_DEPTH = 64
 
 
@@ -63,24 +64,22 @@ def scenario_header(request: Request) -> scenarios.Scenario | None:
     return scenarios.lookup(name) if name is not None else None
 
 
-def progression_header(request: Request) -> Progression | None:
-    value = request.headers.get("x-mock-progression")
+def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code: str) -> T | None:
+    value = request.headers.get(name)
     if value is None:
         return None
     try:
-        return Progression.parse(value)
-    except InvalidProgression as exc:
-        raise errors.BadRequest(str(exc), code="invalid_progression") from None
+        return parse(value)
+    except (InvalidProgression, InvalidCallbackMode) as exc:
+        raise errors.BadRequest(str(exc), code=code) from None
+
+
+def progression_header(request: Request) -> Progression | None:
+    return _parsed_header(request, "x-mock-progression", Progression.parse, "invalid_progression")
 
 
 def callback_mode_header(request: Request) -> CallbackMode | None:
-    value = request.headers.get("x-mock-callback-mode")
-    if value is None:
-        return None
-    try:
-        return CallbackMode.parse(value)
-    except InvalidCallbackMode as exc:
-        raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
+    return _parsed_header(request, "x-mock-callback-mode", CallbackMode.parse, "invalid_callback_mode")
 
 
 def retry_after_header(request: Request) -> float | None:
