@@ -20,5 +20,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+fuzz: $(STAMP)
+	RUNAPI_FUZZ_EXAMPLES=300 $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
+
 clean:
 	rm -rf $(VENV) *.egg-info

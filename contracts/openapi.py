@@ -82,7 +82,7 @@ _TASK_HEADERS = {
 _CLIENT_HEADERS = [
     {"name": "Idempotency-Key", "in": "header", "required": False,
      "description": "Same key and body replays the task (task_replayed: true); a different body is a 409.",
-     "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
+     "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,512}$"}},
     {"name": "X-Client-Request-Id", "in": "header", "required": False,
      "description": "Printable ASCII, echoed back.",
      "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,512}$"}},

@@ -21,7 +21,7 @@ DRAFT7 = "http://json-schema.org/draft-07/schema#"
 STATIC_SCHEMAS = (
     "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
 )
-URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\x00-\x20\x7f]*)?$"
 
 _KEYWORDS = {
     "enum": "enum",

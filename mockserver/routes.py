@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Mount, Route
 
+from contracts import load_catalog
+
 from . import admin, endpoints
+
+
+class OneOf(Convertor[str]):
+    """A path segment that is one of the catalog's names, so /api/v1/me/balance never reads as a family."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.regex = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+_catalog = load_catalog()
+register_url_convertor("family", OneOf({family for family, _ in _catalog.actions}))
+register_url_convertor("action", OneOf({action for _, action in _catalog.actions}))
 
 routes = [
     Route("/healthz", endpoints.healthz, methods=["GET"]),
@@ -12,11 +35,11 @@ routes = [
     Route("/api/v1/me", endpoints.me, methods=["GET"]),
     Route("/api/v1/me/balance", endpoints.balance, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task_result, methods=["GET"]),
-    Route("/api/v1/{family}/{action}", endpoints.create_task, methods=["POST"]),
-    Route("/api/v1/{family}/{action}/{task_id}", endpoints.get_task, methods=["GET"]),
+    Route("/api/v1/{family:family}/{action:action}", endpoints.create_task, methods=["POST"]),
+    Route("/api/v1/{family:family}/{action:action}/{task_id}", endpoints.get_task, methods=["GET"]),
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
-    Route("/v1/{action}", endpoints.create_docs_task, methods=["POST"]),
-    Route("/v1/{action}/{task_id}", endpoints.get_docs_task, methods=["GET"]),
+    Route("/v1/{action:action}", endpoints.create_docs_task, methods=["POST"]),
+    Route("/v1/{action:action}/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
     Mount("/_mock", routes=admin.routes),
 ]

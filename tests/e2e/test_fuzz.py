@@ -4,10 +4,8 @@ The mock serves `immediate` progression and accepts exactly one key (`test-key`)
 has an invalid key to be refused. Examples per operation default to a CI-friendly size; set
 `RUNAPI_FUZZ_EXAMPLES` (e.g. 500, as `make fuzz` does) to dig deeper.
 
-Known contract mismatches (the published document admits inputs the server rejects) are pinned in the
-`xfail(strict=True)` tests at the bottom and filtered from the fuzz run by their exact signature only, so any
-other failure of any check still fails the run; once the document or the server is fixed, the strict xfail
-turns into a failure and the filter should go.
+Three contract mismatches this run found (URL pattern looser than the server's URL check, Idempotency-Key
+charset, POST on GET-only routes answering 404) are fixed; the tests at the bottom keep them fixed.
 
 Callback URLs generated here may name any host: the mock only ever delivers to loopback. After each fuzz
 run every task is driven to its end (so its callback is due) and `/_mock/callbacks` is checked: no delivery
@@ -62,42 +60,8 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-# -- known contract mismatches -------------------------------------------------------------------------
-
-# Mismatch 3: routes whose undeclared POST falls through to `POST /api/v1/{family}/{action}` (404, not 405).
-POST_FALLS_THROUGH = {"GET /api/v1/me/balance", "GET /api/v1/tasks/{id}"}
-
-
-def _known_mismatch(failure: BaseException, response: Any) -> bool:
-    """A failure caused by one of the mismatches pinned below, and nothing else."""
-    if type(failure).__name__ == "UnsupportedMethodResponse":
-        return (getattr(failure, "operation", None) in POST_FALLS_THROUGH and failure.method == "POST"
-                and failure.status_code == 404 and failure.failure_reason == "wrong_status")
-    if type(failure).__name__ != "RejectedPositiveData":
-        return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    error = body.get("error", {}) if isinstance(body, dict) else {}
-    if response.status_code == 422 and error.get("code") == "validation_failed":
-        # Mismatch 1: URL fields. Every listed violation must be the URL rule.
-        messages = [m for ms in (body.get("errors") or {}).values() for m in ms]
-        return bool(messages) and all(m.endswith("must be an absolute http(s) URL") for m in messages)
-    if response.status_code == 400 and error.get("code") == "invalid_header":
-        # Mismatch 2: Idempotency-Key is documented as any 1-512 char string, the server wants printable ASCII.
-        return error.get("message", "").startswith("idempotency-key must be 1-512 printable ASCII")
-    return False
-
-
 def validate(case: schemathesis.Case, response: Any) -> None:
-    """All checks; drop only the pinned mismatches, re-raise everything else."""
-    try:
-        case.validate_response(response, checks=ALL_CHECKS, headers=AUTH)
-    except FailureGroup as group:
-        rest = [f for f in group.exceptions if not _known_mismatch(f, response)]
-        if rest:
-            raise FailureGroup(rest, group.message) from None
+    case.validate_response(response, checks=ALL_CHECKS, headers=AUTH)
 
 
 # -- the fuzz run --------------------------------------------------------------------------------------
@@ -187,61 +151,44 @@ def _operation(schema: schemathesis.BaseSchema, method: str, path: str) -> Any:
     return schema[path][method]
 
 
-def _check_pinned(running: RunningServer, method: str, path: str, body: dict[str, Any] | None,
-                  headers: dict[str, str]) -> None:
-    """A schema-valid request (checked with jsonschema against the document) must be accepted."""
+def _document_and_server(running: RunningServer, path: str) -> tuple[Any, httpx.Client]:
     document = httpx.get(f"{running.base_url}/openapi.json").json()
-    schema = schemathesis.openapi.from_dict(document)
-    operation = _operation(schema, method, path)
-    if body is not None:
-        ref = document["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
-        resolver_doc = {**ref, "components": document["components"]}
-        jsonschema.Draft202012Validator(resolver_doc).validate(body)  # the document admits this body
-    for param in document["paths"][path][method.lower()].get("parameters", []):
-        if param["in"] == "header" and param["name"] in headers:
-            jsonschema.Draft202012Validator(param["schema"]).validate(headers[param["name"]])
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    def run(case: schemathesis.Case) -> None:
-        # A generated positive case (so the check applies), with the pinned inputs swapped in.
-        if body is not None:
-            case.body = body
-        case.headers = {**(case.headers or {}), **headers}
-        response = case.call(base_url=running.base_url, headers=AUTH)
-        case.validate_response(response, checks=[positive_data_acceptance], headers=AUTH)
-
-    run()
+    ref = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema.Draft202012Validator({**ref, "components": document["components"]})
+    return validator, httpx.Client(base_url=running.base_url, headers=AUTH)
 
 
-@pytest.mark.xfail(strict=True, raises=FailureGroup, reason=(
-    "contract mismatch: URL fields (callback_url, source_image_url(s)) are published with only the pattern "
-    "^https?://[^\\s/?#]+([/?#]\\S*)?$ (the custom `http-url` format is stripped), which admits control "
-    "characters and a non-numeric port; the server's http-url check answers 422 for them"))
-@pytest.mark.parametrize("url", ["http://a\x01b/hook", "http://example.com:port/hook"])
-def test_pinned_url_pattern_admits_what_server_rejects(make_server: Callable[..., RunningServer],
-                                                       url: str) -> None:
+@pytest.mark.parametrize("url", ["http://a\x01b/hook", "http://example.com:port/hook", "http://a.b:70000/"])
+def test_document_and_server_agree_on_bad_urls(make_server: Callable[..., RunningServer], url: str) -> None:
+    """Found by this fuzz run: the published pattern admitted URLs the server rejects. Now both reject them."""
     running = make_server(**SERVER_SETTINGS)
-    _check_pinned(running, "POST", "/api/v1/flux_kontext/text_to_image",
-                  {"model": "flux-kontext-pro", "prompt": "a red bicycle", "callback_url": url}, {})
+    path = "/api/v1/flux_kontext/text_to_image"
+    validator, client = _document_and_server(running, path)
+    good = {"model": "flux-kontext-pro", "prompt": "a red bicycle", "callback_url": "http://127.0.0.1:9/hook"}
+    bad = {**good, "callback_url": url}
+    with client:
+        assert validator.is_valid(good) and client.post(path, json=good).status_code == 200
+        assert not validator.is_valid(bad)
+        assert client.post(path, json=bad).status_code == 422
 
 
-@pytest.mark.xfail(strict=True, raises=FailureGroup, reason=(
-    "contract mismatch: Idempotency-Key is published as {type: string, minLength: 1, maxLength: 512}, but "
-    "the server answers 400 invalid_header unless it is printable ASCII (X-Client-Request-Id has the pattern)"))
-def test_pinned_idempotency_key_charset(make_server: Callable[..., RunningServer]) -> None:
+def test_document_and_server_agree_on_idempotency_keys(make_server: Callable[..., RunningServer]) -> None:
     running = make_server(**SERVER_SETTINGS)
-    _check_pinned(running, "POST", "/api/v1/flux_kontext/text_to_image",
-                  {"model": "flux-kontext-pro", "prompt": "a red bicycle"}, {"Idempotency-Key": "caf\xe9"})
+    path = "/api/v1/flux_kontext/text_to_image"
+    document = httpx.get(f"{running.base_url}/openapi.json").json()
+    (param,) = [p for p in document["paths"][path]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    header_schema = jsonschema.Draft202012Validator(param["schema"])
+    body = {"model": "flux-kontext-pro", "prompt": "a red bicycle"}
+    with httpx.Client(base_url=running.base_url, headers=AUTH) as client:
+        assert header_schema.is_valid("key-1") and client.post(
+            path, json=body, headers={"Idempotency-Key": "key-1"}).status_code == 200
+        assert not header_schema.is_valid("caf\xe9")
+        latin1 = {"Idempotency-Key": "caf\xe9".encode("latin-1")}
+        assert client.post(path, json=body, headers=latin1).status_code == 400
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "contract mismatch (unsupported_method check): POST on GET-only /api/v1/me/balance and /api/v1/tasks/{id} "
-    "is routed to the create route POST /api/v1/{family}/{action} (family 'me'/'tasks') and answers 404 "
-    "not_found instead of 405 with an Allow header"))
 @pytest.mark.parametrize("path", ["/api/v1/me/balance", "/api/v1/tasks/some-id"])
-def test_pinned_undeclared_post_is_405(make_server: Callable[..., RunningServer], path: str) -> None:
+def test_undeclared_post_is_405(make_server: Callable[..., RunningServer], path: str) -> None:
     running = make_server(**SERVER_SETTINGS)
     response = httpx.post(f"{running.base_url}{path}", headers=AUTH)
     assert response.status_code == 405, response.text
@@ -249,14 +196,14 @@ def test_pinned_undeclared_post_is_405(make_server: Callable[..., RunningServer]
 
 
 def test_undeclared_methods_elsewhere_are_405(make_server: Callable[..., RunningServer]) -> None:
-    """Every other undeclared method on every documented path is a 405 with Allow (the mismatch is narrow)."""
+    """Every undeclared method on every documented path is a 405 with Allow."""
     running = make_server(**SERVER_SETTINGS)
     wrong = []
     with httpx.Client(base_url=running.base_url, headers=AUTH) as client:
         for path, item in schema.raw_schema["paths"].items():
             concrete = path.replace("{id}", "some-id").replace("{task_id}", "some-id")
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-                if method.lower() in item or (method == "POST" and f"GET {path}" in POST_FALLS_THROUGH):
+                if method.lower() in item:
                     continue
                 response = client.request(method, concrete)
                 if response.status_code != 405 or not response.headers.get("allow"):
