@@ -186,7 +186,7 @@ class TaskEngine:
         if entry is None or body.get("model") not in entry.models:
             raise errors.NotFound(f"no such family/action: {family}/{action}")
         model = entry.models[body["model"]]
-        fingerprint = _fingerprint(family, action, body)
+        fingerprint = _fingerprint(family, action, body) if idempotency_key is not None else ""
         with self.lock:
             now = ns.clock.now()
             if idempotency_key is not None:

@@ -16,12 +16,22 @@ MICROCENTS = 1_000_000
 class Account:
     credit: int
     reserved: dict[str, int] = field(default_factory=dict)
+    reserved_total: int = 0  # kept with `reserved`, so a create does not sum every open reservation
     spent: int = 0
     spent_by_day: dict[int, int] = field(default_factory=dict)
 
     @property
     def available(self) -> int:
-        return self.credit - self.spent - sum(self.reserved.values())
+        return self.credit - self.spent - self.reserved_total
+
+    def hold(self, task_id: str, amount: int) -> None:
+        self.reserved[task_id] = amount
+        self.reserved_total += amount
+
+    def release(self, task_id: str) -> int:
+        amount = self.reserved.pop(task_id, 0)
+        self.reserved_total -= amount
+        return amount
 
 
 class Ledger:
@@ -45,23 +55,23 @@ class Ledger:
                 f"available balance is {account.available / MICROCENTS:g} cents",
                 task_id=None,
             )
-        account.reserved[task_id] = amount
+        account.hold(task_id, amount)
 
     def settle(self, key: str, task_id: str, now: float) -> int:
         account = self.account(key)
-        amount = account.reserved.pop(task_id, 0)
+        amount = account.release(task_id)
         account.spent += amount
         day = int(now // 86400)
         account.spent_by_day[day] = account.spent_by_day.get(day, 0) + amount
         return amount
 
     def refund(self, key: str, task_id: str) -> int:
-        return self.account(key).reserved.pop(task_id, 0)
+        return self.account(key).release(task_id)
 
     def set_balance(self, key: str, cents: int) -> None:
         """Make `cents` available to `key`, whatever it has reserved or spent."""
         account = self.account(key)
-        account.credit = cents * MICROCENTS + account.spent + sum(account.reserved.values())
+        account.credit = cents * MICROCENTS + account.spent + account.reserved_total
 
     def balance(self, key: str, now: float) -> dict[str, int]:
         account = self.account(key)
@@ -76,7 +86,7 @@ class Ledger:
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         return {
-            key: {"credit_microcents": a.credit, "reserved_microcents": sum(a.reserved.values()),
+            key: {"credit_microcents": a.credit, "reserved_microcents": a.reserved_total,
                   "spent_microcents": a.spent, "available_microcents": a.available}
             for key, a in self._accounts.items()
         }
