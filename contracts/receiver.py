@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import deque
@@ -12,6 +13,17 @@ from types import TracebackType
 
 __all__ = ["CallbackReceiver", "ReceivedCallback", "WaitTimeout"]
 
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback IP literal: the hosts a local receiver listens on (names are not resolved)."""
+    host = host.lower().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 @dataclass(frozen=True)
 class ReceivedCallback:

@@ -91,15 +91,20 @@ def normalize_request(family: str, action: str, body: Mapping[str, Any]) -> tupl
 
 def validate_request(family: str, action: str, body: Any) -> list[Violation]:
     """Field-level violations of a create request for family/action ([] when valid)."""
+    return check_request(family, action, body)[1]
+
+
+def check_request(family: str, action: str, body: Any) -> tuple[dict[str, Any], list[Violation]]:
+    """The request normalised to the SDKs' spelling, and its violations: one pass for a server."""
     target = load_catalog().action(family, action)
     if target is None:
-        return [Violation("", "route", f"no such family/action: {family}/{action}")]
+        return {}, [Violation("", "route", f"no such family/action: {family}/{action}")]
     if not isinstance(body, dict):
-        return [Violation("", "type", "request body must be a JSON object")]
+        return {}, [Violation("", "type", "request body must be a JSON object")]
     normalized, violations = normalize_request(family, action, body)
     model = _check_model(target, normalized.get("model"), "model" in normalized)
     if isinstance(model, Violation):
-        return violations + [model]
+        return normalized, violations + [model]
     sent_as = {canonical: alias for alias, canonical in target.field_aliases.items()
                if alias in body and canonical not in body}
     # jsonschema reports a `false` property schema without its path, so forbidden fields are named here.
@@ -107,13 +112,13 @@ def validate_request(family: str, action: str, body: Any) -> list[Violation]:
                    for name in model.forbidden if name in normalized]
     validator = validator_for(f"request/{family}/{action}/{model.name}")
     if not violations and validator.is_valid(normalized):
-        return []  # the common case: describing errors costs more than finding there are none
+        return normalized, []  # the common case: describing errors costs more than finding there are none
     for error in validator.iter_errors(normalized):
         if error.validator is not None:
             violations.extend(_describe(error, model))
     if sent_as:  # name the member the client sent (image_url), not the one it was normalised to
         violations = [_renamed(v, sent_as) for v in violations]
-    return sorted(set(violations), key=lambda v: (v.field, v.rule, v.pointer, v.message))
+    return normalized, sorted(set(violations), key=lambda v: (v.field, v.rule, v.pointer, v.message))
 
 
 def _renamed(violation: Violation, sent_as: Mapping[str, str]) -> Violation:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import ipaddress
 import json
 import logging
 import re
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from contracts.receiver import is_loopback_host
 from contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
 
 from .engine import Namespace, Task, TaskEngine
@@ -106,27 +106,16 @@ def host_allowed(url: str, extra_hosts: tuple[str, ...]) -> tuple[bool, str]:
         return False, "callback_url is not a valid URL"
     if parts.scheme not in ("http", "https") or not host:
         return False, "callback_url is not an absolute http(s) URL"
-    if host == "localhost" or host in {h.lower() for h in extra_hosts}:
+    if is_loopback_host(host) or host in {h.lower() for h in extra_hosts}:
         return True, ""
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return True, ""
-    except ValueError:
-        pass
     return False, (f"host {host!r} is not loopback and not allowed with --allow-callback-host; "
                    "the mock never sends traffic off this machine")
 
 
 def payload(task: Task) -> bytes:
     """The callback body (compact JSON): the task's terminal body, as the status route shows it."""
-    body = task.to_body()
-    if body["status"] not in ("completed", "failed"):
-        body["status"] = task.outcome  # early mode: sent before the status route shows the end
-        if task.outcome == "completed":
-            body["images"] = [{"url": url} for url in task.image_urls()]
-            body["usage"] = {"cost": task.price / 1e8, "generated_images": task.image_count()}
-        else:
-            body["error"], body["error_code"] = task.failure
+    # Early mode sends it before the status route shows the end: render the outcome the task is heading for.
+    body = task.to_body(task.status if task.terminal else task.outcome)
     return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
 

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from contracts import errors_by_field, load_catalog, normalize_request, validate_request
+from contracts import errors_by_field, load_catalog
+from contracts.validate import check_request
 from contracts.openapi import runapi_openapi
 
 from . import errors, images, scenarios
@@ -100,12 +101,11 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     ctx.model = model if isinstance(model, str) else None
     scenario = _scenario(request, ns, key, ctx.model, raw)
     family, action = resolve(body)
-    violations = validate_request(family, action, body)
+    normalized, violations = check_request(family, action, body)
     if violations:
         ctx.violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
         summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
         raise errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
-    normalized, _ = normalize_request(family, action, body)
     task, replayed = engine.create(
         ns, key, family, action, normalized, origin=_origin(request), requested_model=ctx.model, scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
@@ -138,16 +138,9 @@ def _docs_resolver(action: str) -> Resolver:
     return resolve
 
 
-def _known_action(action: str) -> bool:
-    return any(name == action for _, name in load_catalog().actions)
-
-
 async def create_docs_task(request: Request) -> Response:
     """POST /v1/{action}: the public docs' route; the family comes from `model`."""
-    action = request.path_params["action"]
-    if not _known_action(action):
-        raise errors.NotFound(f"No such route: POST {route_path(request)}")
-    return await _create(request, _docs_resolver(action))
+    return await _create(request, _docs_resolver(request.path_params["action"]))
 
 
 def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
@@ -172,10 +165,7 @@ async def get_task(request: Request) -> Response:
 
 async def get_docs_task(request: Request) -> Response:
     """GET /v1/tasks/{task_id} and /v1/{action}/{task_id}: the docs' status routes."""
-    action = request.path_params.get("action")
-    if action is not None and not _known_action(action):
-        raise errors.NotFound(f"No such route: GET {route_path(request)}")
-    return _task_response(request, _read(request, action=action))
+    return _task_response(request, _read(request, action=request.path_params.get("action")))
 
 
 async def get_task_result(request: Request) -> Response:

@@ -47,7 +47,6 @@ class Task:
     aspect_ratio: str | None = None
     resolution: str = "1k"
     failure: tuple[str, str] = ("Image generation failed", "generation_failed")
-    fingerprint: str = ""
     client_request_id: str | None = None
     reads: int = 0
     manual_steps: int = 0
@@ -55,7 +54,6 @@ class Task:
     status: str = "pending"
     finished_at: float | None = None
     history: list[tuple[str, float]] = field(default_factory=list)
-    settled: int = 0
     callback_mode: Any = None  # a callbacks.CallbackMode, when the request asked for one
     requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
 
@@ -75,14 +73,16 @@ class Task:
         base = f"{self.origin}/files/{self.namespace}/{self.id}"
         return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
 
-    def to_body(self) -> dict[str, Any]:
-        """The task as the status routes show it."""
-        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": self.status,
+    def to_body(self, status: str | None = None) -> dict[str, Any]:
+        """The task as the status routes show it (or will show it at `status`: early callbacks)."""
+        status = status or self.status
+        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
                                 "model": self.requested_model or self.model}
-        if self.status == "completed":
+        if status == "completed":
+            # A completed task settled exactly its reserved price.
             body["images"] = [{"url": url} for url in self.image_urls()]
-            body["usage"] = {"cost": self.settled / MICROCENTS / 100, "generated_images": self.image_count()}
-        elif self.status == "failed":
+            body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
+        elif status == "failed":
             body["error"], body["error_code"] = self.failure
         return body
 
@@ -217,7 +217,7 @@ class TaskEngine:
                 progression=progression or ns.progression or self.settings.progression,
                 outcome=outcome,
                 durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
-                price=price, origin=origin, fingerprint=fingerprint, client_request_id=client_request_id,
+                price=price, origin=origin, client_request_id=client_request_id,
                 image_format=str(body.get("output_format") or model.default("output_format") or "png"),
                 aspect_ratio=body.get("aspect_ratio") or model.default("aspect_ratio"),
                 resolution=str(body.get("output_resolution") or model.default("output_resolution")
@@ -322,7 +322,7 @@ class TaskEngine:
         task.status = status
         task.history.append((status, now))
         if status == "completed":
-            task.settled = ns.ledger.settle(task.key, task.id, now)
+            ns.ledger.settle(task.key, task.id, now)
         elif status == "failed":
             ns.ledger.refund(task.key, task.id)
         hooks = self.on_processing if status == "processing" else self.on_terminal if task.terminal else []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+
+from ..receiver import is_loopback_host
 
 __all__ = ["LIVE_BASE_URL", "Exchange", "Requester", "StopConformance", "Target"]
 
@@ -85,13 +86,7 @@ class Target:
     @property
     def on_loopback(self) -> bool:
         """True when the target runs on this machine, so it can reach a local `CallbackReceiver`."""
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(urlsplit(self.base_url).hostname or "")
 
     @property
     def can_verify_callbacks(self) -> bool:
