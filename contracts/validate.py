@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
+import jsonschema_rs
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
@@ -62,6 +63,25 @@ def validator_for(name: str) -> Draft7Validator:
     return Draft7Validator(load_schema(name), format_checker=format_checker)
 
 
+@lru_cache(maxsize=None)
+def fast_validator_for(name: str) -> jsonschema_rs.Draft7Validator:
+    """The same schema compiled by jsonschema-rs (~50x faster), used only to accept valid bodies quickly."""
+    return jsonschema_rs.Draft7Validator(load_schema(name), formats={"http-url": is_http_url},
+                                         validate_formats=True)
+
+
+def accepts(name: str, instance: Any) -> bool:
+    """True when jsonschema-rs finds `instance` valid under schema `name`.
+
+    False means "not known to be valid": the caller asks jsonschema, which stays the authority on what is
+    wrong and how to say it. Anything jsonschema-rs cannot take (a lone surrogate in a key) is such a case.
+    """
+    try:
+        return fast_validator_for(name).is_valid(instance)
+    except Exception:  # noqa: BLE001 - an optimisation must never turn into a 500
+        return False
+
+
 def normalize_request(family: str, action: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
     """Rewrite the older spellings the public docs use into the SDKs' spelling.
 
@@ -110,10 +130,10 @@ def check_request(family: str, action: str, body: Any) -> tuple[dict[str, Any], 
     # jsonschema reports a `false` property schema without its path, so forbidden fields are named here.
     violations += [Violation(name, "forbidden", f"{name} is not allowed when model is {model.name}", f"/{name}")
                    for name in model.forbidden if name in normalized]
-    validator = validator_for(f"request/{family}/{action}/{model.name}")
-    if not violations and validator.is_valid(normalized):
+    name = f"request/{family}/{action}/{model.name}"
+    if not violations and accepts(name, normalized):
         return normalized, []  # the common case: describing errors costs more than finding there are none
-    for error in validator.iter_errors(normalized):
+    for error in validator_for(name).iter_errors(normalized):
         if error.validator is not None:
             violations.extend(_describe(error, model))
     if sent_as:  # name the member the client sent (image_url), not the one it was normalised to
