@@ -118,9 +118,9 @@ async def force_status(request: Request) -> Response:
     if not isinstance(status, str):
         raise errors.BadRequest("send {\"status\": \"processing\" | \"completed\" | \"failed\"}",
                                 code="invalid_status")
-    task = engine.force(ns, request.path_params["task_id"], status)
-    if status == "failed" and isinstance(body.get("error"), str):
-        task.failure = (body["error"], str(body.get("error_code") or "generation_failed"))
+    failure = (body["error"], str(body.get("error_code") or "generation_failed")) \
+        if isinstance(body.get("error"), str) else None
+    task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
     _changed(request)
     with engine.lock:
         return JSON(_task_view(ns, task.id, engine))
@@ -186,6 +186,7 @@ async def clock_action(request: Request) -> Response:
         ns.clock.unfreeze()
     else:
         raise errors.NotFound(f"No clock action {action!r}: use advance, freeze or unfreeze")
+    _engine(request).save_namespace(ns)
     _changed(request)
     return JSON(_clock_view(ns))
 
@@ -200,6 +201,7 @@ async def balance(request: Request) -> Response:
             raise errors.BadRequest("send {\"key\": \"<api key>\", \"balance_cents\": N}", code="invalid_balance")
         with engine.lock:
             ns.ledger.set_balance(key, cents)
+            engine.save_namespace(ns, key=key)
             return JSON({"key": key, **ns.ledger.balance(key, ns.clock.now())})
     key = request.query_params.get("key")
     with engine.lock:
@@ -228,6 +230,7 @@ async def config(request: Request) -> Response:
                 ns.callback_mode = CallbackMode.parse(value) if value else None
             except InvalidCallbackMode as exc:
                 raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
+        request.app.state.engine.save_namespace(ns)
     return JSON({
         "namespace": ns.name,
         "progression": str(ns.progression or settings.progression),

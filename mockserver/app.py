@@ -21,6 +21,7 @@ from .responses import JSON
 from .routes import routes
 from .scheduler import Scheduler
 from .settings import Settings
+from .state import StateStore
 
 logger = logging.getLogger("runapi_mock")
 _HTTP_ERRORS: dict[int, type[errors.MockError]] = {
@@ -48,8 +49,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """A mock server app; its engine is `app.state.engine` for tests that drive it from Python."""
     settings = settings or Settings()
-    engine = TaskEngine(settings)
+    store = StateStore(settings.state_path) if settings.state_path else None
+    engine = TaskEngine(settings, store)
     dispatcher = Dispatcher(engine, settings)
+    if store is not None:
+        restored = store.restore(engine, dispatcher)
+        logger.info("restored %d tasks from %s", restored, store.path)
     scheduler = Scheduler([engine.tick, dispatcher.tick])
     engine.on_change.append(scheduler.wake)
 
@@ -62,9 +67,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await scheduler.stop()
             owed = await dispatcher.stop()
+            if store is not None:
+                store.close()
             if owed:
-                logger.warning("shutting down with %d callback deliveries not yet delivered: %s", len(owed),
-                               ", ".join(f"{d.id} ({d.state}, task {d.task_id})" for d in owed[:20]))
+                kept = f"kept in {store.path}; they resume at the next start" if store is not None \
+                    else "not kept (no --state): they are lost"
+                logger.warning("stopped with %d callback deliveries pending, %s: %s", len(owed), kept,
+                               ", ".join(f"{d.id} ({d.state}, task {d.task_id}, {d.url})" for d in owed[:20])
+                               + (f" and {len(owed) - 20} more" if len(owed) > 20 else ""))
 
     app = Starlette(
         routes=routes,

@@ -125,12 +125,17 @@ class Dispatcher:
     def __init__(self, engine: TaskEngine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.secret = settings.callback_secret or generate_secret()
+        self.store = engine.store
+        stored = self.store.get_meta("callback_secret") if self.store is not None else None
+        self.secret = settings.callback_secret or stored or generate_secret()
+        self.secret_source = "given" if settings.callback_secret else "restored" if stored else "generated"
         try:
             sign(self.secret, "check", 0, b"")
         except InvalidSecret as exc:
             raise ValueError(f"invalid callback secret: {exc}") from None
-        self.previous_secret: str | None = None
+        self.previous_secret: str | None = self.store.get_meta("previous_callback_secret") \
+            if self.store is not None and self.secret == stored else None
+        self._save_secrets()
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -156,7 +161,13 @@ class Dispatcher:
     def rotate_secret(self) -> str:
         """New deliveries and retries are signed with the new secret; receivers holding the old one reject them."""
         self.previous_secret, self.secret = self.secret, generate_secret()
+        self._save_secrets()
         return self.secret
+
+    def _save_secrets(self) -> None:
+        if self.store is not None:
+            self.store.set_meta("callback_secret", self.secret)
+            self.store.set_meta("previous_callback_secret", self.previous_secret)
 
     # -- creating deliveries ---------------------------------------------------------------------------
 
@@ -186,8 +197,24 @@ class Dispatcher:
         else:
             self._schedule(ns, delivery, now + mode.delay)
         ns.deliveries[delivery.id] = delivery
+        self._save(delivery)
         self._trim(ns)
         self.engine.notify()
+
+    def resume(self, ns: Namespace, delivery: Delivery) -> None:
+        """A delivery loaded from --state: one still owed is due again (now, if it was mid-attempt)."""
+        ns.deliveries[delivery.id] = delivery
+        if delivery.state == "sending":
+            unanswered = delivery.attempts[-1] if delivery.attempts else None
+            if unanswered is not None and unanswered.status_code is None and unanswered.error is None:
+                unanswered.error = "the server stopped before the receiver answered"
+            self._schedule(ns, delivery, ns.clock.now())
+        elif delivery.state == "pending":
+            self._schedule(ns, delivery, delivery.next_attempt_at or ns.clock.now())
+
+    def _save(self, delivery: Delivery) -> None:
+        if self.store is not None:
+            self.store.delivery(delivery)
 
     def _schedule(self, ns: Namespace, delivery: Delivery, at: float) -> None:
         delivery.state, delivery.next_attempt_at = "pending", at
@@ -200,6 +227,8 @@ class Dispatcher:
             if oldest is None:
                 return
             del ns.deliveries[oldest.id]
+            if self.store is not None:
+                self.store.forget_delivery(oldest)
 
     def redeliver(self, ns: Namespace, delivery_id: str) -> Delivery:
         with self.engine.lock:
@@ -207,6 +236,9 @@ class Dispatcher:
             if delivery.state == "blocked":
                 raise ValueError(delivery.reason or "blocked")
             self._schedule(ns, delivery, ns.clock.now())
+            self._save(delivery)
+            if self.store is not None:
+                self.store.flush()
             return delivery
 
     # -- sending ---------------------------------------------------------------------------------------
@@ -223,10 +255,13 @@ class Dispatcher:
                     if delivery is None or delivery.state != "pending" or delivery.next_attempt_at != at:
                         continue  # superseded by a redelivery or already finished
                     delivery.state, delivery.next_attempt_at = "sending", None
+                    self._save(delivery)
                     self._launch(ns, delivery)
                 if ns.delivery_due and not ns.clock.frozen:
                     wait = ns.delivery_due[0][0] - now
                     soonest = wait if soonest is None else min(soonest, wait)
+            if self.store is not None:
+                self.store.flush()
         return soonest
 
     def _launch(self, ns: Namespace, delivery: Delivery) -> None:
@@ -272,6 +307,9 @@ class Dispatcher:
                     delivery.state = "exhausted"
                 else:
                     self._schedule(ns, delivery, now + schedule[failures - 1])
+            self._save(delivery)
+            if self.store is not None:
+                self.store.flush()
         self.engine.notify()
 
     def all(self) -> list[Delivery]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Sequence
 
@@ -44,6 +45,9 @@ def _serve_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="base64 callback signing secret (default: $RUNAPI_CALLBACK_SECRET or generated)")
     serve.add_argument("--allow-callback-host", action="append", default=[],
                        help="deliver callbacks to this host too (loopback is always allowed)")
+    serve.add_argument("--state", default=None, metavar="PATH",
+                       help="keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file "
+                            "across restarts (default: in memory)")
     serve.set_defaults(func=serve_command)
 
 
@@ -55,21 +59,28 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_concurrent=args.max_concurrent, seed=args.seed, poll_retry_after=args.poll_retry_after,
         journal_size=args.journal_size, retention_seconds=args.retention, file_ttl_seconds=args.file_ttl,
         frozen_clock=args.frozen_clock, callback_secret=args.callback_secret or env.callback_secret,
-        allow_callback_hosts=tuple(args.allow_callback_host),
+        allow_callback_hosts=tuple(args.allow_callback_host), state_path=args.state or env.state_path,
     )
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from .server import serve_forever
 
+    from .state import stored_secret
+
     settings = settings_from_args(args)
-    generated = settings.callback_secret is None
-    if generated:
-        settings = settings.replace(callback_secret=generate_secret())
+    origin = ""
+    if settings.callback_secret is None:
+        stored = stored_secret(settings.state_path) if settings.state_path else None
+        origin = f" (from {settings.state_path})" if stored else " (generated)"
+        settings = settings.replace(callback_secret=stored or generate_secret())
+    _log_to_stderr()
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
-        print(f"callback secret{' (generated)' if generated else ''}: {settings.callback_secret}", flush=True)
+        print(f"callback secret{origin}: {settings.callback_secret}", flush=True)
+        if settings.state_path:
+            print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
         print("try:", flush=True)
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"
@@ -81,6 +92,17 @@ def serve_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _log_to_stderr() -> None:
+    """The server's own notes (tasks restored, callbacks still owed at shutdown) go to stderr, one line each."""
+    logger = logging.getLogger("runapi_mock")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("runapi-mock: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:

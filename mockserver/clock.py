@@ -51,3 +51,12 @@ class VirtualClock:
                 self._offset = self._frozen_at - self._source()
                 self._frozen_at = None
             return self._source() + self._offset
+
+    def state(self) -> tuple[float, float | None]:
+        """(offset from wall time, frozen time or None): what `--state` keeps so the clock resumes where it was."""
+        with self._lock:
+            return self._offset, self._frozen_at
+
+    def restore(self, offset: float, frozen_at: float | None) -> None:
+        with self._lock:
+            self._offset, self._frozen_at = offset, frozen_at

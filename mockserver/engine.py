@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from contracts import load_catalog
 
@@ -22,6 +22,9 @@ from .ledger import MICROCENTS, Ledger
 from .lifecycle import Progression
 from .ratelimit import RateLimiter, check_concurrency
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .state import StateStore
 
 NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEFAULT_NAMESPACE = "default"
@@ -122,8 +125,9 @@ TerminalHook = Callable[[Namespace, Task], None]
 class TaskEngine:
     """Creates and reads tasks for every route; the one place that changes task state."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: StateStore | None = None) -> None:
         self.settings = settings
+        self.store = store  # --state: every operation's changes are committed before it returns
         self.lock = threading.RLock()
         self.namespaces: OrderedDict[str, Namespace] = OrderedDict()
         self.on_terminal: list[TerminalHook] = []
@@ -152,8 +156,11 @@ class TaskEngine:
                     code="invalid_namespace",
                 )
             if len(self.namespaces) >= self.settings.max_namespaces:
-                self.namespaces.popitem(last=False)  # the least recently used namespace goes
+                evicted, _ = self.namespaces.popitem(last=False)  # the least recently used namespace goes
+                if self.store is not None:
+                    self.store.drop(evicted)
             created = self.namespaces[name] = Namespace(name, self.settings)
+            self.save_namespace(created)
             return created
 
     def reset(self, name: str | None = None) -> None:
@@ -162,6 +169,18 @@ class TaskEngine:
                 self.namespaces.clear()
             else:
                 self.namespaces.pop(name, None)
+            if self.store is not None:
+                self.store.drop(name)
+                self.store.flush()
+
+    def save_namespace(self, ns: Namespace, *, key: str | None = None) -> None:
+        """Commit a namespace's clock and config (and one account's balance) after an admin change."""
+        if self.store is not None:
+            with self.lock:
+                self.store.namespace(ns)
+                if key is not None:
+                    self.store.account(ns, key)
+                self.store.flush()
 
     # -- create ---------------------------------------------------------------------------------------
 
@@ -206,6 +225,8 @@ class TaskEngine:
             check_concurrency(self.settings.max_concurrent, active, frees_in)
             self._prune(ns, now)
             task_id = self.new_id()
+            while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
+                task_id = self.new_id()
             price = model.price_microcents(body, load_catalog().default_resolution)
             ns.ledger.reserve(key, task_id, price)
             speed = self.settings.speed if self.settings.speed > 0 else 1.0
@@ -232,6 +253,11 @@ class TaskEngine:
             if idempotency_key is not None:
                 ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
             self._schedule(ns, task, now)
+            if self.store is not None:
+                self.store.task(ns, task)
+                if idempotency_key is not None:
+                    self.store.idempotency(ns, key, idempotency_key, fingerprint, task_id)
+                self.store.flush()  # before the 2xx goes out: an accepted task survives a crash
         self._changed()
         return task, False
 
@@ -247,6 +273,7 @@ class TaskEngine:
                 raise errors.NotFound(f"Task {task_id} not found")
             task.reads += 1
             self._materialize(ns, task, ns.clock.now())
+            self._save(ns, task)
             return task
 
     def get(self, ns: Namespace, task_id: str) -> Task:
@@ -256,6 +283,7 @@ class TaskEngine:
             if task is None:
                 raise errors.NotFound(f"Task {task_id} not found")
             self._materialize(ns, task, ns.clock.now())
+            self._flush()
             return task
 
     def step(self, ns: Namespace, task_id: str) -> Task:
@@ -265,10 +293,14 @@ class TaskEngine:
             task.manual_steps = max(task.manual_steps, task.step) + 1
             task.step = max(task.step, task.manual_steps)
             self._apply(ns, task, ns.clock.now())
+            self._save(ns, task)
             return task
 
-    def force(self, ns: Namespace, task_id: str, status: str) -> Task:
-        """Put a task in `status` now; only forward moves are allowed and terminal statuses stay."""
+    def force(self, ns: Namespace, task_id: str, status: str, *, failure: tuple[str, str] | None = None) -> Task:
+        """Put a task in `status` now; only forward moves are allowed and terminal statuses stay.
+
+        `failure` (message, code) is what a task forced to `failed` reports, its callback included.
+        """
         if status not in ("pending", "processing", "completed", "failed"):
             raise errors.BadRequest(f"unknown status {status!r}", code="invalid_status")
         with self.lock:
@@ -281,9 +313,12 @@ class TaskEngine:
                                       task_id=task.id)
             if status in lifecycle.TERMINAL:
                 task.outcome = status
+            if status == "failed" and failure is not None:
+                task.failure = failure
             task.step = lifecycle.PATHS[task.outcome].index(status)
             task.manual_steps = max(task.manual_steps, task.step)
             self._apply(ns, task, ns.clock.now())
+            self._save(ns, task)
         self._changed()
         return task
 
@@ -302,7 +337,13 @@ class TaskEngine:
                 if ns.due and not ns.clock.frozen:
                     wait = ns.due[0][0] - now
                     soonest = wait if soonest is None else min(soonest, wait)
+            self._flush()
         return soonest
+
+    def resume(self, ns: Namespace, task: Task, now: float) -> None:
+        """A task loaded from --state: `auto` ones are brought up to date by the next tick."""
+        if task.progression.mode == "auto" and not task.terminal:
+            heapq.heappush(ns.due, (now, task.id))
 
     # -- internals ------------------------------------------------------------------------------------
 
@@ -321,6 +362,8 @@ class TaskEngine:
             return
         task.status = status
         task.history.append((status, now))
+        if self.store is not None:
+            self.store.task(ns, task)
         if status == "completed":
             ns.ledger.settle(task.key, task.id, now)
         elif status == "failed":
@@ -351,6 +394,8 @@ class TaskEngine:
                 )
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
+            if self.store is not None:
+                self.store.forget_task(ns, oldest)
 
     def flaky_attempt(self, ns: Namespace, fingerprint: str, failures: int) -> bool:
         """True while this request (same key, route and body) is still within its failing attempts."""
@@ -361,6 +406,15 @@ class TaskEngine:
             while len(ns.flaky) > _FLAKY_MEMORY:
                 ns.flaky.popitem(last=False)
             return seen <= failures
+
+    def _save(self, ns: Namespace, task: Task) -> None:
+        if self.store is not None:
+            self.store.task(ns, task)
+            self.store.flush()
+
+    def _flush(self) -> None:
+        if self.store is not None:
+            self.store.flush()
 
     def _changed(self) -> None:
         self.notify()

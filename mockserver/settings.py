@@ -26,6 +26,8 @@ class Settings:
         retention_seconds: tasks (and their files) older than this on the clock are forgotten.
         file_ttl_seconds: generated image URLs answer 410 after this.
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
+        state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
+            restarts (None: everything lives in memory).
     """
 
     host: str = "127.0.0.1"
@@ -50,6 +52,7 @@ class Settings:
     callback_timeout: float = 10.0
     callback_concurrency: int = 16
     frozen_clock: bool = False
+    state_path: str | None = None
 
     def replace(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -61,7 +64,8 @@ class Settings:
         changes: dict[str, Any] = {}
         for name, kind in (("host", str), ("port", int), ("speed", float), ("balance_cents", int),
                            ("rate_limit", int), ("max_concurrent", int), ("seed", int),
-                           ("journal_size", int), ("retention_seconds", float), ("file_ttl_seconds", float)):
+                           ("journal_size", int), ("retention_seconds", float), ("file_ttl_seconds", float),
+                           ("state_path", str)):
             value = env.get(ENV_PREFIX + name.upper())
             if value:
                 changes[name] = kind(value)

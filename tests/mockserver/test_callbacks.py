@@ -232,6 +232,19 @@ def test_failed_task_delivers_status_failed_with_error(make_server: MakeServer, 
     assert_signed(call, secret)
 
 
+def test_a_task_forced_to_fail_with_an_error_delivers_that_error(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    server = make_server(progression=MANUAL)
+    with api(server) as client:
+        task_id = create(client, receiver.url)
+        forced = client.post(f"/_mock/tasks/{task_id}/status",
+                             json={"status": "failed", "error": "GPU on fire", "error_code": "gpu_fire"})
+        assert forced.status_code == 200, forced.text
+        (call,) = receiver.wait_for(1)
+    payload = json.loads(call.body)
+    assert (payload["status"], payload["error"], payload["error_code"]) == ("failed", "GPU on fire", "gpu_fire")
+
+
 def test_callback_id_is_a_uuid_and_timestamp_is_unix_seconds_now(
         make_server: MakeServer, receiver: CallbackReceiver) -> None:
     server = make_server(progression=IMMEDIATE)

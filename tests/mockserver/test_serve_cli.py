@@ -42,7 +42,8 @@ def test_serve_defaults_are_the_settings_defaults() -> None:
      (["--poll-retry-after", "0.5"], "poll_retry_after", 0.5), (["--journal-size", "9"], "journal_size", 9),
      (["--retention", "60"], "retention_seconds", 60.0), (["--file-ttl", "30"], "file_ttl_seconds", 30.0),
      (["--frozen-clock"], "frozen_clock", True), (["--callback-secret", "c2VjcmV0"], "callback_secret", "c2VjcmV0"),
-     (["--allow-callback-host", "h1", "--allow-callback-host", "h2"], "allow_callback_hosts", ("h1", "h2"))],
+     (["--allow-callback-host", "h1", "--allow-callback-host", "h2"], "allow_callback_hosts", ("h1", "h2")),
+     (["--state", "mock.sqlite"], "state_path", "mock.sqlite")],
 )
 def test_serve_flags_become_settings(argv: list[str], field: str, value: Any) -> None:
     assert getattr(cli.settings_from_args(parse(*argv)), field) == value
