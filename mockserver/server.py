@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -71,6 +73,9 @@ def serve_forever(settings: Settings, on_ready: Callable[[str], None]) -> None:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             lifespan="on", access_log=False, timeout_graceful_shutdown=10)
     server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGTERM (stops accepting, finishes in-flight requests, then the lifespan
+    # reports owed callbacks) and raises the signal again afterwards: exit 0 then, as after Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
     async def main() -> None:
         serving = asyncio.create_task(server.serve())
