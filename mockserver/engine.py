@@ -9,7 +9,7 @@ import random
 import re
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -98,6 +98,8 @@ class Namespace:
         self.settings = settings
         self.clock = VirtualClock(frozen=settings.frozen_clock)
         self.tasks: dict[str, Task] = {}
+        # Creation order for pruning: a dict emptied from the front makes next(iter(...)) walk the holes.
+        self.order: deque[str] = deque()
         self.ledger = Ledger(settings.balance_cents)
         self.rules = scenarios.RuleBook()
         self.journal = Journal(settings.journal_size)
@@ -109,6 +111,10 @@ class Namespace:
         self.callback_mode: Any = None  # default callbacks.CallbackMode for this namespace's tasks
         self.deliveries: dict[str, Any] = {}  # callbacks.Delivery by id, oldest first
         self.delivery_due: list[tuple[float, str]] = []  # (clock time, delivery id) of due attempts
+
+    def add(self, task: Task) -> None:
+        self.tasks[task.id] = task
+        self.order.append(task.id)
 
     def active_count(self, key: str) -> tuple[int, float | None]:
         """Active tasks of `key`, and clock seconds until the first of them is due to end (if known)."""
@@ -249,7 +255,7 @@ class TaskEngine:
             if scenario and scenario.failure_message:
                 task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
             task.history.append(("pending", now))
-            ns.tasks[task_id] = task
+            ns.add(task)
             if idempotency_key is not None:
                 ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
             self._schedule(ns, task, now)
@@ -380,10 +386,12 @@ class TaskEngine:
             heapq.heappush(ns.due, (now + wait, task.id))
 
     def _prune(self, ns: Namespace, now: float) -> None:
-        # Tasks are kept in creation order, so the oldest are always first.
         horizon = now - self.settings.retention_seconds
-        while ns.tasks:
-            oldest = next(iter(ns.tasks.values()))
+        while ns.order:
+            oldest = ns.tasks.get(ns.order[0])
+            if oldest is None:
+                ns.order.popleft()  # already gone
+                continue
             too_many = len(ns.tasks) >= self.settings.max_tasks_per_namespace
             if oldest.created_at >= horizon and not too_many:
                 break
@@ -392,6 +400,7 @@ class TaskEngine:
                     f"namespace {ns.name} holds {len(ns.tasks)} tasks, the most it keeps",
                     code="too_many_tasks", retry_after=1,
                 )
+            ns.order.popleft()
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
             if self.store is not None:

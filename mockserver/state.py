@@ -199,7 +199,7 @@ class StateStore:
                 restore_namespace(engine.namespace(name), json.loads(record))
             for name, record in tasks:
                 task = task_from_record(json.loads(record))
-                engine.namespace(name).tasks[task.id] = task
+                engine.namespace(name).add(task)
                 loaded += 1
             for name, key, record in accounts:
                 restore_account(engine.namespace(name).ledger.account(key), json.loads(record))
