@@ -25,6 +25,12 @@ def is_loopback_host(host: str) -> bool:
     except ValueError:
         return False
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5; a sender with 16 callbacks in flight overflows it, and the
+    # overflow shows up as stalled or reset attempts that never reached the handler. Real endpoints allow 128+.
+    request_queue_size = 1024
+
+
 @dataclass(frozen=True)
 class ReceivedCallback:
     """One request as it arrived: header names lower-cased, body as the exact bytes sent."""
@@ -49,7 +55,7 @@ class CallbackReceiver:
 
     def __init__(self, path: str = "/callback") -> None:
         self._path = path
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._changed = threading.Condition()
         self._calls: list[ReceivedCallback] = []
@@ -97,7 +103,7 @@ class CallbackReceiver:
 
     def start(self) -> CallbackReceiver:
         if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+            self._server = _Server(("127.0.0.1", 0), _handler_for(self))
             # A short poll interval makes stop() quick: shutdown() waits for the loop's next poll.
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="callback-receiver", daemon=True

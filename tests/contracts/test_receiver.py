@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -101,3 +102,21 @@ def test_stop_closes_the_port() -> None:
     receiver.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.post(url, content=b"{}")
+
+
+def test_a_burst_of_concurrent_senders_is_recorded_without_resets(receiver: CallbackReceiver) -> None:
+    """64 connections at once: with socketserver's backlog of 5 some were reset before the handler saw them."""
+
+    async def burst() -> list[BaseException | None]:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=10, limits=limits, trust_env=False) as client:
+            async def one(index: int) -> None:
+                response = await client.post(receiver.url, content=b'{"n":%d}' % index)
+                assert response.status_code == 200
+
+            results = await asyncio.gather(*(one(i) for i in range(64 * 4)), return_exceptions=True)
+            return [r for r in results if r is not None]
+
+    failures = asyncio.run(burst())
+    assert failures == []
+    assert len(receiver.calls) == 64 * 4
