@@ -21,6 +21,7 @@ from .parsing import (
     api_key,
     callback_mode_header,
     context,
+    header,
     parse_json,
     printable_header,
     progression_header,
@@ -44,23 +45,34 @@ def _engine(request: Request) -> tuple[TaskEngine, Settings]:
 
 
 def _origin(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The scheme://host[:port][/ns/<name>] clients reached us at: the base of the URLs the mock builds."""
+    scope = request.scope
+    server = scope.get("server")
+    return _origin_of(scope.get("scheme", "http"), tuple(server) if server is not None else None,
+                      header(request, "host"), scope.get("app_root_path", scope.get("root_path", "")))
 
 
-def _admit(request: Request) -> tuple[Namespace, str]:
+@lru_cache(maxsize=256)
+def _origin_of(scheme: str, server: tuple[str, int] | None, host: str | None, root_path: str) -> str:
+    # Everything Request.base_url reads, so the cached answer is the one it would give for this request.
+    scope = {"type": "http", "scheme": scheme, "server": server, "root_path": root_path, "path": "/",
+             "query_string": b"", "headers": [] if host is None else [(b"host", host.encode("latin-1"))]}
+    return str(Request(scope).base_url).rstrip("/")
+
+
+def _admit(request: Request, engine: TaskEngine, settings: Settings) -> tuple[Namespace, str]:
     """Namespace, API key and the per-minute limit: what every API request goes through first."""
-    engine, settings = _engine(request)
     ctx = context(request)
-    ns = ctx.namespace = engine.namespace(request.headers.get("x-mock-namespace"))
+    ns = ctx.namespace = engine.namespace(header(request, "x-mock-namespace"))
     key = ctx.key = api_key(request, settings)
     with engine.lock:
         ns.limiter.hit(key, ns.clock.now())
     return ns, key
 
 
-def _scenario(request: Request, ns: Namespace, key: str, model: str | None, raw: bytes) -> scenarios.Scenario | None:
+def _scenario(request: Request, engine: TaskEngine, ns: Namespace, key: str, model: str | None,
+              raw: bytes) -> scenarios.Scenario | None:
     """The scenario for this request (header first, then admin rules); raises the error scenarios."""
-    engine, _ = _engine(request)
     scenario = scenario_header(request)
     if scenario is None:
         with engine.lock:
@@ -91,7 +103,7 @@ def _task_response(request: Request, task: Task, body: dict[str, Any] | None = N
 async def _create(request: Request, resolve: Resolver) -> Response:
     engine, settings = _engine(request)
     ctx = context(request)
-    ns, key = _admit(request)
+    ns, key = _admit(request, engine, settings)
     progression = progression_header(request)
     callback_mode = callback_mode_header(request)
     idempotency_key = printable_header(request, "idempotency-key")
@@ -99,7 +111,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     body = ctx.body = parse_json(request, raw)
     model = body.get("model") if isinstance(body, dict) else None
     ctx.model = model if isinstance(model, str) else None
-    scenario = _scenario(request, ns, key, ctx.model, raw)
+    scenario = _scenario(request, engine, ns, key, ctx.model, raw)
     family, action = resolve(body)
     normalized, violations = check_request(family, action, body)
     if violations:
@@ -109,7 +121,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     task, replayed = engine.create(
         ns, key, family, action, normalized, origin=_origin(request), requested_model=ctx.model, scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
-        client_request_id=request.headers.get("x-client-request-id"), callback_mode=callback_mode,
+        client_request_id=header(request, "x-client-request-id"), callback_mode=callback_mode,
     )
     ctx.task_id = task.id
     body = {"id": task.id, "task_id": task.id, "status": task.status,
@@ -144,14 +156,14 @@ async def create_docs_task(request: Request) -> Response:
 
 
 def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
-    engine, _ = _engine(request)
-    ns, key = _admit(request)
+    engine, settings = _engine(request)
+    ns, key = _admit(request, engine, settings)
     task_id = request.path_params["task_id"]
     known = ns.tasks.get(task_id)
     if known is not None and known.key == key:
         context(request).task_id = task_id
         context(request).model = known.model
-    _scenario(request, ns, key, known.model if known else None, b"")
+    _scenario(request, engine, ns, key, known.model if known else None, b"")
     return engine.read(ns, key, task_id, family=family, action=action)
 
 
@@ -182,15 +194,15 @@ async def get_task_result(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    _, key = _admit(request)
+    _, key = _admit(request, *_engine(request))
     number = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
     return JSON({"id": number, "name": "Demo User", "email": "demo@example.com",
                  "account": {"id": number, "name": "Demo Account"}})
 
 
 async def balance(request: Request) -> Response:
-    engine, _ = _engine(request)
-    ns, key = _admit(request)
+    engine, settings = _engine(request)
+    ns, key = _admit(request, engine, settings)
     with engine.lock:
         return JSON(ns.ledger.balance(key, ns.clock.now()))
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     seq: int
     at: float  # the namespace clock

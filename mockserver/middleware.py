@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
-from typing import Any
 
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import BadRequest, MockError, ServerError
 from .journal import Entry
-from .parsing import MAX_HEADER_VALUE, Context
+from .parsing import MAX_HEADER_VALUE, Context, request_headers
 from .responses import JSON
 
 logger = logging.getLogger("runapi_mock")
 NAMESPACE_PREFIX = "/ns/"
 
+# Request ids keep the UUID4 shape: a random prefix per process, then a counter (uuid4() per request cost more
+# than the rest of the bookkeeping together). Unique within a process, and across processes by the prefix.
+_REQUEST_ID_PREFIX = str(uuid.uuid4())[:24]
+_request_numbers = itertools.count()
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+
+def next_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers) & 0xFFFF_FFFF_FFFF:012x}"
 
 
 def _with_namespace_prefix(scope: Scope) -> Scope:
@@ -46,6 +48,16 @@ def _valid_client_id(value: str) -> bool:
     return 0 < len(value) <= MAX_HEADER_VALUE and all(" " <= ch <= "~" for ch in value)
 
 
+class _Started:
+    """What the response began with, for the journal: status and the headers as sent."""
+
+    __slots__ = ("status", "headers")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+
+
 class RequestContextMiddleware:
     """Wraps every HTTP request: adds X-Request-Id and friends, journals API requests, catches crashes."""
 
@@ -56,28 +68,29 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        ctx = Context(request_id=str(uuid.uuid4()), wall=time.monotonic())
+        wall = time.monotonic()
         scope = _with_namespace_prefix(scope)
+        ctx = Context(request_id=next_request_id(), wall=wall, headers=request_headers(scope))
         scope["runapi.context"] = ctx
-        client_id = _header(scope, b"x-client-request-id")
-        started: dict[str, Any] = {}
+        client_id = ctx.headers.get("x-client-request-id")
+        echoed = client_id.encode() if client_id is not None and _valid_client_id(client_id) else None
+        started = _Started()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
+                headers = list(message.get("headers", ()))
                 headers.append((b"x-request-id", ctx.request_id.encode()))
-                if client_id is not None and _valid_client_id(client_id):
-                    headers.append((b"x-client-request-id", client_id.encode()))
-                if ctx.task_id and b"x-runapi-task-id" not in names:
+                if echoed is not None:
+                    headers.append((b"x-client-request-id", echoed))
+                if ctx.task_id and not any(name.lower() == b"x-runapi-task-id" for name, _ in headers):
                     headers.append((b"x-runapi-task-id", ctx.task_id.encode()))
                 message["headers"] = headers
-                started["status"] = message["status"]
-                started["headers"] = headers
+                started.status = message["status"]
+                started.headers = headers
             await send(message)
 
         try:
-            if client_id is not None and not _valid_client_id(client_id):
+            if client_id is not None and echoed is None:
                 raise BadRequest(f"X-Client-Request-Id must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
                                  code="invalid_header")
             await self.app(scope, receive, send_with_headers)
@@ -92,25 +105,30 @@ class RequestContextMiddleware:
             self._journal(scope, ctx, started)
 
     @staticmethod
-    async def _render(exc: MockError, scope: Scope, receive: Receive, send: Send, started: dict[str, Any]) -> None:
-        if "status" in started:
+    async def _render(exc: MockError, scope: Scope, receive: Receive, send: Send, started: _Started) -> None:
+        if started.status is not None:
             return  # the response already began; nothing sane can be sent now
         response = JSON(exc.body(), status_code=exc.status, headers=exc.headers())
         await response(scope, receive, send)
 
     @staticmethod
-    def _journal(scope: Scope, ctx: Context, started: dict[str, Any]) -> None:
+    def _journal(scope: Scope, ctx: Context, started: _Started) -> None:
         ns = ctx.namespace
         if ns is None:
             return
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in started.get("headers", [])}
+        sent_task_id = retry_after = None
+        for name, value in started.headers:  # the last of repeated headers, as a dict of them would keep
+            if name == b"x-runapi-task-id":
+                sent_task_id = value.decode("latin-1")
+            elif name == b"retry-after":
+                retry_after = value.decode("latin-1")
         entry = Entry(
             seq=0, at=ns.clock.now(), wall=ctx.wall, method=scope["method"], path=get_route_path(scope),
-            status=started.get("status", 500), key=ctx.key, task_id=ctx.task_id or headers.get("x-runapi-task-id"),
-            scenario=ctx.scenario, model=ctx.model,
-            idempotency_key=_header(scope, b"idempotency-key"),
-            client_request_id=_header(scope, b"x-client-request-id"),
-            request_body=ctx.body, retry_after=headers.get("retry-after"), error_code=ctx.error_code,
+            status=started.status if started.status is not None else 500, key=ctx.key,
+            task_id=ctx.task_id or sent_task_id, scenario=ctx.scenario, model=ctx.model,
+            idempotency_key=ctx.headers.get("idempotency-key"),
+            client_request_id=ctx.headers.get("x-client-request-id"),
+            request_body=ctx.body, retry_after=retry_after, error_code=ctx.error_code,
             duration_ms=round((time.monotonic() - ctx.wall) * 1000, 3),
             violations=ctx.violations or [],
         )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from . import errors, scenarios
 from .callbacks import CallbackMode, InvalidCallbackMode
@@ -18,12 +19,13 @@ T = TypeVar("T")
 MAX_JSON_DEPTH = 64
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """Per-request facts the middleware journals and turns into headers; endpoints fill it in."""
 
     request_id: str
     wall: float
+    headers: dict[str, str] = field(default_factory=dict)  # the request's, from request_headers()
     namespace: Any = None
     key: str | None = None
     task_id: str | None = None
@@ -38,8 +40,26 @@ def context(request: Request) -> Context:
     return request.scope["runapi.context"]
 
 
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by name, read once per request (Starlette's Headers scans the list per lookup).
+
+    The first of repeated headers wins, as with Starlette's `Headers.get`; ASGI names are lower case.
+    """
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1")
+        if key not in headers:
+            headers[key] = value.decode("latin-1")
+    return headers
+
+
+def header(request: Request, name: str) -> str | None:
+    """One request header (`name` in lower case), or None."""
+    return request.scope["runapi.context"].headers.get(name)
+
+
 def api_key(request: Request, settings: Settings) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = (header(request, "authorization") or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
@@ -50,7 +70,7 @@ def api_key(request: Request, settings: Settings) -> str:
 
 def printable_header(request: Request, name: str) -> str | None:
     """A header that must be 1-512 printable ASCII characters when present (400 otherwise)."""
-    value = request.headers.get(name)
+    value = header(request, name)
     if value is None:
         return None
     if not value or len(value) > MAX_HEADER_VALUE or not all(" " <= ch <= "~" for ch in value):
@@ -60,12 +80,12 @@ def printable_header(request: Request, name: str) -> str | None:
 
 
 def scenario_header(request: Request) -> scenarios.Scenario | None:
-    name = request.headers.get("x-mock-scenario")
+    name = header(request, "x-mock-scenario")
     return scenarios.lookup(name) if name is not None else None
 
 
 def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code: str) -> T | None:
-    value = request.headers.get(name)
+    value = header(request, name)
     if value is None:
         return None
     try:
@@ -83,7 +103,7 @@ def callback_mode_header(request: Request) -> CallbackMode | None:
 
 
 def retry_after_header(request: Request) -> float | None:
-    value = request.headers.get("x-mock-retry-after")
+    value = header(request, "x-mock-retry-after")
     if value is None:
         return None
     try:
@@ -97,7 +117,7 @@ def retry_after_header(request: Request) -> float | None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length")
+    length = header(request, "content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
     chunks: list[bytes] = []
@@ -115,7 +135,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json(request: Request, raw: bytes) -> Any:
-    content_type = request.headers.get("content-type")
+    content_type = header(request, "content-type")
     if content_type is not None:
         media = content_type.split(";", 1)[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
@@ -123,7 +143,8 @@ def parse_json(request: Request, raw: bytes) -> Any:
     if not raw.strip():
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
     try:
-        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        # What json.loads does with bytes, minus building a decoder per call.
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
     # Counting brackets is a cheap upper bound; only then walk the value to measure its real depth.
@@ -137,6 +158,9 @@ def _finite_float(text: str) -> float:
     if number in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:32]} is out of range")
     return number
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _depth(value: Any) -> int:

@@ -7,7 +7,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+# One encoder for every response: json.dumps() with options builds a new JSONEncoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
 
 class JSON(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+        return _ENCODER.encode(content).encode("ascii")
