@@ -1,4 +1,9 @@
-"""ASGI middleware: request ids, echoed client ids, task-id headers, the journal, and no 500 without an envelope."""
+"""ASGI middleware: request ids, echoed client ids, task-id headers, the journal, and no 500 without an envelope.
+
+It also dispatches the create routes itself (routes.FAST_ROUTES, the router's own answers precomputed), so
+the hottest requests skip Starlette's exception middleware and route matching; everything else goes through
+the Starlette app as usual.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ import time
 import uuid
 
 from starlette._utils import get_route_path
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import routes
 from .errors import BadRequest, MockError, ServerError
 from .journal import Entry
 from .parsing import MAX_HEADER_VALUE, Context, request_headers
@@ -93,7 +100,14 @@ class RequestContextMiddleware:
             if client_id is not None and echoed is None:
                 raise BadRequest(f"X-Client-Request-Id must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
                                  code="invalid_header")
-            await self.app(scope, receive, send_with_headers)
+            fast = routes.FAST_ROUTES.get((scope["method"], get_route_path(scope)))
+            if fast is None:
+                await self.app(scope, receive, send_with_headers)
+            else:
+                endpoint, path_params = fast
+                scope["path_params"] = dict(path_params)
+                response = await endpoint(Request(scope, receive, send_with_headers))
+                await response(scope, receive, send_with_headers)
         except MockError as exc:
             ctx.error_code = exc.code
             await self._render(exc, scope, receive, send_with_headers, started)

@@ -1,0 +1,117 @@
+"""The middleware's create fast path answers exactly as the Starlette router would.
+
+routes.FAST_ROUTES lets RequestContextMiddleware call the create endpoints without the router. The same
+requests are sent to a mock with the fast path and to one without it (FAST_ROUTES emptied); every status,
+body, header and journal entry must match, request ids and timings aside.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+from starlette.routing import Match, Route
+from starlette.testclient import TestClient
+
+from contracts import load_catalog
+from mockserver import routes
+
+AUTH = {"Authorization": "Bearer test-key"}
+FLUX = "/api/v1/flux_kontext/text_to_image"
+BODY = {"model": "flux-kontext-pro", "prompt": "a red bicycle"}
+VALID = {
+    "/api/v1/flux_kontext/text_to_image": BODY,
+    "/api/v1/flux_2/text_to_image": {"model": "flux-2-pro", "prompt": "a fox"},
+    "/api/v1/flux_2/remix_image": {"model": "flux-2-pro", "prompt": "a fox",
+                                   "source_image_urls": ["https://example.com/a.png"]},
+    "/api/v1/gpt_image_2/text_to_image": {"model": "gpt-image-2", "prompt": "a fox"},
+    "/api/v1/gpt_image_2/edit_image": {"model": "gpt-image-2", "prompt": "a fox",
+                                       "source_image_urls": ["https://example.com/a.png"]},
+    "/v1/text_to_image": BODY,
+    "/v1/edit_image": {"model": "flux-kontext-pro", "prompt": "p", "image_url": "https://example.com/a.png"},
+    "/v1/remix_image": {"model": "flux-2-pro", "prompt": "a fox", "source_image_urls": ["https://example.com/a.png"]},
+}
+
+# (method, path, headers, body): every feature the middleware and the create endpoints handle.
+REQUESTS: list[tuple[str, str, dict[str, str], Any]] = [
+    *[("POST", path, AUTH, body) for path, body in VALID.items()],
+    ("POST", FLUX, {**AUTH, "X-Client-Request-Id": "client-1"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Client-Request-Id": "x" * 600}, BODY),
+    ("POST", FLUX, {**AUTH, "Idempotency-Key": "k1"}, BODY),
+    ("POST", FLUX, {**AUTH, "Idempotency-Key": "k1"}, BODY),
+    ("POST", FLUX, {**AUTH, "Idempotency-Key": "k1"}, {**BODY, "prompt": "other"}),
+    ("POST", FLUX, {**AUTH, "Idempotency-Key": ""}, BODY),
+    ("POST", "/ns/team-a" + FLUX, AUTH, BODY),
+    ("POST", "/ns/team-a/v1/text_to_image", {**AUTH, "X-Mock-Namespace": "ignored"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Namespace": "team-b"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Namespace": "bad name!"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Scenario": "rate_limited", "X-Mock-Retry-After": "7"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Scenario": "failed"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Scenario": "flaky"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Scenario": "nope"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Progression": "polls:2"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Progression": "sometimes"}, BODY),
+    ("POST", FLUX, {**AUTH, "X-Mock-Callback-Mode": "bogus"}, BODY),
+    ("POST", FLUX, {}, BODY),
+    ("POST", FLUX, {"Authorization": "Basic x"}, BODY),
+    ("POST", FLUX, {**AUTH, "Content-Type": "text/plain"}, BODY),
+    ("POST", FLUX, AUTH, b"{not json"),
+    ("POST", FLUX, AUTH, b""),
+    ("POST", FLUX, AUTH, [1, 2]),
+    ("POST", FLUX, AUTH, {"model": "flux-kontext-pro"}),
+    ("POST", FLUX, AUTH, {**BODY, "seed": 1, "safety_tolerance": 9}),
+    ("POST", "/v1/text_to_image", AUTH, {"model": "nope", "prompt": "p"}),
+    ("POST", "/api/v1/flux_kontext/remix_image", AUTH, BODY),
+    ("POST", FLUX + "/", AUTH, BODY),
+    ("GET", FLUX, AUTH, None),
+    ("PUT", FLUX, AUTH, BODY),
+]
+
+
+def _send(client: TestClient, method: str, path: str, headers: dict[str, str], body: Any) -> Any:
+    content = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **headers} if content is not None else headers
+    response = client.request(method, path, headers=headers, content=content, follow_redirects=False)
+    sent = {k: v for k, v in response.headers.items() if k != "x-request-id"}
+    assert response.headers.get("x-request-id")
+    return response.status_code, response.content, sent
+
+
+def _journal(client: TestClient, namespace: str) -> list[dict[str, Any]]:
+    entries = client.get("/_mock/journal", headers={"X-Mock-Namespace": namespace}).json()["entries"]
+    return [{k: v for k, v in e.items() if k not in ("at", "wall", "duration_ms")} for e in entries]
+
+
+def _run(make_client: Callable[..., TestClient]) -> tuple[list[Any], list[Any]]:
+    client = make_client(seed=7, rate_limit=1000)
+    answers = [_send(client, *request) for request in REQUESTS]
+    journals = [_journal(client, ns) for ns in ("default", "team-a", "team-b")]
+    return answers, journals
+
+
+def test_fast_path_answers_as_the_router_does(make_client: Callable[..., TestClient],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _run(make_client)
+    monkeypatch.setattr(routes, "FAST_ROUTES", {})
+    routed = _run(make_client)
+    for request, with_fast, without in zip(REQUESTS, fast[0], routed[0]):
+        assert with_fast == without, request
+    assert fast[1] == routed[1]
+    assert all(fast[1]), "every namespace journaled something"
+
+
+def test_every_create_route_is_on_the_fast_path() -> None:
+    catalog = load_catalog()
+    paths = {action.path for action in catalog.actions.values()} | {f"/v1/{a}" for _, a in catalog.actions}
+    assert {path for method, path in routes.FAST_ROUTES if method == "POST"} == paths
+    assert set(VALID) == paths
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(routes.FAST_ROUTES))
+def test_fast_route_is_the_routers_first_full_match(method: str, path: str) -> None:
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    first = next(route for route in routes.routes if route.matches(scope)[0] is Match.FULL)
+    assert isinstance(first, Route)
+    endpoint, params = routes.FAST_ROUTES[(method, path)]
+    assert (first.endpoint, first.matches(scope)[1]["path_params"]) == (endpoint, params)
