@@ -215,8 +215,9 @@ def test_lifecycle_machine_fails_when_a_completed_task_regresses() -> None:
     runs: list[LifecycleMachine] = []
     with _broken_client(regress_second_completed_read()) as client:
         case = _machine_for(client, runs).TestCase
+        # Derandomized: a random 30-run search sometimes never read a completed task twice (a flaky test).
         case.settings = settings(max_examples=30, stateful_step_count=10, deadline=None, database=None,
-                                 phases=(Phase.generate,))
+                                 phases=(Phase.generate,), derandomize=True)
         with pytest.raises(ConformanceFailure, match="terminal_sticky: GET .* at /status"):
             case("runTest").runTest()
 
