@@ -117,6 +117,9 @@ class RequestContextMiddleware:
             await self._render(ServerError(), scope, receive, send_with_headers, started)
         finally:
             self._journal(scope, ctx, started)
+            # uvicorn keeps a keep-alive connection's last scope (and a closed one's until a full GC pass):
+            # the context must not pin its namespace, body and tasks there, e.g. after a reset.
+            del scope["runapi.context"]
 
     @staticmethod
     async def _render(exc: MockError, scope: Scope, receive: Receive, send: Send, started: _Started) -> None:
