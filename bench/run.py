@@ -241,11 +241,12 @@ class Bench:
 
     # throughput, latency and CPU per 1000 creates -------------------------------------------------------
 
-    def throughput(self, server: Server, reset: bool) -> dict[str, Any]:
+    def throughput(self, server: Server, reset: bool, connections_list: tuple[int, ...] = CONNECTIONS
+                   ) -> dict[str, Any]:
         with running(server):
             drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
             table: dict[str, Any] = {}
-            for connections in CONNECTIONS:
+            for connections in connections_list:
                 runs = []
                 for _ in range(self.args.runs):
                     if reset:
@@ -265,6 +266,20 @@ class Bench:
                     "runs": runs,
                 }
             return table
+
+    def throughput_state(self) -> dict[str, Any]:
+        """What --state costs: every create commits to SQLite before it is answered."""
+        with tempfile.TemporaryDirectory() as folder:
+            server = mock_server("mock-state", "--state", str(Path(folder) / "state.sqlite"))
+            return self.throughput(server, reset=True, connections_list=(32,))
+
+    def memory_ceiling(self) -> dict[str, Any]:
+        creates = 200_000 if self.args.quick else 1_000_000
+        cap = 20_000 if self.args.quick else 100_000
+        done = subprocess.run([sys.executable, str(BENCH / "memory_ceiling.py"), "--creates", str(creates),
+                               "--cap", str(cap), "--every", str(creates // 10)],
+                              capture_output=True, text=True, check=True, timeout=900)
+        return dict(json.loads(done.stdout))
 
     # startup --------------------------------------------------------------------------------------------
 
@@ -619,6 +634,13 @@ def report(bench: Bench, started: float) -> str:
         bounded = (journal_growth <= 0.05 * mem["journal_rss_full_mib"] and mem["journal_size"] == mem["journal_entries"]
                    and mem.get("tasks_held") == mem["tasks_big"] and mem.get("create_past_cap_status") == 429) \
             if mem["tasks_big"] >= 100_000 else (journal_growth <= 0.05 * mem["journal_rss_full_mib"])
+        ceiling = r.get("memory_ceiling", {})
+        samples = ceiling.get("samples", [])
+        if samples:
+            at_cap = next((s for s in samples if s["tasks"] >= ceiling["cap"]), samples[-1])
+            after = [s["rss_mib"] for s in samples if s["creates"] >= at_cap["creates"]]
+            flat = max(after) <= 1.10 * at_cap["rss_mib"] and ceiling["refused"] == 0
+            bounded = bool(bounded and flat)
         targets["memory"] = bounded
         lines += [
             f"| RSS idle / after {mem['tasks_small']:,} / {mem['tasks_big']:,} tasks (MiB; 1 run) | "
@@ -629,9 +651,25 @@ def report(bench: Bench, started: float) -> str:
             f"{mem['journal_rss_after_more_mib']:.0f} (≈{journal_per:.0f} B per entry) | | | | memory bounded | "
             f"{verdict(bounded)} |",
         ]
+        if samples:
+            shown = samples[1::2]
+            points = ", ".join(f"{sample['creates'] // 1000}k" for sample in shown)
+            values = " / ".join(f"{sample['rss_mib']:.0f}" for sample in shown)
+            lines.append(
+                f"| RSS over {ceiling['creates']:,} creates (engine in-process, cap {ceiling['cap']:,} tasks, tasks "
+                f"finishing on the clock; MiB at {points}) | {values} (max {max(after):.0f} after the cap was "
+                f"reached at {at_cap['rss_mib']:.0f}; {ceiling['refused']} refused) | | | | memory bounded | "
+                f"{verdict(flat)} |")
     else:
         targets["memory"] = None
         lines.append(f"| memory | {mem.get('error', '—')} | | | | memory bounded | — |")
+    stt = r.get("throughput_state", {}).get("32", {})
+    if stt.get("rate"):
+        ratio_state = stt["rate"] / rf32["rate"] if rf32.get("rate") else None
+        lines.insert(lines.index(next(l for l in lines if l.startswith("| server CPU per 1000"))) + 1,
+                     f"| create throughput with --state (SQLite, commit per create), 32 conn (req/s; p99 ms) | "
+                     f"{fmt(stt['rate'])}; {fmt(stt.get('p99_ms'), 2)} | {fmt(rf32.get('rate'))} | "
+                     f"{fmt(ratio_state and ratio_state * 100, 0, '%')} | | (no target: opt-in) | — |")
     lines += ["", f"Errors or non-2xx answers during the create runs: {errors}."]
     if isinstance(prism, dict) and prism.get("skipped"):
         lines.append(f"Prism: skipped — {prism['skipped']}.")
@@ -731,7 +769,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.section("startup", bench.startup)
     bench.section("lifecycle", bench.lifecycle)
     bench.section("callbacks", bench.callbacks)
+    bench.section("throughput_state", bench.throughput_state)
     bench.section("memory", bench.memory)
+    bench.section("memory_ceiling", bench.memory_ceiling)
     bench.section("prism", bench.prism)
     bench.section("profile", bench.profile)
     bench.results["loadavg_end"] = os.getloadavg()
