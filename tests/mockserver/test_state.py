@@ -6,6 +6,7 @@ was committed before each response can be there. The subprocess test does it for
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -26,7 +27,10 @@ from contracts.receiver import CallbackReceiver
 from contracts.signing import verify
 from mockserver import Settings, cli, create_app
 from mockserver.lifecycle import Progression
-from mockserver.state import StateError, StateStore
+from mockserver.callbacks import Attempt, CallbackMode, Delivery
+from mockserver.engine import Task
+from mockserver.state import (StateError, StateStore, delivery_from_record, delivery_record, task_from_record,
+                              task_record)
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -89,6 +93,26 @@ def assert_survived(before: dict[str, str], after: TestClient) -> None:
         assert response.status_code == 200, f"task {task_id} was lost: {response.text}"
         now = response.json()["status"]
         assert order.index(now) >= order.index(seen), (task_id, seen, now)
+
+
+# -- records ---------------------------------------------------------------------------------------------
+
+
+def test_records_round_trip_through_json_and_match_dataclasses_asdict() -> None:
+    task = Task(id="t1", namespace="ns", key="k", family="flux_kontext", action="edit_image", model="m",
+                body={"prompt": "é", "input_images": ["http://127.0.0.1/a.png"], "n": 2}, created_at=10.5,
+                progression=Progression.parse("polls:3"), outcome="failed", durations=(2.0, 10.0), price=2_500_000,
+                origin="http://127.0.0.1:8787", failure=("boom", "x_1"), reads=4, step=1, status="processing",
+                history=[("pending", 10.5), ("processing", 12.5)], callback_mode=CallbackMode(True, 1.5, False),
+                requested_model="older-name")
+    record = json.loads(json.dumps(task_record(task)))
+    assert record == json.loads(json.dumps(dataclasses.asdict(task)))  # the hand-written record is complete
+    assert task_from_record(record) == task
+    delivery = Delivery(id="d1", namespace="ns", task_id="t1", url="http://127.0.0.1:9/cb", body=b'{"id":"t1"}',
+                        created_at=11.0, state="pending", next_attempt_at=12.0, copies_left=1,
+                        attempts=[Attempt(1, 11.0, 500, 3.2, "receiver answered 500", 1_700_000_000)])
+    record = json.loads(json.dumps(delivery_record(delivery)))
+    assert delivery_from_record(record) == delivery
 
 
 # -- in-process crash and restart ---------------------------------------------------------------------------
