@@ -185,9 +185,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 def _check_model(target: Action, model: Any, present: bool) -> Model | Violation:
     if not present:
         return Violation("model", "required", "model is required", "/model")
-    choices = ", ".join(target.models)
     if not isinstance(model, str) or model not in target.models:
-        return Violation("model", "enum", f"model must be one of: {choices}", "/model")
+        return Violation("model", "enum", f"model must be one of: {', '.join(target.models)}", "/model")
     return target.models[model]
 
 

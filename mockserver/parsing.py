@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
 from . import errors, scenarios
@@ -117,17 +117,26 @@ def retry_after_header(request: Request) -> float | None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The body, at most `limit` bytes (413 past it), read from ASGI `receive` as Request.stream() would.
+
+    Reading the messages directly spares an async generator per request on the create path.
+    """
     length = header(request, "content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _reject_constant(name: str) -> Any:
