@@ -258,13 +258,14 @@ class TaskEngine:
             ns.add(task)
             if idempotency_key is not None:
                 ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
-            self._schedule(ns, task, now)
+            timed = self._schedule(ns, task, now)
             if self.store is not None:
                 self.store.task(ns, task)
                 if idempotency_key is not None:
                     self.store.idempotency(ns, key, idempotency_key, fingerprint, task_id)
                 self.store.flush()  # before the 2xx goes out: an accepted task survives a crash
-        self._changed()
+        if timed:  # only `auto` tasks give the scheduler something new to wait for
+            self.notify()
         return task, False
 
     # -- read and drive -------------------------------------------------------------------------------
@@ -380,10 +381,13 @@ class TaskEngine:
         for hook in hooks:
             hook(ns, task)
 
-    def _schedule(self, ns: Namespace, task: Task, now: float) -> None:
+    def _schedule(self, ns: Namespace, task: Task, now: float) -> bool:
+        """Queue an `auto` task's next status change; False when nothing is timed (other progressions)."""
         wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations)
-        if wait is not None and not task.terminal:
-            heapq.heappush(ns.due, (now + wait, task.id))
+        if wait is None or task.terminal:
+            return False
+        heapq.heappush(ns.due, (now + wait, task.id))
+        return True
 
     def _prune(self, ns: Namespace, now: float) -> None:
         horizon = now - self.settings.retention_seconds
