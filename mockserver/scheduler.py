@@ -62,12 +62,15 @@ class Scheduler:
         return min(delays) if delays else None
 
     async def _run(self) -> None:
-        assert self._event is not None
+        assert self._event is not None and self._loop is not None
         while True:
             delay = self.run_once()
             self._event.clear()
+            # A timer that sets the event, not asyncio.wait_for: on 3.11 wait_for can swallow the cancel from
+            # stop() when the event was set in the same loop turn, and shutdown would hang.
+            timer = self._loop.call_later(min(delay, MAX_SLEEP) if delay is not None else MAX_SLEEP,
+                                          self._event.set)
             try:
-                await asyncio.wait_for(self._event.wait(), timeout=min(delay, MAX_SLEEP) if delay is not None
-                                       else MAX_SLEEP)
-            except asyncio.TimeoutError:
-                pass
+                await self._event.wait()
+            finally:
+                timer.cancel()
