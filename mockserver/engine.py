@@ -31,7 +31,7 @@ DEFAULT_NAMESPACE = "default"
 _FLAKY_MEMORY = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     id: str
     namespace: str

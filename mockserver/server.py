@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 import threading
@@ -70,6 +71,11 @@ def serve_in_thread(settings: Settings | None = None, *, app: Starlette | None =
 def serve_forever(settings: Settings, on_ready: Callable[[str], None]) -> None:
     """Serve in the foreground until interrupted; call on_ready(base_url) once the socket listens."""
     app = create_app(settings)
+    # The ~40k objects of a started app never die: keep them out of every full GC pass (13 ms each here), and
+    # collect the middle generation less often, so GC pauses stay out of the latency tail.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(700, 100, 10)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             lifespan="on", access_log=False, timeout_graceful_shutdown=10)
     server = uvicorn.Server(config)
