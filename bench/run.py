@@ -241,31 +241,50 @@ class Bench:
 
     # throughput, latency and CPU per 1000 creates -------------------------------------------------------
 
+    def _create_runs(self, server: Server, connections: int, reset: bool) -> dict[str, Any]:
+        if reset:
+            status, _ = http("POST", server.port, "/_mock/reset?all=1")
+            assert status == 200, status
+        before = server.cpu_seconds()
+        result = drive_create(self.tool, server, connections, self.args.duration)
+        used = server.cpu_seconds() - before
+        result["cpu_s"] = used
+        result["cpu_per_1000_s"] = used / result["requests"] * 1000 if result["requests"] else None
+        return result
+
+    @staticmethod
+    def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "rate": median([r["rate"] for r in runs]), "p50_ms": median([r["p50_ms"] for r in runs]),
+            "p99_ms": median([r["p99_ms"] for r in runs]),
+            "cpu_per_1000_s": median([r["cpu_per_1000_s"] for r in runs]),
+            "errors": sum(r["errors"] for r in runs) + sum(r.get("bad", 0) for r in runs if r["tool"] != "wrk"),
+            "runs": runs,
+        }
+
     def throughput(self, server: Server, reset: bool, connections_list: tuple[int, ...] = CONNECTIONS
                    ) -> dict[str, Any]:
         with running(server):
             drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
-            table: dict[str, Any] = {}
-            for connections in connections_list:
-                runs = []
+            return {str(c): self._summary([self._create_runs(server, c, reset) for _ in range(self.args.runs)])
+                    for c in connections_list}
+
+    def throughput_pair(self) -> dict[str, Any]:
+        """Mock and reference alternate run by run, so a machine that speeds up or slows down moves both."""
+        mock, reference = mock_server(), reference_server()
+        tables: dict[str, dict[str, Any]] = {"mock": {}, "reference": {}}
+        with running(mock), running(reference):
+            for server in (mock, reference):
+                drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
+            for connections in CONNECTIONS:
+                runs: dict[str, list[dict[str, Any]]] = {"mock": [], "reference": []}
                 for _ in range(self.args.runs):
-                    if reset:
-                        status, _ = http("POST", server.port, "/_mock/reset?all=1")
-                        assert status == 200, status
-                    before = server.cpu_seconds()
-                    result = drive_create(self.tool, server, connections, self.args.duration)
-                    used = server.cpu_seconds() - before
-                    result["cpu_s"] = used
-                    result["cpu_per_1000_s"] = used / result["requests"] * 1000 if result["requests"] else None
-                    runs.append(result)
-                table[str(connections)] = {
-                    "rate": median([r["rate"] for r in runs]), "p50_ms": median([r["p50_ms"] for r in runs]),
-                    "p99_ms": median([r["p99_ms"] for r in runs]),
-                    "cpu_per_1000_s": median([r["cpu_per_1000_s"] for r in runs]),
-                    "errors": sum(r["errors"] for r in runs) + sum(r.get("bad", 0) for r in runs if r["tool"] != "wrk"),
-                    "runs": runs,
-                }
-            return table
+                    runs["mock"].append(self._create_runs(mock, connections, reset=True))
+                    runs["reference"].append(self._create_runs(reference, connections, reset=False))
+                for name in tables:
+                    tables[name][str(connections)] = self._summary(runs[name])
+        self.results["throughput_mock"], self.results["throughput_reference"] = tables["mock"], tables["reference"]
+        return {"interleaved": True}
 
     def throughput_state(self) -> dict[str, Any]:
         """What --state costs: every create commits to SQLite before it is answered."""
@@ -578,7 +597,8 @@ def report(bench: Bench, started: float) -> str:
         f"- servers, load generator and this script share the {m['cores']} cores; every server is one uvicorn "
         "process (asyncio loop, h11) on 127.0.0.1",
         "",
-        f"## Results (each figure the median of {a.runs} runs of {a.duration:g} s unless noted)",
+        f"## Results (each figure the median of {a.runs} runs of {a.duration:g} s unless noted; mock and "
+        "reference create runs alternate, run by run)",
         "",
         "| measure | mock | reference | ratio mock/ref | Prism " + PRISM_VERSION + " | target | result |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
@@ -764,8 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     bench = Bench(args, tool)
     bench.results["machine"] = machine()
-    bench.section("throughput_mock", lambda: bench.throughput(mock_server(), reset=True))
-    bench.section("throughput_reference", lambda: bench.throughput(reference_server(), reset=False))
+    bench.section("throughput", bench.throughput_pair)
     bench.section("startup", bench.startup)
     bench.section("lifecycle", bench.lifecycle)
     bench.section("callbacks", bench.callbacks)
