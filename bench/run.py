@@ -704,6 +704,14 @@ def report(bench: Bench, started: float) -> str:
     missed = [k for k, v in targets.items() if v is False]
     lines += ["", f"Targets met: {', '.join(met) or 'none'}. Missed: {', '.join(missed) or 'none'}."]
 
+    lines += ["", "## Before and after the profile fixes (32 connections)", "",
+              "Before: the full run of 2026-11-21 22:13 UTC at commit 92fd4d6 (same machine, same harness, runs not "
+              "interleaved). After: this run.", "",
+              "| figure | before | after | target |", "| --- | ---: | ---: | --- |"]
+    ratio32 = mk32["rate"] / rf32["rate"] if mk32.get("rate") and rf32.get("rate") else None
+    after = {"throughput": ratio32 and ratio32 * 100, "p99": mk32.get("p99_ms"), "cpu": cpu_ratio}
+    for key, label, unit, digits, target in BEFORE_AFTER:
+        lines.append(f"| {label} | {fmt(BEFORE[key], digits, unit)} | {fmt(after[key], digits, unit)} | {target} |")
     lines += ["", "## Memory details", ""]
     if "rss_big_mib" in mem:
         fs, fb = mem["fill_small"], mem["fill_big"]
@@ -748,6 +756,10 @@ def report(bench: Bench, started: float) -> str:
     return "\n".join(lines)
 
 
+BEFORE = {"throughput": 41.0, "p99": 29.12, "cpu": 2.66}  # bench/RESULTS.md of 2026-11-21 22:13 UTC, commit 92fd4d6
+BEFORE_AFTER = (("throughput", "create throughput, mock / reference", "%", 0, "≥ 60%"),
+                ("p99", "create latency p99, mock (ms)", "", 2, "< 10 ms"),
+                ("cpu", "server CPU per 1000 creates, mock / reference", "x", 2, "≤ 1.7x"))
 PROFILE_READING = ["What the profile shows and what to change: see bench/README.md (\"Reading the profile\")."]
 
 
