@@ -206,8 +206,8 @@ def test_cases_are_sent_as_specified() -> None:
     payload = json.loads(valid.body)
     assert valid.body == json.dumps(payload, separators=(",", ":")).encode()
     assert payload["status"] == "completed" and payload["usage"] == {"cost": 0.05, "generated_images": 1}
-    assert calls["stale_timestamp"].headers["x-callback-timestamp"] == str(int(now) - 301)
-    assert calls["future_timestamp"].headers["x-callback-timestamp"] == str(int(now) + 301)
+    assert calls["stale_timestamp"].headers["x-callback-timestamp"] == str(int(now) - 360)
+    assert calls["future_timestamp"].headers["x-callback-timestamp"] == str(int(now) + 360)
     assert "x-callback-signature" not in calls["missing_signature"].headers
     reserialised = calls["reserialised_body"]
     assert json.dumps(json.loads(reserialised.body), indent=2).encode() == reserialised.body
