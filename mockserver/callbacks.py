@@ -216,6 +216,10 @@ class Dispatcher:
         if self.store is not None:
             self.store.delivery(delivery)
 
+    def _commit(self) -> None:
+        if self.store is not None:
+            self.store.flush()
+
     def _schedule(self, ns: Namespace, delivery: Delivery, at: float) -> None:
         delivery.state, delivery.next_attempt_at = "pending", at
         heapq.heappush(ns.delivery_due, (at, delivery.id))
@@ -237,8 +241,7 @@ class Dispatcher:
                 raise ValueError(delivery.reason or "blocked")
             self._schedule(ns, delivery, ns.clock.now())
             self._save(delivery)
-            if self.store is not None:
-                self.store.flush()
+            self._commit()
             return delivery
 
     # -- sending ---------------------------------------------------------------------------------------
@@ -260,8 +263,7 @@ class Dispatcher:
                 if ns.delivery_due and not ns.clock.frozen:
                     wait = ns.delivery_due[0][0] - now
                     soonest = wait if soonest is None else min(soonest, wait)
-            if self.store is not None:
-                self.store.flush()
+            self._commit()
         return soonest
 
     def _launch(self, ns: Namespace, delivery: Delivery) -> None:
@@ -308,8 +310,7 @@ class Dispatcher:
                 else:
                     self._schedule(ns, delivery, now + schedule[failures - 1])
             self._save(delivery)
-            if self.store is not None:
-                self.store.flush()
+            self._commit()
         self.engine.notify()
 
     def all(self) -> list[Delivery]:

@@ -7,8 +7,6 @@ import logging
 import sys
 from typing import Sequence
 
-from contracts.signing import generate_secret
-
 from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 
@@ -64,21 +62,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from .app import create_app
     from .server import serve_forever
 
-    from .state import stored_secret
-
     settings = settings_from_args(args)
-    origin = ""
-    if settings.callback_secret is None:
-        stored = stored_secret(settings.state_path) if settings.state_path else None
-        origin = f" (from {settings.state_path})" if stored else " (generated)"
-        settings = settings.replace(callback_secret=stored or generate_secret())
     _log_to_stderr()
+    app = create_app(settings)  # the dispatcher settles the secret: given, else stored (--state), else new
+    dispatcher = app.state.dispatcher
+    origin = {"given": "", "restored": f" (from {settings.state_path})", "generated": " (generated)"}
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
-        print(f"callback secret{origin}: {settings.callback_secret}", flush=True)
+        print(f"callback secret{origin[dispatcher.secret_source]}: {dispatcher.secret}", flush=True)
         if settings.state_path:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
@@ -88,7 +83,7 @@ def serve_command(args: argparse.Namespace) -> int:
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
 
     try:
-        serve_forever(settings, ready)
+        serve_forever(settings, ready, app=app)
     except KeyboardInterrupt:
         pass
     return 0

@@ -68,9 +68,9 @@ def serve_in_thread(settings: Settings | None = None, *, app: Starlette | None =
     return RunningServer(app=app, base_url=bound_url(server, settings.host), server=server, thread=thread)
 
 
-def serve_forever(settings: Settings, on_ready: Callable[[str], None]) -> None:
+def serve_forever(settings: Settings, on_ready: Callable[[str], None], *, app: Starlette | None = None) -> None:
     """Serve in the foreground until interrupted; call on_ready(base_url) once the socket listens."""
-    app = create_app(settings)
+    app = app or create_app(settings)
     # The ~40k objects of a started app never die: keep them out of every full GC pass (13 ms each here), and
     # collect the middle generation less often, so GC pauses stay out of the latency tail.
     gc.collect()

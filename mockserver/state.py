@@ -285,11 +285,3 @@ def delivery_from_record(record: dict[str, Any]) -> Delivery:
     record["attempts"] = [Attempt(**attempt) for attempt in record["attempts"]]
     return Delivery(**record)
 
-
-def stored_secret(path: str | Path) -> str | None:
-    """The callback secret a state file holds, so a restarted server signs as before (receivers keep theirs)."""
-    store = StateStore(path)
-    try:
-        return store.get_meta("callback_secret")
-    finally:
-        store.close()

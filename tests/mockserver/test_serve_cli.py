@@ -76,7 +76,7 @@ def test_serve_prints_the_bound_url_and_examples(monkeypatch: pytest.MonkeyPatch
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     seen: list[Settings] = []
 
-    def fake_serve_forever(settings: Settings, on_ready: Callable[[str], None]) -> None:
+    def fake_serve_forever(settings: Settings, on_ready: Callable[[str], None], **_: Any) -> None:
         seen.append(settings)
         on_ready("http://127.0.0.1:4321")
 
@@ -89,7 +89,7 @@ def test_serve_prints_the_bound_url_and_examples(monkeypatch: pytest.MonkeyPatch
 
 
 def test_serve_exits_0_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(settings: Settings, on_ready: Callable[[str], None]) -> None:
+    def interrupted(settings: Settings, on_ready: Callable[[str], None], **_: Any) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(server, "serve_forever", interrupted)
@@ -98,7 +98,7 @@ def test_serve_exits_0_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_serve_reports_a_busy_port_in_one_line(monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    def busy(settings: Settings, on_ready: Callable[[str], None]) -> None:
+    def busy(settings: Settings, on_ready: Callable[[str], None], **_: Any) -> None:
         raise OSError(98, "Address already in use")
 
     monkeypatch.setattr(server, "serve_forever", busy)

@@ -268,8 +268,8 @@ def test_default_is_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 # -- the real thing: SIGKILL a served process mid-load --------------------------------------------------------
 
 
-def serve(state_file: Path, *args: str) -> tuple[subprocess.Popen[str], str, str]:
-    """Start `runapi-mock serve --state` on a free loopback port; (process, base URL, callback secret)."""
+def serve(state_file: Path, *args: str) -> tuple[subprocess.Popen[str], str, str, str]:
+    """Start `runapi-mock serve --state` on a free loopback port; (process, base URL, secret, secret's origin)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RUNAPI_CALLBACK_SECRET", None)
     process = subprocess.Popen(
@@ -281,7 +281,8 @@ def serve(state_file: Path, *args: str) -> tuple[subprocess.Popen[str], str, str
     assert banner.startswith("runapi-mock serving on http://127.0.0.1:"), banner + process.stderr.read()
     secret_line = process.stdout.readline()
     assert secret_line.startswith("callback secret"), secret_line
-    return process, banner.split()[3], secret_line.rsplit(" ", 1)[1].strip()
+    label, _, secret = secret_line.strip().rpartition(": ")
+    return process, banner.split()[3], secret, label
 
 
 def load(base_url: str, callback_url: str, accepted: list[str], stop: threading.Event) -> None:
@@ -307,7 +308,8 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 
 def test_sigkill_mid_load_keeps_every_accepted_task_and_resumes_owed_callbacks(state_file: Path) -> None:
     with CallbackReceiver() as receiver:
-        process, base_url, secret = serve(state_file, "--speed", "1000", "--balance", "1000000")
+        process, base_url, secret, label = serve(state_file, "--speed", "1000", "--balance", "1000000")
+        assert label == "callback secret (generated)"
         accepted: list[str] = []
         stop = threading.Event()
         clients = [threading.Thread(target=load, args=(base_url, receiver.url, accepted, stop)) for _ in range(8)]
@@ -327,9 +329,10 @@ def test_sigkill_mid_load_keeps_every_accepted_task_and_resumes_owed_callbacks(s
         assert process.returncode == -signal.SIGKILL
         assert len(set(accepted)) == len(accepted)
 
-        process, base_url, restored_secret = serve(state_file, "--speed", "1000", "--balance", "1000000")
+        process, base_url, restored_secret, label = serve(state_file, "--speed", "1000", "--balance", "1000000")
         try:
             assert restored_secret == secret  # receivers keep verifying after the restart
+            assert label == f"callback secret (from {state_file})"
             with httpx.Client(base_url=base_url, headers=AUTH, timeout=10, trust_env=False) as client:
                 tasks = client.get("/_mock/tasks", params={"limit": "10000"}).json()
                 stored = {task["id"] for task in tasks["tasks"]}
