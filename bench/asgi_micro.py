@@ -64,9 +64,9 @@ async def drive(app: Any, n: int) -> float:
 
 
 def mock_app() -> Any:
-    from mockserver.app import create_app
-    from mockserver.lifecycle import Progression
-    from mockserver.settings import Settings
+    from runapi_mock.app import create_app
+    from runapi_mock.lifecycle import Progression
+    from runapi_mock.settings import Settings
 
     return create_app(Settings(progression=Progression.parse("immediate"), balance_cents=10 ** 12,
                                max_tasks_per_namespace=10 ** 7))
@@ -88,7 +88,7 @@ def main() -> int:
     import reference_app
 
     if args.no_wake:
-        from mockserver.scheduler import Scheduler
+        from runapi_mock.scheduler import Scheduler
 
         Scheduler.wake = lambda self: None  # type: ignore[method-assign]
 

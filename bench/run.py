@@ -147,7 +147,7 @@ def running(server: Server) -> Iterator[Server]:
 def mock_server(name: str = "mock", *extra: str, port: int | None = None) -> Server:
     port = port or free_port()
     exe = Path(sys.executable).with_name("runapi-mock")
-    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "mockserver"]
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "runapi_mock"]
     return Server(name, base + ["serve", "--host", HOST, "--port", str(port), "--progression", "immediate",
                                 "--balance", str(BIG_BALANCE), *extra], port)
 
@@ -360,7 +360,7 @@ class Bench:
     # callbacks ------------------------------------------------------------------------------------------
 
     def callbacks(self) -> dict[str, Any]:
-        from contracts.receiver import CallbackReceiver
+        from runapi_contracts.receiver import CallbackReceiver
 
         count = self.args.callbacks
         runs = []
@@ -445,8 +445,8 @@ class Bench:
 
 def profile_child(port: int, out: Path) -> int:
     """Serve the mock exactly as `runapi-mock serve` does, under pyinstrument (or cProfile), until SIGINT."""
-    from mockserver.cli import build_parser, settings_from_args
-    from mockserver.server import serve_forever
+    from runapi_mock.cli import build_parser, settings_from_args
+    from runapi_mock.server import serve_forever
 
     args = build_parser().parse_args(["serve", "--host", HOST, "--port", str(port), "--progression", "immediate",
                                       "--balance", str(BIG_BALANCE)])

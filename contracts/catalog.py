@@ -158,5 +158,5 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """The catalog shipped with the package (cached: it is read once per process)."""
-    text = resources.files("contracts").joinpath("catalog.json").read_text(encoding="utf-8")
+    text = resources.files("runapi_contracts").joinpath("catalog.json").read_text(encoding="utf-8")
     return parse_catalog(json.loads(text))

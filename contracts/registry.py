@@ -96,7 +96,7 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
 def _load(name: str) -> dict[str, Any]:
     parts = name.split("/")
     if name in STATIC_SCHEMAS:
-        text = resources.files("contracts").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
+        text = resources.files("runapi_contracts").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
         return json.loads(text)
     if parts[0] == "request" and len(parts) == 3:
         return request_schema(parts[1], parts[2])

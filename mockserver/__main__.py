@@ -1,4 +1,4 @@
-"""`python -m mockserver` is `runapi-mock`."""
+"""`python -m runapi_mock` is `runapi-mock`."""
 
 import sys
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from contracts.receiver import is_loopback_host
-from contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
+from runapi_contracts.receiver import is_loopback_host
+from runapi_contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
 
 from .engine import Namespace, Task, TaskEngine
 from .settings import Settings

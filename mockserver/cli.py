@@ -1,4 +1,4 @@
-"""`runapi-mock`: serve the mock, and the signing/webhook tools of `contracts.cli`."""
+"""`runapi-mock`: serve the mock, and the signing/webhook tools of `runapi_contracts.cli`."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _serve_parser(subparsers)
     try:
-        from contracts import cli as contracts_cli
+        from runapi_contracts import cli as contracts_cli
     except ImportError:  # pragma: no cover - contracts is part of this distribution
         contracts_cli = None
     if contracts_cli is not None and hasattr(contracts_cli, "register"):

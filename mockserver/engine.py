@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from contracts import load_catalog
+from runapi_contracts import load_catalog
 
 from . import errors, images, lifecycle, scenarios
 from .clock import VirtualClock

@@ -1,6 +1,6 @@
 """OpenAPI 3.1 document of the mock's own control surface: /_mock/*, /files, /healthz and the X-Mock-* headers.
 
-Kept apart from `contracts.openapi.runapi_openapi()`, which describes only what the real API serves.
+Kept apart from `runapi_contracts.openapi.runapi_openapi()`, which describes only what the real API serves.
 """
 
 from __future__ import annotations

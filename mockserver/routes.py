@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Mount, Route
 
-from contracts import load_catalog
+from runapi_contracts import load_catalog
 
 from . import admin, endpoints
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, settings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from mockserver import Settings, create_app
-from mockserver.server import RunningServer, serve_in_thread
+from runapi_mock import Settings, create_app
+from runapi_mock.server import RunningServer, serve_in_thread
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

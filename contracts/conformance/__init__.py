@@ -1,11 +1,11 @@
 """Conformance: a server against the contracts (provider side) and a client against the mock (consumer side).
 
-    from contracts.conformance import Target, run_server_conformance
+    from runapi_contracts.conformance import Target, run_server_conformance
 
     report = run_server_conformance(Target("http://127.0.0.1:8787"), examples=10)
     assert report.passed, report.table()
 
-The client checks' own `CHECKS` and `CheckResult` live in `contracts.conformance.client`.
+The client checks' own `CHECKS` and `CheckResult` live in `runapi_contracts.conformance.client`.
 """
 
 from .client import (

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
 
-from contracts import load_catalog, normalize_request, validate_request
-from contracts.catalog import parse_catalog
-from contracts.registry import model_schema
-from contracts.strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
-from contracts.validate import format_checker
+from runapi_contracts import load_catalog, normalize_request, validate_request
+from runapi_contracts.catalog import parse_catalog
+from runapi_contracts.registry import model_schema
+from runapi_contracts.strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
+from runapi_contracts.validate import format_checker
 
 CATALOG = load_catalog()
 FLUX_2 = [m for m in CATALOG.models() if m.family == "flux_2"]
@@ -45,7 +45,7 @@ def _model(family: str, action: str, name: str) -> Any:
 
 def _raw_catalog() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
-        resources.files("contracts").joinpath("catalog.json").read_text("utf-8")
+        resources.files("runapi_contracts").joinpath("catalog.json").read_text("utf-8")
     )
     return data
 

@@ -20,7 +20,7 @@ from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 from runapi.gpt_image_2 import GptImage2Client
 
-from contracts.conformance.client import (
+from runapi_contracts.conformance.client import (
     CHECKS,
     SCENARIOS,
     ClientAdapter,
@@ -30,8 +30,8 @@ from contracts.conformance.client import (
     assert_client_conforms,
     run_client_conformance,
 )
-from mockserver.lifecycle import Progression
-from mockserver.server import RunningServer
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer
 
 KEY = "conformance-key"
 ALL_CHECKS = {check.name for check in CHECKS}

@@ -12,7 +12,7 @@ from hypothesis import Phase, settings
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.conformance import (
+from runapi_contracts.conformance import (
     CHECKS,
     AsyncClientAdapter,
     ConformanceFailure,
@@ -20,9 +20,9 @@ from contracts.conformance import (
     Target,
     run_server_conformance,
 )
-from mockserver import Settings, create_app
-from mockserver.cli import main
-from mockserver.lifecycle import Progression
+from runapi_mock import Settings, create_app
+from runapi_mock.cli import main
+from runapi_mock.lifecycle import Progression
 
 BASE_URL = "http://127.0.0.1:8787"
 ONE_ACTION = [("flux_kontext", "text_to_image")]
@@ -223,8 +223,8 @@ def test_lifecycle_machine_fails_when_a_completed_task_regresses() -> None:
 
 
 def test_exported_members() -> None:
-    import contracts.conformance as conformance
+    import runapi_contracts.conformance as conformance
 
     assert conformance.__all__ == sorted(conformance.__all__, key=lambda n: (not n.isupper(), n))
     assert all(hasattr(conformance, name) for name in conformance.__all__)
-    assert "mockserver" not in {m.split(".")[0] for m in vars(conformance) if isinstance(m, str)}
+    assert "runapi_mock" not in {m.split(".")[0] for m in vars(conformance) if isinstance(m, str)}

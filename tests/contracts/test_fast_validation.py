@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts import load_catalog
-from contracts.strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
-from contracts.validate import accepts, check_request, normalize_request, validator_for
+from runapi_contracts import load_catalog
+from runapi_contracts.strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
+from runapi_contracts.validate import accepts, check_request, normalize_request, validator_for
 
 MODELS = [(m.family, m.action, m.name) for m in load_catalog().models()]
 IDS = [f"{family}/{action}/{model}" for family, action, model in MODELS]

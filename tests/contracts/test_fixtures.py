@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from contracts import load_catalog, schema_names, validate_request, validate_response
+from runapi_contracts import load_catalog, schema_names, validate_request, validate_response
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 REQUESTS = sorted((FIXTURES / "requests").glob("*.json"))

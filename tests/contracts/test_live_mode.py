@@ -11,12 +11,12 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts import load_catalog
-from contracts.conformance import BudgetExceeded, BudgetGuard, Target, live_target, run_live_conformance
-from mockserver import Settings, create_app
-from mockserver.cli import main
-from mockserver.lifecycle import Progression
-from mockserver.server import RunningServer, serve_in_thread
+from runapi_contracts import load_catalog
+from runapi_contracts.conformance import BudgetExceeded, BudgetGuard, Target, live_target, run_live_conformance
+from runapi_mock import Settings, create_app
+from runapi_mock.cli import main
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer, serve_in_thread
 
 LIVE_KEY = "live-key"
 

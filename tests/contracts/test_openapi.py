@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import schemathesis
 
-from contracts import load_catalog, load_schema
-from contracts.openapi import runapi_openapi
-from mockserver.openapi import mock_openapi
+from runapi_contracts import load_catalog, load_schema
+from runapi_contracts.openapi import runapi_openapi
+from runapi_mock.openapi import mock_openapi
 
 
 def _operations(doc: dict) -> set[str]:

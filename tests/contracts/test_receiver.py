@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from contracts.receiver import CallbackReceiver, ReceivedCallback, WaitTimeout
+from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback, WaitTimeout
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
 
-from contracts import load_catalog, load_schema, schema_names
-from contracts.strategies import CreateRequest, create_requests
-from contracts.validate import format_checker
+from runapi_contracts import load_catalog, load_schema, schema_names
+from runapi_contracts.strategies import CreateRequest, create_requests
+from runapi_contracts.validate import format_checker
 
 TID = "550e8400-e29b-41d4-a716-446655440000"
 IMAGE = "https://file.runapi.ai/generated/a.png"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.signing import (
+from runapi_contracts.signing import (
     FutureTimestamp,
     InvalidSecret,
     MalformedHeader,

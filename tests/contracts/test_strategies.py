@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from contracts import load_catalog, validate_request, validate_response
-from contracts.strategies import (
+from runapi_contracts import load_catalog, validate_request, validate_response
+from runapi_contracts.strategies import (
     CreateRequest,
     InvalidRequest,
     callback_payloads,
@@ -22,7 +22,7 @@ from contracts.strategies import (
     invalid_create_requests,
     task_statuses,
 )
-from contracts.validate import Violation
+from runapi_contracts.validate import Violation
 
 CATALOG = load_catalog()
 MODELS = [(f, a, m) for (f, a), action in CATALOG.actions.items() for m in action.models]

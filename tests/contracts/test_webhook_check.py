@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from contracts import cli
-from contracts.receiver import CallbackReceiver
-from contracts.signing import SignatureError, generate_secret, sign, verify
-from contracts.webhook_check import CASES, assert_webhook_secure, callback_body, check_webhook, send_callback
+from runapi_contracts import cli
+from runapi_contracts.receiver import CallbackReceiver
+from runapi_contracts.signing import SignatureError, generate_secret, sign, verify
+from runapi_contracts.webhook_check import CASES, assert_webhook_secure, callback_body, check_webhook, send_callback
 
 SECRET = generate_secret()
 FORGERIES = {case.name for case in CASES if case.expect == "reject"}

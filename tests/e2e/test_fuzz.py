@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import load_all_checks
 from schemathesis.core.failures import FailureGroup
 
-from contracts.receiver import CallbackReceiver
-from mockserver.lifecycle import Progression
-from mockserver.server import RunningServer, serve_in_thread
-from mockserver.settings import Settings
+from runapi_contracts.receiver import CallbackReceiver
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.settings import Settings
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from mockserver import Settings
-from mockserver.lifecycle import Progression
-from mockserver.server import RunningServer, serve_in_thread
+from runapi_mock import Settings
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer, serve_in_thread
 
 SEEDS = Path("/work/shared/seeds")
 HOST = "https://runapi.ai"

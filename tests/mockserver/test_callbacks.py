@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
-from contracts import validate_response
-from contracts.receiver import CallbackReceiver, ReceivedCallback
-from contracts.signing import SignatureMismatch, verify
-from mockserver.callbacks import CallbackMode, InvalidCallbackMode, host_allowed
-from mockserver.lifecycle import Progression
-from mockserver.server import RunningServer
+from runapi_contracts import validate_response
+from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
+from runapi_contracts.signing import SignatureMismatch, verify
+from runapi_mock.callbacks import CallbackMode, InvalidCallbackMode, host_allowed
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer
 
 MakeServer = Callable[..., RunningServer]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -149,7 +149,7 @@ def secret_of(client: httpx.Client) -> str:
 
 
 def independent_signature(secret: str, callback_id: str, timestamp: str, body: bytes) -> str:
-    """The documented construction, written out without contracts.signing."""
+    """The documented construction, written out without runapi_contracts.signing."""
     key = base64.b64decode(secret)
     message = callback_id.encode() + b"." + timestamp.encode() + b"." + body
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()

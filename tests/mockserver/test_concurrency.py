@@ -34,12 +34,12 @@ import h11
 import httpx
 import pytest
 
-from contracts import load_catalog, validate_response
-from contracts.receiver import CallbackReceiver, ReceivedCallback
-from contracts.signing import SignatureError, callback_headers, generate_secret, verify
-from mockserver import Settings
-from mockserver.ledger import MICROCENTS
-from mockserver.server import RunningServer
+from runapi_contracts import load_catalog, validate_response
+from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
+from runapi_contracts.signing import SignatureError, callback_headers, generate_secret, verify
+from runapi_mock import Settings
+from runapi_mock.ledger import MICROCENTS
+from runapi_mock.server import RunningServer
 
 MakeServer = Callable[..., RunningServer]
 

@@ -14,8 +14,8 @@ import pytest
 from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
-from contracts import load_catalog
-from mockserver import routes
+from runapi_contracts import load_catalog
+from runapi_mock import routes
 
 AUTH = {"Authorization": "Bearer test-key"}
 FLUX = "/api/v1/flux_kontext/text_to_image"

@@ -9,7 +9,7 @@ import sys
 import pytest
 from PIL import Image
 
-from mockserver.images import ImageCache, content_type, dimensions, extension, render
+from runapi_mock.images import ImageCache, content_type, dimensions, extension, render
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_render_is_deterministic(fmt: str) -> None:
 
 def test_render_is_deterministic_across_processes() -> None:
     code = (
-        "import sys; from mockserver.images import render; "
+        "import sys; from runapi_mock.images import render; "
         "sys.stdout.buffer.write(render('task-1', 64, 48, 'png'))"
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)

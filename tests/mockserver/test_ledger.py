@@ -7,8 +7,8 @@ from typing import Any, Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import errors
-from mockserver.ledger import MICROCENTS, Ledger
+from runapi_mock import errors
+from runapi_mock.ledger import MICROCENTS, Ledger
 
 AUTH = {"Authorization": "Bearer test-key"}
 KONTEXT = ("/api/v1/flux_kontext/text_to_image", {"model": "flux-kontext-pro", "prompt": "x"})  # 2.5 cents

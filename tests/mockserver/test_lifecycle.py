@@ -7,9 +7,9 @@ from typing import Any, Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import lifecycle
-from mockserver.clock import VirtualClock
-from mockserver.lifecycle import InvalidProgression, Progression, next_change_in, status_on_path, step_at
+from runapi_mock import lifecycle
+from runapi_mock.clock import VirtualClock
+from runapi_mock.lifecycle import InvalidProgression, Progression, next_change_in, status_on_path, step_at
 
 AUTH = {"Authorization": "Bearer test-key"}
 FK_PATH = "/api/v1/flux_kontext/text_to_image"

@@ -7,8 +7,8 @@ from typing import Any, Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import errors
-from mockserver.ratelimit import RateLimiter, check_concurrency
+from runapi_mock import errors
+from runapi_mock.ratelimit import RateLimiter, check_concurrency
 
 AUTH = {"Authorization": "Bearer test-key"}
 PATH = "/api/v1/flux_kontext/text_to_image"  # catalog timing: 2 s pending + 10 s processing

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import pytest
 from starlette.testclient import TestClient
 
-from contracts import validate_response
+from runapi_contracts import validate_response
 
 AUTH = {"Authorization": "Bearer test-key"}
 IMMEDIATE = {**AUTH, "X-Mock-Progression": "immediate"}

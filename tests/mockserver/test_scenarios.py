@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import errors, scenarios
-from mockserver.scenarios import SCENARIOS, Rule, RuleBook, lookup
+from runapi_mock import errors, scenarios
+from runapi_mock.scenarios import SCENARIOS, Rule, RuleBook, lookup
 
 AUTH = {"Authorization": "Bearer test-key"}
 PATH = "/api/v1/flux_kontext/text_to_image"

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import pytest
 
-from mockserver import Settings, cli, server
-from mockserver.lifecycle import Progression
+from runapi_mock import Settings, cli, server
+from runapi_mock.lifecycle import Progression
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,7 +112,7 @@ def test_python_m_mockserver_serves_until_terminated() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RUNAPI_CALLBACK_SECRET", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--progression", "immediate"],
+        [sys.executable, "-m", "runapi_mock", "serve", "--port", "0", "--progression", "immediate"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

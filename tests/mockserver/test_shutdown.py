@@ -29,7 +29,7 @@ OWED_URL = "http://127.0.0.1:9/never-answers"
 def serve(*args: str) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RUNAPI_CALLBACK_SECRET", None)
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", *args], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "runapi_mock", "serve", "--port", "0", *args], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     banner = process.stdout.readline()

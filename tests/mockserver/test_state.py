@@ -22,14 +22,14 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from contracts import load_catalog
-from contracts.receiver import CallbackReceiver
-from contracts.signing import verify
-from mockserver import Settings, cli, create_app
-from mockserver.lifecycle import Progression
-from mockserver.callbacks import Attempt, CallbackMode, Delivery
-from mockserver.engine import Task
-from mockserver.state import (StateError, StateStore, delivery_from_record, delivery_record, task_from_record,
+from runapi_contracts import load_catalog
+from runapi_contracts.receiver import CallbackReceiver
+from runapi_contracts.signing import verify
+from runapi_mock import Settings, cli, create_app
+from runapi_mock.lifecycle import Progression
+from runapi_mock.callbacks import Attempt, CallbackMode, Delivery
+from runapi_mock.engine import Task
+from runapi_mock.state import (StateError, StateStore, delivery_from_record, delivery_record, task_from_record,
                               task_record)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,7 +273,7 @@ def serve(state_file: Path, *args: str) -> tuple[subprocess.Popen[str], str, str
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RUNAPI_CALLBACK_SECRET", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", str(state_file), *args],
+        [sys.executable, "-m", "runapi_mock", "serve", "--port", "0", "--state", str(state_file), *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert process.stdout is not None

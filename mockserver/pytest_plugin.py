@@ -1,7 +1,7 @@
 """pytest plugin: fixtures that put the mock, its clock and a callback receiver one argument away.
 
 Registered through the `pytest11` entry point, so installing runapi-mock is enough. The mock itself is
-imported lazily, inside fixtures: `contracts` does not depend on `mockserver` at import time.
+imported lazily, inside fixtures, so loading the plugin costs a test session nothing until one is used.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pytest
 if TYPE_CHECKING:
     import respx
 
-    from mockserver.server import RunningServer
-    from mockserver.settings import Settings
-    from mockserver.testing import InProcessMock, MockHandle
+    from runapi_mock.server import RunningServer
+    from runapi_mock.settings import Settings
+    from runapi_mock.testing import InProcessMock, MockHandle
 
-    from .receiver import CallbackReceiver
+    from runapi_contracts.receiver import CallbackReceiver
 
 PRODUCTION_HOST = "runapi.ai"
 
@@ -61,15 +61,15 @@ def _apply_marker(request: pytest.FixtureRequest, handle: MockHandle) -> None:
 @pytest.fixture(scope="session")
 def runapi_settings() -> Settings:
     """Settings for the plugin's mocks; override this fixture in a conftest to change them."""
-    from mockserver.lifecycle import Progression
-    from mockserver.settings import Settings
+    from runapi_mock.lifecycle import Progression
+    from runapi_mock.settings import Settings
 
     return Settings(port=0, progression=Progression.parse("immediate"))
 
 
 @pytest.fixture(scope="session")
 def runapi_inprocess(runapi_settings: Settings) -> Iterator[InProcessMock]:
-    from mockserver.testing import InProcessMock
+    from runapi_mock.testing import InProcessMock
 
     with InProcessMock(runapi_settings) as mock:
         yield mock
@@ -86,7 +86,7 @@ def runapi_mock(request: pytest.FixtureRequest, runapi_inprocess: InProcessMock)
 
 @pytest.fixture(scope="session")
 def runapi_served(runapi_settings: Settings) -> Iterator[RunningServer]:
-    from mockserver.server import serve_in_thread
+    from runapi_mock.server import serve_in_thread
 
     running = serve_in_thread(runapi_settings)
     yield running
@@ -98,7 +98,7 @@ def runapi_server(request: pytest.FixtureRequest, runapi_served: RunningServer) 
     """The mock on a real loopback port, one per session; this test's namespace is `.namespaced_url`."""
     import httpx
 
-    from mockserver.testing import MockHandle
+    from runapi_mock.testing import MockHandle
 
     with httpx.Client(base_url=runapi_served.base_url) as client:
         handle = MockHandle(client)
@@ -131,7 +131,7 @@ def runapi_respx(runapi_server: MockHandle) -> Iterator[respx.MockRouter]:
 
 @pytest.fixture(scope="session")
 def _runapi_receiver() -> Iterator[CallbackReceiver]:
-    from .receiver import CallbackReceiver
+    from runapi_contracts.receiver import CallbackReceiver
 
     with CallbackReceiver() as receiver:
         yield receiver
