@@ -1,14 +1,26 @@
-"""Server-wide settings: one frozen object built by the CLI, the pytest plugin or `Settings.from_env()`."""
+"""Server-wide settings: one frozen object, from code (`Settings(...)`), the environment or `runapi-mock serve`.
+
+Every value goes through `parse_setting`, whichever way it came: `Settings(progression="immediate")`,
+`RUNAPI_MOCK_PROGRESSION=immediate` and `--progression immediate` give the same `Progression`, and a bad
+value is refused where it is given, naming the field, the variable or the flag, instead of failing later.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from .lifecycle import Progression
 
 ENV_PREFIX = "RUNAPI_MOCK_"
+
+
+class InvalidSetting(ValueError):
+    """A settings value that cannot be parsed or is out of range; the message names where it came from."""
 
 
 @dataclass(frozen=True)
@@ -16,7 +28,8 @@ class Settings:
     """Everything configurable about one mock server.
 
     Args:
-        progression: default progression for new tasks (`auto`, `immediate`, `manual`, `polls:N`).
+        progression: default progression for new tasks (`auto`, `immediate`, `manual`, `polls:N`, or a
+            `Progression`).
         speed: divides the catalog's auto timings (10 = ten times faster than the real service).
         balance_cents: starting balance of every account.
         api_keys: when non-empty, only these bearer keys are accepted.
@@ -28,6 +41,9 @@ class Settings:
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
+
+    Values may also be given as text (`port="8787"`, `api_keys="a,b"`, `frozen_clock="true"`), as the
+    environment gives them; each is parsed into the field's type, or `InvalidSetting` is raised.
     """
 
     host: str = "127.0.0.1"
@@ -54,25 +70,180 @@ class Settings:
     frozen_clock: bool = False
     state_path: str | None = None
 
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            try:
+                parsed = parse_setting(item.name, getattr(self, item.name))
+            except InvalidSetting as exc:
+                raise InvalidSetting(f"Settings.{item.name}: {exc}") from None
+            object.__setattr__(self, item.name, parsed)  # frozen: the one write, at construction
+
     def replace(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from RUNAPI_MOCK_* variables (and RUNAPI_CALLBACK_SECRET), defaults elsewhere."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from the `RUNAPI_MOCK_*` variables of `SERVE_OPTIONS`; `overrides` win, defaults fill in.
+
+        An empty variable counts as unset. A bad value raises `InvalidSetting` naming the variable.
+        """
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
-        for name, kind in (("host", str), ("port", int), ("speed", float), ("balance_cents", int),
-                           ("rate_limit", int), ("max_concurrent", int), ("seed", int),
-                           ("journal_size", int), ("retention_seconds", float), ("file_ttl_seconds", float),
-                           ("state_path", str)):
-            value = env.get(ENV_PREFIX + name.upper())
-            if value:
-                changes[name] = kind(value)
-        if env.get(ENV_PREFIX + "PROGRESSION"):
-            changes["progression"] = Progression.parse(env[ENV_PREFIX + "PROGRESSION"])
-        if env.get(ENV_PREFIX + "API_KEYS"):
-            changes["api_keys"] = tuple(k for k in env[ENV_PREFIX + "API_KEYS"].split(",") if k)
-        if env.get("RUNAPI_CALLBACK_SECRET"):
-            changes["callback_secret"] = env["RUNAPI_CALLBACK_SECRET"]
-        return cls(**changes)
+        for option in SERVE_OPTIONS:
+            name, value = next(((n, env[n]) for n in option.env if env.get(n, "").strip()), ("", None))
+            if value is not None:
+                try:
+                    changes[option.field] = parse_setting(option.field, value)
+                except InvalidSetting as exc:
+                    raise InvalidSetting(f"{name}: {exc}") from None
+        return cls(**{**changes, **overrides})
+
+
+@dataclass(frozen=True)
+class Option:
+    """One `runapi-mock serve` option: the Settings field it sets, its flag, its variables and its help."""
+
+    field: str
+    flag: str
+    env: tuple[str, ...]
+    help: str
+    multiple: bool = False
+
+
+# The serve options, in --help order. The first variable is the one documented; later ones are older names.
+SERVE_OPTIONS = (
+    Option("host", "--host", ("RUNAPI_MOCK_HOST",), "interface to listen on"),
+    Option("port", "--port", ("RUNAPI_MOCK_PORT",), "port to listen on; 0 picks a free port"),
+    Option("progression", "--progression", ("RUNAPI_MOCK_PROGRESSION",),
+           "how tasks move: auto | immediate | manual | polls:N"),
+    Option("speed", "--speed", ("RUNAPI_MOCK_SPEED",), "divide auto timings by this"),
+    Option("balance_cents", "--balance", ("RUNAPI_MOCK_BALANCE", "RUNAPI_MOCK_BALANCE_CENTS"),
+           "starting balance in cents"),
+    Option("api_keys", "--api-key", ("RUNAPI_MOCK_API_KEYS",),
+           "accept only these keys (repeatable; the variable takes a comma list)", multiple=True),
+    Option("rate_limit", "--rate-limit", ("RUNAPI_MOCK_RATE_LIMIT",), "requests per minute per key (0 = off)"),
+    Option("max_concurrent", "--max-concurrent", ("RUNAPI_MOCK_MAX_CONCURRENT",),
+           "active tasks per key (0 = off)"),
+    Option("seed", "--seed", ("RUNAPI_MOCK_SEED",), "make task ids reproducible"),
+    Option("poll_retry_after", "--poll-retry-after", ("RUNAPI_MOCK_POLL_RETRY_AFTER",),
+           "Retry-After seconds on pending/processing reads (SDKs poll at that pace)"),
+    Option("journal_size", "--journal-size", ("RUNAPI_MOCK_JOURNAL_SIZE",), "requests kept in the journal"),
+    Option("retention_seconds", "--retention", ("RUNAPI_MOCK_RETENTION", "RUNAPI_MOCK_RETENTION_SECONDS"),
+           "seconds tasks are kept"),
+    Option("file_ttl_seconds", "--file-ttl", ("RUNAPI_MOCK_FILE_TTL", "RUNAPI_MOCK_FILE_TTL_SECONDS"),
+           "seconds image URLs live (410 after)"),
+    Option("frozen_clock", "--frozen-clock", ("RUNAPI_MOCK_FROZEN_CLOCK",),
+           "start with every namespace's clock frozen"),
+    Option("callback_secret", "--callback-secret", ("RUNAPI_MOCK_CALLBACK_SECRET", "RUNAPI_CALLBACK_SECRET"),
+           "base64 callback signing secret (default: stored with --state, else generated)"),
+    Option("allow_callback_hosts", "--allow-callback-host", ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS",),
+           "deliver callbacks to this host too; loopback is always allowed (repeatable; the variable takes "
+           "a comma list)", multiple=True),
+    Option("state_path", "--state", ("RUNAPI_MOCK_STATE", "RUNAPI_MOCK_STATE_PATH"),
+           "keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file across restarts "
+           "(default: in memory)"),
+)
+
+
+# --- parsing: one function per field type, each taking the typed value or its text ---
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidSetting(f"must be a string, got {value!r}")
+    return value
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidSetting(f"must be a whole number, got {value!r}")
+
+
+def _number(value: object) -> float:
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = value  # kept as given: an int default stays an int in /_mock/settings
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    if number is None or not math.isfinite(number):
+        raise InvalidSetting(f"must be a number, got {value!r}")
+    return number
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InvalidSetting(f"must be true or false (1/0, yes/no, on/off), got {value!r}")
+
+
+def _progression(value: object) -> Progression:
+    if isinstance(value, Progression):
+        return value
+    if isinstance(value, str):
+        try:
+            return Progression.parse(value)
+        except ValueError as exc:
+            raise InvalidSetting(str(exc)) from None
+    raise InvalidSetting(f"must be a Progression or one of auto, immediate, manual, polls:N, got {value!r}")
+
+
+def _items(parse: Callable[[object], Any]) -> Callable[[object], tuple[Any, ...]]:
+    """A list field: a comma-separated string (as a variable holds it), or any list or tuple."""
+
+    def parse_items(value: object) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            return tuple(parse(part.strip()) for part in value.split(",") if part.strip())
+        if isinstance(value, (list, tuple)):
+            return tuple(parse(part) for part in value)
+        raise InvalidSetting(f"must be a list or a comma-separated string, got {value!r}")
+
+    return parse_items
+
+
+def _optional(parse: Callable[[object], Any]) -> Callable[[object], Any]:
+    return lambda value: None if value is None or value == "" else parse(value)
+
+
+# Keyed by the annotation as written in Settings (a string under `from __future__ import annotations`).
+_BY_TYPE: dict[str, Callable[[object], Any]] = {
+    "str": _text, "int": _integer, "float": _number, "bool": _boolean, "Progression": _progression,
+    "tuple[str, ...]": _items(_text), "tuple[float, ...]": _items(_number),
+}
+_PARSERS: dict[str, Callable[[object], Any]] = {
+    item.name: (_optional(_BY_TYPE[str(item.type).removesuffix(" | None")]) if str(item.type).endswith(" | None")
+                else _BY_TYPE[str(item.type)])
+    for item in fields(Settings)
+}
+# Lower bounds (inclusive); port also has an upper one. Speed divides, so it must be above zero.
+_AT_LEAST: dict[str, float] = {
+    "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
+    "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
+    "journal_size": 0, "max_body_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
+}
+
+
+def parse_setting(name: str, value: object) -> Any:
+    """Parse one Settings field from its typed value or its text; `InvalidSetting` names what is wrong."""
+    parsed = _PARSERS[name](value)
+    low = _AT_LEAST.get(name)
+    if low is not None and parsed is not None and parsed < low:
+        raise InvalidSetting(f"must be at least {low:g}, got {value!r}")
+    if name == "port" and parsed > 65535:
+        raise InvalidSetting(f"must be at most 65535, got {value!r}")
+    if name == "speed" and parsed <= 0:
+        raise InvalidSetting(f"must be above 0, got {value!r}")
+    if name == "callback_schedule" and any(delay < 0 for delay in parsed):
+        raise InvalidSetting(f"delays must be at least 0, got {value!r}")
+    return parsed
