@@ -1,13 +1,19 @@
-"""Callback subcommands (sign, verify, send-callback, check-webhook) for the runapi-mock CLI."""
+"""Callback and conformance subcommands (sign, verify, send-callback, check-webhook, ...) of `runapi-mock`.
+
+They are click commands; `runapi_mock.cli` adds them next to `serve`, and `main(argv)` runs them alone.
+Each command returns its exit code: 0 ok, 1 a check failed or an error (one `runapi-mock: error:` line on
+stderr), 2 a usage error (click's), 3 `check-webhook` could not reach the handler at all.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import click
 import httpx
 
 from .signing import (
@@ -20,160 +26,191 @@ from .signing import (
     sign,
     verify,
 )
-from .webhook_check import check_webhook, send_callback
+from .webhook_check import HandlerUnreachable, check_webhook, send_callback
 
-__all__ = ["register"]
+__all__ = ["COMMANDS", "UNREACHABLE", "main", "run"]
 
 SECRET_ENV = "RUNAPI_CALLBACK_SECRET"
+UNREACHABLE = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add the callback subcommands; each sets `func(args) -> int` (the exit code)."""
-    p = subparsers.add_parser("sign", help="print the X-Callback-Signature for a body")
-    _add_signing_args(p)
-    p.set_defaults(func=_sign)
-
-    p = subparsers.add_parser("verify", help="check a callback signature: prints 'ok' or 'invalid: <reason>'")
-    _add_signing_args(p)
-    p.add_argument("--signature", required=True)
-    p.add_argument("--tolerance", type=int, default=300, help="seconds of clock skew allowed (default 300)")
-    p.add_argument("--now", type=float, default=None, help="Unix time to verify at (default: the clock)")
-    p.set_defaults(func=_verify)
-
-    p = subparsers.add_parser("send-callback", help="POST one signed callback, print the status")
-    p.add_argument("url")
-    _add_secret(p)
-    p.add_argument("--status", choices=("completed", "failed"), default="completed")
-    p.add_argument("--task-id", default=None, help="task id in the payload (default: a fresh UUID)")
-    p.set_defaults(func=_send_callback)
-
-    p = subparsers.add_parser("check-webhook", help="probe a webhook handler with valid and forged callbacks")
-    p.add_argument("url")
-    _add_secret(p)
-    p.set_defaults(func=_check_webhook)
-
-    p = subparsers.add_parser("generate-secret", help="print a new random callback secret (base64)")
-    p.set_defaults(func=lambda args: _print(generate_secret()))
-
-    _conformance_parser(subparsers)
+def _error(message: object, code: int = 1) -> int:
+    click.echo(f"runapi-mock: error: {message}", err=True)
+    return code
 
 
-def _conformance_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    p = subparsers.add_parser("conformance", help="check a server against the contracts; prints a table, "
-                              "exit 0 when every check passes")
-    p.add_argument("--target", required=True, help="the server's base URL, or 'live' (needs $RUNAPI_API_KEY)")
-    p.add_argument("--api-key", default=None,
-                   help="bearer key (default: $RUNAPI_API_KEY, else conformance-key)")
-    p.add_argument("--examples", type=int, default=None,
-                   help="Hypothesis examples per action (default 10; live 1)")
-    _add_secret(p)
-    p.add_argument("--wait", type=float, default=None, help="seconds to poll a task for its end (default 60)")
-    p.add_argument("--seed", type=int, default=None, help="make the generated requests reproducible")
-    live = p.add_argument_group("live mode (--target live)")
-    live.add_argument("--base-url", default=None,
-                      help="API origin (default: $RUNAPI_BASE_URL or https://runapi.ai)")
-    live.add_argument("--budget-cents", type=float, default=25.0,
-                      help="stop before spending more (default 25)")
-    live.add_argument("--report-dir", type=Path, default=Path("runapi-drift"),
-                      help="where drift-report.json/.md go (default ./runapi-drift)")
-    p.set_defaults(func=_conformance)
+def _secret_option(function: F) -> F:
+    return click.option("--secret", envvar=SECRET_ENV, show_envvar=True, default=None,
+                        help="base64 callback secret")(function)
 
 
-def _add_secret(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--secret", default=None, help=f"base64 callback secret (default: ${SECRET_ENV})")
+def _signing_options(function: F) -> F:
+    for option in reversed((
+        click.option("--id", "callback_id", required=True, help=f"the {ID_HEADER} value"),
+        click.option("--timestamp", required=True, help=f"the {TIMESTAMP_HEADER} value (Unix seconds)"),
+        click.option("--body", default=None, help="raw body as a string (default: read stdin)"),
+        click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="file holding the exact raw body bytes"),
+    )):
+        function = option(function)
+    return _secret_option(function)
 
 
-def _add_signing_args(parser: argparse.ArgumentParser) -> None:
-    _add_secret(parser)
-    parser.add_argument("--id", required=True, dest="callback_id", help=f"the {ID_HEADER} value")
-    parser.add_argument("--timestamp", required=True, help=f"the {TIMESTAMP_HEADER} value (Unix seconds)")
-    body = parser.add_mutually_exclusive_group()
-    body.add_argument("--body", default=None, help="raw body as a string (default: read stdin)")
-    body.add_argument("--body-file", type=Path, default=None, help="file holding the exact raw body bytes")
-
-
-def _secret(args: argparse.Namespace) -> str:
-    secret = args.secret or os.environ.get(SECRET_ENV)
+def _need_secret(secret: str | None) -> str:
     if not secret:
         raise InvalidSecret(f"no callback secret: pass --secret or set {SECRET_ENV}")
     return secret
 
 
-def _body(args: argparse.Namespace) -> bytes:
-    if args.body is not None:
-        return args.body.encode()
-    if args.body_file is not None:
-        return args.body_file.read_bytes()
+def _body(body: str | None, body_file: Path | None) -> bytes:
+    if body is not None and body_file is not None:
+        raise click.UsageError("--body and --body-file are mutually exclusive")
+    if body is not None:
+        return body.encode()
+    if body_file is not None:
+        return body_file.read_bytes()
     return sys.stdin.buffer.read()
 
 
-def _print(text: str, code: int = 0) -> int:
-    print(text)
-    return code
-
-
-def _sign(args: argparse.Namespace) -> int:
+@click.command("sign", help="Print the X-Callback-Signature for a body.")
+@_signing_options
+def sign_command(secret: str | None, callback_id: str, timestamp: str, body: str | None,
+                 body_file: Path | None) -> int:
+    raw = _body(body, body_file)
     try:
-        return _print(sign(_secret(args), args.callback_id, args.timestamp, _body(args)))
+        click.echo(sign(_need_secret(secret), callback_id, timestamp, raw))
     except SignatureError as exc:
-        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return _error(exc)
+    return 0
+
+
+@click.command("verify", help="Check a callback signature: prints 'ok' or 'invalid: <reason>'.")
+@_signing_options
+@click.option("--signature", required=True, help=f"the {SIGNATURE_HEADER} value")
+@click.option("--tolerance", type=int, default=300, show_default=True, help="seconds of clock skew allowed")
+@click.option("--now", type=float, default=None, help="Unix time to verify at (default: the clock)")
+def verify_command(secret: str | None, callback_id: str, timestamp: str, body: str | None,
+                   body_file: Path | None, signature: str, tolerance: int, now: float | None) -> int:
+    headers = {ID_HEADER: callback_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature}
+    raw = _body(body, body_file)
+    try:
+        verify(_need_secret(secret), headers, raw, now=now, tolerance=tolerance)
+    except SignatureError as exc:
+        click.echo(f"invalid: {exc}")
         return 1
+    click.echo("ok")
+    return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
-    headers = {ID_HEADER: args.callback_id, TIMESTAMP_HEADER: args.timestamp}
-    headers[SIGNATURE_HEADER] = args.signature
+@click.command("send-callback", help="POST one signed callback to URL, print the status.")
+@click.argument("url")
+@_secret_option
+@click.option("--status", type=click.Choice(["completed", "failed"]), default="completed", show_default=True)
+@click.option("--task-id", default=None, help="task id in the payload (default: a fresh UUID)")
+def send_callback_command(url: str, secret: str | None, status: str, task_id: str | None) -> int:
     try:
-        verify(_secret(args), headers, _body(args), now=args.now, tolerance=args.tolerance)
-    except SignatureError as exc:
-        return _print(f"invalid: {exc}", 1)
-    return _print("ok")
-
-
-def _send_callback(args: argparse.Namespace) -> int:
-    try:
-        response = send_callback(args.url, _secret(args), status=args.status, task_id=args.task_id)
+        response = send_callback(url, _need_secret(secret), status=status,  # type: ignore[arg-type]
+                                 task_id=task_id)
     except (httpx.HTTPError, SignatureError) as exc:
-        print(f"runapi-mock: error: {exc}", file=sys.stderr)
-        return 1
-    return _print(str(response.status_code), 0 if response.is_success else 1)
+        return _error(exc)
+    click.echo(str(response.status_code))
+    return 0 if response.is_success else 1
 
 
-def _check_webhook(args: argparse.Namespace) -> int:
+@click.command("check-webhook", help="Probe the webhook handler at URL with valid and forged callbacks. "
+               f"Exit 0 when it passes, 1 when a case fails, {UNREACHABLE} when it cannot be reached.")
+@click.argument("url")
+@_secret_option
+def check_webhook_command(url: str, secret: str | None) -> int:
     try:
-        report = check_webhook(args.url, _secret(args))
+        report = check_webhook(url, _need_secret(secret))
     except SignatureError as exc:
-        print(f"runapi-mock: error: {exc}", file=sys.stderr)
-        return 1
-    return _print(report.table(), 0 if report.passed else 1)
+        return _error(exc)
+    except HandlerUnreachable as exc:
+        return _error(exc, UNREACHABLE)
+    click.echo(report.table())
+    return 0 if report.passed else 1
 
 
-def _conformance(args: argparse.Namespace) -> int:
+@click.command("generate-secret", help="Print a new random callback secret (base64).")
+def generate_secret_command() -> int:
+    click.echo(generate_secret())
+    return 0
+
+
+@click.command("conformance", help="Check a server against the contracts; prints a table, exit 0 when every "
+               "check passes.")
+@click.option("--target", required=True, help="the server's base URL, or 'live' (needs $RUNAPI_API_KEY)")
+@click.option("--api-key", default=None, help="bearer key (default: $RUNAPI_API_KEY, else conformance-key)")
+@click.option("--examples", type=click.IntRange(min=1), default=None,
+              help="Hypothesis examples per action (default 10; live 1)")
+@_secret_option
+@click.option("--wait", type=float, default=None, help="seconds to poll a task for its end (default 60)")
+@click.option("--seed", type=int, default=None, help="make the generated requests reproducible")
+@click.option("--base-url", default=None,
+              help="live mode: API origin (default: $RUNAPI_BASE_URL or https://runapi.ai)")
+@click.option("--budget-cents", type=float, default=25.0, show_default=True,
+              help="live mode: stop before spending more")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runapi-drift"),
+              show_default=True, help="live mode: where drift-report.json/.md go")
+def conformance_command(target: str, api_key: str | None, examples: int | None, secret: str | None,
+                        wait: float | None, seed: int | None, base_url: str | None, budget_cents: float,
+                        report_dir: Path) -> int:
     from .conformance import Target, live_target, run_live_conformance, run_server_conformance
 
-    if args.examples is not None and args.examples < 1:
-        print("runapi-mock: error: --examples must be at least 1", file=sys.stderr)
-        return 2
-    secret = args.secret or os.environ.get(SECRET_ENV)
+    live = target == "live"
     try:
-        if args.target == "live":
-            target = live_target(args.api_key, args.base_url, callback_secret=secret)
+        if live:
+            checked = live_target(api_key, base_url, callback_secret=secret)
         else:
-            key = args.api_key or os.environ.get("RUNAPI_API_KEY") or "conformance-key"
-            target = Target(args.target, api_key=key, callback_secret=secret)
+            key = api_key or os.environ.get("RUNAPI_API_KEY") or "conformance-key"
+            checked = Target(target, api_key=key, callback_secret=secret)
     except (ValueError, httpx.HTTPError) as exc:
-        print(f"runapi-mock: error: {exc}", file=sys.stderr)
-        return 1
-    with target:
-        if args.target == "live":
-            run = run_live_conformance(target, budget_cents=args.budget_cents, examples=args.examples or 1,
-                                       report_dir=args.report_dir, wait=args.wait or 300.0)
-            report = run.report
-            print(report.table())
-            print(f"spent {run.guard.spent_microcents / 1e6:g} of {args.budget_cents:g} cents in "
-                  f"{run.guard.creates} create(s); drift report: {', '.join(map(str, run.written or ()))}")
+        return _error(exc)
+    with checked:
+        if live:
+            live_run = run_live_conformance(checked, budget_cents=budget_cents, examples=examples or 1,
+                                        report_dir=report_dir, wait=wait or 300.0)
+            report = live_run.report
+            click.echo(report.table())
+            click.echo(f"spent {live_run.guard.spent_microcents / 1e6:g} of {budget_cents:g} cents in "
+                       f"{live_run.guard.creates} create(s); drift report: {', '.join(map(str, live_run.written or ()))}")
         else:
-            report = run_server_conformance(target, examples=args.examples or 10, wait=args.wait or 60.0,
-                                            seed=args.seed)
-            print(report.table())
+            report = run_server_conformance(checked, examples=examples or 10, wait=wait or 60.0, seed=seed)
+            click.echo(report.table())
     return 0 if report.passed else 1
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    sign_command, verify_command, send_callback_command, check_webhook_command, generate_secret_command,
+    conformance_command,
+)
+
+
+def run(command: click.Command, argv: Sequence[str] | None = None) -> int:
+    """Run a click command and return its exit code, as argparse-style `main` functions do.
+
+    A usage error prints click's usage and message to stderr and raises `SystemExit(2)`; an `OSError` or
+    `ValueError` from the command becomes one `runapi-mock: error:` line and exit 1, never a traceback.
+    """
+    try:
+        result = command.main(args=None if argv is None else list(argv), prog_name="runapi-mock",
+                              standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        return _error("aborted")
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    return result if isinstance(result, int) else 0
+
+
+_group = click.Group("runapi-mock", commands=list(COMMANDS), help="RunAPI callback and conformance tools.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """These subcommands alone (`runapi-mock` adds `serve`)."""
+    return run(_group, argv)

@@ -19,6 +19,7 @@ __all__ = [
     "CASES",
     "Case",
     "CaseResult",
+    "HandlerUnreachable",
     "WebhookReport",
     "assert_webhook_secure",
     "callback_body",
@@ -28,6 +29,12 @@ __all__ = [
 
 Expect = Literal["accept", "reject", "acknowledge"]
 Clock = Callable[[], float]
+# No connection at all: nothing was sent, so no case says anything about the handler.
+_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)
+
+
+class HandlerUnreachable(Exception):
+    """The webhook handler could not be connected to; its message is one line, "cannot reach <url>: …"."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,11 @@ def send_callback(
 def check_webhook(
     url: str, secret: str, *, client: httpx.Client | None = None, now: Clock = time.time
 ) -> WebhookReport:
-    """Send every case in `CASES` to the handler at `url` and record how it answered each."""
+    """Send every case in `CASES` to the handler at `url` and record how it answered each.
+
+    Raises `HandlerUnreachable` when a case cannot even connect: a handler that is down rejects every
+    forgery only in the sense that it rejects everything, which must not read as a pass.
+    """
     report = WebhookReport(url)
     valid_id = str(uuid.uuid4())
     valid_body = callback_body()
@@ -182,7 +193,10 @@ def _forge(name: str, secret: str, callback_id: str, ts: int, body: bytes) -> tu
 def _send(http: httpx.Client, url: str, case: Case, body: bytes, headers: dict[str, str]) -> CaseResult:
     try:
         response = http.post(url, content=body, headers=headers)
-    except httpx.HTTPError as exc:  # a handler that cannot be reached has not accepted anything
+    except _UNREACHABLE as exc:
+        reason = " ".join(str(exc).split()) or "no reason given"
+        raise HandlerUnreachable(f"cannot reach {url}: {type(exc).__name__}: {reason}") from exc
+    except httpx.HTTPError as exc:  # connected, then no answer (a timeout, a dropped connection): not accepted
         error = f"{type(exc).__name__}: {exc}"
         return CaseResult(case, None, accepted=False, ok=case.expect != "accept", error=error)
     accepted = response.is_success

@@ -1,71 +1,92 @@
-"""`runapi-mock`: serve the mock, and the signing/webhook tools of `runapi_contracts.cli`."""
+"""`runapi-mock`: serve the mock, and the signing/webhook/conformance tools of `runapi_contracts.cli`.
+
+Every `serve` option also comes from a `RUNAPI_MOCK_*` variable: a flag beats the variable, the variable
+beats the `Settings` default, and `Settings` parses every value, whichever way it came.
+"""
 
 from __future__ import annotations
 
-import argparse
 import logging
+import os
 import sys
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .lifecycle import InvalidProgression, Progression
-from .settings import Settings
+import click
+from click.core import ParameterSource
+from runapi_contracts.cli import COMMANDS, run
 
-
-def _progression(value: str) -> Progression:
-    try:
-        return Progression.parse(value)
-    except InvalidProgression as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+from .settings import SERVE_OPTIONS, InvalidSetting, Option, Settings, parse_setting
 
 
-def _serve_parser(subparsers: argparse._SubParsersAction) -> None:
-    serve = subparsers.add_parser("serve", help="serve the mock API")
+def _parsed_by_settings(field: str, multiple: bool) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that parses with `Settings`' own parser, so a flag and a variable mean the same."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if multiple:  # repeated flags, or a variable's list (click splits it on spaces; we also split on commas)
+            value = ",".join(value)
+        try:
+            return parse_setting(field, value)
+        except InvalidSetting as exc:
+            raise click.BadParameter(str(exc), ctx, param, param_hint=_given_by(param, ctx)) from None
+
+    return parse
+
+
+def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
+    """Name the one place a bad value came from: the variable that was set, or the flag."""
+    if not isinstance(param, click.Option) or param.name is None:
+        return None
+    if ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
+        names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+        given = next((name for name in names if os.environ.get(name)), None)
+        if given:
+            return f"environment variable {given}"
+    return f"'{param.opts[0]}'"
+
+
+_METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
+             "api_keys": "KEY", "allow_callback_hosts": "HOST"}
+
+
+def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    common: dict[str, Any] = {"envvar": list(option.env), "show_envvar": True, "help": option.help,
+                              "callback": _parsed_by_settings(option.field, option.multiple)}
+    if option.multiple:
+        return click.option(option.flag, option.field, multiple=True, metavar=_METAVARS[option.field], **common)
+    if isinstance(default, bool):  # a flag; click reads its variable as a boolean (1/0, true/false, ...)
+        return click.option(option.flag, option.field, is_flag=True, default=default, **common)
+    # Text in, text to the callback: the option's type is click's STRING, whatever the field's type.
+    metavar = _METAVARS.get(option.field, "NUMBER")
+    default_text = None if default is None else str(default)
+    return click.option(option.flag, option.field, default=default_text, show_default=default is not None,
+                        metavar=metavar, **common)
+
+
+def _serve_options(function: Callable[..., Any]) -> Callable[..., Any]:
     defaults = Settings()
-    serve.add_argument("--host", default=defaults.host)
-    serve.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port")
-    serve.add_argument("--progression", type=_progression, default=defaults.progression,
-                       help="auto | immediate | manual | polls:N (default auto)")
-    serve.add_argument("--speed", type=float, default=defaults.speed, help="divide auto timings by this")
-    serve.add_argument("--balance", type=int, default=defaults.balance_cents, help="starting balance in cents")
-    serve.add_argument("--api-key", action="append", default=[], help="accept only these keys (repeatable)")
-    serve.add_argument("--rate-limit", type=int, default=0, help="requests per minute per key (0 = off)")
-    serve.add_argument("--max-concurrent", type=int, default=0, help="active tasks per key (0 = off)")
-    serve.add_argument("--seed", type=int, default=None, help="make task ids reproducible")
-    serve.add_argument("--poll-retry-after", type=float, default=None,
-                       help="Retry-After seconds on pending/processing reads (SDKs poll at that pace)")
-    serve.add_argument("--journal-size", type=int, default=defaults.journal_size)
-    serve.add_argument("--retention", type=float, default=defaults.retention_seconds,
-                       help="seconds tasks are kept")
-    serve.add_argument("--file-ttl", type=float, default=defaults.file_ttl_seconds,
-                       help="seconds image URLs live (410 after)")
-    serve.add_argument("--frozen-clock", action="store_true", help="start with every namespace's clock frozen")
-    serve.add_argument("--callback-secret", default=None,
-                       help="base64 callback signing secret (default: $RUNAPI_CALLBACK_SECRET or generated)")
-    serve.add_argument("--allow-callback-host", action="append", default=[],
-                       help="deliver callbacks to this host too (loopback is always allowed)")
-    serve.add_argument("--state", default=None, metavar="PATH",
-                       help="keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file "
-                            "across restarts (default: in memory)")
-    serve.set_defaults(func=serve_command)
+    for option in reversed(SERVE_OPTIONS):
+        function = _click_option(option, getattr(defaults, option.field))(function)
+    return function
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    env = Settings.from_env()
-    return Settings(
-        host=args.host, port=args.port, progression=args.progression, speed=args.speed,
-        balance_cents=args.balance, api_keys=tuple(args.api_key), rate_limit=args.rate_limit,
-        max_concurrent=args.max_concurrent, seed=args.seed, poll_retry_after=args.poll_retry_after,
-        journal_size=args.journal_size, retention_seconds=args.retention, file_ttl_seconds=args.file_ttl,
-        frozen_clock=args.frozen_clock, callback_secret=args.callback_secret or env.callback_secret,
-        allow_callback_hosts=tuple(args.allow_callback_host), state_path=args.state or env.state_path,
-    )
+@click.command("serve", help="Serve the mock API (Ctrl-C or SIGTERM stops it). Each option can also be set "
+               "by the environment variable shown; the flag wins.")
+@_serve_options
+def serve(**values: Any) -> int:
+    return serve_command(Settings(**values))
 
 
-def serve_command(args: argparse.Namespace) -> int:
+def settings_from_args(argv: Sequence[str]) -> Settings:
+    """The Settings `runapi-mock serve ARGV` would use, with the environment's variables applied."""
+    with serve.make_context("serve", list(argv)) as ctx:
+        return Settings(**ctx.params)
+
+
+def serve_command(settings: Settings) -> int:
+    from . import server
     from .app import create_app
-    from .server import serve_forever
 
-    settings = settings_from_args(args)
     _log_to_stderr()
     app = create_app(settings)  # the dispatcher settles the secret: given, else stored (--state), else new
     dispatcher = app.state.dispatcher
@@ -83,7 +104,7 @@ def serve_command(args: argparse.Namespace) -> int:
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
 
     try:
-        serve_forever(settings, ready, app=app)
+        server.serve_forever(settings, ready, app=app)
     except KeyboardInterrupt:
         pass
     return 0
@@ -100,26 +121,12 @@ def _log_to_stderr() -> None:
         logger.propagate = False
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runapi-mock", description=__doc__)
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    _serve_parser(subparsers)
-    try:
-        from runapi_contracts import cli as contracts_cli
-    except ImportError:  # pragma: no cover - contracts is part of this distribution
-        contracts_cli = None
-    if contracts_cli is not None and hasattr(contracts_cli, "register"):
-        contracts_cli.register(subparsers)
-    return parser
+cli = click.Group("runapi-mock", commands=[serve, *COMMANDS],
+                  help="An offline mock of the RunAPI image API, and tools to test against it.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (OSError, ValueError) as exc:
-        print(f"runapi-mock: error: {exc}", file=sys.stderr)
-        return 1
+    return run(cli, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import hashlib
@@ -15,15 +14,21 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from runapi_contracts import cli
+from runapi_contracts.receiver import CallbackReceiver
+from runapi_contracts.signing import SignatureError, generate_secret, sign, verify
+from runapi_contracts.webhook_check import (
+    CASES,
+    HandlerUnreachable,
+    assert_webhook_secure,
+    callback_body,
+    check_webhook,
+    send_callback,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-
-from runapi_contracts import cli
-from runapi_contracts.receiver import CallbackReceiver
-from runapi_contracts.signing import SignatureError, generate_secret, sign, verify
-from runapi_contracts.webhook_check import CASES, assert_webhook_secure, callback_body, check_webhook, send_callback
 
 SECRET = generate_secret()
 FORGERIES = {case.name for case in CASES if case.expect == "reject"}
@@ -181,14 +186,39 @@ def test_assert_webhook_secure_raises_with_the_table(handlers: Handlers) -> None
     assert "stale_timestamp      reject" in str(info.value)
 
 
-def test_unreachable_handler_fails_only_the_valid_case() -> None:
+def test_unreachable_handler_raises_instead_of_passing_the_forgeries() -> None:
+    # It used to report every forgery "rejected" (no answer ... ok) and fail only the valid case.
     with CallbackReceiver() as receiver:
-        url = receiver.url
-    report = check_webhook(url, SECRET)
+        url = receiver.url  # a loopback port nothing listens on once the receiver stops
+    with pytest.raises(HandlerUnreachable, match=f"^cannot reach {url}: ConnectError: "):
+        check_webhook(url, SECRET)
+    with pytest.raises(HandlerUnreachable):
+        assert_webhook_secure(url, SECRET)
+
+
+def test_a_handler_that_hangs_up_without_answering_accepted_nothing() -> None:
+    # Connected, then no HTTP answer: that is not "unreachable", and no forgery got a 2xx.
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                connection, _ = listener.accept()
+                connection.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        report = check_webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", SECRET)
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
     [failure] = report.failures()
-    assert failure.case.name == "valid"
-    assert failure.status_code is None and failure.error is not None and "ConnectError" in failure.error
-    assert "no answer (ConnectError" in report.table()
+    assert failure.case.name == "valid" and failure.status_code is None
+    assert "no answer (RemoteProtocolError" in report.table()
 
 
 def test_cases_are_sent_as_specified() -> None:
@@ -237,10 +267,7 @@ def test_callback_body_is_compact_and_fresh() -> None:
 # --- CLI subcommands ---
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    cli.register(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)  # type: ignore[no-any-return]
+    return cli.main(argv)
 
 
 VECTORS = json.loads((Path(__file__).parents[2] / "fixtures" / "signing-vectors.json").read_text())
@@ -321,6 +348,27 @@ def test_cli_check_webhook_exit_codes(handlers: Handlers, capsys: pytest.Capture
     assert capsys.readouterr().out.startswith("case")
     assert run_cli(["check-webhook", handlers.url("ignores-signature"), "--secret", SECRET]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_cli_check_webhook_says_cannot_reach_a_handler_that_is_down(capsys: pytest.CaptureFixture[str]) -> None:
+    with CallbackReceiver() as receiver:
+        url = receiver.url  # a loopback port nothing listens on once the receiver stops
+    assert run_cli(["check-webhook", url, "--secret", SECRET]) == cli.UNREACHABLE == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no table: no case says anything about a handler that got nothing
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"runapi-mock: error: cannot reach {url}: ConnectError")
+
+
+def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run_cli(["sign", *VECTOR_ARGS, "--body", BODY, "--body-file", "x"])
+    assert caught.value.code == 2
+    assert "--body and --body-file are mutually exclusive" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        run_cli(["verify", *VECTOR_ARGS, "--body", BODY])
+    assert caught.value.code == 2
+    assert "Missing option '--signature'" in capsys.readouterr().err
 
 
 def test_cli_generate_secret(capsys: pytest.CaptureFixture[str]) -> None:

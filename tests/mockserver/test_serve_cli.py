@@ -1,4 +1,5 @@
-"""`runapi-mock serve`: flags become Settings, the banner names the bound URL, errors are one line and exit 1."""
+"""`runapi-mock serve`: flags and RUNAPI_MOCK_* variables become Settings, the banner names the bound URL,
+errors are one line and exit 1 (usage errors exit 2)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,31 @@ import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from runapi_mock import Settings, cli, server
 from runapi_mock.lifecycle import Progression
+from runapi_mock.settings import SERVE_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def parse(*argv: str) -> Any:
-    return cli.build_parser().parse_args(["serve", *argv])
+def parse(*argv: str) -> Settings:
+    return cli.settings_from_args(argv)
 
 
 @pytest.fixture(autouse=True)
-def _no_secret_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RUNAPI_CALLBACK_SECRET", raising=False)
+def _no_settings_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for option in SERVE_OPTIONS:
+        for name in option.env:
+            monkeypatch.delenv(name, raising=False)
 
 
 def test_serve_defaults_are_the_settings_defaults() -> None:
-    assert cli.settings_from_args(parse()) == Settings()
+    assert parse() == Settings()
 
 
 @pytest.mark.parametrize(
@@ -46,23 +50,33 @@ def test_serve_defaults_are_the_settings_defaults() -> None:
      (["--state", "mock.sqlite"], "state_path", "mock.sqlite")],
 )
 def test_serve_flags_become_settings(argv: list[str], field: str, value: Any) -> None:
-    assert getattr(cli.settings_from_args(parse(*argv)), field) == value
+    assert getattr(parse(*argv), field) == value
 
 
 def test_callback_secret_falls_back_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNAPI_CALLBACK_SECRET", "ZW52")
-    assert cli.settings_from_args(parse()).callback_secret == "ZW52"
-    assert cli.settings_from_args(parse("--callback-secret", "ZmxhZw==")).callback_secret == "ZmxhZw=="
+    assert parse().callback_secret == "ZW52"
+    assert parse("--callback-secret", "ZmxhZw==").callback_secret == "ZmxhZw=="
 
 
-@pytest.mark.parametrize("argv", [["--progression", "polls:0"], ["--progression", "sometimes"], ["--port", "x"],
-                                  ["--speed", "fast"], ["--balance", "1.5"], ["--bogus"]])
-def test_bad_serve_flags_exit_2_naming_the_problem(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--progression", "polls:0"], "Invalid value for '--progression': invalid progression 'polls:0'"),
+    (["--progression", "sometimes"], "Invalid value for '--progression'"),
+    (["--port", "x"], "Invalid value for '--port': must be a whole number, got 'x'"),
+    (["--port", "65536"], "Invalid value for '--port': must be at most 65535"),
+    (["--speed", "fast"], "Invalid value for '--speed': must be a number"),
+    (["--speed", "0"], "Invalid value for '--speed': must be above 0"),
+    (["--balance", "1.5"], "Invalid value for '--balance': must be a whole number"),
+    (["--bogus"], "No such option '--bogus'"),
+])
+def test_bad_serve_flags_exit_2_naming_the_problem(argv: list[str], says: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
-        parse(*argv)
+        cli.main(["serve", *argv])
     assert caught.value.code == 2
     err = capsys.readouterr().err
-    assert "usage:" in err and ("invalid" in err or "unrecognized" in err)
+    assert "Usage: runapi-mock serve" in err and says in err, err
+    assert "Traceback" not in err
 
 
 def test_a_subcommand_is_required(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,6 +84,81 @@ def test_a_subcommand_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main([])
     assert caught.value.code == 2
     assert "serve" in capsys.readouterr().err
+
+
+# --- the environment: every option has a RUNAPI_MOCK_* variable; flag > variable > default ---
+
+ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_PORT", "9140", "port", 9140),
+             ("RUNAPI_MOCK_PROGRESSION", "immediate", "progression", Progression(mode="immediate")),
+             ("RUNAPI_MOCK_SPEED", "10", "speed", 10.0), ("RUNAPI_MOCK_BALANCE", "42", "balance_cents", 42),
+             ("RUNAPI_MOCK_API_KEYS", "a, b", "api_keys", ("a", "b")),
+             ("RUNAPI_MOCK_RATE_LIMIT", "5", "rate_limit", 5), ("RUNAPI_MOCK_MAX_CONCURRENT", "2", "max_concurrent", 2),
+             ("RUNAPI_MOCK_SEED", "7", "seed", 7), ("RUNAPI_MOCK_POLL_RETRY_AFTER", "0.5", "poll_retry_after", 0.5),
+             ("RUNAPI_MOCK_JOURNAL_SIZE", "9", "journal_size", 9),
+             ("RUNAPI_MOCK_RETENTION", "60", "retention_seconds", 60.0),
+             ("RUNAPI_MOCK_FILE_TTL", "30", "file_ttl_seconds", 30.0),
+             ("RUNAPI_MOCK_FROZEN_CLOCK", "true", "frozen_clock", True),
+             ("RUNAPI_MOCK_CALLBACK_SECRET", "c2VjcmV0", "callback_secret", "c2VjcmV0"),
+             ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS", "h1,h2", "allow_callback_hosts", ("h1", "h2")),
+             ("RUNAPI_MOCK_STATE", "mock.sqlite", "state_path", "mock.sqlite"),
+             # older names, still read
+             ("RUNAPI_MOCK_STATE_PATH", "old.sqlite", "state_path", "old.sqlite"),
+             ("RUNAPI_MOCK_BALANCE_CENTS", "43", "balance_cents", 43)]
+
+
+@pytest.mark.parametrize(("name", "text", "field", "value"), ENV_CASES)
+def test_every_serve_option_comes_from_its_variable(name: str, text: str, field: str, value: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(name, text)
+    assert getattr(parse(), field) == value
+    assert getattr(Settings.from_env(), field) == value  # code reads the same variables the same way
+
+
+def test_the_cases_cover_every_serve_option() -> None:
+    assert {option.env[0] for option in SERVE_OPTIONS} <= {name for name, *_ in ENV_CASES}
+
+
+def test_a_flag_beats_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNAPI_MOCK_PORT", "9140")
+    monkeypatch.setenv("RUNAPI_MOCK_PROGRESSION", "immediate")
+    settings = parse("--port", "9141")
+    assert (settings.port, settings.progression) == (9141, Progression(mode="immediate"))
+    monkeypatch.setenv("RUNAPI_MOCK_STATE", "new.sqlite")
+    monkeypatch.setenv("RUNAPI_MOCK_STATE_PATH", "old.sqlite")
+    assert parse().state_path == "new.sqlite"  # the documented name beats the older one
+
+
+@pytest.mark.parametrize(("name", "text", "says"), [
+    ("RUNAPI_MOCK_PORT", "x", "environment variable RUNAPI_MOCK_PORT: must be a whole number, got 'x'"),
+    ("RUNAPI_MOCK_PROGRESSION", "sometimes", "environment variable RUNAPI_MOCK_PROGRESSION: invalid progression"),
+    ("RUNAPI_MOCK_SPEED", "-1", "environment variable RUNAPI_MOCK_SPEED: must be above 0"),
+    ("RUNAPI_MOCK_FROZEN_CLOCK", "maybe", "RUNAPI_MOCK_FROZEN_CLOCK"),
+])
+def test_a_bad_variable_exits_2_naming_it(name: str, text: str, says: str, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(name, text)
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["serve"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err, err
+
+
+def test_serve_help_shows_every_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # click wraps long lines
+    for option in SERVE_OPTIONS:
+        assert option.flag in out and option.env[0] in out
+
+
+def test_serve_takes_its_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    seen: list[Settings] = []
+    monkeypatch.setattr(server, "serve_forever", lambda settings, on_ready, **_: seen.append(settings))
+    monkeypatch.setenv("RUNAPI_MOCK_PORT", "0")
+    monkeypatch.setenv("RUNAPI_MOCK_PROGRESSION", "immediate")
+    assert cli.main(["serve"]) == 0
+    assert seen[0].port == 0 and seen[0].progression == Progression(mode="immediate")
 
 
 def test_serve_prints_the_bound_url_and_examples(monkeypatch: pytest.MonkeyPatch,
