@@ -5,6 +5,7 @@ Nothing here raises on a JSON value: any body, of any shape, yields a (possibly 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
@@ -183,7 +184,7 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 
 
 def _check_model(target: Action, model: Any, present: bool) -> Model | Violation:
-    if not present:
+    if not present or model is None:  # an SDK that leaves `model` unset may send null
         return Violation("model", "required", "model is required", "/model")
     if not isinstance(model, str) or model not in target.models:
         return Violation("model", "enum", f"model must be one of: {', '.join(target.models)}", "/model")
@@ -206,8 +207,10 @@ def _describe(error: ValidationError, model: Model) -> list[Violation]:
     if kind == "additionalProperties":
         known = set(model.fields)
         extras = sorted(key for key in error.instance if key not in known)
+        allowed = [name for name in model.fields if name not in model.forbidden]
         return [Violation(name, "unknown_field",
-                          f"{name} is not a field of {model.name}", f"/{name}") for name in extras]
+                          f"{name} is not a field of {model.name}{_did_you_mean(name, allowed)}", f"/{name}")
+                for name in extras]
     spec = model.fields.get(field, {})
     where = field if len(path) == 1 else f"{field}[{path[1]}]"
     return [Violation(field, *_message(kind, where, spec, error), pointer)]
@@ -219,15 +222,17 @@ def _message(kind: str, where: str, spec: Mapping[str, Any], error: ValidationEr
         return "url", f"{where} must be an absolute http(s) URL"
     if kind == "type":
         expected = error.validator_value
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+        types = [str(t) for t in (expected if isinstance(expected, list) else [expected])]
+        names = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
         return "type", f"{where} must be {names}"
     if kind in ("enum", "const"):
         values = error.validator_value if kind == "enum" else [error.validator_value]
         return "enum", f"{where} must be one of: {', '.join(str(v) for v in values)}"
     if kind in ("minLength", "maxLength"):
         low, high = spec.get("min_length", 0), spec.get("max_length")
-        span = f"between {low} and {high}" if high is not None else f"at least {low}"
-        return "length", f"{where} must be {span} characters"
+        span = f"between {low} and {high} characters" if high is not None else \
+            f"at least {low} character{'' if low == 1 else 's'}"
+        return "length", f"{where} must be {span}"
     if kind in ("minItems", "maxItems"):
         low, high = spec.get("min_items", 0), spec.get("max_items")
         span = f"exactly {low}" if low == high else f"between {low} and {high}"
@@ -235,3 +240,18 @@ def _message(kind: str, where: str, spec: Mapping[str, Any], error: ValidationEr
     if kind in ("minimum", "maximum"):
         return "range", f"{where} must be between {spec.get('minimum')} and {spec.get('maximum')}"
     return str(kind), f"{where}: {error.message}"
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"; did you mean aspect_ratio?" when `name` is another spelling (aspectRatio) or a near miss of a field."""
+    by_folded = {_fold(field): field for field in known}
+    folded = _fold(name)
+    match = by_folded.get(folded)
+    if match is None:
+        close = difflib.get_close_matches(folded, by_folded, n=1, cutoff=0.8)
+        match = by_folded[close[0]] if close else None
+    return f"; did you mean {match}?" if match else ""
