@@ -1,5 +1,9 @@
 """HMAC-SHA256 signing and verification of RunAPI callbacks (pure functions, no I/O).
 
+This file imports only the standard library, so a production webhook handler can use it without the
+mock server: `from runapi_contracts.signing import verify`, or copy this one file into the app
+(tests/contracts/test_signing.py keeps it that way).
+
 Exceptions, all raised by `verify` (and `InvalidSecret` also by `sign`):
 
     SignatureError (ValueError)

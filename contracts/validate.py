@@ -6,9 +6,10 @@ Nothing here raises on a JSON value: any body, of any shape, yields a (possibly 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema_rs
@@ -58,13 +59,13 @@ def errors_by_field(violations: Iterable[Violation]) -> dict[str, list[str]]:
     return grouped
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator_for(name: str) -> Draft7Validator:
     """A compiled validator per schema name, built once per process."""
     return Draft7Validator(load_schema(name), format_checker=format_checker)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fast_validator_for(name: str) -> jsonschema_rs.Draft7Validator:
     """The same schema compiled by jsonschema-rs (~50x faster), used only to accept valid bodies quickly."""
     return jsonschema_rs.Draft7Validator(load_schema(name), formats={"http-url": is_http_url},

@@ -4,10 +4,12 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
+from runapi_contracts import signing
 from runapi_contracts.signing import (
     FutureTimestamp,
     InvalidSecret,
@@ -196,3 +198,36 @@ def test_every_failure_is_a_value_error() -> None:
     failures = [InvalidSecret, MissingHeader, MalformedHeader, StaleTimestamp, FutureTimestamp]
     assert all(issubclass(exc, SignatureError) for exc in [*failures, SignatureMismatch])
     assert issubclass(SignatureError, ValueError)
+
+
+# A webhook handler in production imports this one file (or vendors it): nothing but the standard library.
+STDLIB_ONLY = """
+import importlib.abc, importlib.util, json, sys
+
+class StdlibOnly(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in sys.stdlib_module_names:
+            raise ImportError(f"signing.py imported {name}, which is not in the standard library")
+        return None
+
+sys.meta_path.insert(0, StdlibOnly())
+path, vector = sys.argv[1], json.loads(sys.argv[2])
+# The file itself, not the package: runapi_contracts/__init__.py imports jsonschema for validation.
+spec = importlib.util.spec_from_file_location("vendored_signing", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+headers = {"X-Callback-Id": vector["id"], "X-Callback-Timestamp": str(vector["ts"]),
+           "X-Callback-Signature": vector["signature"]}
+module.verify(vector["secret"], headers, vector["body"].encode(), now=vector["ts"])
+print("verified")
+"""
+
+
+def test_signing_imports_only_the_standard_library() -> None:
+    vector = {"id": CALLBACK_ID, "ts": TS, "secret": SECRET, "body": VECTORS["vectors"][0]["body"],
+              "signature": VECTORS["vectors"][0]["signature"]}
+    # -I -S: no site-packages, no .pth import hooks, no PYTHONPATH; the finder makes any other import an error.
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", STDLIB_ONLY, signing.__file__, json.dumps(vector)],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "verified\n"
