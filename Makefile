@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# make serve PORT=9140 HOST=0.0.0.0 ARGS='--progression immediate'; what is not given comes from the
+# RUNAPI_MOCK_* variables, else the defaults (127.0.0.1:8787). Only make's command line counts: a shell's
+# own HOST or a platform's PORT variable does not move the mock.
+given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 serve: $(STAMP)
-	$(BIN)/runapi-mock serve --host 127.0.0.1 --port 8787
+	$(BIN)/runapi-mock serve $(call given,HOST,--host) $(call given,PORT,--port) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -27,4 +31,4 @@ fuzz: $(STAMP)
 	RUNAPI_FUZZ_EXAMPLES=300 $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info build

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -215,3 +216,15 @@ def test_python_m_mockserver_serves_until_terminated() -> None:
         process.terminate()
         process.wait(timeout=15)
     assert process.returncode is not None
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_serve_takes_port_and_host_from_its_command_line() -> None:
+    def recipe(*args: str, **env: str) -> list[str]:  # the last line: `make -n` lists install steps first
+        done = subprocess.run(["make", "-n", "serve", *args], cwd=ROOT, env={**os.environ, **env},
+                              capture_output=True, text=True, check=True, timeout=30)
+        return done.stdout.splitlines()[-1].split()
+
+    assert recipe("PORT=9140", "HOST=0.0.0.0")[-5:] == ["serve", "--host", "0.0.0.0", "--port", "9140"]
+    assert recipe("ARGS=--progression immediate")[-3:] == ["serve", "--progression", "immediate"]
+    assert recipe(HOST="a-shells-hostname", PORT="80")[-1] == "serve"  # left to RUNAPI_MOCK_* and defaults
