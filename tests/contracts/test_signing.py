@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,29 @@ def test_signing_imports_only_the_standard_library() -> None:
                           check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "verified\n"
+
+
+def test_the_readmes_production_handler_passes_check_webhook(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from runapi_contracts.webhook_check import check_webhook
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Verify callbacks in production"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    shutil.copy(signing.__file__, tmp_path / "runapi_signing.py")  # vendored, as the README says
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("RUNAPI_CALLBACK_SECRET", SECRET)
+    namespace: dict[str, object] = {}
+    try:
+        exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    finally:
+        sys.modules.pop("runapi_signing", None)
+
+    app = Starlette(routes=[Route("/webhooks/runapi", namespace["runapi_webhook"], methods=["POST"])])
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        report = check_webhook("http://127.0.0.1/webhooks/runapi", SECRET, client=client)
+    assert report.passed, report.table()
+    assert sum(result.accepted for result in report.results) == 2  # the valid callback and its replay
