@@ -445,11 +445,10 @@ class Bench:
 
 def profile_child(port: int, out: Path) -> int:
     """Serve the mock exactly as `runapi-mock serve` does, under pyinstrument (or cProfile), until SIGINT."""
-    from runapi_mock.cli import build_parser, settings_from_args
+    from runapi_mock.cli import settings_from_args
     from runapi_mock.server import serve_forever
 
-    args = build_parser().parse_args(["serve", "--host", HOST, "--port", str(port), "--progression", "immediate",
-                                      "--balance", str(BIG_BALANCE)])
+    args = ["--host", HOST, "--port", str(port), "--progression", "immediate", "--balance", str(BIG_BALANCE)]
     settings = settings_from_args(args).replace(callback_secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     try:
         from pyinstrument import Profiler
