@@ -185,7 +185,7 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 
 
 def _check_model(target: Action, model: Any, present: bool) -> Model | Violation:
-    if not present or model is None:  # an SDK that leaves `model` unset may send null
+    if not present:
         return Violation("model", "required", "model is required", "/model")
     if not isinstance(model, str) or model not in target.models:
         return Violation("model", "enum", f"model must be one of: {', '.join(target.models)}", "/model")

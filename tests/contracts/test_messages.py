@@ -15,8 +15,8 @@ def messages(family: str, action: str, body: Any) -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.parametrize("body", [{"prompt": "a red bicycle"}, {"prompt": "a red bicycle", "model": None}])
-def test_a_missing_model_is_required_not_one_of(body: dict[str, Any]) -> None:
+def test_a_missing_model_is_required_not_one_of() -> None:
+    body = {"prompt": "a red bicycle"}
     assert messages("flux_kontext", "text_to_image", body) == {"model": ["model is required"]}
 
 
