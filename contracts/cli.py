@@ -78,9 +78,9 @@ def _body(body: str | None, body_file: Path | None) -> bytes:
 @_signing_options
 def sign_command(secret: str | None, callback_id: str, timestamp: str, body: str | None,
                  body_file: Path | None) -> int:
-    raw = _body(body, body_file)
-    try:
-        click.echo(sign(_need_secret(secret), callback_id, timestamp, raw))
+    try:  # the secret first: without one, do not sit waiting for a body on stdin
+        key = _need_secret(secret)
+        click.echo(sign(key, callback_id, timestamp, _body(body, body_file)))
     except SignatureError as exc:
         return _error(exc)
     return 0
@@ -94,9 +94,9 @@ def sign_command(secret: str | None, callback_id: str, timestamp: str, body: str
 def verify_command(secret: str | None, callback_id: str, timestamp: str, body: str | None,
                    body_file: Path | None, signature: str, tolerance: int, now: float | None) -> int:
     headers = {ID_HEADER: callback_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature}
-    raw = _body(body, body_file)
     try:
-        verify(_need_secret(secret), headers, raw, now=now, tolerance=tolerance)
+        key = _need_secret(secret)
+        verify(key, headers, _body(body, body_file), now=now, tolerance=tolerance)
     except SignatureError as exc:
         click.echo(f"invalid: {exc}")
         return 1
