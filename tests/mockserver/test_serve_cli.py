@@ -199,16 +199,18 @@ def test_serve_reports_a_busy_port_in_one_line(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_python_m_mockserver_serves_until_terminated() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Configured as a container or CI job does it: by the environment alone.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RUNAPI_MOCK_PORT": "0", "RUNAPI_MOCK_PROGRESSION": "immediate"}
     env.pop("RUNAPI_CALLBACK_SECRET", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "runapi_mock", "serve", "--port", "0", "--progression", "immediate"],
+        [sys.executable, "-m", "runapi_mock", "serve"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
         assert banner.startswith("runapi-mock serving on http://127.0.0.1:"), banner
+        assert "(progression immediate)" in banner and ":8787 " not in banner, banner
         base_url = banner.split()[3]
         with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
             assert response.status == 200 and json.load(response)["status"] == "ok"
