@@ -33,8 +33,10 @@ from .events import (
     NamespaceChanged,
     NamespaceReset,
     Store,
+    TaskCreated,
     TaskMoved,
     TaskTerminal,
+    TaskUpdated,
 )
 from .model import Task
 from .settings import Settings
@@ -128,6 +130,8 @@ class Dispatcher:
 
     def handle(self, event: Event) -> None:
         """The engine's events: a task ending (or reaching processing, for `early`) queues its callback."""
+        if isinstance(event, (TaskCreated, TaskUpdated)):
+            return  # the create and poll path: nothing to send
         if isinstance(event, TaskTerminal):
             self._on_terminal(event.namespace.name, event.namespace.clock, event.task)
         elif isinstance(event, TaskMoved):
