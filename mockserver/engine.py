@@ -22,21 +22,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from runapi_contracts import load_catalog
 
-from . import errors, lifecycle, scenarios
+from . import errors, events, lifecycle, scenarios
 from .clock import VirtualClock
 from .delivery import CallbackMode
-from .events import (
-    NULL_STORE,
-    Event,
-    NamespaceChanged,
-    NamespaceReset,
-    Store,
-    TaskCreated,
-    TaskForgotten,
-    TaskMoved,
-    TaskTerminal,
-    TaskUpdated,
-)
 from .journal import Entry
 from .lifecycle import Progression
 from .model import Namespace, Snapshot, Task
@@ -48,7 +36,7 @@ DEFAULT_NAMESPACE = "default"
 _FLAKY_MEMORY = 10_000
 _STATUS_ORDER = ("pending", "processing", "completed", "failed")
 
-Subscriber = Callable[[Event], None]
+Subscriber = Callable[[events.Event], None]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -77,7 +65,7 @@ def _operation(method: Callable[Concatenate[TaskEngine, P], R]) -> Callable[Conc
 class TaskEngine:
     """Creates and reads tasks for every route; the one place that changes task state."""
 
-    def __init__(self, settings: Settings, store: Store = NULL_STORE) -> None:
+    def __init__(self, settings: Settings, store: events.Store = events.NULL_STORE) -> None:
         self.settings = settings
         self._store = store
         self._lock = threading.RLock()
@@ -90,7 +78,7 @@ class TaskEngine:
         """Call `subscriber(event)` for every change, under the engine's lock, after the store recorded it."""
         self._subscribers.append(subscriber)
 
-    def _publish(self, event: Event) -> None:
+    def _publish(self, event: events.Event) -> None:
         self._store.record(event)
         for subscriber in self._subscribers:
             subscriber(event)
@@ -125,9 +113,9 @@ class TaskEngine:
             )
         if len(self._namespaces) >= self.settings.max_namespaces:
             evicted, _ = self._namespaces.popitem(last=False)  # the least recently used namespace goes
-            self._publish(NamespaceReset(evicted, evicted=True))
+            self._publish(events.NamespaceReset(evicted, evicted=True))
         created = self._namespaces[name] = Namespace(name, self.settings)
-        self._publish(NamespaceChanged(created))
+        self._publish(events.NamespaceChanged(created))
         return created
 
     def find_namespace(self, name: str) -> Namespace | None:
@@ -145,7 +133,7 @@ class TaskEngine:
             self._namespaces.clear()
         else:
             self._namespaces.pop(name, None)
-        self._publish(NamespaceReset(name))
+        self._publish(events.NamespaceReset(name))
 
     @_operation
     def restore(self, snapshot: Snapshot) -> int:
@@ -195,7 +183,7 @@ class TaskEngine:
         return self._clock_changed(ns)
 
     def _clock_changed(self, ns: Namespace) -> tuple[float, bool]:
-        self._publish(NamespaceChanged(ns))
+        self._publish(events.NamespaceChanged(ns))
         self.tick()  # due status changes happen at once
         self.notify()
         return self.read_clock(ns)
@@ -213,7 +201,7 @@ class TaskEngine:
             ns.progression = progression
         if not isinstance(callback_mode, _Keep):
             ns.callback_mode = callback_mode
-        self._publish(NamespaceChanged(ns))
+        self._publish(events.NamespaceChanged(ns))
 
     def balance(self, ns: Namespace, key: str) -> dict[str, int]:
         with self._lock:
@@ -227,7 +215,7 @@ class TaskEngine:
     def set_balance(self, ns: Namespace, key: str, cents: int) -> dict[str, int]:
         """Make `cents` available to `key`, whatever it has reserved or spent; returns the new balance."""
         ns.ledger.set_balance(key, cents)
-        self._publish(NamespaceChanged(ns, key=key))
+        self._publish(events.NamespaceChanged(ns, key=key))
         return ns.ledger.balance(key, ns.clock.now())
 
     def rules(self, ns: Namespace) -> list[dict[str, Any]]:
@@ -334,7 +322,7 @@ class TaskEngine:
                 if idempotency_key is not None:
                     ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
                 timed = self._schedule(ns, task, now)
-                self._publish(TaskCreated(ns, task, idempotency_key, fingerprint))
+                self._publish(events.TaskCreated(ns, task, idempotency_key, fingerprint))
             finally:
                 self._store.flush()  # before the 2xx goes out: an accepted task survives a crash
         if timed:  # only `auto` tasks give the scheduler something new to wait for
@@ -358,7 +346,7 @@ class TaskEngine:
             raise errors.NotFound(f"Task {task_id} not found")
         task.reads += 1
         self._materialize(ns, task, ns.clock.now())
-        self._publish(TaskUpdated(ns, task))
+        self._publish(events.TaskUpdated(ns, task))
         return task
 
     @_operation
@@ -391,7 +379,7 @@ class TaskEngine:
         task.manual_steps = max(task.manual_steps, task.step) + 1
         task.step = max(task.step, task.manual_steps)
         self._apply(ns, task, ns.clock.now())
-        self._publish(TaskUpdated(ns, task))
+        self._publish(events.TaskUpdated(ns, task))
         return task
 
     def force(self, ns: Namespace, task_id: str, status: str, *, failure: tuple[str, str] | None = None) -> Task:
@@ -420,7 +408,7 @@ class TaskEngine:
         task.step = lifecycle.PATHS[task.outcome].index(status)
         task.manual_steps = max(task.manual_steps, task.step)
         self._apply(ns, task, ns.clock.now())
-        self._publish(TaskUpdated(ns, task))
+        self._publish(events.TaskUpdated(ns, task))
         return task
 
     @_operation
@@ -463,9 +451,9 @@ class TaskEngine:
             ns.ledger.refund(task.key, task.id)
         if task.terminal:
             task.finished_at = now
-            self._publish(TaskTerminal(ns, task))
+            self._publish(events.TaskTerminal(ns, task))
         else:
-            self._publish(TaskMoved(ns, task))
+            self._publish(events.TaskMoved(ns, task))
 
     def _schedule(self, ns: Namespace, task: Task, now: float) -> bool:
         """Queue an `auto` task's next status change; False when nothing is timed (other progressions)."""
@@ -493,7 +481,7 @@ class TaskEngine:
             ns.order.popleft()
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
-            self._publish(TaskForgotten(ns, oldest))
+            self._publish(events.TaskForgotten(ns, oldest))
 
     def flaky_attempt(self, ns: Namespace, fingerprint: str, failures: int) -> bool:
         """True while this request (same key, route and body) is still within its failing attempts."""
