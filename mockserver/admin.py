@@ -13,9 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import errors
-from .callbacks import CallbackMode, InvalidCallbackMode
-from .engine import Namespace, TaskEngine
+from .callbacks import Dispatcher
+from .delivery import CallbackMode, InvalidCallbackMode
+from .engine import TaskEngine
 from .lifecycle import InvalidProgression, Progression
+from .model import Namespace, Task
 from .parsing import context
 from .responses import JSON
 
@@ -23,7 +25,8 @@ MAX_ADMIN_BODY = 64 * 1024
 
 
 def _engine(request: Request) -> TaskEngine:
-    return request.app.state.engine
+    engine: TaskEngine = request.app.state.engine
+    return engine
 
 
 def _namespace(request: Request) -> Namespace:
@@ -62,8 +65,12 @@ def _changed(request: Request) -> None:
         scheduler.wake()
 
 
-def _task_view(ns: Namespace, task_id: str, engine: TaskEngine) -> dict[str, Any]:
-    task = engine.get(ns, task_id)
+def _dispatcher(request: Request) -> Dispatcher:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return dispatcher
+
+
+def _task_view(ns: Namespace, task: Task) -> dict[str, Any]:
     return {
         **task.to_body(), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
         "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
@@ -91,22 +98,13 @@ async def list_tasks(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     limit = _int_param(request, "limit", 100)
     status, key = request.query_params.get("status"), request.query_params.get("key")
-    with engine.lock:
-        ids = list(reversed(ns.tasks))
-        found = []
-        for task_id in ids:
-            view = _task_view(ns, task_id, engine)
-            if (status is None or view["status"] == status) and (key is None or view["key"] == key):
-                found.append(view)
-                if len(found) >= limit:
-                    break
-    return JSON({"tasks": found, "total": len(ids)})
+    found, total = engine.list_tasks(ns, status=status, key=key, limit=limit)
+    return JSON({"tasks": [_task_view(ns, task) for task in found], "total": total})
 
 
 async def get_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    with engine.lock:
-        view = _task_view(ns, request.path_params["task_id"], engine)
+    view = _task_view(ns, engine.get(ns, request.path_params["task_id"]))
     context(request).task_id = view["id"]
     return JSON(view)
 
@@ -122,73 +120,66 @@ async def force_status(request: Request) -> Response:
         if isinstance(body.get("error"), str) else None
     task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
     _changed(request)
-    with engine.lock:
-        return JSON(_task_view(ns, task.id, engine))
+    return JSON(_task_view(ns, task))
 
 
 async def step_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     task = engine.step(ns, request.path_params["task_id"])
     _changed(request)
-    with engine.lock:
-        return JSON(_task_view(ns, task.id, engine))
+    return JSON(_task_view(ns, task))
 
 
 async def journal(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     filters = {name: request.query_params.get(name)
                for name in ("method", "path", "status", "key", "task_id", "scenario", "model")}
-    with engine.lock:
-        entries = ns.journal.query(limit=_int_param(request, "limit", 100), **filters)
-        return JSON({"entries": [e.to_dict() for e in entries], "size": len(ns.journal),
-                     "capacity": ns.journal._entries.maxlen})
+    entries, size = engine.journal(ns, limit=_int_param(request, "limit", 100), **filters)
+    return JSON({"entries": [e.to_dict() for e in entries], "size": size,
+                 "capacity": request.app.state.settings.journal_size})
 
 
 async def rules(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    with engine.lock:
-        if request.method == "POST":
-            rule = ns.rules.add(await _json_body(request))
-            return JSON(rule.to_dict(), status_code=201)
-        if request.method == "DELETE":
-            ns.rules.clear()
-        return JSON({"rules": ns.rules.to_list()})
+    if request.method == "POST":
+        return JSON(engine.add_rule(ns, await _json_body(request)), status_code=201)
+    if request.method == "DELETE":
+        engine.clear_rules(ns)
+    return JSON({"rules": engine.rules(ns)})
 
 
 async def delete_rule(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     rule_id = request.path_params["rule_id"]
-    with engine.lock:
-        if not ns.rules.remove(rule_id):
-            raise errors.NotFound(f"No rule {rule_id}")
-        return JSON({"rules": ns.rules.to_list()})
+    if not engine.remove_rule(ns, rule_id):
+        raise errors.NotFound(f"No rule {rule_id}")
+    return JSON({"rules": engine.rules(ns)})
 
 
-def _clock_view(ns: Namespace) -> dict[str, Any]:
-    return {"now": ns.clock.now(), "frozen": ns.clock.frozen}
+def _clock_view(reading: tuple[float, bool]) -> dict[str, Any]:
+    now, frozen = reading
+    return {"now": now, "frozen": frozen}
 
 
 async def clock(request: Request) -> Response:
-    return JSON(_clock_view(_namespace(request)))
+    return JSON(_clock_view(_engine(request).read_clock(_namespace(request))))
 
 
 async def clock_action(request: Request) -> Response:
-    ns = _namespace(request)
+    ns, engine = _namespace(request), _engine(request)
     action = request.path_params["action"]
     if action == "advance":
         seconds = (await _json_body(request)).get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 ** 9:
             raise errors.BadRequest("send {\"seconds\": N} with 0 <= N <= 1e9", code="invalid_seconds")
-        ns.clock.advance(float(seconds))
+        reading = engine.advance_clock(ns, float(seconds))
     elif action == "freeze":
-        ns.clock.freeze()
+        reading = engine.freeze_clock(ns)
     elif action == "unfreeze":
-        ns.clock.unfreeze()
+        reading = engine.unfreeze_clock(ns)
     else:
         raise errors.NotFound(f"No clock action {action!r}: use advance, freeze or unfreeze")
-    _engine(request).save_namespace(ns)
-    _changed(request)
-    return JSON(_clock_view(ns))
+    return JSON(_clock_view(reading))
 
 
 async def balance(request: Request) -> Response:
@@ -199,27 +190,24 @@ async def balance(request: Request) -> Response:
         if not isinstance(key, str) or not key or isinstance(cents, bool) or not isinstance(cents, int) \
                 or not 0 <= cents <= 10 ** 12:
             raise errors.BadRequest("send {\"key\": \"<api key>\", \"balance_cents\": N}", code="invalid_balance")
-        with engine.lock:
-            ns.ledger.set_balance(key, cents)
-            engine.save_namespace(ns, key=key)
-            return JSON({"key": key, **ns.ledger.balance(key, ns.clock.now())})
+        return JSON({"key": key, **engine.set_balance(ns, key, cents)})
     key = request.query_params.get("key")
-    with engine.lock:
-        if key:
-            return JSON({"key": key, **ns.ledger.balance(key, ns.clock.now())})
-        return JSON({"accounts": ns.ledger.snapshot()})
+    if key:
+        return JSON({"key": key, **engine.balance(ns, key)})
+    return JSON({"accounts": engine.accounts(ns)})
 
 
 async def config(request: Request) -> Response:
-    ns, settings = _namespace(request), request.app.state.settings
+    ns, engine, settings = _namespace(request), _engine(request), request.app.state.settings
     if request.method == "PUT":
         body = await _json_body(request)
+        changes: dict[str, Any] = {}
         if "progression" in body:
             value = body["progression"]
             if value is not None and not isinstance(value, str):
                 raise errors.BadRequest("progression must be a string or null", code="invalid_progression")
             try:
-                ns.progression = Progression.parse(value) if isinstance(value, str) else None
+                changes["progression"] = Progression.parse(value) if isinstance(value, str) else None
             except InvalidProgression as exc:
                 raise errors.BadRequest(str(exc), code="invalid_progression") from None
         if "callback_mode" in body:
@@ -227,59 +215,57 @@ async def config(request: Request) -> Response:
             if value is not None and not isinstance(value, str):
                 raise errors.BadRequest("callback_mode must be a string or null", code="invalid_callback_mode")
             try:
-                ns.callback_mode = CallbackMode.parse(value) if value else None
+                changes["callback_mode"] = CallbackMode.parse(value) if value else None
             except InvalidCallbackMode as exc:
                 raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
-        request.app.state.engine.save_namespace(ns)
+        engine.configure(ns, **changes)
+    progression, callback_mode = engine.config(ns)
     return JSON({
         "namespace": ns.name,
-        "progression": str(ns.progression or settings.progression),
+        "progression": str(progression or settings.progression),
         "server_progression": str(settings.progression),
         "speed": settings.speed, "balance_cents": settings.balance_cents, "api_keys": len(settings.api_keys),
         "rate_limit": settings.rate_limit, "max_concurrent": settings.max_concurrent,
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
         "callback_schedule": list(settings.callback_schedule),
-        "callback_mode": ns.callback_mode.__dict__ if ns.callback_mode else None,
+        "callback_mode": callback_mode.__dict__ if callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),
     })
 
 
 async def callbacks(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns = _namespace(request)
     task_id, state = request.query_params.get("task_id"), request.query_params.get("state")
     limit = _int_param(request, "limit", 100)
-    with engine.lock:
-        found = [d.to_dict() for d in reversed(ns.deliveries.values())
-                 if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
-        return JSON({"deliveries": found[:limit], "total": len(ns.deliveries)})
+    every = _dispatcher(request).deliveries(ns.name)
+    found = [d.to_dict() for d in every
+             if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
+    return JSON({"deliveries": found[:limit], "total": len(every)})
 
 
 async def callback(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
-    with engine.lock:
-        delivery = ns.deliveries.get(request.path_params["delivery_id"])
-        if delivery is None:
-            raise errors.NotFound("No such delivery")
-        return JSON(delivery.to_dict())
+    ns = _namespace(request)
+    delivery = _dispatcher(request).delivery(ns.name, request.path_params["delivery_id"])
+    if delivery is None:
+        raise errors.NotFound("No such delivery")
+    return JSON(delivery.to_dict())
 
 
 async def redeliver(request: Request) -> Response:
     ns = _namespace(request)
-    dispatcher = request.app.state.dispatcher
     try:
-        delivery = dispatcher.redeliver(ns, request.path_params["delivery_id"])
+        delivery = _dispatcher(request).redeliver(ns.name, request.path_params["delivery_id"])
     except KeyError:
         raise errors.NotFound("No such delivery") from None
     except ValueError as exc:
         raise errors.Conflict(f"This delivery is blocked: {exc}", code="delivery_blocked") from None
     _changed(request)
-    with _engine(request).lock:
-        return JSON(delivery.to_dict(), status_code=202)
+    return JSON(delivery.to_dict(), status_code=202)
 
 
 async def callback_secret(request: Request) -> Response:
-    dispatcher = request.app.state.dispatcher
+    dispatcher = _dispatcher(request)
     if request.method == "POST":
         dispatcher.rotate_secret()
     return JSON({"secret": dispatcher.secret, "previous_secret": dispatcher.previous_secret})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from starlette._utils import get_route_path
 from starlette.applications import Starlette
@@ -16,6 +16,7 @@ from starlette.responses import Response
 from . import errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
+from .events import NullStore, Store
 from .middleware import RequestContextMiddleware
 from .responses import JSON
 from .routes import routes
@@ -49,14 +50,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """A mock server app; its engine is `app.state.engine` for tests that drive it from Python."""
     settings = settings or Settings()
-    store = StateStore(settings.state_path) if settings.state_path else None
+    # The one place that wires them: the engine publishes, the dispatcher subscribes, both write to the store.
+    store: Store = StateStore(settings.state_path) if settings.state_path else NullStore()
     engine = TaskEngine(settings, store)
-    dispatcher = Dispatcher(engine, settings)
-    if store is not None:
-        restored = store.restore(engine, dispatcher)
-        logger.info("restored %d tasks from %s", restored, store.path)
+    dispatcher = Dispatcher(settings, store)
+    engine.subscribe(dispatcher.handle)
+    snapshot = store.load()
+    engine.restore(snapshot)
+    dispatcher.restore(snapshot.deliveries, engine.clock)
+    if settings.state_path:
+        logger.info("restored %d tasks from %s", len(snapshot.tasks), settings.state_path)
     scheduler = Scheduler([engine.tick, dispatcher.tick])
     engine.on_change.append(scheduler.wake)
+    dispatcher.on_change.append(scheduler.wake)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -67,10 +73,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await scheduler.stop()
             owed = await dispatcher.stop()
-            if store is not None:
-                store.close()
+            store.close()
             if owed:
-                kept = f"kept in {store.path}; they resume at the next start" if store is not None \
+                kept = f"kept in {settings.state_path}; they resume at the next start" if settings.state_path \
                     else "not kept (no --state): they are lost"
                 logger.warning("stopped with %d callback deliveries pending, %s: %s", len(owed), kept,
                                ", ".join(f"{d.id} ({d.state}, task {d.task_id}, {d.url})" for d in owed[:20])
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.store = store
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
     app.state.image_cache = images.ImageCache()

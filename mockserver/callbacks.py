@@ -2,6 +2,9 @@
 
 Only allowed hosts are ever contacted (loopback by default): the real API takes public URLs, so any other
 URL is accepted with its task, and its delivery is journaled as blocked instead of sent.
+
+The dispatcher hears of task endings through the engine's events and keeps its deliveries itself, per
+namespace, each book timed by its namespace's clock; a reset drops the book. It never takes the engine's lock.
 """
 
 from __future__ import annotations
@@ -10,90 +13,36 @@ import asyncio
 import heapq
 import json
 import logging
-import re
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-
 from runapi_contracts.receiver import is_loopback_host
 from runapi_contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
 
-from .engine import Namespace, Task, TaskEngine
+from .clock import VirtualClock
+from .delivery import Attempt, CallbackMode, Delivery
+from .events import (
+    DeliveryChanged,
+    DeliveryForgotten,
+    Event,
+    NamespaceChanged,
+    NamespaceReset,
+    Store,
+    TaskCreated,
+    TaskMoved,
+    TaskTerminal,
+    TaskUpdated,
+)
+from .model import Task
 from .settings import Settings
 
 logger = logging.getLogger("runapi_mock")
-_SECONDS = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
 MAX_DELIVERIES = 10_000  # per namespace; finished ones beyond this are forgotten first
-
-
-class InvalidCallbackMode(ValueError):
-    """A callback mode that is not a comma list of `duplicate`, `early`, `delay:SECONDS`."""
-
-
-@dataclass(frozen=True)
-class CallbackMode:
-    """Ways to test a handler: send twice with one id, send late, or send before the status shows the end."""
-
-    duplicate: bool = False
-    delay: float = 0.0
-    early: bool = False
-
-    @classmethod
-    def parse(cls, value: str) -> CallbackMode:
-        duplicate, delay, early = False, 0.0, False
-        for part in filter(None, (p.strip().lower() for p in value.split(","))):
-            name, _, arg = part.partition(":")
-            if part == "duplicate":
-                duplicate = True
-            elif part == "early":
-                early = True
-            elif name == "delay" and _SECONDS.fullmatch(arg) and float(arg) <= 86400:
-                delay = float(arg)
-            else:
-                raise InvalidCallbackMode(
-                    f"invalid callback mode {part!r}: use duplicate, early, delay:SECONDS (comma-separated)"
-                )
-        return cls(duplicate, delay, early)
-
-
-@dataclass
-class Attempt:
-    number: int
-    at: float
-    status_code: int | None = None
-    latency_ms: float | None = None
-    error: str | None = None
-    timestamp: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class Delivery:
-    id: str
-    namespace: str
-    task_id: str
-    url: str
-    body: bytes
-    created_at: float
-    state: str = "pending"  # pending | sending | delivered | exhausted | blocked
-    reason: str | None = None
-    next_attempt_at: float | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    copies_left: int = 0  # duplicate mode: sends still owed after a success
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "namespace": self.namespace, "task_id": self.task_id, "url": self.url,
-            "state": self.state, "reason": self.reason, "created_at": self.created_at,
-            "next_attempt_at": self.next_attempt_at, "attempts": [a.to_dict() for a in self.attempts],
-            "payload": json.loads(self.body),
-        }
 
 
 def host_allowed(url: str, extra_hosts: tuple[str, ...]) -> tuple[bool, str]:
@@ -119,28 +68,37 @@ def payload(task: Task) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+@dataclass
+class _Book:
+    """One namespace's deliveries (oldest first) and the (clock time, delivery id) heap of due attempts."""
+
+    clock: VirtualClock
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    due: list[tuple[float, str]] = field(default_factory=list)
+
+
 class Dispatcher:
     """Creates deliveries from task endings and sends the due ones, at most `callback_concurrency` at once."""
 
-    def __init__(self, engine: TaskEngine, settings: Settings) -> None:
-        self.engine = engine
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
-        self.store = engine.store
-        stored = self.store.get_meta("callback_secret") if self.store is not None else None
+        self._store = store
+        self._lock = threading.RLock()
+        self._books: dict[str, _Book] = {}
+        self.on_change: list[Callable[[], None]] = []  # the scheduler's wake-up: an attempt became due
+        stored = store.get_meta("callback_secret")
         self.secret = settings.callback_secret or stored or generate_secret()
         self.secret_source = "given" if settings.callback_secret else "restored" if stored else "generated"
         try:
             sign(self.secret, "check", 0, b"")
         except InvalidSecret as exc:
             raise ValueError(f"invalid callback secret: {exc}") from None
-        self.previous_secret: str | None = self.store.get_meta("previous_callback_secret") \
-            if self.store is not None and self.secret == stored else None
+        self.previous_secret: str | None = store.get_meta("previous_callback_secret") \
+            if self.secret == stored else None
         self._save_secrets()
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: set[asyncio.Task[None]] = set()
-        engine.on_terminal.append(self._on_terminal)
-        engine.on_processing.append(self._on_processing)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -165,116 +123,161 @@ class Dispatcher:
         return self.secret
 
     def _save_secrets(self) -> None:
-        if self.store is not None:
-            self.store.set_meta("callback_secret", self.secret)
-            self.store.set_meta("previous_callback_secret", self.previous_secret)
+        self._store.set_meta("callback_secret", self.secret)
+        self._store.set_meta("previous_callback_secret", self.previous_secret)
 
     # -- creating deliveries ---------------------------------------------------------------------------
 
-    def _on_processing(self, ns: Namespace, task: Task) -> None:
-        mode = task.callback_mode
-        if mode is not None and mode.early and task.outcome in ("completed", "failed"):
-            self._enqueue(ns, task)
+    def handle(self, event: Event) -> None:
+        """The engine's events: a task ending (or reaching processing, for `early`) queues its callback."""
+        if isinstance(event, (TaskCreated, TaskUpdated)):
+            return  # the create and poll path: nothing to send
+        if isinstance(event, TaskTerminal):
+            self._on_terminal(event.namespace.name, event.namespace.clock, event.task)
+        elif isinstance(event, TaskMoved):
+            mode = event.task.callback_mode
+            if mode is not None and mode.early and event.task.outcome in ("completed", "failed"):
+                self._enqueue(event.namespace.name, event.namespace.clock, event.task)
+        elif isinstance(event, NamespaceReset):
+            with self._lock:
+                if event.name is None:
+                    self._books.clear()
+                else:
+                    self._books.pop(event.name, None)
+        elif isinstance(event, NamespaceChanged):
+            with self._lock:
+                book = self._books.get(event.namespace.name)
+                if book is not None and book.clock is not event.namespace.clock:
+                    del self._books[event.namespace.name]  # a book left by a namespace that has since gone
 
-    def _on_terminal(self, ns: Namespace, task: Task) -> None:
-        mode = task.callback_mode
-        if mode is not None and mode.early and any(d.task_id == task.id for d in ns.deliveries.values()):
-            return  # already sent early
-        self._enqueue(ns, task)
+    def _book(self, namespace: str, clock: VirtualClock) -> _Book:
+        book = self._books.get(namespace)
+        if book is None:
+            book = self._books[namespace] = _Book(clock)
+        return book
 
-    def _enqueue(self, ns: Namespace, task: Task) -> None:
+    def _on_terminal(self, namespace: str, clock: VirtualClock, task: Task) -> None:
+        mode = task.callback_mode
+        with self._lock:
+            book = self._books.get(namespace)
+            if mode is not None and mode.early and book is not None \
+                    and any(d.task_id == task.id for d in book.deliveries.values()):
+                return  # already sent early
+        self._enqueue(namespace, clock, task)
+
+    def _enqueue(self, namespace: str, clock: VirtualClock, task: Task) -> None:
         url = task.body.get("callback_url")
         if not isinstance(url, str):
             return
-        now = ns.clock.now()
-        delivery = Delivery(id=str(uuid.uuid4()), namespace=ns.name, task_id=task.id, url=url,
-                            body=payload(task), created_at=now)
-        mode = task.callback_mode or CallbackMode()
-        delivery.copies_left = 1 if mode.duplicate else 0
-        allowed, reason = host_allowed(url, self.settings.allow_callback_hosts)
-        if not allowed:
-            delivery.state, delivery.reason = "blocked", reason
-        else:
-            self._schedule(ns, delivery, now + mode.delay)
-        ns.deliveries[delivery.id] = delivery
-        self._save(delivery)
-        self._trim(ns)
-        self.engine.notify()
+        with self._lock:
+            book = self._book(namespace, clock)
+            now = clock.now()
+            delivery = Delivery(id=str(uuid.uuid4()), namespace=namespace, task_id=task.id, url=url,
+                                body=payload(task), created_at=now)
+            mode = task.callback_mode or CallbackMode()
+            delivery.copies_left = 1 if mode.duplicate else 0
+            allowed, reason = host_allowed(url, self.settings.allow_callback_hosts)
+            if not allowed:
+                delivery.state, delivery.reason = "blocked", reason
+            else:
+                self._schedule(book, delivery, now + mode.delay)
+            book.deliveries[delivery.id] = delivery
+            self._store.record(DeliveryChanged(delivery))
+            self._trim(book)
+        self._notify()
 
-    def resume(self, ns: Namespace, delivery: Delivery) -> None:
-        """A delivery loaded from --state: one still owed is due again (now, if it was mid-attempt)."""
-        ns.deliveries[delivery.id] = delivery
-        if delivery.state == "sending":
-            unanswered = delivery.attempts[-1] if delivery.attempts else None
-            if unanswered is not None and unanswered.status_code is None and unanswered.error is None:
-                unanswered.error = "the server stopped before the receiver answered"
-            self._schedule(ns, delivery, ns.clock.now())
-        elif delivery.state == "pending":
-            self._schedule(ns, delivery, delivery.next_attempt_at or ns.clock.now())
+    def restore(self, deliveries: Iterable[Delivery], clock: Callable[[str], VirtualClock]) -> None:
+        """Deliveries a state store kept: one still owed is due again (now, if it was mid-attempt)."""
+        deliveries = list(deliveries)
+        clocks = {name: clock(name) for name in dict.fromkeys(d.namespace for d in deliveries)}
+        with self._lock:
+            for delivery in deliveries:
+                book = self._book(delivery.namespace, clocks[delivery.namespace])
+                book.deliveries[delivery.id] = delivery
+                if delivery.state == "sending":
+                    unanswered = delivery.attempts[-1] if delivery.attempts else None
+                    if unanswered is not None and unanswered.status_code is None and unanswered.error is None:
+                        unanswered.error = "the server stopped before the receiver answered"
+                    self._schedule(book, delivery, book.clock.now())
+                elif delivery.state == "pending":
+                    self._schedule(book, delivery, delivery.next_attempt_at or book.clock.now())
 
-    def _save(self, delivery: Delivery) -> None:
-        if self.store is not None:
-            self.store.delivery(delivery)
-
-    def _commit(self) -> None:
-        if self.store is not None:
-            self.store.flush()
-
-    def _schedule(self, ns: Namespace, delivery: Delivery, at: float) -> None:
+    def _schedule(self, book: _Book, delivery: Delivery, at: float) -> None:
         delivery.state, delivery.next_attempt_at = "pending", at
-        heapq.heappush(ns.delivery_due, (at, delivery.id))
+        heapq.heappush(book.due, (at, delivery.id))
 
-    def _trim(self, ns: Namespace) -> None:
-        while len(ns.deliveries) > MAX_DELIVERIES:
-            oldest = next((d for d in ns.deliveries.values() if d.state in ("delivered", "exhausted", "blocked")),
+    def _trim(self, book: _Book) -> None:
+        while len(book.deliveries) > MAX_DELIVERIES:
+            oldest = next((d for d in book.deliveries.values() if d.state in ("delivered", "exhausted", "blocked")),
                           None)
             if oldest is None:
                 return
-            del ns.deliveries[oldest.id]
-            if self.store is not None:
-                self.store.forget_delivery(oldest)
+            del book.deliveries[oldest.id]
+            self._store.record(DeliveryForgotten(oldest))
 
-    def redeliver(self, ns: Namespace, delivery_id: str) -> Delivery:
-        with self.engine.lock:
-            delivery = ns.deliveries[delivery_id]
+    def redeliver(self, namespace: str, delivery_id: str) -> Delivery:
+        """Send a delivery again now (KeyError: no such delivery; ValueError: it is blocked)."""
+        with self._lock:
+            book = self._books.get(namespace)
+            if book is None:
+                raise KeyError(delivery_id)
+            delivery = book.deliveries[delivery_id]
             if delivery.state == "blocked":
                 raise ValueError(delivery.reason or "blocked")
-            self._schedule(ns, delivery, ns.clock.now())
-            self._save(delivery)
-            self._commit()
-            return delivery
+            self._schedule(book, delivery, book.clock.now())
+            self._store.record(DeliveryChanged(delivery))
+            self._store.flush()
+        self._notify()
+        return delivery
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def deliveries(self, namespace: str) -> list[Delivery]:
+        """A namespace's deliveries, newest first."""
+        with self._lock:
+            book = self._books.get(namespace)
+            return list(reversed(book.deliveries.values())) if book is not None else []
+
+    def delivery(self, namespace: str, delivery_id: str) -> Delivery | None:
+        with self._lock:
+            book = self._books.get(namespace)
+            return book.deliveries.get(delivery_id) if book is not None else None
+
+    def all(self) -> list[Delivery]:
+        with self._lock:
+            return [d for book in self._books.values() for d in book.deliveries.values()]
 
     # -- sending ---------------------------------------------------------------------------------------
 
     def tick(self) -> float | None:
         """Start the attempts that are due; wall seconds until the next one (None when nothing waits)."""
         soonest: float | None = None
-        with self.engine.lock:
-            for ns in list(self.engine.namespaces.values()):
-                now = ns.clock.now()
-                while ns.delivery_due and ns.delivery_due[0][0] <= now:
-                    at, delivery_id = heapq.heappop(ns.delivery_due)
-                    delivery = ns.deliveries.get(delivery_id)
+        with self._lock:
+            for book in list(self._books.values()):
+                now = book.clock.now()
+                while book.due and book.due[0][0] <= now:
+                    at, delivery_id = heapq.heappop(book.due)
+                    delivery = book.deliveries.get(delivery_id)
                     if delivery is None or delivery.state != "pending" or delivery.next_attempt_at != at:
                         continue  # superseded by a redelivery or already finished
                     delivery.state, delivery.next_attempt_at = "sending", None
-                    self._save(delivery)
-                    self._launch(ns, delivery)
-                if ns.delivery_due and not ns.clock.frozen:
-                    wait = ns.delivery_due[0][0] - now
+                    self._store.record(DeliveryChanged(delivery))
+                    self._launch(book, delivery)
+                if book.due and not book.clock.frozen:
+                    wait = book.due[0][0] - now
                     soonest = wait if soonest is None else min(soonest, wait)
-            self._commit()
+            self._store.flush()
         return soonest
 
-    def _launch(self, ns: Namespace, delivery: Delivery) -> None:
-        task = asyncio.get_running_loop().create_task(self._attempt(ns, delivery))
+    def _launch(self, book: _Book, delivery: Delivery) -> None:
+        task = asyncio.get_running_loop().create_task(self._attempt(book, delivery))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
-    async def _attempt(self, ns: Namespace, delivery: Delivery) -> None:
+    async def _attempt(self, book: _Book, delivery: Delivery) -> None:
         assert self._semaphore is not None
         async with self._semaphore:
-            attempt = Attempt(number=len(delivery.attempts) + 1, at=ns.clock.now())
+            attempt = Attempt(number=len(delivery.attempts) + 1, at=book.clock.now())
             delivery.attempts.append(attempt)
             # Receivers check the timestamp against their own clock, so it is wall time, not the mock's clock.
             attempt.timestamp = int(time.time())
@@ -288,18 +291,18 @@ class Dispatcher:
                 ok = 200 <= response.status_code < 300
                 if not ok:
                     attempt.error = f"receiver answered {response.status_code}"
-            except Exception as exc:  # any failure is a failed attempt, journaled and retried; never lost
+            except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, journaled and retried; never lost
                 ok = False
                 attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 3)
-        self._finish(ns, delivery, ok)
+        self._finish(book, delivery, ok)
 
-    def _finish(self, ns: Namespace, delivery: Delivery, ok: bool) -> None:
-        with self.engine.lock:
-            now = ns.clock.now()
+    def _finish(self, book: _Book, delivery: Delivery, ok: bool) -> None:
+        with self._lock:
+            now = book.clock.now()
             if ok and delivery.copies_left > 0:
                 delivery.copies_left -= 1
-                self._schedule(ns, delivery, now)  # duplicate mode: the same id once more
+                self._schedule(book, delivery, now)  # duplicate mode: the same id once more
             elif ok:
                 delivery.state = "delivered"
             else:
@@ -308,16 +311,12 @@ class Dispatcher:
                 if failures > len(schedule):
                     delivery.state = "exhausted"
                 else:
-                    self._schedule(ns, delivery, now + schedule[failures - 1])
-            self._save(delivery)
-            self._commit()
-        self.engine.notify()
+                    self._schedule(book, delivery, now + schedule[failures - 1])
+            if self._books.get(delivery.namespace) is book:  # not when its namespace was reset meanwhile
+                self._store.record(DeliveryChanged(delivery))
+                self._store.flush()
+        self._notify()
 
-    def all(self) -> list[Delivery]:
-        with self.engine.lock:
-            return [d for ns in self.engine.namespaces.values() for d in ns.deliveries.values()]
-
-
-def deliveries(ns: Namespace) -> list[Delivery]:
-    return list(reversed(ns.deliveries.values()))
-
+    def _notify(self) -> None:
+        for callback in self.on_change:
+            callback()

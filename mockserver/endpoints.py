@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
+from runapi_contracts import errors_by_field, load_catalog
+from runapi_contracts.openapi import runapi_openapi
+from runapi_contracts.validate import check_request
 from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runapi_contracts import errors_by_field, load_catalog
-from runapi_contracts.validate import check_request
-from runapi_contracts.openapi import runapi_openapi
-
 from . import errors, images, scenarios
-from .engine import Namespace, Task, TaskEngine, request_fingerprint
+from .engine import TaskEngine, request_fingerprint
+from .model import Namespace, Task
 from .parsing import (
     api_key,
     callback_mode_header,
@@ -65,9 +66,7 @@ def _admit(request: Request, engine: TaskEngine, settings: Settings) -> tuple[Na
     ctx = context(request)
     ns = ctx.namespace = engine.namespace(header(request, "x-mock-namespace"))
     key = ctx.key = api_key(request, settings)
-    if ns.limiter.per_minute > 0:  # off by default: no lock or clock read per request then
-        with engine.lock:
-            ns.limiter.hit(key, ns.clock.now())
+    engine.hit_rate_limit(ns, key)
     return ns, key
 
 
@@ -76,8 +75,7 @@ def _scenario(request: Request, engine: TaskEngine, ns: Namespace, key: str, mod
     """The scenario for this request (header first, then admin rules); raises the error scenarios."""
     scenario = scenario_header(request)
     if scenario is None:
-        with engine.lock:
-            name = ns.rules.take(request.method, route_path(request), model, key)
+        name = engine.take_rule(ns, request.method, route_path(request), model, key)
         scenario = scenarios.lookup(name) if name else None
     if scenario is None:
         return None
@@ -160,7 +158,7 @@ def _read(request: Request, family: str | None = None, action: str | None = None
     engine, settings = _engine(request)
     ns, key = _admit(request, engine, settings)
     task_id = request.path_params["task_id"]
-    known = ns.tasks.get(task_id)
+    known = engine.find(ns, task_id)
     if known is not None and known.key == key:
         context(request).task_id = task_id
         context(request).model = known.model
@@ -204,22 +202,21 @@ async def me(request: Request) -> Response:
 async def balance(request: Request) -> Response:
     engine, settings = _engine(request)
     ns, key = _admit(request, engine, settings)
-    with engine.lock:
-        return JSON(ns.ledger.balance(key, ns.clock.now()))
+    return JSON(engine.balance(ns, key))
 
 
 async def file(request: Request) -> Response:
     """GET /files/{namespace}/{task_id}/{name}: a completed task's image, as a CDN would serve it."""
     engine, settings = _engine(request)
-    ns = engine.namespaces.get(request.path_params["namespace"])
-    task = ns.tasks.get(request.path_params["task_id"]) if ns else None
+    ns = engine.find_namespace(request.path_params["namespace"])
+    task = engine.find(ns, request.path_params["task_id"]) if ns else None
     name = request.path_params["name"]
     if ns is None or task is None or task.status != "completed" or name not in {
         url.rsplit("/", 1)[1] for url in task.image_urls()
     }:
         raise errors.NotFound("No such file")
     context(request).namespace, context(request).task_id = ns, task.id
-    if task.finished_at is not None and ns.clock.now() - task.finished_at > settings.file_ttl_seconds:
+    if task.finished_at is not None and engine.now(ns) - task.finished_at > settings.file_ttl_seconds:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
     width, height = task.image_size()

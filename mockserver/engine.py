@@ -1,7 +1,14 @@
-"""The task engine: namespaces of tasks, their lifecycle, credits, limits and idempotency. No HTTP here."""
+"""The task engine: namespaces of tasks, their lifecycle, credits, limits and idempotency. No HTTP here.
+
+The engine owns its namespaces and their lock; callers go through its methods. It knows neither the state
+store nor the callback dispatcher: every change is published as an event (events.py) to its `Store` and to
+its subscribers, and every operation that changes state ends by flushing the store, so a 2xx create is on
+disk before the answer leaves.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import json
@@ -9,137 +16,72 @@ import random
 import re
 import threading
 import uuid
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from runapi_contracts import load_catalog
 
-from . import errors, images, lifecycle, scenarios
+from . import errors, events, lifecycle, scenarios
 from .clock import VirtualClock
-from .journal import Journal
-from .ledger import MICROCENTS, Ledger
+from .delivery import CallbackMode
+from .journal import Entry
 from .lifecycle import Progression
-from .ratelimit import RateLimiter, check_concurrency
+from .model import Namespace, Snapshot, Task
+from .ratelimit import check_concurrency
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from .state import StateStore
 
 NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEFAULT_NAMESPACE = "default"
 _FLAKY_MEMORY = 10_000
+_STATUS_ORDER = ("pending", "processing", "completed", "failed")
+
+Subscriber = Callable[[events.Event], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-@dataclass(slots=True)
-class Task:
-    id: str
-    namespace: str
-    key: str
-    family: str
-    action: str
-    model: str
-    body: dict[str, Any]
-    created_at: float
-    progression: Progression
-    outcome: str
-    durations: tuple[float, float]
-    price: int
-    origin: str
-    image_format: str = "png"
-    aspect_ratio: str | None = None
-    resolution: str = "1k"
-    failure: tuple[str, str] = ("Image generation failed", "generation_failed")
-    client_request_id: str | None = None
-    reads: int = 0
-    manual_steps: int = 0
-    step: int = 0
-    status: str = "pending"
-    finished_at: float | None = None
-    history: list[tuple[str, float]] = field(default_factory=list)
-    callback_mode: Any = None  # a callbacks.CallbackMode, when the request asked for one
-    requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in lifecycle.TERMINAL
-
-    def image_size(self) -> tuple[int, int]:
-        return images.dimensions(self.aspect_ratio, self.resolution, load_catalog().resolutions)
-
-    def image_count(self) -> int:
-        count = self.body.get("output_count", 1)
-        return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
-
-    def image_urls(self) -> list[str]:
-        ext = images.extension(self.image_format)
-        base = f"{self.origin}/files/{self.namespace}/{self.id}"
-        return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
-
-    def to_body(self, status: str | None = None) -> dict[str, Any]:
-        """The task as the status routes show it (or will show it at `status`: early callbacks)."""
-        status = status or self.status
-        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
-                                "model": self.requested_model or self.model}
-        if status == "completed":
-            # A completed task settled exactly its reserved price.
-            body["images"] = [{"url": url} for url in self.image_urls()]
-            body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
-        elif status == "failed":
-            body["error"], body["error_code"] = self.failure
-        return body
+class _Keep:
+    """The default of `configure()`'s arguments: leave this setting as it is."""
 
 
-class Namespace:
-    """All state one test (or one user) sees: tasks, clock, ledger, rules, journal, limits."""
-
-    def __init__(self, name: str, settings: Settings) -> None:
-        self.name = name
-        self.settings = settings
-        self.clock = VirtualClock(frozen=settings.frozen_clock)
-        self.tasks: dict[str, Task] = {}
-        # Creation order for pruning: a dict emptied from the front makes next(iter(...)) walk the holes.
-        self.order: deque[str] = deque()
-        self.ledger = Ledger(settings.balance_cents)
-        self.rules = scenarios.RuleBook()
-        self.journal = Journal(settings.journal_size)
-        self.limiter = RateLimiter(settings.rate_limit)
-        self.progression: Progression | None = None
-        self.idempotency: dict[tuple[str, str], tuple[str, str]] = {}
-        self.flaky: OrderedDict[str, int] = OrderedDict()
-        self.due: list[tuple[float, str]] = []  # (clock time, task id) of auto tasks' next status change
-        self.callback_mode: Any = None  # default callbacks.CallbackMode for this namespace's tasks
-        self.deliveries: dict[str, Any] = {}  # callbacks.Delivery by id, oldest first
-        self.delivery_due: list[tuple[float, str]] = []  # (clock time, delivery id) of due attempts
-
-    def add(self, task: Task) -> None:
-        self.tasks[task.id] = task
-        self.order.append(task.id)
-
-    def active_count(self, key: str) -> tuple[int, float | None]:
-        """Active tasks of `key`, and clock seconds until the first of them is due to end (if known)."""
-        now = self.clock.now()
-        active = [t for t in self.tasks.values() if t.key == key and not t.terminal]
-        ends = [t.created_at + sum(t.durations) - now for t in active
-                if t.progression.mode == "auto" and t.outcome != "stuck"]
-        return len(active), (min(ends) if ends else None)
+KEEP = _Keep()
 
 
-TerminalHook = Callable[[Namespace, Task], None]
+def _operation(method: Callable[Concatenate[TaskEngine, P], R]) -> Callable[Concatenate[TaskEngine, P], R]:
+    """Run under the engine's lock and end by flushing the store, whether the operation succeeds or raises."""
+
+    @functools.wraps(method)
+    def run(self: TaskEngine, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._store.flush()
+
+    return run
 
 
 class TaskEngine:
     """Creates and reads tasks for every route; the one place that changes task state."""
 
-    def __init__(self, settings: Settings, store: StateStore | None = None) -> None:
+    def __init__(self, settings: Settings, store: events.Store = events.NULL_STORE) -> None:
         self.settings = settings
-        self.store = store  # --state: every operation's changes are committed before it returns
-        self.lock = threading.RLock()
-        self.namespaces: OrderedDict[str, Namespace] = OrderedDict()
-        self.on_terminal: list[TerminalHook] = []
-        self.on_processing: list[TerminalHook] = []
-        self.on_change: list[Callable[[], None]] = []
+        self._store = store
+        self._lock = threading.RLock()
+        self._namespaces: OrderedDict[str, Namespace] = OrderedDict()
+        self._subscribers: list[Subscriber] = []
+        self.on_change: list[Callable[[], None]] = []  # the scheduler's wake-up: something timed changed
         self._ids = random.Random(settings.seed) if settings.seed is not None else None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call `subscriber(event)` for every change, under the engine's lock, after the store recorded it."""
+        self._subscribers.append(subscriber)
+
+    def _publish(self, event: events.Event) -> None:
+        self._store.record(event)
+        for subscriber in self._subscribers:
+            subscriber(event)
 
     def new_id(self) -> str:
         """A UUID4; reproducible across runs when the server has a --seed."""
@@ -150,43 +92,163 @@ class TaskEngine:
     # -- namespaces ---------------------------------------------------------------------------------
 
     def namespace(self, name: str | None = None) -> Namespace:
+        """The namespace called `name` (default: "default"), opened on first use; the least recently used
+        one is evicted past `max_namespaces`."""
         name = name or DEFAULT_NAMESPACE
-        with self.lock:
-            found = self.namespaces.get(name)
+        with self._lock:
+            found = self._namespaces.get(name)
             if found is not None:
-                self.namespaces.move_to_end(name)
+                self._namespaces.move_to_end(name)
                 return found
-            if not NAMESPACE_PATTERN.match(name):
-                raise errors.BadRequest(
-                    "X-Mock-Namespace must be 1-64 characters of letters, digits, '_', '.', '-'",
-                    code="invalid_namespace",
-                )
-            if len(self.namespaces) >= self.settings.max_namespaces:
-                evicted, _ = self.namespaces.popitem(last=False)  # the least recently used namespace goes
-                if self.store is not None:
-                    self.store.drop(evicted)
-            created = self.namespaces[name] = Namespace(name, self.settings)
-            self.save_namespace(created)
-            return created
+            try:
+                return self._open(name)
+            finally:
+                self._store.flush()
 
+    def _open(self, name: str) -> Namespace:
+        if not NAMESPACE_PATTERN.match(name):
+            raise errors.BadRequest(
+                "X-Mock-Namespace must be 1-64 characters of letters, digits, '_', '.', '-'",
+                code="invalid_namespace",
+            )
+        if len(self._namespaces) >= self.settings.max_namespaces:
+            evicted, _ = self._namespaces.popitem(last=False)  # the least recently used namespace goes
+            self._publish(events.NamespaceReset(evicted, evicted=True))
+        created = self._namespaces[name] = Namespace(name, self.settings)
+        self._publish(events.NamespaceChanged(created))
+        return created
+
+    def find_namespace(self, name: str) -> Namespace | None:
+        """The namespace called `name` if it is open; never opens one (file URLs name theirs)."""
+        with self._lock:
+            return self._namespaces.get(name)
+
+    def clock(self, name: str) -> VirtualClock:
+        """The clock of namespace `name` (opened if need be): what the dispatcher times deliveries by."""
+        return self.namespace(name).clock
+
+    @_operation
     def reset(self, name: str | None = None) -> None:
-        with self.lock:
-            if name is None:
-                self.namespaces.clear()
-            else:
-                self.namespaces.pop(name, None)
-            if self.store is not None:
-                self.store.drop(name)
-                self.store.flush()
+        if name is None:
+            self._namespaces.clear()
+        else:
+            self._namespaces.pop(name, None)
+        self._publish(events.NamespaceReset(name))
 
-    def save_namespace(self, ns: Namespace, *, key: str | None = None) -> None:
-        """Commit a namespace's clock and config (and one account's balance) after an admin change."""
-        if self.store is not None:
-            with self.lock:
-                self.store.namespace(ns)
-                if key is not None:
-                    self.store.account(ns, key)
-                self.store.flush()
+    @_operation
+    def restore(self, snapshot: Snapshot) -> int:
+        """Load what a state store kept: tasks rescheduled, open reservations held again; returns tasks loaded."""
+        for state in snapshot.namespaces:
+            ns = self._namespaces.get(state.name) or self._open(state.name)
+            ns.clock.restore(state.clock_offset, state.clock_frozen_at)
+            ns.progression, ns.callback_mode = state.progression, state.callback_mode
+        for task in snapshot.tasks:
+            self.namespace(task.namespace).add(task)
+        for name, key, stored in snapshot.accounts:
+            account = self.namespace(name).ledger.account(key)
+            account.credit, account.spent, account.spent_by_day = stored.credit, stored.spent, stored.spent_by_day
+        for name, key, idempotency_key, fingerprint, task_id in snapshot.idempotency:
+            self.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
+        for ns in self._namespaces.values():
+            now = ns.clock.now()
+            for task in ns.tasks.values():
+                if not task.terminal:  # open reservations are the tasks still running
+                    ns.ledger.account(task.key).hold(task.id, task.price)
+                if task.progression.mode == "auto" and not task.terminal:
+                    heapq.heappush(ns.due, (now, task.id))  # brought up to date by the next tick
+        return len(snapshot.tasks)
+
+    # -- namespace settings: clock, config, balance, rules, journal -------------------------------------
+
+    def now(self, ns: Namespace) -> float:
+        return ns.clock.now()
+
+    def read_clock(self, ns: Namespace) -> tuple[float, bool]:
+        """(now, frozen) on the namespace's clock."""
+        return ns.clock.now(), ns.clock.frozen
+
+    @_operation
+    def advance_clock(self, ns: Namespace, seconds: float) -> tuple[float, bool]:
+        ns.clock.advance(seconds)
+        return self._clock_changed(ns)
+
+    @_operation
+    def freeze_clock(self, ns: Namespace) -> tuple[float, bool]:
+        ns.clock.freeze()
+        return self._clock_changed(ns)
+
+    @_operation
+    def unfreeze_clock(self, ns: Namespace) -> tuple[float, bool]:
+        ns.clock.unfreeze()
+        return self._clock_changed(ns)
+
+    def _clock_changed(self, ns: Namespace) -> tuple[float, bool]:
+        self._publish(events.NamespaceChanged(ns))
+        self.tick()  # due status changes happen at once
+        self.notify()
+        return self.read_clock(ns)
+
+    def config(self, ns: Namespace) -> tuple[Progression | None, CallbackMode | None]:
+        """The namespace's own progression and callback mode (None: the server's default)."""
+        with self._lock:
+            return ns.progression, ns.callback_mode
+
+    @_operation
+    def configure(self, ns: Namespace, *, progression: Progression | None | _Keep = KEEP,
+                  callback_mode: CallbackMode | None | _Keep = KEEP) -> None:
+        """Set the namespace's defaults for new tasks; an argument left out keeps its setting."""
+        if not isinstance(progression, _Keep):
+            ns.progression = progression
+        if not isinstance(callback_mode, _Keep):
+            ns.callback_mode = callback_mode
+        self._publish(events.NamespaceChanged(ns))
+
+    def balance(self, ns: Namespace, key: str) -> dict[str, int]:
+        with self._lock:
+            return ns.ledger.balance(key, ns.clock.now())
+
+    def accounts(self, ns: Namespace) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return ns.ledger.snapshot()
+
+    @_operation
+    def set_balance(self, ns: Namespace, key: str, cents: int) -> dict[str, int]:
+        """Make `cents` available to `key`, whatever it has reserved or spent; returns the new balance."""
+        ns.ledger.set_balance(key, cents)
+        self._publish(events.NamespaceChanged(ns, key=key))
+        return ns.ledger.balance(key, ns.clock.now())
+
+    def rules(self, ns: Namespace) -> list[dict[str, Any]]:
+        with self._lock:
+            return ns.rules.to_list()
+
+    def add_rule(self, ns: Namespace, data: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            return ns.rules.add(data).to_dict()
+
+    def remove_rule(self, ns: Namespace, rule_id: int) -> bool:
+        with self._lock:
+            return ns.rules.remove(rule_id)
+
+    def clear_rules(self, ns: Namespace) -> None:
+        with self._lock:
+            ns.rules.clear()
+
+    def take_rule(self, ns: Namespace, method: str, path: str, model: str | None, key: str | None) -> str | None:
+        """The scenario an admin rule gives this request, using up one of the rule's count."""
+        with self._lock:
+            return ns.rules.take(method, path, model, key)
+
+    def journal(self, ns: Namespace, *, limit: int, **filters: Any) -> tuple[list[Entry], int]:
+        """Journal entries matching `filters`, newest first, and how many entries the journal holds."""
+        with self._lock:
+            return ns.journal.query(limit=limit, **filters), len(ns.journal)
+
+    def hit_rate_limit(self, ns: Namespace, key: str) -> None:
+        """Count one request of `key` against the per-minute limit (raises RateLimited past it)."""
+        if ns.limiter.per_minute > 0:  # off by default: no lock or clock read per request then
+            with self._lock:
+                ns.limiter.hit(key, ns.clock.now())
 
     # -- create ---------------------------------------------------------------------------------------
 
@@ -204,7 +266,7 @@ class TaskEngine:
         progression: Progression | None = None,
         idempotency_key: str | None = None,
         client_request_id: str | None = None,
-        callback_mode: Any = None,
+        callback_mode: CallbackMode | None = None,
     ) -> tuple[Task, bool]:
         """A new task for a validated, normalised body, or the replayed one for a repeated Idempotency-Key."""
         entry = load_catalog().action(family, action)
@@ -212,145 +274,159 @@ class TaskEngine:
             raise errors.NotFound(f"no such family/action: {family}/{action}")
         model = entry.models[body["model"]]
         fingerprint = _fingerprint(family, action, body) if idempotency_key is not None else ""
-        with self.lock:
-            now = ns.clock.now()
-            if idempotency_key is not None:
-                known = ns.idempotency.get((key, idempotency_key))
-                if known is not None:
-                    known_fingerprint, task_id = known
-                    if known_fingerprint != fingerprint:
-                        raise errors.Conflict(
-                            "Idempotency-Key was already used with a different request body",
-                            task_id=task_id,
-                        )
-                    task = ns.tasks.get(task_id)
-                    if task is not None:
-                        self._materialize(ns, task, now)
-                        return task, True
-            active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
-            check_concurrency(self.settings.max_concurrent, active, frees_in)
-            self._prune(ns, now)
-            task_id = self.new_id()
-            while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
-                task_id = self.new_id()
-            price = model.price_microcents(body, load_catalog().default_resolution)
-            ns.ledger.reserve(key, task_id, price)
-            speed = self.settings.speed if self.settings.speed > 0 else 1.0
-            timing = entry.timing_seconds
-            outcome = scenario.outcome if scenario and scenario.outcome else "completed"
-            task = Task(
-                id=task_id, namespace=ns.name, key=key, family=family, action=action, model=model.name,
-                body=body, created_at=now,
-                progression=progression or ns.progression or self.settings.progression,
-                outcome=outcome,
-                durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
-                price=price, origin=origin, client_request_id=client_request_id,
-                image_format=str(body.get("output_format") or model.default("output_format") or "png"),
-                aspect_ratio=body.get("aspect_ratio") or model.default("aspect_ratio"),
-                resolution=str(body.get("output_resolution") or model.default("output_resolution")
-                               or load_catalog().default_resolution),
-            )
-            task.callback_mode = callback_mode or ns.callback_mode
-            task.requested_model = requested_model
-            if scenario and scenario.failure_message:
-                task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
-            task.history.append(("pending", now))
-            ns.add(task)
-            if idempotency_key is not None:
-                ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
-            timed = self._schedule(ns, task, now)
-            if self.store is not None:
-                self.store.task(ns, task)
+        with self._lock:
+            try:
+                now = ns.clock.now()
                 if idempotency_key is not None:
-                    self.store.idempotency(ns, key, idempotency_key, fingerprint, task_id)
-                self.store.flush()  # before the 2xx goes out: an accepted task survives a crash
+                    known = ns.idempotency.get((key, idempotency_key))
+                    if known is not None:
+                        known_fingerprint, task_id = known
+                        if known_fingerprint != fingerprint:
+                            raise errors.Conflict(
+                                "Idempotency-Key was already used with a different request body",
+                                task_id=task_id,
+                            )
+                        replayed = ns.tasks.get(task_id)
+                        if replayed is not None:
+                            self._materialize(ns, replayed, now)
+                            return replayed, True
+                active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
+                check_concurrency(self.settings.max_concurrent, active, frees_in)
+                self._prune(ns, now)
+                task_id = self.new_id()
+                while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
+                    task_id = self.new_id()
+                price = model.price_microcents(body, load_catalog().default_resolution)
+                ns.ledger.reserve(key, task_id, price)
+                speed = self.settings.speed if self.settings.speed > 0 else 1.0
+                timing = entry.timing_seconds
+                outcome = scenario.outcome if scenario and scenario.outcome else "completed"
+                task = Task(
+                    id=task_id, namespace=ns.name, key=key, family=family, action=action, model=model.name,
+                    body=body, created_at=now,
+                    progression=progression or ns.progression or self.settings.progression,
+                    outcome=outcome,
+                    durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
+                    price=price, origin=origin, client_request_id=client_request_id,
+                    image_format=str(body.get("output_format") or model.default("output_format") or "png"),
+                    aspect_ratio=body.get("aspect_ratio") or model.default("aspect_ratio"),
+                    resolution=str(body.get("output_resolution") or model.default("output_resolution")
+                                   or load_catalog().default_resolution),
+                )
+                task.callback_mode = callback_mode or ns.callback_mode
+                task.requested_model = requested_model
+                if scenario and scenario.failure_message:
+                    task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
+                task.history.append(("pending", now))
+                ns.add(task)
+                if idempotency_key is not None:
+                    ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
+                timed = self._schedule(ns, task, now)
+                self._publish(events.TaskCreated(ns, task, idempotency_key, fingerprint))
+            finally:
+                self._store.flush()  # before the 2xx goes out: an accepted task survives a crash
         if timed:  # only `auto` tasks give the scheduler something new to wait for
             self.notify()
         return task, False
 
     # -- read and drive -------------------------------------------------------------------------------
 
+    def find(self, ns: Namespace, task_id: str) -> Task | None:
+        """A task by id as it stands, or None: no poll counted, nothing brought up to date."""
+        with self._lock:
+            return ns.tasks.get(task_id)
+
+    @_operation
     def read(self, ns: Namespace, key: str, task_id: str, *, family: str | None = None,
              action: str | None = None) -> Task:
         """A status read by the task's owner: counts as a poll for `polls:N` and `immediate`."""
-        with self.lock:
-            task = ns.tasks.get(task_id)
-            if task is None or task.key != key or (family and task.family != family) \
-                    or (action and task.action != action):
-                raise errors.NotFound(f"Task {task_id} not found")
-            task.reads += 1
-            self._materialize(ns, task, ns.clock.now())
-            self._save(ns, task)
-            return task
+        task = ns.tasks.get(task_id)
+        if task is None or task.key != key or (family and task.family != family) \
+                or (action and task.action != action):
+            raise errors.NotFound(f"Task {task_id} not found")
+        task.reads += 1
+        self._materialize(ns, task, ns.clock.now())
+        self._publish(events.TaskUpdated(ns, task))
+        return task
 
+    @_operation
     def get(self, ns: Namespace, task_id: str) -> Task:
         """A task by id for the admin API: does not count as a poll."""
-        with self.lock:
-            task = ns.tasks.get(task_id)
-            if task is None:
-                raise errors.NotFound(f"Task {task_id} not found")
-            self._materialize(ns, task, ns.clock.now())
-            self._flush()
-            return task
+        task = ns.tasks.get(task_id)
+        if task is None:
+            raise errors.NotFound(f"Task {task_id} not found")
+        self._materialize(ns, task, ns.clock.now())
+        return task
 
+    @_operation
+    def list_tasks(self, ns: Namespace, *, status: str | None = None, key: str | None = None,
+                   limit: int = 100) -> tuple[list[Task], int]:
+        """Tasks brought up to date, newest first, that match `status` and `key`; and how many the namespace holds."""
+        found: list[Task] = []
+        now = ns.clock.now()
+        for task in reversed(ns.tasks.values()):
+            self._materialize(ns, task, now)
+            if (status is None or task.status == status) and (key is None or task.key == key):
+                found.append(task)
+                if len(found) >= limit:
+                    break
+        return found, len(ns.tasks)
+
+    @_operation
     def step(self, ns: Namespace, task_id: str) -> Task:
         """Move a task one step along its path (the `manual` progression's only mover)."""
-        with self.lock:
-            task = self.get(ns, task_id)
-            task.manual_steps = max(task.manual_steps, task.step) + 1
-            task.step = max(task.step, task.manual_steps)
-            self._apply(ns, task, ns.clock.now())
-            self._save(ns, task)
-            return task
+        task = self.get(ns, task_id)
+        task.manual_steps = max(task.manual_steps, task.step) + 1
+        task.step = max(task.step, task.manual_steps)
+        self._apply(ns, task, ns.clock.now())
+        self._publish(events.TaskUpdated(ns, task))
+        return task
 
     def force(self, ns: Namespace, task_id: str, status: str, *, failure: tuple[str, str] | None = None) -> Task:
         """Put a task in `status` now; only forward moves are allowed and terminal statuses stay.
 
         `failure` (message, code) is what a task forced to `failed` reports, its callback included.
         """
-        if status not in ("pending", "processing", "completed", "failed"):
+        if status not in _STATUS_ORDER:
             raise errors.BadRequest(f"unknown status {status!r}", code="invalid_status")
-        with self.lock:
-            task = self.get(ns, task_id)
-            order = ("pending", "processing", "completed", "failed")
-            if task.status == status:
-                return task
-            if task.terminal or order.index(status) < order.index(task.status):
-                raise errors.Conflict(f"task is {task.status}; it cannot go to {status}", code="invalid_transition",
-                                      task_id=task.id)
-            if status in lifecycle.TERMINAL:
-                task.outcome = status
-            if status == "failed" and failure is not None:
-                task.failure = failure
-            task.step = lifecycle.PATHS[task.outcome].index(status)
-            task.manual_steps = max(task.manual_steps, task.step)
-            self._apply(ns, task, ns.clock.now())
-            self._save(ns, task)
-        self._changed()
+        task = self._force(ns, task_id, status, failure)
+        self.notify()
         return task
 
+    @_operation
+    def _force(self, ns: Namespace, task_id: str, status: str, failure: tuple[str, str] | None) -> Task:
+        task = self.get(ns, task_id)
+        if task.status == status:
+            return task
+        if task.terminal or _STATUS_ORDER.index(status) < _STATUS_ORDER.index(task.status):
+            raise errors.Conflict(f"task is {task.status}; it cannot go to {status}", code="invalid_transition",
+                                  task_id=task.id)
+        if status in lifecycle.TERMINAL:
+            task.outcome = status
+        if status == "failed" and failure is not None:
+            task.failure = failure
+        task.step = lifecycle.PATHS[task.outcome].index(status)
+        task.manual_steps = max(task.manual_steps, task.step)
+        self._apply(ns, task, ns.clock.now())
+        self._publish(events.TaskUpdated(ns, task))
+        return task
+
+    @_operation
     def tick(self) -> float | None:
         """Bring due `auto` tasks up to date in every namespace; wall seconds until the next is due."""
         soonest: float | None = None
-        with self.lock:
-            for ns in list(self.namespaces.values()):
-                now = ns.clock.now()
-                while ns.due and ns.due[0][0] <= now:
-                    _, task_id = heapq.heappop(ns.due)
-                    task = ns.tasks.get(task_id)
-                    if task is not None:
-                        self._materialize(ns, task, now)
-                        self._schedule(ns, task, now)
-                if ns.due and not ns.clock.frozen:
-                    wait = ns.due[0][0] - now
-                    soonest = wait if soonest is None else min(soonest, wait)
-            self._flush()
+        for ns in list(self._namespaces.values()):
+            now = ns.clock.now()
+            while ns.due and ns.due[0][0] <= now:
+                _, task_id = heapq.heappop(ns.due)
+                task = ns.tasks.get(task_id)
+                if task is not None:
+                    self._materialize(ns, task, now)
+                    self._schedule(ns, task, now)
+            if ns.due and not ns.clock.frozen:
+                wait = ns.due[0][0] - now
+                soonest = wait if soonest is None else min(soonest, wait)
         return soonest
-
-    def resume(self, ns: Namespace, task: Task, now: float) -> None:
-        """A task loaded from --state: `auto` ones are brought up to date by the next tick."""
-        if task.progression.mode == "auto" and not task.terminal:
-            heapq.heappush(ns.due, (now, task.id))
 
     # -- internals ------------------------------------------------------------------------------------
 
@@ -369,17 +445,15 @@ class TaskEngine:
             return
         task.status = status
         task.history.append((status, now))
-        if self.store is not None:
-            self.store.task(ns, task)
         if status == "completed":
             ns.ledger.settle(task.key, task.id, now)
         elif status == "failed":
             ns.ledger.refund(task.key, task.id)
-        hooks = self.on_processing if status == "processing" else self.on_terminal if task.terminal else []
         if task.terminal:
             task.finished_at = now
-        for hook in hooks:
-            hook(ns, task)
+            self._publish(events.TaskTerminal(ns, task))
+        else:
+            self._publish(events.TaskMoved(ns, task))
 
     def _schedule(self, ns: Namespace, task: Task, now: float) -> bool:
         """Queue an `auto` task's next status change; False when nothing is timed (other progressions)."""
@@ -407,30 +481,17 @@ class TaskEngine:
             ns.order.popleft()
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
-            if self.store is not None:
-                self.store.forget_task(ns, oldest)
+            self._publish(events.TaskForgotten(ns, oldest))
 
     def flaky_attempt(self, ns: Namespace, fingerprint: str, failures: int) -> bool:
         """True while this request (same key, route and body) is still within its failing attempts."""
-        with self.lock:
+        with self._lock:
             seen = ns.flaky.get(fingerprint, 0) + 1
             ns.flaky[fingerprint] = seen
             ns.flaky.move_to_end(fingerprint)
             while len(ns.flaky) > _FLAKY_MEMORY:
                 ns.flaky.popitem(last=False)
             return seen <= failures
-
-    def _save(self, ns: Namespace, task: Task) -> None:
-        if self.store is not None:
-            self.store.task(ns, task)
-            self.store.flush()
-
-    def _flush(self) -> None:
-        if self.store is not None:
-            self.store.flush()
-
-    def _changed(self) -> None:
-        self.notify()
 
     def notify(self) -> None:
         """Tell the scheduler something timed may have changed (safe from any thread)."""

@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
 from . import errors, scenarios
-from .callbacks import CallbackMode, InvalidCallbackMode
+from .delivery import CallbackMode, InvalidCallbackMode
 from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 

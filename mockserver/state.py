@@ -1,7 +1,7 @@
 """`--state PATH`: the engine's state in SQLite, so tasks, credits, the secret and owed callbacks survive restarts.
 
-Write-through: the engine marks what an operation changed and `flush()` commits it in one transaction before
-the operation returns, so a task whose create was answered 2xx is on disk even if the process is then killed
+Write-through: the engine's and the dispatcher's events mark what an operation changed (`record`), and
+`flush()` commits it in one transaction before the operation returns, so a task whose create was answered 2xx is on disk even if the process is then killed
 (WAL journal; a killed process loses nothing committed, only a power cut could). The journal, scenario
 rules, rate-limit windows and the image cache are not kept: they describe a run, not the account.
 """
@@ -12,17 +12,26 @@ import dataclasses
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .callbacks import Attempt, CallbackMode, Delivery
-from .engine import Namespace, Task
+from .delivery import Attempt, CallbackMode, Delivery
+from .events import (
+    DeliveryChanged,
+    DeliveryForgotten,
+    Event,
+    NamespaceChanged,
+    NamespaceReset,
+    TaskCreated,
+    TaskForgotten,
+    TaskMoved,
+    TaskTerminal,
+    TaskUpdated,
+)
 from .ledger import Account
 from .lifecycle import Progression
-
-if TYPE_CHECKING:
-    from .callbacks import Dispatcher
-    from .engine import TaskEngine
+from .model import Namespace, NamespaceState, Snapshot, Task
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -74,6 +83,36 @@ class StateStore:
         self._dropped: list[str | None] = []  # namespaces reset (None: all of them)
 
     # -- marking (cheap; called under the engine's lock) ---------------------------------------------------
+
+    def record(self, event: Event) -> None:
+        """Mark what `event` changed, to be written at the next flush."""
+        _MARKS[type(event)](self, event)
+
+    def _created(self, event: TaskCreated) -> None:
+        self.task(event.namespace, event.task)
+        if event.idempotency_key is not None:
+            self.idempotency(event.namespace, event.task.key, event.idempotency_key, event.fingerprint,
+                             event.task.id)
+
+    def _changed(self, event: TaskUpdated | TaskMoved | TaskTerminal) -> None:
+        self.task(event.namespace, event.task)
+
+    def _forgotten(self, event: TaskForgotten) -> None:
+        self.forget_task(event.namespace, event.task)
+
+    def _namespace_changed(self, event: NamespaceChanged) -> None:
+        self.namespace(event.namespace)
+        if event.key is not None:
+            self.account(event.namespace, event.key)
+
+    def _reset(self, event: NamespaceReset) -> None:
+        self.drop(event.name)
+
+    def _delivery_changed(self, event: DeliveryChanged) -> None:
+        self.delivery(event.delivery)
+
+    def _delivery_forgotten(self, event: DeliveryForgotten) -> None:
+        self.forget_delivery(event.delivery)
 
     def task(self, ns: Namespace, task: Task) -> None:
         with self._lock:
@@ -160,10 +199,10 @@ class StateStore:
     def _delete_namespace(self, name: str | None) -> None:
         if name is None:
             for table in (*_NAMESPACED_TABLES, "namespaces"):
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
+                self._db.execute(f"DELETE FROM {table}")
             return
         for table in _NAMESPACED_TABLES:
-            self._db.execute(f"DELETE FROM {table} WHERE namespace = ?", (name,))  # noqa: S608
+            self._db.execute(f"DELETE FROM {table} WHERE namespace = ?", (name,))
         self._db.execute("DELETE FROM namespaces WHERE name = ?", (name,))
 
     def get_meta(self, name: str) -> str | None:
@@ -185,38 +224,30 @@ class StateStore:
 
     # -- reading back -----------------------------------------------------------------------------------
 
-    def restore(self, engine: TaskEngine, dispatcher: Dispatcher) -> int:
-        """Load every namespace into `engine` (tasks rescheduled, owed deliveries due again); returns tasks loaded."""
-        db, loaded = self._db, 0
-        with engine.lock, self._lock:
-            # Read every row first: creating a namespace below writes to the namespaces table.
+    def load(self) -> Snapshot:
+        """Everything the file holds, as plain data in the order it was written; the app hands it out."""
+        with self._lock:
+            db = self._db
             namespaces = db.execute("SELECT name, record FROM namespaces ORDER BY rowid").fetchall()
             tasks = db.execute("SELECT namespace, record FROM tasks ORDER BY rowid").fetchall()
             accounts = db.execute("SELECT namespace, key, record FROM accounts").fetchall()
             idempotency = db.execute("SELECT * FROM idempotency").fetchall()
             deliveries = db.execute("SELECT namespace, record FROM deliveries ORDER BY rowid").fetchall()
-            for name, record in namespaces:
-                restore_namespace(engine.namespace(name), json.loads(record))
-            for name, record in tasks:
-                task = task_from_record(json.loads(record))
-                engine.namespace(name).add(task)
-                loaded += 1
-            for name, key, record in accounts:
-                restore_account(engine.namespace(name).ledger.account(key), json.loads(record))
-            for name, key, idempotency_key, fingerprint, task_id in idempotency:
-                engine.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
-            for ns in engine.namespaces.values():
-                now = ns.clock.now()
-                for task in ns.tasks.values():
-                    if not task.terminal:  # open reservations are the tasks still running
-                        ns.ledger.account(task.key).hold(task.id, task.price)
-                    engine.resume(ns, task, now)
-                self.namespace(ns)  # as restored, not as first created
-            for name, record in deliveries:
-                dispatcher.resume(engine.namespace(name), delivery_from_record(json.loads(record)))
-            self._tasks, self._accounts, self._deliveries = {}, {}, {}
-            self.flush()
-        return loaded
+        return Snapshot(
+            namespaces=[namespace_from_record(name, json.loads(record)) for name, record in namespaces],
+            tasks=[task_from_record({**json.loads(record), "namespace": name}) for name, record in tasks],
+            accounts=[(name, key, account_from_record(json.loads(record))) for name, key, record in accounts],
+            idempotency=[(name, key, idem, fingerprint, task_id) for name, key, idem, fingerprint, task_id in idempotency],
+            deliveries=[delivery_from_record({**json.loads(record), "namespace": name}) for name, record in deliveries],
+        )
+
+
+_MARKS: dict[type, Callable[[StateStore, Any], None]] = {
+    TaskCreated: StateStore._created, TaskUpdated: StateStore._changed, TaskMoved: StateStore._changed,
+    TaskTerminal: StateStore._changed, TaskForgotten: StateStore._forgotten,
+    NamespaceChanged: StateStore._namespace_changed, NamespaceReset: StateStore._reset,
+    DeliveryChanged: StateStore._delivery_changed, DeliveryForgotten: StateStore._delivery_forgotten,
+}
 
 
 # -- records: plain JSON for each kind of row ---------------------------------------------------------------
@@ -254,9 +285,9 @@ def account_record(account: Account) -> dict[str, Any]:
             "spent_by_day": {str(day): amount for day, amount in account.spent_by_day.items()}}
 
 
-def restore_account(account: Account, record: dict[str, Any]) -> None:
-    account.credit, account.spent = record["credit"], record["spent"]
-    account.spent_by_day = {int(day): amount for day, amount in record["spent_by_day"].items()}
+def account_from_record(record: dict[str, Any]) -> Account:
+    return Account(credit=record["credit"], spent=record["spent"],
+                   spent_by_day={int(day): amount for day, amount in record["spent_by_day"].items()})
 
 
 def namespace_record(ns: Namespace) -> dict[str, Any]:
@@ -266,10 +297,12 @@ def namespace_record(ns: Namespace) -> dict[str, Any]:
             "callback_mode": dataclasses.asdict(ns.callback_mode) if ns.callback_mode else None}
 
 
-def restore_namespace(ns: Namespace, record: dict[str, Any]) -> None:
-    ns.clock.restore(record["clock_offset"], record["clock_frozen_at"])
-    ns.progression = Progression(**record["progression"]) if record["progression"] else None
-    ns.callback_mode = CallbackMode(**record["callback_mode"]) if record["callback_mode"] else None
+def namespace_from_record(name: str, record: dict[str, Any]) -> NamespaceState:
+    return NamespaceState(
+        name=name, clock_offset=record["clock_offset"], clock_frozen_at=record["clock_frozen_at"],
+        progression=Progression(**record["progression"]) if record["progression"] else None,
+        callback_mode=CallbackMode(**record["callback_mode"]) if record["callback_mode"] else None,
+    )
 
 
 def delivery_record(delivery: Delivery) -> dict[str, Any]:

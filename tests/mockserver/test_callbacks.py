@@ -15,15 +15,16 @@ import json
 import socket
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
-
 from runapi_contracts import validate_response
 from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
 from runapi_contracts.signing import SignatureMismatch, verify
-from runapi_mock.callbacks import CallbackMode, InvalidCallbackMode, host_allowed
+from runapi_mock.callbacks import host_allowed
+from runapi_mock.delivery import CallbackMode, InvalidCallbackMode
 from runapi_mock.lifecycle import Progression
 from runapi_mock.server import RunningServer
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -18,7 +19,7 @@ def test_a_reset_namespace_is_freed_while_a_connection_stays_open(make_server: C
         created = client.post("/api/v1/flux_kontext/text_to_image",
                               json={"model": "flux-kontext-pro", "prompt": "a fox"})
         assert created.status_code == 200  # this connection's last scope is a create's
-        namespace = weakref.ref(engine.namespaces["default"])
+        namespace = weakref.ref(engine.find_namespace("default"))
         gc.disable()  # freed by reference counting, not by a later full collection
         try:
             assert httpx.post(server.base_url + "/_mock/reset?all=1").status_code == 200

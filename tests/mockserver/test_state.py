@@ -15,22 +15,29 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
-
 from runapi_contracts import load_catalog
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_contracts.signing import verify
 from runapi_mock import Settings, cli, create_app
+from runapi_mock.delivery import Attempt, CallbackMode, Delivery
+from runapi_mock.events import NullStore
 from runapi_mock.lifecycle import Progression
-from runapi_mock.callbacks import Attempt, CallbackMode, Delivery
-from runapi_mock.engine import Task
-from runapi_mock.state import (StateError, StateStore, delivery_from_record, delivery_record, task_from_record,
-                              task_record)
+from runapi_mock.model import Task
+from runapi_mock.state import (
+    StateError,
+    StateStore,
+    delivery_from_record,
+    delivery_record,
+    task_from_record,
+    task_record,
+)
+from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -261,7 +268,7 @@ def test_default_is_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(tmp_path)
     with TestClient(create_app(Settings()), headers=AUTH) as client:
         create(client)
-        assert client.app.state.engine.store is None  # type: ignore[attr-defined]
+        assert isinstance(client.app.state.store, NullStore)  # type: ignore[attr-defined]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,0 +1,133 @@
+"""The engine's data: tasks, namespaces, and the snapshot a state store loads. No HTTP, no persistence here."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from runapi_contracts import load_catalog
+
+from . import images, lifecycle, scenarios
+from .clock import VirtualClock
+from .delivery import CallbackMode, Delivery
+from .journal import Journal
+from .ledger import MICROCENTS, Account, Ledger
+from .lifecycle import Progression
+from .ratelimit import RateLimiter
+from .settings import Settings
+
+
+@dataclass(slots=True)
+class Task:
+    id: str
+    namespace: str
+    key: str
+    family: str
+    action: str
+    model: str
+    body: dict[str, Any]
+    created_at: float
+    progression: Progression
+    outcome: str
+    durations: tuple[float, float]
+    price: int
+    origin: str
+    image_format: str = "png"
+    aspect_ratio: str | None = None
+    resolution: str = "1k"
+    failure: tuple[str, str] = ("Image generation failed", "generation_failed")
+    client_request_id: str | None = None
+    reads: int = 0
+    manual_steps: int = 0
+    step: int = 0
+    status: str = "pending"
+    finished_at: float | None = None
+    history: list[tuple[str, float]] = field(default_factory=list)
+    callback_mode: CallbackMode | None = None  # when the request (or its namespace) asked for one
+    requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in lifecycle.TERMINAL
+
+    def image_size(self) -> tuple[int, int]:
+        return images.dimensions(self.aspect_ratio, self.resolution, load_catalog().resolutions)
+
+    def image_count(self) -> int:
+        count = self.body.get("output_count", 1)
+        return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+
+    def image_urls(self) -> list[str]:
+        ext = images.extension(self.image_format)
+        base = f"{self.origin}/files/{self.namespace}/{self.id}"
+        return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
+
+    def to_body(self, status: str | None = None) -> dict[str, Any]:
+        """The task as the status routes show it (or will show it at `status`: early callbacks)."""
+        status = status or self.status
+        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
+                                "model": self.requested_model or self.model}
+        if status == "completed":
+            # A completed task settled exactly its reserved price.
+            body["images"] = [{"url": url} for url in self.image_urls()]
+            body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
+        elif status == "failed":
+            body["error"], body["error_code"] = self.failure
+        return body
+
+
+class Namespace:
+    """All state one test (or one user) sees: tasks, clock, ledger, rules, journal, limits."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.settings = settings
+        self.clock = VirtualClock(frozen=settings.frozen_clock)
+        self.tasks: dict[str, Task] = {}
+        # Creation order for pruning: a dict emptied from the front makes next(iter(...)) walk the holes.
+        self.order: deque[str] = deque()
+        self.ledger = Ledger(settings.balance_cents)
+        self.rules = scenarios.RuleBook()
+        self.journal = Journal(settings.journal_size)
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.progression: Progression | None = None
+        self.idempotency: dict[tuple[str, str], tuple[str, str]] = {}
+        self.flaky: OrderedDict[str, int] = OrderedDict()
+        self.due: list[tuple[float, str]] = []  # (clock time, task id) of auto tasks' next status change
+        self.callback_mode: CallbackMode | None = None  # the default for this namespace's tasks
+
+    def add(self, task: Task) -> None:
+        self.tasks[task.id] = task
+        self.order.append(task.id)
+
+    def active_count(self, key: str) -> tuple[int, float | None]:
+        """Active tasks of `key`, and clock seconds until the first of them is due to end (if known)."""
+        now = self.clock.now()
+        active = [t for t in self.tasks.values() if t.key == key and not t.terminal]
+        ends = [t.created_at + sum(t.durations) - now for t in active
+                if t.progression.mode == "auto" and t.outcome != "stuck"]
+        return len(active), (min(ends) if ends else None)
+
+
+@dataclass
+class NamespaceState:
+    """What --state keeps of a namespace besides its tasks and accounts."""
+
+    name: str
+    clock_offset: float = 0.0
+    clock_frozen_at: float | None = None
+    progression: Progression | None = None
+    callback_mode: CallbackMode | None = None
+
+
+@dataclass
+class Snapshot:
+    """Everything a state store loads, as plain data, in the order it was written; the app hands it out."""
+
+    namespaces: list[NamespaceState] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    accounts: list[tuple[str, str, Account]] = field(default_factory=list)  # (namespace, key, account)
+    idempotency: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    # (namespace, key, idempotency key, fingerprint, task id)
+    deliveries: list[Delivery] = field(default_factory=list)
