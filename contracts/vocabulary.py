@@ -65,7 +65,7 @@ PATHS: Mapping[str, tuple[Status, ...]] = {
 
 def rank(status: str) -> int:
     """How far along its path a status is: pending 0, processing 1, either terminal status 2."""
-    return 2 if status in TERMINAL else STATUSES.index(status)  # type: ignore[arg-type]
+    return 2 if status in TERMINAL else STATUSES.index(status)
 
 
 def moves_forward(before: str, after: str) -> bool:

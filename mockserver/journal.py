@@ -81,4 +81,4 @@ def _matches(entry: Entry, name: str, value: Any) -> bool:
         return str(actual) == str(value)
     if name == "method":
         return str(actual).upper() == str(value).upper()
-    return actual == value
+    return bool(actual == value)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runapi_contracts.vocabulary import MICROCENTS_PER_CENT as MICROCENTS
+from runapi_contracts.vocabulary import MICROCENTS_PER_CENT
 
 from .errors import InsufficientCredits
+
+MICROCENTS = MICROCENTS_PER_CENT
 
 
 @dataclass

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
@@ -48,7 +49,8 @@ class Context:
 
 
 def context(request: Request) -> Context:
-    return request.scope["runapi.context"]
+    found: Context = request.scope["runapi.context"]
+    return found
 
 
 def request_headers(scope: Scope) -> dict[str, str]:
@@ -66,7 +68,8 @@ def request_headers(scope: Scope) -> dict[str, str]:
 
 def header(request: Request, name: str) -> str | None:
     """One request header (`name` in lower case), or None."""
-    return request.scope["runapi.context"].headers.get(name)
+    ctx: Context = request.scope["runapi.context"]  # read inline: this runs several times per create
+    return ctx.headers.get(name)
 
 
 def api_key(request: Request, settings: Settings) -> str:

@@ -10,19 +10,22 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from ..admin import MockAdminError
 from ..catalog import load_catalog
 from ..receiver import CallbackReceiver
 from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
 from ..validate import validate_response
+from ..vocabulary import TERMINAL, moves_forward
 from .target import StopConformance, Target
 
 __all__ = [
@@ -49,8 +52,6 @@ CHECKS = (
     "bad_key_401",        # a missing or invalid key: 401 with the error envelope
     "callback_verified",  # the callback arrives, its signature verifies and its payload conforms
 )
-ORDER = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
-TERMINAL = ("completed", "failed")
 INVALID_KEY = "runapi-conformance-invalid-key"
 MOCK_BALANCE_CENTS = 10**9
 
@@ -179,7 +180,7 @@ def check_status_progress(target: Target, path: str, task_id: str, *, wait: floa
     deadline = time.monotonic() + wait
     while True:
         status, response = _read(target, check, path, task_id)
-        if seen and (ORDER[status] < ORDER[seen[-1]] or (seen[-1] in TERMINAL and status != seen[-1])):
+        if seen and not moves_forward(seen[-1], status):
             raise ConformanceFailure(check, operation, f"status moved back from {seen[-1]} to {status} "
                                      f"(seen: {' → '.join(seen + [status])})", request={"id": task_id},
                                      pointer="/status")
@@ -465,9 +466,10 @@ def _invalid_key_applies(target: Target) -> bool:
 
 
 def _prepare_mock(target: Target) -> None:
-    answer = target.admin("PUT", "/balance", {"key": target.api_key, "balance_cents": MOCK_BALANCE_CENTS})
-    if answer.status_code != 200:
-        raise RuntimeError(f"could not set the mock's balance: HTTP {answer.status_code} {answer.text[:200]}")
+    try:
+        target.mock_admin.set_balance(target.api_key, MOCK_BALANCE_CENTS)
+    except MockAdminError as exc:
+        raise RuntimeError(f"could not set the mock's balance: {exc}") from None
 
 
 def run_server_conformance(
