@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from runapi_contracts.admin import MockAdmin
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from .app import create_app
+from .inprocess import serve_in_portal
 from .settings import Settings
 
 DEFAULT_KEY = "test-key"
@@ -22,7 +23,7 @@ class MockHandle:
     """One namespace of a mock: a client that speaks for it, plus the clock, scenarios, ledger and journal.
 
     Args:
-        client: an httpx.Client whose base_url is the mock (a TestClient for an in-process app).
+        client: an httpx.Client whose base_url is the mock (`InProcessMock.client` for an in-process app).
         namespace: isolates tasks, rules, clock, ledger and journal from other handles on the same mock.
         app: the Starlette app when in-process (for `async_client`).
     """
@@ -130,19 +131,33 @@ class MockHandle:
 
 
 class InProcessMock:
-    """An app with its lifespan running on a TestClient's portal thread: no port, real background work."""
+    """An app with its lifespan running on an event-loop thread of its own: no port, real background work.
+
+    `client` is a plain `httpx.Client` on the app (see `runapi_mock.inprocess`), there once entered.
+    """
 
     def __init__(self, settings: Settings | None = None, *, base_url: str = "http://runapi-mock.local") -> None:
         self.settings = settings or Settings()
         self.app = create_app(self.settings)
-        self.client = TestClient(self.app, base_url=base_url)
+        self.base_url = base_url
+        self._stack = contextlib.ExitStack()
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            raise RuntimeError("InProcessMock is not running: use it as a context manager")
+        return self._client
 
     def __enter__(self) -> InProcessMock:
-        self.client.__enter__()
+        # follow_redirects as Starlette's TestClient did, which this handle used before.
+        self._client = self._stack.enter_context(serve_in_portal(self.app, base_url=self.base_url,
+                                                                 follow_redirects=True))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.client.__exit__(None, None, None)
+        self._client = None
+        self._stack.close()
 
     def handle(self, *, namespace: str | None = None, api_key: str = DEFAULT_KEY) -> MockHandle:
         return MockHandle(self.client, namespace=namespace, api_key=api_key, app=self.app)
