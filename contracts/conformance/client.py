@@ -12,6 +12,7 @@ report (`judges.py`), and the harness here.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
@@ -182,7 +183,7 @@ def run_client_conformance(
                 run_one(scenario, scenario.name, family, action, body)
             if examples:
                 example = ClientScenario("example", "A generated valid request; the task completes.", "result")
-                numbers = iter(range(1, 1_000_000))
+                numbers = itertools.count(1)
 
                 @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
                           suppress_health_check=list(HealthCheck))
