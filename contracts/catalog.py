@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
-MICROCENTS_PER_CENT = 1_000_000
+from .vocabulary import MICROCENTS_PER_CENT
 
 
 @dataclass(frozen=True)

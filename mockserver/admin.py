@@ -12,16 +12,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from runapi_contracts.vocabulary import (
+    FORCEABLE_STATUSES,
+    JOURNAL_FILTERS,
+    MICROCENTS_PER_CENT,
+    NAMESPACE_HEADER,
+    InvalidProgression,
+    Progression,
+)
+
 from . import errors
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
 from .engine import TaskEngine
-from .lifecycle import InvalidProgression, Progression
 from .model import Namespace, Task
 from .parsing import context
 from .responses import JSON
 
 MAX_ADMIN_BODY = 64 * 1024
+_STATUS_HINT = 'send {"status": ' + " | ".join(json.dumps(s) for s in FORCEABLE_STATUSES) + "}"
 
 
 def _engine(request: Request) -> TaskEngine:
@@ -30,7 +39,7 @@ def _engine(request: Request) -> TaskEngine:
 
 
 def _namespace(request: Request) -> Namespace:
-    name = request.headers.get("x-mock-namespace") or request.query_params.get("namespace")
+    name = request.headers.get(NAMESPACE_HEADER) or request.query_params.get("namespace")
     return _engine(request).namespace(name)
 
 
@@ -75,7 +84,8 @@ def _task_view(ns: Namespace, task: Task) -> dict[str, Any]:
         **task.to_body(), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
         "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
         "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
-        "price_cents": task.price / 1_000_000, "history": [{"status": s, "at": at} for s, at in task.history],
+        "price_cents": task.price / MICROCENTS_PER_CENT,
+        "history": [{"status": s, "at": at} for s, at in task.history],
     }
 
 
@@ -114,8 +124,7 @@ async def force_status(request: Request) -> Response:
     body = await _json_body(request)
     status = body.get("status")
     if not isinstance(status, str):
-        raise errors.BadRequest("send {\"status\": \"processing\" | \"completed\" | \"failed\"}",
-                                code="invalid_status")
+        raise errors.BadRequest(_STATUS_HINT, code="invalid_status")
     failure = (body["error"], str(body.get("error_code") or "generation_failed")) \
         if isinstance(body.get("error"), str) else None
     task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
@@ -132,8 +141,7 @@ async def step_task(request: Request) -> Response:
 
 async def journal(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    filters = {name: request.query_params.get(name)
-               for name in ("method", "path", "status", "key", "task_id", "scenario", "model")}
+    filters = {name: request.query_params.get(name) for name in JOURNAL_FILTERS}
     entries, size = engine.journal(ns, limit=_int_param(request, "limit", 100), **filters)
     return JSON({"entries": [e.to_dict() for e in entries], "size": size,
                  "capacity": request.app.state.settings.journal_size})

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from runapi_contracts.vocabulary import JOURNAL_FIELDS
 
 
 @dataclass(slots=True)
 class Entry:
+    """One request; `to_dict()` is the vocabulary's journal entry shape (`JOURNAL_ENTRY_SCHEMA`)."""
+
     seq: int
     at: float  # the namespace clock
     wall: float  # time.monotonic(), for judging client pacing in real time
@@ -28,10 +33,8 @@ class Entry:
     violations: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in JOURNAL_FIELDS}
 
-
-FILTERS = ("method", "path", "status", "key", "task_id", "scenario", "model")
 
 
 class Journal:
@@ -78,4 +81,4 @@ def _matches(entry: Entry, name: str, value: Any) -> bool:
         return str(actual) == str(value)
     if name == "method":
         return str(actual).upper() == str(value).upper()
-    return actual == value
+    return bool(actual == value)

@@ -1,15 +1,17 @@
 """Credit ledger per account: reserve at create, settle on completion, refund on failure.
 
-Amounts are integer micro-cents (1 cent = 1,000,000) so fractional catalog prices (2.5 cents) add up exactly.
+Amounts are integer micro-cents (`MICROCENTS` per cent) so fractional catalog prices (2.5 cents) add up exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from runapi_contracts.vocabulary import MICROCENTS_PER_CENT
+
 from .errors import InsufficientCredits
 
-MICROCENTS = 1_000_000
+MICROCENTS = MICROCENTS_PER_CENT
 
 
 @dataclass

@@ -7,25 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from .scenarios import SCENARIOS
+from runapi_contracts import vocabulary as v
 
 _OBJECT = {"type": "object"}
-_NAMESPACE = {"name": "X-Mock-Namespace", "in": "header", "required": False,
-              "description": "Isolates tasks, rules, clock, ledger and journal (default: `default`). "
-                             "A `/ns/<name>/` path prefix does the same for clients that cannot add headers.",
-              "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}}
-REQUEST_HEADERS = [
-    {"name": "X-Mock-Scenario", "in": "header", "required": False,
+_PROGRESSION = {"type": "string", "pattern": v.PROGRESSION_PATTERN}
+_NAMESPACE: dict[str, Any] = {
+    "name": v.NAMESPACE_HEADER, "in": "header", "required": False,
+    "description": "Isolates tasks, rules, clock, ledger and journal (default: `default`). "
+                   "A `/ns/<name>/` path prefix does the same for clients that cannot add headers.",
+    "schema": {"type": "string", "pattern": v.NAMESPACE_PATTERN}}
+REQUEST_HEADERS: list[dict[str, Any]] = [
+    {"name": v.SCENARIO_HEADER, "in": "header", "required": False,
      "description": "Force an outcome for this request: " + "; ".join(
-         f"`{s.name}`: {s.description}" for s in SCENARIOS.values()),
-     "schema": {"enum": list(SCENARIOS)}},
-    {"name": "X-Mock-Progression", "in": "header", "required": False,
-     "description": "On create: how this task moves (`auto`, `immediate`, `manual`, `polls:N`).",
-     "schema": {"type": "string", "pattern": "^(auto|immediate|manual|polls:[0-9]+)$"}},
-    {"name": "X-Mock-Retry-After", "in": "header", "required": False,
+         f"`{name}`: {text}" for name, text in v.SCENARIOS.items()),
+     "schema": {"enum": list(v.SCENARIO_NAMES)}},
+    {"name": v.PROGRESSION_HEADER, "in": "header", "required": False,
+     "description": "On create: how this task moves (`auto`, `immediate`, `manual`, `polls:N` with "
+                    f"1 <= N <= {v.MAX_POLLS}; any case).",
+     "schema": _PROGRESSION},
+    {"name": v.RETRY_AFTER_HEADER, "in": "header", "required": False,
      "description": "Seconds of Retry-After for rate_limited / unavailable scenarios.",
      "schema": {"type": "number", "minimum": 0, "maximum": 86400}},
-    {"name": "X-Mock-Callback-Mode", "in": "header", "required": False,
+    {"name": v.CALLBACK_MODE_HEADER, "in": "header", "required": False,
      "description": "On create: `duplicate`, `delay:SECONDS`, `early` (comma-separated).",
      "schema": {"type": "string"}},
     _NAMESPACE,
@@ -33,11 +36,12 @@ REQUEST_HEADERS = [
 
 
 def _op(summary: str, body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
-        status: str = "200") -> dict[str, Any]:
+        status: str = "200", schema: dict[str, Any] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "parameters": [_NAMESPACE, *(params or [])],
-        "responses": {status: {"description": "OK", "content": {"application/json": {"schema": _OBJECT}}},
+        "responses": {status: {"description": "OK",
+                               "content": {"application/json": {"schema": schema or _OBJECT}}},
                       "400": {"description": "Bad request"}, "404": {"description": "Not found"}},
     }
     if body is not None:
@@ -56,17 +60,20 @@ def _query(name: str, description: str) -> dict[str, Any]:
 
 def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
     task = [_path_param("task_id")]
-    journal_filters = [_query(n, f"only entries with this {n}") for n in
-                       ("method", "path", "status", "key", "task_id", "scenario", "model", "limit")]
+    entry = {k: value for k, value in v.JOURNAL_ENTRY_SCHEMA.items() if k != "$schema"}
+    journal = {"type": "object", "required": ["entries", "size", "capacity"], "properties": {
+        "entries": {"type": "array", "items": {"$ref": "#/components/schemas/JournalEntry"}},
+        "size": {"type": "integer"}, "capacity": {"type": "integer"}}}
+    journal_filters = [_query(n, f"only entries with this {n}") for n in (*v.JOURNAL_FILTERS, "limit")]
     rule = {"type": "object", "required": ["scenario"], "additionalProperties": False, "properties": {
-        "scenario": {"enum": list(SCENARIOS)}, "count": {"type": ["integer", "null"], "minimum": 1},
+        "scenario": {"enum": list(v.SCENARIO_NAMES)}, "count": {"type": ["integer", "null"], "minimum": 1},
         "method": {"type": "string"}, "path": {"type": "string", "description": "glob, e.g. /api/v1/*"},
         "model": {"type": "string"}, "key": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "runapi-mock control surface", "version": "1",
                  "description": "Admin API and test headers of runapi-mock. The headers below are accepted on "
-                                "every RunAPI route: " + ", ".join(h["name"] for h in REQUEST_HEADERS) + "."},
+                                "every RunAPI route: " + ", ".join(v.MOCK_HEADERS) + "."},
         "servers": [{"url": server_url}],
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
@@ -77,16 +84,18 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
                               "404": {"description": "unknown"}, "410": {"description": "expired"}}}},
             "/_mock/reset": {"post": _op("Forget this namespace (or every one with ?all=1)",
                                          params=[_query("all", "1 resets every namespace")])},
-            "/_mock/tasks": {"get": _op("Tasks, newest first", params=[_query("status", ""), _query("key", "")])},
+            "/_mock/tasks": {"get": _op("Tasks, newest first", params=[_query("status", ", ".join(v.STATUSES)),
+                                                                       _query("key", "")])},
             "/_mock/tasks/{task_id}": {"get": _op("One task with its history (not counted as a poll)",
                                                   params=task)},
             "/_mock/tasks/{task_id}/status": {"post": _op(
                 "Force a status (forward only)", params=task,
                 body={"type": "object", "required": ["status"], "properties": {
-                    "status": {"enum": ["processing", "completed", "failed"]}, "error": {"type": "string"}}})},
+                    "status": {"enum": list(v.FORCEABLE_STATUSES)}, "error": {"type": "string"}}})},
             "/_mock/tasks/{task_id}/step": {"post": _op("One step along the path (manual progression)",
                                                         params=task)},
-            "/_mock/journal": {"get": _op("Requests received, newest first, bounded", params=journal_filters)},
+            "/_mock/journal": {"get": _op("Requests received, newest first, bounded", params=journal_filters,
+                                          schema=journal)},
             "/_mock/rules": {"get": _op("Scenario rules"), "delete": _op("Remove every rule"),
                              "post": _op("The next `count` matching requests get `scenario`", body=rule,
                                          status="201")},
@@ -105,7 +114,7 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
             "/_mock/config": {
                 "get": _op("Server settings and this namespace's overrides"),
                 "put": _op("Set this namespace's progression and callback mode", body={
-                    "type": "object", "properties": {"progression": {"type": ["string", "null"]},
+                    "type": "object", "properties": {"progression": {"oneOf": [_PROGRESSION, {"type": "null"}]},
                                                      "callback_mode": {"type": ["string", "null"]}}})},
             "/_mock/callbacks": {"get": _op("Callback deliveries with their attempts",
                                             params=[_query("task_id", ""), _query("state", "")])},
@@ -115,5 +124,6 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
             "/_mock/callback-secret": {"get": _op("The current callback signing secret (base64)")},
             "/_mock/callback-secret/rotate": {"post": _op("A new secret; the old one stops verifying")},
         },
-        "components": {"parameters": {h["name"].replace("-", ""): h for h in REQUEST_HEADERS}},
+        "components": {"parameters": {h["name"].replace("-", ""): h for h in REQUEST_HEADERS},
+                       "schemas": {"JournalEntry": entry}},
     }

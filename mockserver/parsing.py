@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
+from runapi_contracts.vocabulary import (
+    CALLBACK_MODE_HEADER,
+    PROGRESSION_HEADER,
+    RETRY_AFTER_HEADER,
+    SCENARIO_HEADER,
+    InvalidProgression,
+    Progression,
+)
+
 from . import errors, scenarios
 from .delivery import CallbackMode, InvalidCallbackMode
-from .lifecycle import InvalidProgression, Progression
 from .settings import Settings
 
 MAX_HEADER_VALUE = 512
 T = TypeVar("T")
 MAX_JSON_DEPTH = 64
+# ASGI header names are lower case.
+_SCENARIO, _PROGRESSION = SCENARIO_HEADER.lower(), PROGRESSION_HEADER.lower()
+_RETRY_AFTER, _CALLBACK_MODE = RETRY_AFTER_HEADER.lower(), CALLBACK_MODE_HEADER.lower()
 
 
 @dataclass(slots=True)
@@ -37,7 +49,8 @@ class Context:
 
 
 def context(request: Request) -> Context:
-    return request.scope["runapi.context"]
+    found: Context = request.scope["runapi.context"]
+    return found
 
 
 def request_headers(scope: Scope) -> dict[str, str]:
@@ -55,7 +68,8 @@ def request_headers(scope: Scope) -> dict[str, str]:
 
 def header(request: Request, name: str) -> str | None:
     """One request header (`name` in lower case), or None."""
-    return request.scope["runapi.context"].headers.get(name)
+    ctx: Context = request.scope["runapi.context"]  # read inline: this runs several times per create
+    return ctx.headers.get(name)
 
 
 def api_key(request: Request, settings: Settings) -> str:
@@ -80,7 +94,7 @@ def printable_header(request: Request, name: str) -> str | None:
 
 
 def scenario_header(request: Request) -> scenarios.Scenario | None:
-    name = header(request, "x-mock-scenario")
+    name = header(request, _SCENARIO)
     return scenarios.lookup(name) if name is not None else None
 
 
@@ -95,15 +109,15 @@ def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code:
 
 
 def progression_header(request: Request) -> Progression | None:
-    return _parsed_header(request, "x-mock-progression", Progression.parse, "invalid_progression")
+    return _parsed_header(request, _PROGRESSION, Progression.parse, "invalid_progression")
 
 
 def callback_mode_header(request: Request) -> CallbackMode | None:
-    return _parsed_header(request, "x-mock-callback-mode", CallbackMode.parse, "invalid_callback_mode")
+    return _parsed_header(request, _CALLBACK_MODE, CallbackMode.parse, "invalid_callback_mode")
 
 
 def retry_after_header(request: Request) -> float | None:
-    value = header(request, "x-mock-retry-after")
+    value = header(request, _RETRY_AFTER)
     if value is None:
         return None
     try:
@@ -111,7 +125,7 @@ def retry_after_header(request: Request) -> float | None:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 86400:
-        raise errors.BadRequest("X-Mock-Retry-After must be a number of seconds from 0 to 86400",
+        raise errors.BadRequest(f"{RETRY_AFTER_HEADER} must be a number of seconds from 0 to 86400",
                                 code="invalid_header")
     return seconds
 

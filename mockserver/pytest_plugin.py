@@ -6,18 +6,18 @@ imported lazily, inside fixtures, so loading the plugin costs a test session not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     import respx
 
+    from runapi_contracts.receiver import CallbackReceiver
     from runapi_mock.server import RunningServer
     from runapi_mock.settings import Settings
     from runapi_mock.testing import InProcessMock, MockHandle
-
-    from runapi_contracts.receiver import CallbackReceiver
 
 PRODUCTION_HOST = "runapi.ai"
 
@@ -113,12 +113,14 @@ def runapi_respx(runapi_server: MockHandle) -> Iterator[respx.MockRouter]:
     import httpx
     import respx
 
+    from runapi_contracts.vocabulary import NAMESPACE_HEADER
+
     target = httpx.URL(runapi_server.base_url)
 
     def forward(request: httpx.Request) -> httpx.Response:
         url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length")]
-        headers.append(("X-Mock-Namespace", runapi_server.namespace))
+        headers.append((NAMESPACE_HEADER, runapi_server.namespace))
         with httpx.Client() as client:
             answer = client.request(request.method, url, headers=headers, content=request.content)
         return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+
+from runapi_contracts import vocabulary
+from runapi_contracts.vocabulary import ScenarioName
 
 from . import errors
 
@@ -13,8 +17,7 @@ from . import errors
 class Scenario:
     """What a scenario does: fail the request now (`error`), or pick the task's `outcome`."""
 
-    name: str
-    description: str
+    name: ScenarioName
     error: type[errors.MockError] | None = None
     message: str | None = None
     code: str | None = None
@@ -24,28 +27,26 @@ class Scenario:
     failure_code: str | None = None
     flaky_attempts: int = 0
 
+    @property
+    def description(self) -> str:
+        return vocabulary.SCENARIOS[self.name]
 
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in (
-        Scenario("success", "The task completes.", outcome="completed"),
-        Scenario("failed", "The task ends failed.", outcome="failed",
-                 failure_message="Image generation failed", failure_code="generation_failed"),
-        Scenario("content_policy", "The task ends failed with a content-policy error.", outcome="failed",
-                 failure_message="Content policy violation", failure_code="content_policy_violation"),
-        Scenario("stuck", "The task never leaves processing.", outcome="stuck"),
-        Scenario("insufficient_credits", "402 on this request.", error=errors.InsufficientCredits),
-        Scenario("rate_limited", "429 with Retry-After (default 2 s; X-Mock-Retry-After overrides).",
-                 error=errors.RateLimited, retry_after=2),
-        Scenario("unavailable", "503 with Retry-After.", error=errors.ServiceUnavailable,
-                 message="No active channel available", retry_after=2),
-        Scenario("unavailable_455", "455, RunAPI's transient status.", error=errors.TemporarilyUnavailable),
-        Scenario("server_error", "500.", error=errors.ServerError, message="Injected server error"),
-        Scenario("unauthorized", "401.", error=errors.Unauthorized, message="Invalid API key"),
-        Scenario("flaky", "The first two attempts of the same request get 503, then it succeeds.",
-                 error=errors.ServiceUnavailable, message="Flaky upstream", retry_after=1, flaky_attempts=2),
-    )
-}
+
+_BEHAVIOURS = (
+    Scenario("success", outcome="completed"),
+    Scenario("failed", outcome="failed", failure_message="Image generation failed", failure_code="generation_failed"),
+    Scenario("content_policy", outcome="failed", failure_message="Content policy violation",
+             failure_code="content_policy_violation"),
+    Scenario("stuck", outcome="stuck"),
+    Scenario("insufficient_credits", error=errors.InsufficientCredits),
+    Scenario("rate_limited", error=errors.RateLimited, retry_after=2),
+    Scenario("unavailable", error=errors.ServiceUnavailable, message="No active channel available", retry_after=2),
+    Scenario("unavailable_455", error=errors.TemporarilyUnavailable),
+    Scenario("server_error", error=errors.ServerError, message="Injected server error"),
+    Scenario("unauthorized", error=errors.Unauthorized, message="Invalid API key"),
+    Scenario("flaky", error=errors.ServiceUnavailable, message="Flaky upstream", retry_after=1, flaky_attempts=2),
+)
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in _BEHAVIOURS}  # the vocabulary's names, in its order
 
 
 def lookup(name: str) -> Scenario:

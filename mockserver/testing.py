@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
+
+from runapi_contracts.admin import MockAdmin
+from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from .app import create_app
+from .inprocess import serve_in_portal
 from .settings import Settings
 
 DEFAULT_KEY = "test-key"
@@ -19,7 +23,7 @@ class MockHandle:
     """One namespace of a mock: a client that speaks for it, plus the clock, scenarios, ledger and journal.
 
     Args:
-        client: an httpx.Client whose base_url is the mock (a TestClient for an in-process app).
+        client: an httpx.Client whose base_url is the mock (`InProcessMock.client` for an in-process app).
         namespace: isolates tasks, rules, clock, ledger and journal from other handles on the same mock.
         app: the Starlette app when in-process (for `async_client`).
     """
@@ -30,8 +34,8 @@ class MockHandle:
         self.api_key = api_key
         self.app = app
         self.base_url = str(client.base_url).rstrip("/")
-        self.headers = {"Authorization": f"Bearer {api_key}", "X-Mock-Namespace": self.namespace}
-        self._admin = client
+        self.headers = {"Authorization": f"Bearer {api_key}", NAMESPACE_HEADER: self.namespace}
+        self.admin = MockAdmin(client, namespace=self.namespace)
         self.client = client
         self._async_client: httpx.AsyncClient | None = None
 
@@ -61,98 +65,99 @@ class MockHandle:
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
 
-    # -- admin -------------------------------------------------------------------------------------------
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._admin.request(method, f"/_mock{path}", headers={"X-Mock-Namespace": self.namespace},
-                                       **kwargs)
-        if response.status_code >= 400:
-            raise AssertionError(f"runapi-mock: {method} /_mock{path} answered {response.status_code}: "
-                                 f"{response.text}")
-        return response.json()
+    # -- admin: this handle's namespace through `runapi_contracts.admin.MockAdmin` --------------------------
 
     def reset(self) -> None:
-        self._call("POST", "/reset")
+        self.admin.reset()
 
     def now(self) -> float:
-        return float(self._call("GET", "/clock")["now"])
+        return self.admin.now()
 
     def advance(self, seconds: float) -> float:
         """Move this namespace's clock forward; due status changes and callback retries happen at once."""
-        return float(self._call("POST", "/clock/advance", json={"seconds": seconds})["now"])
+        return self.admin.advance(seconds)
 
     def freeze(self) -> float:
-        return float(self._call("POST", "/clock/freeze")["now"])
+        return self.admin.freeze()
 
     def unfreeze(self) -> float:
-        return float(self._call("POST", "/clock/unfreeze")["now"])
+        return self.admin.unfreeze()
 
     def set_progression(self, progression: str | None) -> None:
         """`auto`, `immediate`, `manual`, `polls:N` for new tasks of this namespace (None: server default)."""
-        self._call("PUT", "/config", json={"progression": progression})
+        self.admin.set_progression(progression)
 
     def set_callback_mode(self, mode: str | None) -> None:
-        self._call("PUT", "/config", json={"callback_mode": mode})
+        self.admin.set_callback_mode(mode)
 
     def add_rule(self, scenario: str, *, count: int | None = None, method: str | None = None,
                  path: str | None = None, model: str | None = None, key: str | None = None) -> dict[str, Any]:
         """The next `count` matching requests (all, when None) get `scenario`."""
-        rule = {"scenario": scenario, "count": count, "method": method, "path": path, "model": model, "key": key}
-        return dict(self._call("POST", "/rules", json={k: v for k, v in rule.items() if v is not None}))
+        return self.admin.add_rule(scenario, count=count, method=method, path=path, model=model, key=key)
 
     def clear_rules(self) -> None:
-        self._call("DELETE", "/rules")
+        self.admin.clear_rules()
 
     def journal(self, limit: int = 1000, **filters: Any) -> list[dict[str, Any]]:
         """Requests this namespace received, newest first."""
-        params = {"limit": limit, **{k: v for k, v in filters.items() if v is not None}}
-        return list(self._call("GET", "/journal", params=params)["entries"])
+        return [dict(entry) for entry in self.admin.journal(limit, **filters)]
 
     def tasks(self, limit: int = 1000, **filters: Any) -> list[dict[str, Any]]:
-        params = {"limit": limit, **{k: v for k, v in filters.items() if v is not None}}
-        return list(self._call("GET", "/tasks", params=params)["tasks"])
+        return self.admin.tasks(limit, **filters)
 
     def task(self, task_id: str) -> dict[str, Any]:
-        return dict(self._call("GET", f"/tasks/{task_id}"))
+        return self.admin.task(task_id)
 
     def force(self, task_id: str, status: str, *, error: str | None = None) -> dict[str, Any]:
-        body = {"status": status, **({"error": error} if error else {})}
-        return dict(self._call("POST", f"/tasks/{task_id}/status", json=body))
+        return self.admin.force(task_id, status, error=error)
 
     def step(self, task_id: str) -> dict[str, Any]:
-        return dict(self._call("POST", f"/tasks/{task_id}/step"))
+        return self.admin.step(task_id)
 
     def balance(self, key: str | None = None) -> dict[str, Any]:
-        return dict(self._call("GET", "/balance", params={"key": key or self.api_key}))
+        return self.admin.balance(key or self.api_key)
 
     def set_balance(self, cents: int, key: str | None = None) -> dict[str, Any]:
-        return dict(self._call("PUT", "/balance", json={"key": key or self.api_key, "balance_cents": cents}))
+        return self.admin.set_balance(key or self.api_key, cents)
 
     def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
-        params = {k: v for k, v in filters.items() if v is not None}
-        return list(self._call("GET", "/callbacks", params=params)["deliveries"])
+        return self.admin.callbacks(**filters)
 
     def callback_secret(self) -> str:
-        return str(self._call("GET", "/callback-secret")["secret"])
+        return self.admin.callback_secret()
 
     def rotate_callback_secret(self) -> str:
-        return str(self._call("POST", "/callback-secret/rotate")["secret"])
+        return self.admin.rotate_callback_secret()
 
 
 class InProcessMock:
-    """An app with its lifespan running on a TestClient's portal thread: no port, real background work."""
+    """An app with its lifespan running on an event-loop thread of its own: no port, real background work.
+
+    `client` is a plain `httpx.Client` on the app (see `runapi_mock.inprocess`), there once entered.
+    """
 
     def __init__(self, settings: Settings | None = None, *, base_url: str = "http://runapi-mock.local") -> None:
         self.settings = settings or Settings()
         self.app = create_app(self.settings)
-        self.client = TestClient(self.app, base_url=base_url)
+        self.base_url = base_url
+        self._stack = contextlib.ExitStack()
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            raise RuntimeError("InProcessMock is not running: use it as a context manager")
+        return self._client
 
     def __enter__(self) -> InProcessMock:
-        self.client.__enter__()
+        # follow_redirects as Starlette's TestClient did, which this handle used before.
+        self._client = self._stack.enter_context(serve_in_portal(self.app, base_url=self.base_url,
+                                                                 follow_redirects=True))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.client.__exit__(None, None, None)
+        self._client = None
+        self._stack.close()
 
     def handle(self, *, namespace: str | None = None, api_key: str = DEFAULT_KEY) -> MockHandle:
         return MockHandle(self.client, namespace=namespace, api_key=api_key, app=self.app)

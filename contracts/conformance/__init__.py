@@ -5,11 +5,13 @@
     report = run_server_conformance(Target("http://127.0.0.1:8787"), examples=10)
     assert report.passed, report.table()
 
-The client checks' own `CHECKS` and `CheckResult` live in `runapi_contracts.conformance.client`.
+`CheckResult` is a server check on one operation; a client check's verdict is a `ClientCheckResult`. The
+client checks' own `CHECKS` live in `runapi_contracts.conformance.client`.
 """
 
 from .client import (
     ClientAdapter,
+    ClientCheckResult,
     ClientConformanceError,
     ClientContext,
     ClientReport,
@@ -28,6 +30,7 @@ __all__ = [
     "BudgetGuard",
     "CheckResult",
     "ClientAdapter",
+    "ClientCheckResult",
     "ClientConformanceError",
     "ClientContext",
     "ClientReport",

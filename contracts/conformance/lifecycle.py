@@ -22,9 +22,9 @@ from ..receiver import CallbackReceiver
 from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, create_requests
 from ..validate import validate_response
+from ..vocabulary import TERMINAL, moves_forward, rank
 from .server import (
-    ORDER,
-    TERMINAL,
+    MOCK_BALANCE_CENTS,
     ConformanceFailure,
     _wait_for_callback,
     check_create_accepted,
@@ -36,7 +36,7 @@ from .target import Target
 __all__ = ["AsyncClientAdapter", "LifecycleMachine", "TrackedTask"]
 
 T = TypeVar("T")
-PROGRESSIONS = ("immediate", "polls:1", "polls:2", "auto", "manual")
+PROGRESSIONS = ("immediate", "polls:1", "polls:2", "auto", "manual")  # a sample of every mode
 
 
 class AsyncClientAdapter:
@@ -144,8 +144,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         if self.target.has_admin:
             # A fresh namespace per example: its own tasks, clock and balance.
             self.target.namespace = f"lifecycle-{uuid.uuid4().hex[:16]}"
-            self.target.admin("POST", "/reset")
-            self.target.admin("PUT", "/balance", {"key": self.target.api_key, "balance_cents": 10**9})
+            admin = self.target.mock_admin
+            admin.reset()
+            admin.set_balance(self.target.api_key, MOCK_BALANCE_CENTS)
         self.receiver = self.make_receiver()
 
     @rule(target=tasks, data=st.data())
@@ -170,8 +171,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def poll(self, task: TrackedTask) -> None:
         statuses = check_status_progress(self._target(), task.path, task.id, wait=0)
         status = statuses[-1]
-        if task.statuses and (ORDER[status] < ORDER[task.statuses[-1]]
-                              or (task.statuses[-1] in TERMINAL and status != task.statuses[-1])):
+        if task.statuses and not moves_forward(task.statuses[-1], status):
             raise ConformanceFailure("status_conforms", f"GET {task.path}/{{id}}",
                                      f"status moved back from {task.statuses[-1]} to {status} "
                                      f"(seen: {' → '.join(task.statuses + [status])})",
@@ -227,7 +227,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @invariant()
     def statuses_only_move_forward(self) -> None:
         for task in self.tracked:
-            ranks = [ORDER[s] for s in task.statuses]
+            ranks = [rank(s) for s in task.statuses]
             if ranks != sorted(ranks):
                 raise ConformanceFailure("status_conforms", f"GET {task.path}/{{id}}",
                                          f"statuses went backwards: {task.statuses}", request={"id": task.id})

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ..catalog import MICROCENTS_PER_CENT, load_catalog
+from ..catalog import load_catalog
 from ..registry import load_schema
+from ..vocabulary import MICROCENTS_PER_CENT
 from .server import Report, run_server_conformance
 from .target import LIVE_BASE_URL, Exchange, StopConformance, Target
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from ..admin import MockAdminError
 from ..catalog import load_catalog
 from ..receiver import CallbackReceiver
 from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
 from ..validate import validate_response
+from ..vocabulary import TERMINAL, moves_forward
+from .report import CheckResult, ConformanceFailure, Report
 from .target import StopConformance, Target
 
 __all__ = [
@@ -49,34 +52,13 @@ CHECKS = (
     "bad_key_401",        # a missing or invalid key: 401 with the error envelope
     "callback_verified",  # the callback arrives, its signature verifies and its payload conforms
 )
-ORDER = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
-TERMINAL = ("completed", "failed")
 INVALID_KEY = "runapi-conformance-invalid-key"
 MOCK_BALANCE_CENTS = 10**9
 
 T = TypeVar("T")
 
 
-class ConformanceFailure(AssertionError):
-    """A target broke a contract: `check`, `operation`, `request` and `pointer` say where."""
-
-    def __init__(self, check: str, operation: str, message: str, *, request: Any = None,
-                 pointer: str = "") -> None:
-        self.check, self.operation, self.request, self.pointer = check, operation, request, pointer
-        text = f"runapi-mock: {check}: {operation}"
-        if request is not None:
-            text += f" with {_brief(request)}"
-        if pointer:
-            text += f" at {pointer}"
-        super().__init__(f"{text}: {message}")
-
-
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _brief(value: Any, limit: int = 240) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _send(target: Target, check: str, method: str, path: str, operation: str, request: Any = None,
@@ -179,7 +161,7 @@ def check_status_progress(target: Target, path: str, task_id: str, *, wait: floa
     deadline = time.monotonic() + wait
     while True:
         status, response = _read(target, check, path, task_id)
-        if seen and (ORDER[status] < ORDER[seen[-1]] or (seen[-1] in TERMINAL and status != seen[-1])):
+        if seen and not moves_forward(seen[-1], status):
             raise ConformanceFailure(check, operation, f"status moved back from {seen[-1]} to {status} "
                                      f"(seen: {' → '.join(seen + [status])})", request={"id": task_id},
                                      pointer="/status")
@@ -289,80 +271,6 @@ def _wait_for_callback(receiver: CallbackReceiver, task_id: str, timeout: float)
         time.sleep(0.02)
 
 
-# --- the report -----------------------------------------------------------------------------------
-
-
-@dataclass
-class CheckResult:
-    """One check on one operation: how many examples passed, and the failure or the reason it was skipped."""
-
-    check: str
-    operation: str
-    passed: int = 0
-    failure: str | None = None
-    skipped: str | None = None
-
-    @property
-    def outcome(self) -> str:
-        return "failed" if self.failure else "passed" if self.passed else "skipped"
-
-
-@dataclass
-class Report:
-    """All check results of one run; `stopped` says why a run ended early (a budget)."""
-
-    target: str
-    results: list[CheckResult] = field(default_factory=list)
-    stopped: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures and any(r.outcome == "passed" for r in self.results)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if r.outcome == "failed"]
-
-    def result(self, check: str, operation: str | None = None) -> CheckResult:
-        """The first result of `check` (on `operation` when given)."""
-        for result in self.results:
-            if result.check == check and operation in (None, result.operation):
-                return result
-        raise KeyError(f"no result for {check} {operation or ''}".strip())
-
-    def outcomes(self, check: str) -> set[str]:
-        return {r.outcome for r in self.results if r.check == check}
-
-    def _get(self, check: str, operation: str) -> CheckResult:
-        for result in self.results:
-            if (result.check, result.operation) == (check, operation):
-                return result
-        self.results.append(CheckResult(check, operation))
-        return self.results[-1]
-
-    def table(self) -> str:
-        rows = [("check", "operation", "result")]
-        for r in self.results:
-            detail = {"passed": f"passed ({r.passed})", "failed": f"FAILED: {r.failure}",
-                      "skipped": f"skipped: {r.skipped or 'not reached'}"}[r.outcome]
-            rows.append((r.check, r.operation, detail))
-        width = [max(len(row[i]) for row in rows) for i in range(2)]
-        lines = [f"{a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows]
-        counts = {o: sum(1 for r in self.results if r.outcome == o) for o in ("passed", "failed", "skipped")}
-        lines.append(f"target {self.target}: {counts['passed']} passed, {counts['failed']} failed, "
-                     f"{counts['skipped']} skipped")
-        if self.stopped:
-            lines.append(f"stopped early: {self.stopped}")
-        return "\n".join(lines)
-
-    def raise_for_failures(self) -> None:
-        """Raise the first failure as a `ConformanceFailure` (for pytest); the message holds the table."""
-        if self.failures:
-            first = self.failures[0]
-            raise ConformanceFailure(first.check, first.operation, f"{len(self.failures)} check(s) failed\n"
-                                     + self.table())
-
-
 # --- the runner -----------------------------------------------------------------------------------
 
 
@@ -465,9 +373,10 @@ def _invalid_key_applies(target: Target) -> bool:
 
 
 def _prepare_mock(target: Target) -> None:
-    answer = target.admin("PUT", "/balance", {"key": target.api_key, "balance_cents": MOCK_BALANCE_CENTS})
-    if answer.status_code != 200:
-        raise RuntimeError(f"could not set the mock's balance: HTTP {answer.status_code} {answer.text[:200]}")
+    try:
+        target.mock_admin.set_balance(target.api_key, MOCK_BALANCE_CENTS)
+    except MockAdminError as exc:
+        raise RuntimeError(f"could not set the mock's balance: {exc}") from None
 
 
 def run_server_conformance(

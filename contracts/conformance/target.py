@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from ..admin import MockAdmin, MockAdminError, Requester
 from ..receiver import is_loopback_host
+from ..vocabulary import NAMESPACE_HEADER, PROGRESSION_HEADER
 
 __all__ = ["LIVE_BASE_URL", "Exchange", "Requester", "StopConformance", "Target"]
 
@@ -19,12 +22,6 @@ DEFAULT_TIMEOUT = 30.0
 
 class StopConformance(Exception):
     """A create guard refused to send a request (e.g. a budget): the run ends here, its report is kept."""
-
-
-class Requester(Protocol):
-    """What the kit needs of a client: `httpx.Client`, a TestClient, or an `AsyncClientAdapter`."""
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
 
 
 @dataclass(frozen=True)
@@ -72,11 +69,12 @@ class Target:
         if self.client is None:
             self._owned = self.client = httpx.Client(timeout=DEFAULT_TIMEOUT, trust_env=False)
         if self.has_admin is None:
-            self.has_admin = self._detect_admin()
+            self.has_admin = MockAdmin(self.client, self.base_url).available()
         if self.has_admin and self.callback_secret is None:
-            answer = self.admin("GET", "/callback-secret")
-            secret = answer.json().get("secret") if answer.status_code == 200 else None
-            self.callback_secret = secret if isinstance(secret, str) else None
+            try:
+                self.callback_secret = self.mock_admin.callback_secret()
+            except (MockAdminError, ValueError, KeyError):
+                self.callback_secret = None
 
     @classmethod
     def from_client(cls, client: httpx.Client, **options: Any) -> Target:
@@ -99,9 +97,9 @@ class Target:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         if self.has_admin:
-            headers["X-Mock-Namespace"] = self.namespace
+            headers[NAMESPACE_HEADER] = self.namespace
             if progression is not None:
-                headers["X-Mock-Progression"] = progression
+                headers[PROGRESSION_HEADER] = progression
         return headers
 
     def request(self, method: str, path: str, *, operation: str, schema: str | None = None, json: Any = None,
@@ -122,18 +120,23 @@ class Target:
         for guard in self.create_guards:
             guard(family, action, model, body)
 
-    def admin(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        """Call the mock's admin API in this target's namespace (only when `has_admin`)."""
+    @property
+    def mock_admin(self) -> MockAdmin:
+        """The mock's admin API in this target's current namespace (only when `has_admin`)."""
         if not self.has_admin:
             raise RuntimeError("this target has no /_mock/ admin API")
         assert self.client is not None
-        headers = {"X-Mock-Namespace": self.namespace}
-        kwargs: dict[str, Any] = {"headers": headers} if json is None else {"headers": headers, "json": json}
-        return self.client.request(method, f"{self.base_url}/_mock{path}", **kwargs)
+        return MockAdmin(self.client, self.base_url, self.namespace)
+
+    def admin(self, method: str, path: str, json: Any = None) -> httpx.Response:
+        """Call the mock's admin API in this target's namespace, answered as it came (only when `has_admin`)."""
+        return self.mock_admin.request(method, path, json=json)
 
     def admin_config(self) -> dict[str, Any]:
-        answer = self.admin("GET", "/config")
-        return answer.json() if answer.status_code == 200 else {}
+        try:
+            return self.mock_admin.config()
+        except MockAdminError:
+            return {}
 
     def close(self) -> None:
         if self._owned is not None:
@@ -145,17 +148,3 @@ class Target:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _detect_admin(self) -> bool:
-        assert self.client is not None
-        try:
-            answer = self.client.request("GET", f"{self.base_url}/_mock/",
-                                         headers={"Accept": "application/json"})
-        except httpx.HTTPError:
-            return False
-        if answer.status_code != 200:
-            return False
-        try:
-            return isinstance(answer.json().get("routes"), list)
-        except ValueError:
-            return False
