@@ -6,45 +6,23 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.middleware.exceptions import ExceptionMiddleware
 
 from . import errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
 from .middleware import RequestContextMiddleware
-from .responses import JSON
 from .routes import routes
+from .routing import ExactRouter
 from .scheduler import Scheduler
 from .settings import Settings
 from .state import StateStore
 
 logger = logging.getLogger("runapi_mock")
-_HTTP_ERRORS: dict[int, type[errors.MockError]] = {
-    400: errors.BadRequest, 404: errors.NotFound, 405: errors.MethodNotAllowed, 413: errors.PayloadTooLarge,
-}
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    # Router 404/405 arrive as Starlette HTTPExceptions; answer them with the API's envelope too.
-    assert isinstance(exc, HTTPException)
-    kind = _HTTP_ERRORS.get(exc.status_code, errors.BadRequest)
-    if exc.status_code == 404:
-        error = kind(f"No such route: {request.method} {get_route_path(request.scope)}")
-    elif exc.status_code == 405:
-        error = kind(f"{request.method} is not allowed on {get_route_path(request.scope)}")
-    else:
-        error = kind(str(exc.detail))
-    headers = {**error.headers(), **(exc.headers or {})}
-    ctx = request.scope.get("runapi.context")
-    if ctx is not None:
-        ctx.error_code = error.code
-    return JSON(error.body(), status_code=exc.status_code, headers=headers)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -81,12 +59,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                ", ".join(f"{d.id} ({d.state}, task {d.task_id}, {d.url})" for d in owed[:20])
                                + (f" and {len(owed) - 20} more" if len(owed) > 20 else ""))
 
+    # errors.respond renders every error. Starlette hands the handlers for MockError and HTTPException to its
+    # innermost ExceptionMiddleware, but one for Exception to its outermost ServerErrorMiddleware, which sits
+    # outside ours and re-raises: so an ExceptionMiddleware of our own, inside ours, answers unexpected
+    # exceptions (with the request id and a journal entry), and ServerErrorMiddleware only a crash in ours.
     app = Starlette(
-        routes=routes,
-        middleware=[Middleware(RequestContextMiddleware)],
-        exception_handlers={HTTPException: _http_error},
-        lifespan=lifespan,
+        middleware=[Middleware(RequestContextMiddleware),
+                    Middleware(ExceptionMiddleware, handlers={Exception: errors.respond})],
+        exception_handlers={errors.MockError: errors.respond, HTTPException: errors.respond,
+                            Exception: errors.respond},
     )
+    # Starlette takes no router; ours is set before the first request builds the middleware stack.
+    app.router = ExactRouter(routes, redirect_slashes=False, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.store = store

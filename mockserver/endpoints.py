@@ -7,15 +7,15 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from runapi_contracts import errors_by_field, load_catalog
-from runapi_contracts.openapi import runapi_openapi
-from runapi_contracts.validate import check_request
-from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import errors, images, scenarios
+from runapi_contracts import errors_by_field, load_catalog
+from runapi_contracts.openapi import runapi_openapi
+from runapi_contracts.validate import check_request
+
+from . import errors, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
 from .model import Namespace, Task
 from .parsing import (
@@ -38,7 +38,7 @@ Resolver = Callable[[Any], "tuple[str, str]"]
 
 def route_path(request: Request) -> str:
     """The path as routed: without a /ns/<name> prefix."""
-    return get_route_path(request.scope)
+    return routing.route_path(request.scope)
 
 
 def _engine(request: Request) -> tuple[TaskEngine, Settings]:
@@ -128,11 +128,8 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     return JSON(body, headers={"X-RunAPI-Task-Id": task.id})
 
 
-async def create_task(request: Request) -> Response:
-    """POST /api/v1/{family}/{action}: the SDKs' create route."""
-    family, action = request.path_params["family"], request.path_params["action"]
-    if load_catalog().action(family, action) is None:
-        raise errors.NotFound(f"No such route: POST {route_path(request)}")
+async def create_task(request: Request, family: str, action: str) -> Response:
+    """POST /api/v1/{family}/{action}: the SDKs' create route (one per catalog action, see routes.py)."""
     return await _create(request, lambda body: (family, action))
 
 
@@ -149,9 +146,9 @@ def _docs_resolver(action: str) -> Resolver:
     return resolve
 
 
-async def create_docs_task(request: Request) -> Response:
+async def create_docs_task(request: Request, action: str) -> Response:
     """POST /v1/{action}: the public docs' route; the family comes from `model`."""
-    return await _create(request, _docs_resolver(request.path_params["action"]))
+    return await _create(request, _docs_resolver(action))
 
 
 def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
@@ -166,17 +163,14 @@ def _read(request: Request, family: str | None = None, action: str | None = None
     return engine.read(ns, key, task_id, family=family, action=action)
 
 
-async def get_task(request: Request) -> Response:
+async def get_task(request: Request, family: str, action: str) -> Response:
     """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route."""
-    family, action = request.path_params["family"], request.path_params["action"]
-    if load_catalog().action(family, action) is None:
-        raise errors.NotFound(f"No such route: GET {route_path(request)}")
     return _task_response(request, _read(request, family, action))
 
 
-async def get_docs_task(request: Request) -> Response:
+async def get_docs_task(request: Request, action: str | None = None) -> Response:
     """GET /v1/tasks/{task_id} and /v1/{action}/{task_id}: the docs' status routes."""
-    return _task_response(request, _read(request, action=request.path_params.get("action")))
+    return _task_response(request, _read(request, action=action))
 
 
 async def get_task_result(request: Request) -> Response:

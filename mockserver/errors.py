@@ -8,12 +8,25 @@ MockError
  ├── MethodNotAllowed (405)      ├── ServerError (500)
  ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
  └── Gone (410)                  └── TemporarilyUnavailable (455)
+
+`respond()` is the one place an error becomes a response: app.py registers it for MockErrors, the router's
+404/405 (Starlette HTTPExceptions) and anything unexpected (a 500, its traceback logged).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .responses import JSON
+from .routing import route_path
+
+logger = logging.getLogger("runapi_mock")
 
 
 class MockError(Exception):
@@ -136,3 +149,34 @@ class TemporarilyUnavailable(MockError):
     """RunAPI's non-standard 455: transient, retry with backoff (no SDK maps it)."""
 
     status, code, message = 455, "service_temporarily_unavailable", "Service temporarily unavailable"
+
+
+_HTTP_ERRORS: dict[int, type[MockError]] = {400: BadRequest, 404: NotFound, 405: MethodNotAllowed,
+                                            413: PayloadTooLarge}
+
+
+def _http_error(request: Request, exc: HTTPException) -> MockError:
+    """Starlette's own errors (the router's 404 and 405 above all) in the API's terms."""
+    path = route_path(request.scope)
+    if exc.status_code == 404:
+        hint = " (paths take no trailing slash)" if len(path) > 1 and path.endswith("/") else ""
+        return NotFound(f"No such route: {request.method} {path}{hint}")
+    if exc.status_code == 405:
+        return MethodNotAllowed(f"{request.method} is not allowed on {path}")
+    return _HTTP_ERRORS.get(exc.status_code, BadRequest)(str(exc.detail))
+
+
+async def respond(request: Request, exc: Exception) -> Response:
+    """The error envelope for `exc`, with its headers; the code goes to the request's journal entry."""
+    status, headers = 500, {}
+    if isinstance(exc, MockError):
+        error, status = exc, exc.status
+    elif isinstance(exc, HTTPException):
+        error, status, headers = _http_error(request, exc), exc.status_code, dict(exc.headers or {})
+    else:  # a bug: answer with the envelope, log the traceback, keep serving
+        logger.error("unhandled error on %s %s", request.method, request.scope.get("path"), exc_info=exc)
+        error = ServerError()
+    ctx = request.scope.get("runapi.context")
+    if ctx is not None:
+        ctx.error_code = error.code
+    return JSON(error.body(), status_code=status, headers={**error.headers(), **headers})

@@ -1,29 +1,23 @@
-"""ASGI middleware: request ids, echoed client ids, task-id headers, the journal, and no 500 without an envelope.
+"""ASGI middleware: request ids, echoed client ids, task-id headers and the journal.
 
-It also dispatches the create routes itself (routes.FAST_ROUTES, the router's own answers precomputed), so
-the hottest requests skip Starlette's exception middleware and route matching; everything else goes through
-the Starlette app as usual. Those endpoints raise only MockErrors, which this middleware renders either way;
-tests/mockserver/test_fast_routes.py sends the same requests both ways and compares answers and journals.
+Errors are rendered inside it, by errors.respond (see app.py), so every error response passes through here
+and gets its request id and journal entry like any other.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import time
 import uuid
 
-from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import routes
-from .errors import BadRequest, MockError, ServerError
+from .errors import BadRequest, respond
 from .journal import Entry
 from .parsing import MAX_HEADER_VALUE, Context, request_headers
-from .responses import JSON
+from .routing import route_path
 
-logger = logging.getLogger("runapi_mock")
 NAMESPACE_PREFIX = "/ns/"
 
 # Request ids keep the UUID4 shape: a random prefix per process, then a counter (uuid4() per request cost more
@@ -67,7 +61,7 @@ class _Started:
 
 
 class RequestContextMiddleware:
-    """Wraps every HTTP request: adds X-Request-Id and friends, journals API requests, catches crashes."""
+    """Wraps every HTTP request: adds X-Request-Id and friends, journals API requests."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -98,36 +92,17 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if client_id is not None and echoed is None:
-                raise BadRequest(f"X-Client-Request-Id must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
-                                 code="invalid_header")
-            fast = routes.FAST_ROUTES.get((scope["method"], get_route_path(scope)))
-            if fast is None:
-                await self.app(scope, receive, send_with_headers)
-            else:
-                endpoint, path_params = fast
-                scope["path_params"] = dict(path_params)
-                response = await endpoint(Request(scope, receive, send_with_headers))
+            if client_id is not None and echoed is None:  # not echoed, and the request goes no further
+                message = f"X-Client-Request-Id must be 1-{MAX_HEADER_VALUE} printable ASCII characters"
+                response = await respond(Request(scope), BadRequest(message, code="invalid_header"))
                 await response(scope, receive, send_with_headers)
-        except MockError as exc:
-            ctx.error_code = exc.code
-            await self._render(exc, scope, receive, send_with_headers, started)
-        except Exception:  # a bug: answer with the envelope, log the traceback, keep serving
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            ctx.error_code = ServerError.code
-            await self._render(ServerError(), scope, receive, send_with_headers, started)
+            else:
+                await self.app(scope, receive, send_with_headers)
         finally:
             self._journal(scope, ctx, started)
             # uvicorn keeps a keep-alive connection's last scope (and a closed one's until a full GC pass):
             # the context must not pin its namespace, body and tasks there, e.g. after a reset.
             del scope["runapi.context"]
-
-    @staticmethod
-    async def _render(exc: MockError, scope: Scope, receive: Receive, send: Send, started: _Started) -> None:
-        if started.status is not None:
-            return  # the response already began; nothing sane can be sent now
-        response = JSON(exc.body(), status_code=exc.status, headers=exc.headers())
-        await response(scope, receive, send)
 
     @staticmethod
     def _journal(scope: Scope, ctx: Context, started: _Started) -> None:
@@ -141,7 +116,7 @@ class RequestContextMiddleware:
             elif name == b"retry-after":
                 retry_after = value.decode("latin-1")
         entry = Entry(
-            seq=0, at=ns.clock.now(), wall=ctx.wall, method=scope["method"], path=get_route_path(scope),
+            seq=0, at=ns.clock.now(), wall=ctx.wall, method=scope["method"], path=route_path(scope),
             status=started.status if started.status is not None else 500, key=ctx.key,
             task_id=ctx.task_id or sent_task_id, scenario=ctx.scenario, model=ctx.model,
             idempotency_key=ctx.headers.get("idempotency-key"),

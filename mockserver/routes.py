@@ -1,74 +1,52 @@
-"""The route table: SDK routes, the public docs' routes, account, files, and the admin mount."""
+"""The route table: SDK routes and the public docs' routes from the catalog, account, files, the admin mount.
+
+Every catalog action gets literal routes of its own (no path convertors), so an unknown family or action
+is simply no route: 404 from the router, like any other unknown path.
+"""
 
 from __future__ import annotations
 
-import inspect
-import re
-from typing import Any, Awaitable, Callable
+from functools import partial
 
-from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Match, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
-from runapi_contracts import load_catalog
+from runapi_contracts import Catalog, load_catalog
 
 from . import admin, endpoints
 
 
-class OneOf(Convertor[str]):
-    """A path segment that is one of the catalog's names, so /api/v1/me/balance never reads as a family."""
+def catalog_routes(catalog: Catalog) -> list[Route]:
+    """POST /api/v1/{family}/{action} and GET .../{task_id} per action; /v1/{action} per action name."""
+    sdk = [route
+           for (family, action), spec in sorted(catalog.actions.items())
+           for route in (
+               Route(spec.path, partial(endpoints.create_task, family=family, action=action),
+                     methods=["POST"], name=f"create:{family}/{action}"),
+               Route(spec.path + "/{task_id}", partial(endpoints.get_task, family=family, action=action),
+                     methods=["GET"], name=f"get:{family}/{action}"),
+           )]
+    docs = [route
+            for action in sorted({action for _, action in catalog.actions})
+            for route in (
+                Route(f"/v1/{action}", partial(endpoints.create_docs_task, action=action),
+                      methods=["POST"], name=f"create:{action}"),
+                Route(f"/v1/{action}/{{task_id}}", partial(endpoints.get_docs_task, action=action),
+                      methods=["GET"], name=f"get:{action}"),
+            )]
+    return sdk + docs
 
-    def __init__(self, names: set[str]) -> None:
-        self.regex = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
 
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-_catalog = load_catalog()
-register_url_convertor("family", OneOf({family for family, _ in _catalog.actions}))
-register_url_convertor("action", OneOf({action for _, action in _catalog.actions}))
-
-routes = [
+routes: list[BaseRoute] = [
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/openapi.json", endpoints.openapi, methods=["GET"]),
     Route("/api/v1/me", endpoints.me, methods=["GET"]),
     Route("/api/v1/me/balance", endpoints.balance, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task_result, methods=["GET"]),
-    Route("/api/v1/{family:family}/{action:action}", endpoints.create_task, methods=["POST"]),
-    Route("/api/v1/{family:family}/{action:action}/{task_id}", endpoints.get_task, methods=["GET"]),
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
-    Route("/v1/{action:action}", endpoints.create_docs_task, methods=["POST"]),
-    Route("/v1/{action:action}/{task_id}", endpoints.get_docs_task, methods=["GET"]),
+    *catalog_routes(load_catalog()),
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
-    Mount("/_mock", routes=admin.routes),
+    # Paths take no trailing slash: no redirect (the SDKs do not follow one) but a 404, under /_mock/ too;
+    # only the admin index answers both ways, as /_mock/ and /_mock.
+    Route("/_mock", admin.index, methods=["GET"]),
+    Mount("/_mock", app=Router(admin.routes, redirect_slashes=False)),
 ]
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def precompute(method: str, paths: list[str]) -> dict[tuple[str, str], tuple[Endpoint, dict[str, Any]]]:
-    """The router's own answer for each exact (method, path): its first full match, as Router.app picks it.
-
-    Only plain Routes of async endpoints are kept (a Mount routes further; a sync endpoint needs a thread).
-    """
-    table: dict[tuple[str, str], tuple[Endpoint, dict[str, Any]]] = {}
-    for path in paths:
-        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
-        for route in routes:
-            match, child = route.matches(scope)
-            if match is Match.FULL:
-                if isinstance(route, Route) and inspect.iscoroutinefunction(route.endpoint):
-                    table[(method, path)] = (route.endpoint, child["path_params"])
-                break
-    return table
-
-
-# The create routes carry most of the traffic: the middleware dispatches them without the router.
-FAST_ROUTES = precompute("POST", [action.path for action in _catalog.actions.values()]
-                         + [f"/v1/{name}" for name in sorted({name for _, name in _catalog.actions})])

@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_contracts import validate_response
+from runapi_mock.ledger import Ledger
 
 AUTH = {"Authorization": "Bearer test-key"}
 IMMEDIATE = {**AUTH, "X-Mock-Progression": "immediate"}
@@ -193,6 +194,42 @@ def test_healthz_needs_no_key(client: TestClient) -> None:
 )
 def test_unknown_routes_are_a_404_envelope(client: TestClient, method: str, path: str) -> None:
     assert_envelope(client.request(method, path, headers=AUTH, json={}), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/api/v1/flux_kontext/text_to_image/"), ("POST", "/v1/text_to_image/"),
+     ("GET", "/api/v1/flux_kontext/text_to_image/abc/"), ("GET", "/api/v1/me/"), ("GET", "/healthz/"),
+     ("GET", "/_mock/journal/"), ("POST", "/_mock/reset/")],
+)
+def test_a_trailing_slash_is_a_404_envelope_not_a_redirect(client: TestClient, method: str,
+                                                           path: str) -> None:
+    response = client.request(method, path, headers=AUTH, json={"model": "flux-kontext-pro", "prompt": "x"},
+                              follow_redirects=False)
+    body = assert_envelope(response, 404, "not_found")
+    assert "trailing slash" in body["error"]["message"]
+    assert "location" not in response.headers
+
+
+def test_the_admin_index_answers_with_and_without_its_slash(client: TestClient) -> None:
+    with_slash, without = client.get("/_mock/"), client.get("/_mock", follow_redirects=False)
+    assert with_slash.status_code == without.status_code == 200
+    assert with_slash.json() == without.json() and "POST /_mock/reset" in without.json()["routes"]
+
+
+def test_an_unexpected_error_is_a_500_envelope_with_its_traceback_logged(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the mock")
+
+    monkeypatch.setattr(Ledger, "balance", broken)
+    response = client.get("/api/v1/me/balance", headers={**AUTH, "X-Client-Request-Id": "c-1"})
+    assert_envelope(response, 500, "internal_error")
+    assert response.json()["error"]["message"] == "Internal server error"  # nothing of the bug leaks out
+    assert response.headers["x-client-request-id"] == "c-1"
+    assert "RuntimeError: a bug in the mock" in caplog.text and "Traceback" in caplog.text
+    last = client.get("/_mock/journal").json()["entries"][0]
+    assert (last["path"], last["status"], last["error_code"]) == ("/api/v1/me/balance", 500, "internal_error")
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""The middleware's create fast path answers exactly as the Starlette router would.
+"""The router's exact-path lookup answers exactly as Starlette's ordered route matching would.
 
-routes.FAST_ROUTES lets RequestContextMiddleware call the create endpoints without the router. The same
-requests are sent to a mock with the fast path and to one without it (FAST_ROUTES emptied); every status,
-body, header and journal entry must match, request ids and timings aside.
+ExactRouter looks literal paths up in a dict (`router.exact`) before trying its routes in order. The same
+requests are sent to a mock with the lookup and to one without it (the dict emptied, so every request is
+matched route by route); every status, body, header and journal entry must match, request ids and timings
+aside.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-import pytest
-from starlette.routing import Match, Route
+from starlette.routing import Match
 from starlette.testclient import TestClient
 
 from runapi_contracts import load_catalog
-from runapi_mock import routes
+from runapi_mock import create_app
+from runapi_mock.routing import ExactRouter
 
 AUTH = {"Authorization": "Bearer test-key"}
 FLUX = "/api/v1/flux_kontext/text_to_image"
@@ -66,6 +67,11 @@ REQUESTS: list[tuple[str, str, dict[str, str], Any]] = [
     ("POST", FLUX + "/", AUTH, BODY),
     ("GET", FLUX, AUTH, None),
     ("PUT", FLUX, AUTH, BODY),
+    ("GET", FLUX + "/abc/", AUTH, None),
+    ("HEAD", "/healthz", {}, None),
+    ("GET", "/_mock", {}, None),
+    ("GET", "/_mock/", {}, None),
+    ("GET", "/nope", AUTH, None),
 ]
 
 
@@ -83,35 +89,62 @@ def _journal(client: TestClient, namespace: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in e.items() if k not in ("at", "wall", "duration_ms")} for e in entries]
 
 
-def _run(make_client: Callable[..., TestClient]) -> tuple[list[Any], list[Any]]:
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _router(client: TestClient) -> ExactRouter:
+    router = client.app.router  # type: ignore[attr-defined]
+    assert isinstance(router, ExactRouter)
+    return router
+
+
+def _every_exact_path(client: TestClient) -> list[tuple[str, str, dict[str, str], Any]]:
+    """Every method on every path in the lookup (a valid body for the create routes)."""
+    return [(method, path, AUTH, VALID.get(path, {}) if method == "POST" else None)
+            for path in sorted(_router(client).exact) for method in METHODS]
+
+
+def _run(make_client: Callable[..., TestClient], lookup: bool) -> tuple[list[Any], list[Any], list[Any]]:
     client = make_client(seed=7, rate_limit=1000)
-    answers = [_send(client, *request) for request in REQUESTS]
+    requests = REQUESTS + _every_exact_path(client)
+    if not lookup:
+        _router(client).exact = {}
+    answers = [_send(client, *request) for request in requests]
     journals = [_journal(client, ns) for ns in ("default", "team-a", "team-b")]
-    return answers, journals
+    return requests, answers, journals
 
 
-def test_fast_path_answers_as_the_router_does(make_client: Callable[..., TestClient],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = _run(make_client)
-    monkeypatch.setattr(routes, "FAST_ROUTES", {})
-    routed = _run(make_client)
-    for request, with_fast, without in zip(REQUESTS, fast[0], routed[0]):
-        assert with_fast == without, request
-    assert fast[1] == routed[1]
-    assert all(fast[1]), "every namespace journaled something"
+def test_the_lookup_answers_as_ordered_matching_does(make_client: Callable[..., TestClient]) -> None:
+    requests, looked_up, journals = _run(make_client, lookup=True)
+    same_requests, matched, same_journals = _run(make_client, lookup=False)
+    assert requests == same_requests and len(requests) > len(REQUESTS)
+    for request, with_lookup, without in zip(requests, looked_up, matched):
+        assert with_lookup == without, request
+    assert journals == same_journals
+    assert all(journals), "every namespace journaled something"
 
 
-def test_every_create_route_is_on_the_fast_path() -> None:
+def test_every_create_route_is_in_the_lookup() -> None:
     catalog = load_catalog()
     paths = {action.path for action in catalog.actions.values()} | {f"/v1/{a}" for _, a in catalog.actions}
-    assert {path for method, path in routes.FAST_ROUTES if method == "POST"} == paths
+    router = create_app().router
+    assert isinstance(router, ExactRouter)
+    assert {path for path, route in router.exact.items() if "POST" in (route.methods or ())} == paths
     assert set(VALID) == paths
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(routes.FAST_ROUTES))
-def test_fast_route_is_the_routers_first_full_match(method: str, path: str) -> None:
-    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
-    first = next(route for route in routes.routes if route.matches(scope)[0] is Match.FULL)
-    assert isinstance(first, Route)
-    endpoint, params = routes.FAST_ROUTES[(method, path)]
-    assert (first.endpoint, first.matches(scope)[1]["path_params"]) == (endpoint, params)
+def test_each_looked_up_route_is_the_first_that_fully_matches() -> None:
+    router = create_app().router
+    assert isinstance(router, ExactRouter)
+    answered, wrong = set(), []
+    for path, route in router.exact.items():
+        for method in METHODS:
+            scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+            if route.matches(scope)[0] is not Match.FULL:
+                continue  # the lookup passes: ordered matching decides, as test_the_lookup_... checks
+            answered.add(path)
+            first = next(r for r in router.routes if r.matches(scope)[0] is Match.FULL)
+            if first is not route:
+                wrong.append((method, path, first))
+    assert wrong == []
+    assert answered == set(router.exact), "every looked-up route answers some method"
