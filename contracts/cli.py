@@ -1,4 +1,5 @@
-"""Callback subcommands (sign, verify, send-callback, check-webhook) for the runapi-mock CLI."""
+"""Contracts subcommands of the runapi-mock CLI: callbacks (sign, verify, send-callback, check-webhook),
+conformance, and catalog (import, diff)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=lambda args: _print(generate_secret()))
 
     _conformance_parser(subparsers)
+    _catalog_parser(subparsers)
+
+
+def _catalog_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
+    p = subparsers.add_parser("catalog", help="import RunAPI's contract into the catalog, or diff a newer one")
+    commands = p.add_subparsers(dest="catalog_command", required=True)
+    imp = commands.add_parser("import", help="build catalog.json from a contract and the overlay")
+    imp.add_argument("path", type=Path, help="RunAPI's contract.json")
+    imp.add_argument("--out", type=Path, default=None,
+                     help="where to write the catalog (default: print it); the packaged one is "
+                          "contracts/catalog.json")
+    imp.set_defaults(func=_catalog_import)
+    diff = commands.add_parser("diff", help="print what a contract adds, removes or changes against the "
+                               "committed catalog; exit 1 when it differs")
+    diff.add_argument("path", type=Path, help="RunAPI's contract.json")
+    diff.set_defaults(func=_catalog_diff)
 
 
 def _conformance_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -177,3 +194,31 @@ def _conformance(args: argparse.Namespace) -> int:
                                             seed=args.seed)
             print(report.table())
     return 0 if report.passed else 1
+
+
+def _catalog_import(args: argparse.Namespace) -> int:
+    from .importer import ContractError, import_file, render_catalog
+
+    try:
+        text = render_catalog(import_file(args.path))
+    except (OSError, ContractError) as exc:
+        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return 1
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+def _catalog_diff(args: argparse.Namespace) -> int:
+    from .drift import diff_contract
+    from .importer import ContractError
+
+    try:
+        lines = diff_contract(args.path)
+    except (OSError, ContractError) as exc:
+        print(f"runapi-mock: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines) if lines else "no changes")
+    return 1 if lines else 0

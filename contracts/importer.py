@@ -142,8 +142,12 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
     required: dict[str, list[str]] = {name: [] for name in models}
     forbidden: dict[str, list[str]] = {name: [] for name in models}
     rules: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
+    shared_rules: list[dict[str, Any]] = []  # conditions on the body that hold for every model
     for rule in entry.get("rules", ()):
-        _apply_rule(rule, models, fields, required, forbidden, rules)
+        if "model" not in rule.get("when", {}) and (rule.get("when") or rule.get("required_any")):
+            shared_rules.append(_conditional(rule.get("when", {}), rule))
+        else:
+            _apply_rule(rule, models, fields, required, forbidden, rules)
     for name in models:  # a forbidden field keeps a spec (a sibling's), so strategies can send it
         for field in forbidden[name]:
             if field not in fields[name]:
@@ -164,8 +168,9 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
     output = {**defaults.get("output", {}), **extra.get("output", {})}
     raw["output"] = {k: v for k, v in output.items() if v is not None}
     raw["fields"] = base
-    if extra.get("rules"):
-        raw["rules"] = [{k: v for k, v in rule.items() if k != "why"} for rule in extra["rules"]]
+    shared_rules += [{k: v for k, v in rule.items() if k != "why"} for rule in extra.get("rules", ())]
+    if shared_rules:
+        raw["rules"] = shared_rules
     raw["models"] = {}
     for name in models:
         model_extra = extra.get("models", {}).get(name, {})
@@ -224,8 +229,8 @@ def _field(name: str, spec: Mapping[str, Any], conventions: Mapping[str, Any]) -
     if kind == "string" and name.endswith(url_suffix):
         out["format"] = "http-url"
     elif kind == "array" and name.endswith(urls_suffix):
-        out["items"] = {**out.get("items", {"type": "string"}), "format": "http-url",
-                        "description": "Absolute http(s) URL."}
+        out["items"] = _ordered({**out.get("items", {"type": "string"}), "format": "http-url",
+                                 "description": "Absolute http(s) URL."})
     return _ordered(out)
 
 

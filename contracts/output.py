@@ -9,7 +9,8 @@ its result, so the engine, the image renderer and pricing never name a field or 
 - ``upscale_factor`` / ``source_long_side``: an upscaler's factor field and the size assumed for its source
   (the mock never fetches it);
 - ``result``: the member a completed task lists its files under (``images``, ``segments``, ``layers``);
-- ``max_count``: a ceiling on the count the mock renders (a guard, not a validation rule).
+- ``max_count``: a ceiling on the count the mock renders (a guard, not a validation rule);
+- ``formats``: the encodings the mock renders; any other value (a free-text field) gets ``default_format``.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str,
     count = min(count, _positive_int(spec.get("max_count")) or count)
     fmt = value_of(spec, "format", body, fields)
     fmt = fmt.lower() if isinstance(fmt, str) and fmt else "png"
+    if spec.get("formats") and fmt not in spec["formats"]:  # a value a free-text field let through
+        fmt = str(spec.get("default_format", "png"))
     aspect_ratio = value_of(spec, "aspect_ratio", body, fields)
     factor = _positive_int(value_of(spec, "upscale_factor", body, fields))
     if factor is not None:
