@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from runapi_contracts import load_catalog
+from runapi_contracts.output import Output
 
 from . import errors, images, lifecycle, scenarios
 from .clock import VirtualClock
@@ -47,7 +48,7 @@ class Task:
     price: int
     origin: str
     image_format: str = "png"
-    aspect_ratio: str | None = None
+    aspect_ratio: str | None = None  # unused since the catalog shapes output; kept so old state files load
     resolution: str = "1k"
     failure: tuple[str, str] = ("Image generation failed", "generation_failed")
     client_request_id: str | None = None
@@ -64,12 +65,20 @@ class Task:
     def terminal(self) -> bool:
         return self.status in lifecycle.TERMINAL
 
+    def output(self) -> Output:
+        """What the task makes, per its action's output spec (catalog data: no field is named here)."""
+        entry = load_catalog().action(self.family, self.action)
+        model = entry.models.get(self.model) if entry is not None else None
+        if model is None:  # a task restored from a state file whose model the catalog no longer has
+            return Output(1, 1024, 1024, self.image_format)
+        return model.output(self.body)
+
     def image_size(self) -> tuple[int, int]:
-        return images.dimensions(self.aspect_ratio, self.resolution, load_catalog().resolutions)
+        output = self.output()
+        return output.width, output.height
 
     def image_count(self) -> int:
-        count = self.body.get("output_count", 1)
-        return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+        return self.output().count
 
     def image_urls(self) -> list[str]:
         ext = images.extension(self.image_format)
@@ -245,10 +254,7 @@ class TaskEngine:
                 outcome=outcome,
                 durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
                 price=price, origin=origin, client_request_id=client_request_id,
-                image_format=str(body.get("output_format") or model.default("output_format") or "png"),
-                aspect_ratio=body.get("aspect_ratio") or model.default("aspect_ratio"),
-                resolution=str(body.get("output_resolution") or model.default("output_resolution")
-                               or load_catalog().default_resolution),
+                image_format=model.output(body).format,
             )
             task.callback_mode = callback_mode or ns.callback_mode
             task.requested_model = requested_model
