@@ -10,13 +10,23 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
-
 from runapi_contracts import load_catalog
 from runapi_contracts.catalog import Catalog, parse_catalog
 from runapi_contracts.drift import committed_catalog, diff_catalogs
-from runapi_contracts.importer import import_contract, import_file, load_overlay, render_catalog, selected_actions
+from runapi_contracts.importer import (
+    import_contract,
+    import_file,
+    load_overlay,
+    render_catalog,
+    selected_actions,
+)
 from runapi_contracts.registry import model_schema
-from runapi_contracts.strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
+from runapi_contracts.strategies import (
+    CreateRequest,
+    InvalidRequest,
+    create_requests,
+    invalid_create_requests,
+)
 from runapi_contracts.validate import format_checker
 from runapi_mock import cli
 
@@ -245,8 +255,8 @@ def test_diff_names_what_a_newer_contract_adds_removes_and_changes() -> None:
         "~ acme_vision/text_to_image acme-vision-1 - field guidance",
         "~ acme_vision/text_to_image acme-vision-1 + field seed {\"type\":\"integer\"}",
         "~ acme_vision/text_to_image acme-vision-1 forbidden: +style",
-        "~ acme_vision/text_to_image acme-vision-1 + rule {\"if\":{\"properties\":{\"output_count\":{\"const\":4}},"
-        "\"required\":[\"output_count\"]},\"then\":{\"required\":[\"output_resolution\"]}}",
+        ("~ acme_vision/text_to_image acme-vision-1 + rule {\"if\":{\"properties\":{\"output_count\":{\"const\":4}},"
+         "\"required\":[\"output_count\"]},\"then\":{\"required\":[\"output_resolution\"]}}"),
         "- model acme_vision/text_to_image acme-vision-1-fast",
     ]
     assert diff_catalogs(old, old) == []
