@@ -206,3 +206,14 @@ def load_catalog() -> Catalog:
     """The catalog shipped with the package (cached: it is read once per process)."""
     text = resources.files("runapi_contracts").joinpath("catalog.json").read_text(encoding="utf-8")
     return parse_catalog(json.loads(text))
+
+
+def route_table(catalog: Catalog) -> str:
+    """The README's route table: one row per family, its SDK routes and models (generated, never edited)."""
+    rows = ["| Family | `POST /api/v1/…` (and `GET …/{id}`) | Models |", "|---|---|---|"]
+    for family in catalog.families():
+        actions = [a for (f, _), a in sorted(catalog.actions.items()) if f == family]
+        routes = "<br>".join(f"`{family}/{a.name}`" for a in actions)
+        models = "<br>".join(", ".join(f"`{m}`" for m in a.models) for a in actions)
+        rows.append(f"| {catalog.titles.get(family, family)} | {routes} | {models} |")
+    return "\n".join(rows) + "\n"

@@ -73,6 +73,8 @@ def _catalog_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
                                "committed catalog; exit 1 when it differs")
     diff.add_argument("path", type=Path, help="RunAPI's contract.json")
     diff.set_defaults(func=_catalog_diff)
+    routes = commands.add_parser("routes", help="print the README's route table from the packaged catalog")
+    routes.set_defaults(func=_catalog_routes)
 
 
 def _conformance_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -222,3 +224,10 @@ def _catalog_diff(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(lines) if lines else "no changes")
     return 1 if lines else 0
+
+
+def _catalog_routes(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog, route_table
+
+    sys.stdout.write(route_table(load_catalog()))
+    return 0

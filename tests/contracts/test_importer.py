@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
 from runapi_contracts import load_catalog
-from runapi_contracts.catalog import Catalog, parse_catalog
+from runapi_contracts.catalog import Catalog, parse_catalog, route_table
 from runapi_contracts.drift import committed_catalog, diff_catalogs
 from runapi_contracts.importer import (
     import_contract,
@@ -285,3 +285,14 @@ def test_cli_reports_a_file_that_is_not_a_contract(tmp_path: Path, capsys: pytes
     assert cli.main(["catalog", "import", str(bad)]) == 1
     assert "no `actions` object" in capsys.readouterr().err
     assert cli.main(["catalog", "diff", str(tmp_path / "missing.json")]) == 2
+
+
+# --- README ---
+
+
+def test_the_readme_route_table_is_the_catalogs() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = readme.split("<!-- routes:start -->\n", 1)[1].split("<!-- routes:end -->", 1)[0]
+    assert table == route_table(load_catalog())
+    for family in load_catalog().families():
+        assert f"`{family}/" in table
