@@ -120,9 +120,9 @@ def _secret(args: argparse.Namespace) -> str:
 
 def _body(args: argparse.Namespace) -> bytes:
     if args.body is not None:
-        return args.body.encode()
+        return str(args.body).encode()
     if args.body_file is not None:
-        return args.body_file.read_bytes()
+        return Path(args.body_file).read_bytes()
     return sys.stdin.buffer.read()
 
 

@@ -276,7 +276,9 @@ def _apply_rule(rule: Mapping[str, Any], models: list[str], fields: dict[str, di
 
 def _conditional(when: Mapping[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
     condition: dict[str, Any] = {}
-    present, absent, values = [], [], {}
+    present: list[str] = []
+    absent: list[str] = []
+    values: dict[str, Any] = {}
     for field, test in when.items():
         if isinstance(test, Mapping) and set(test) == {"present"}:
             (present if test["present"] else absent).append(field)
