@@ -1,4 +1,4 @@
-"""Callback and conformance subcommands (sign, verify, send-callback, check-webhook, ...) of `runapi-mock`.
+"""Callback, conformance and catalog subcommands (sign, verify, check-webhook, catalog diff, ...) of `runapi-mock`.
 
 They are click commands; `runapi_mock.cli` adds them next to `serve`, and `main(argv)` runs them alone.
 Each command returns its exit code: 0 ok, 1 a check failed or an error (one `runapi-mock: error:` line on
@@ -183,9 +183,55 @@ def conformance_command(target: str, api_key: str | None, examples: int | None, 
     return 0 if report.passed else 1
 
 
+@click.group("catalog", help="Import RunAPI's contract into the catalog, or diff a newer one against it.")
+def catalog_group() -> None:
+    pass
+
+
+@catalog_group.command("import", help="Build catalog.json from a contract and the overlay.")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where to write the catalog (default: print it); the packaged one is contracts/catalog.json")
+def catalog_import_command(path: Path, out: Path | None) -> int:
+    from .importer import ContractError, import_file, render_catalog
+
+    try:
+        text = render_catalog(import_file(path))
+    except (OSError, ContractError) as exc:
+        return _error(exc)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+    return 0
+
+
+@catalog_group.command("diff", help="Print what a contract adds, removes or changes against the committed "
+                                    "catalog; exit 1 when it differs, 2 when it cannot be read.")
+@click.argument("path", type=click.Path(path_type=Path))
+def catalog_diff_command(path: Path) -> int:
+    from .drift import diff_contract
+    from .importer import ContractError
+
+    try:
+        lines = diff_contract(path)
+    except (OSError, ContractError) as exc:
+        return _error(exc, 2)
+    click.echo("\n".join(lines) if lines else "no changes")
+    return 1 if lines else 0
+
+
+@catalog_group.command("routes", help="Print the README's route table from the packaged catalog.")
+def catalog_routes_command() -> int:
+    from .catalog import load_catalog, route_table
+
+    click.echo(route_table(load_catalog()), nl=False)
+    return 0
+
+
 COMMANDS: tuple[click.Command, ...] = (
     sign_command, verify_command, send_callback_command, check_webhook_command, generate_secret_command,
-    conformance_command,
+    conformance_command, catalog_group,
 )
 
 

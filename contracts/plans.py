@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -165,8 +166,20 @@ class Plan:
 
 
 def select_plans(catalog: Catalog | None, family: str | None, action: str | None,
-            model: str | None) -> list[Plan]:
-    catalog = load_catalog() if catalog is None else catalog
+                 model: str | None) -> list[Plan]:
+    if catalog is None or catalog is load_catalog():
+        return list(_packaged_plans(family, action, model))
+    return _select_plans(catalog, family, action, model)
+
+
+@lru_cache(maxsize=256)
+def _packaged_plans(family: str | None, action: str | None, model: str | None) -> tuple[Plan, ...]:
+    # Plans compile validators and field strategies: with forty actions, building them on every draw of a
+    # composite that calls create_requests() dominated the time of a test.
+    return tuple(_select_plans(load_catalog(), family, action, model))
+
+
+def _select_plans(catalog: Catalog, family: str | None, action: str | None, model: str | None) -> list[Plan]:
     for argument, value in (("family", family), ("action", action), ("model", model)):
         if value is not None and not isinstance(value, str):
             raise InvalidArgument(f"{argument}={value!r} must be a string or None")

@@ -308,10 +308,7 @@ class TaskEngine:
                     outcome=outcome,
                     durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
                     price=price, origin=origin, client_request_id=client_request_id,
-                    image_format=str(body.get("output_format") or model.default("output_format") or "png"),
-                    aspect_ratio=body.get("aspect_ratio") or model.default("aspect_ratio"),
-                    resolution=str(body.get("output_resolution") or model.default("output_resolution")
-                                   or load_catalog().default_resolution),
+                    image_format=model.output(body).format,
                 )
                 task.callback_mode = callback_mode or ns.callback_mode
                 task.requested_model = requested_model

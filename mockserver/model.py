@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runapi_contracts import load_catalog
+from runapi_contracts.output import Output
 
 from . import images, lifecycle, scenarios
 from .clock import VirtualClock
@@ -34,7 +35,7 @@ class Task:
     price: int
     origin: str
     image_format: str = "png"
-    aspect_ratio: str | None = None
+    aspect_ratio: str | None = None  # unused since the catalog shapes output; kept so old state files load
     resolution: str = "1k"
     failure: tuple[str, str] = ("Image generation failed", "generation_failed")
     client_request_id: str | None = None
@@ -51,12 +52,20 @@ class Task:
     def terminal(self) -> bool:
         return self.status in lifecycle.TERMINAL
 
+    def output(self) -> Output:
+        """What the task makes, per its action's output spec (catalog data: no field is named here)."""
+        entry = load_catalog().action(self.family, self.action)
+        model = entry.models.get(self.model) if entry is not None else None
+        if model is None:  # a task restored from a state file whose model the catalog no longer has
+            return Output(1, 1024, 1024, self.image_format)
+        return model.output(self.body)
+
     def image_size(self) -> tuple[int, int]:
-        return images.dimensions(self.aspect_ratio, self.resolution, load_catalog().resolutions)
+        output = self.output()
+        return output.width, output.height
 
     def image_count(self) -> int:
-        count = self.body.get("output_count", 1)
-        return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+        return self.output().count
 
     def image_urls(self) -> list[str]:
         ext = images.extension(self.image_format)

@@ -562,7 +562,9 @@ def test_the_mix_covers_what_the_ledger_and_callback_checks_rely_on() -> None:
     assert build_specs() == specs  # deterministic
     prices = {v.price() for v in VARIANTS}
     assert any(p % MICROCENTS for p in prices) and len(prices) >= 6  # fractional cents, many price points
-    assert {(v.family, v.action) for v in VARIANTS} == set(load_catalog().actions)  # every family and action
+    # every action of the seed families (the imported ones share their code path: see test_fast_routes)
+    seeds = {key for key in load_catalog().actions if key[0] in ("flux_kontext", "flux_2", "gpt_image_2")}
+    assert {(v.family, v.action) for v in VARIANTS} == seeds
     crossed = Counter((s.callback, s.outcome) for s in specs)
     assert all(crossed[(kind, outcome)] > 0 for kind in CALLBACK_KINDS for outcome in ("completed", "failed"))
     by_key_outcome = Counter((s.key, s.outcome, s.variant.price() % MICROCENTS != 0) for s in specs)

@@ -9,6 +9,7 @@ aside.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable
 
 from starlette.routing import Match
@@ -33,6 +34,12 @@ VALID = {
     "/v1/edit_image": {"model": "flux-kontext-pro", "prompt": "p", "image_url": "https://example.com/a.png"},
     "/v1/remix_image": {"model": "flux-2-pro", "prompt": "a fox", "source_image_urls": ["https://example.com/a.png"]},
 }
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "requests"
+for _fixture in sorted(FIXTURES.glob("*.json")):  # the imported actions: one valid fixture body per create route
+    _data = json.loads(_fixture.read_text("utf-8"))
+    if _data["valid"]:
+        VALID.setdefault(f"/api/v1/{_data['family']}/{_data['action']}", _data["body"])
+        VALID.setdefault(f"/v1/{_data['action']}", _data["body"])
 
 # (method, path, headers, body): every feature the middleware and the create endpoints handle.
 REQUESTS: list[tuple[str, str, dict[str, str], Any]] = [

@@ -1,0 +1,97 @@
+"""What a request's fields make: how many images, their size and format, read from the action's output spec.
+
+Each catalog action carries an ``output`` object (from catalog_overlay.json) naming the fields that shape
+its result, so the engine, the image renderer and pricing never name a field or a family:
+
+- ``count`` / ``aspect_ratio`` / ``resolution`` / ``format``: the body fields for the image count, shape,
+  long-side resolution and encoding (absent: the model's default, then ``default_*``);
+- ``sizes``: long-side pixels for resolution values outside the catalog's table (``"1.5K": 1536``);
+- ``upscale_factor`` / ``source_long_side``: an upscaler's factor field and the size assumed for its source
+  (the mock never fetches it);
+- ``result``: the member a completed task lists its files under (``images``, ``segments``, ``layers``);
+- ``max_count``: a ceiling on the count the mock renders (a guard, not a validation rule);
+- ``formats``: the encodings the mock renders; any other value (a free-text field) gets ``default_format``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Output", "dimensions", "shape"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """The files one task produces."""
+
+    count: int
+    width: int
+    height: int
+    format: str
+    result: str = "images"
+
+
+def _ratio(aspect_ratio: object) -> tuple[float, float] | None:
+    # Anything that is not a positive "W:H" (including "auto") means square.
+    if not isinstance(aspect_ratio, str) or ":" not in aspect_ratio:
+        return None
+    left, _, right = aspect_ratio.partition(":")
+    try:
+        w, h = float(left), float(right)
+    except ValueError:
+        return None
+    if not (math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+        return None
+    return w, h
+
+
+def dimensions(aspect_ratio: object, long_side: int) -> tuple[int, int]:
+    """(width, height): the long side given, the short one from the ratio rounded half-up to a multiple of 8."""
+    ratio = _ratio(aspect_ratio)
+    if ratio is None or ratio[0] == ratio[1]:
+        return long_side, long_side
+    w, h = ratio
+    short_side = max(8, math.floor(long_side * min(w, h) / max(w, h) / 8 + 0.5) * 8)
+    return (long_side, short_side) if w > h else (short_side, long_side)
+
+
+def _positive_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def value_of(spec: Mapping[str, Any], key: str, body: Mapping[str, Any],
+             fields: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The value of the field `spec[key]` names: the body's, else the model's default, else ``default_<key>``."""
+    name = spec.get(key)
+    if isinstance(name, str):
+        if body.get(name) not in (None, ""):
+            return body[name]
+        if fields.get(name, {}).get("default") is not None:
+            return fields[name]["default"]
+    return spec.get(f"default_{key}")
+
+
+def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
+          resolutions: Mapping[str, int], default_resolution: str) -> Output:
+    """The Output of one request under an action's output spec."""
+    count = _positive_int(value_of(spec, "count", body, fields)) or 1
+    count = min(count, _positive_int(spec.get("max_count")) or count)
+    fmt = value_of(spec, "format", body, fields)
+    fmt = fmt.lower() if isinstance(fmt, str) and fmt else "png"
+    if spec.get("formats") and fmt not in spec["formats"]:  # a value a free-text field let through
+        fmt = str(spec.get("default_format", "png"))
+    aspect_ratio = value_of(spec, "aspect_ratio", body, fields)
+    factor = _positive_int(value_of(spec, "upscale_factor", body, fields))
+    if factor is not None:
+        long_side = (_positive_int(spec.get("source_long_side")) or 512) * factor
+    else:
+        resolution = value_of(spec, "resolution", body, fields)
+        sizes = spec.get("sizes", {})
+        key = resolution.lower() if isinstance(resolution, str) else ""
+        long_side = (sizes.get(resolution) if isinstance(resolution, str) else None) or resolutions.get(key) \
+            or resolutions.get(default_resolution, 1024)
+    width, height = dimensions(aspect_ratio, long_side)
+    return Output(count=count, width=width, height=height, format=fmt, result=str(spec.get("result", "images")))

@@ -1,0 +1,298 @@
+"""The importer: byte-for-byte reproducible, a new family arrives with no code change, and catalog diff."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from jsonschema import Draft7Validator
+from runapi_contracts import load_catalog
+from runapi_contracts.catalog import Catalog, parse_catalog, route_table
+from runapi_contracts.drift import committed_catalog, diff_catalogs
+from runapi_contracts.importer import (
+    import_contract,
+    import_file,
+    load_overlay,
+    render_catalog,
+    selected_actions,
+)
+from runapi_contracts.registry import model_schema
+from runapi_contracts.strategies import (
+    CreateRequest,
+    InvalidRequest,
+    create_requests,
+    invalid_create_requests,
+)
+from runapi_contracts.validate import format_checker
+from runapi_mock import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "fixtures" / "contracts"
+REFERENCE = ROOT.parent / "shared" / "reference" / "runapi-contract.json"
+needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="RunAPI's contract is not beside the repo")
+
+
+def _mini_overlay() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((MINI / "mini-overlay.json").read_text("utf-8"))
+    return data
+
+
+def _mini_catalog() -> Catalog:
+    return parse_catalog(import_file(MINI / "mini-contract.json", _mini_overlay()))
+
+
+def test_the_mini_contract_imports_to_its_committed_catalog_byte_for_byte() -> None:
+    first = render_catalog(import_file(MINI / "mini-contract.json", _mini_overlay()))
+    again = render_catalog(import_file(MINI / "mini-contract.json", _mini_overlay()))
+    assert first == again == (MINI / "mini-catalog.json").read_text("utf-8")
+    assert json.loads(first)["contract"] == {
+        "version": "0.0.1-test", "sha256": "8825167d3b62ae42e901c345d6c30a8f381f4014c67edde132778fb4aa4053e4"}
+
+
+def test_an_overlay_change_changes_the_catalog() -> None:
+    # The byte-for-byte check is not vacuous: a one-cent price change shows in the output.
+    overlay = _mini_overlay()
+    overlay["actions"]["acme-vision/text-to-image"]["models"]["acme-vision-1"]["price_cents"]["1k"] = 6
+    changed = render_catalog(import_file(MINI / "mini-contract.json", overlay))
+    assert changed != (MINI / "mini-catalog.json").read_text("utf-8")
+
+
+@needs_reference
+def test_the_committed_catalog_is_the_import_of_runapis_contract() -> None:
+    text = render_catalog(import_file(REFERENCE))
+    assert text == (ROOT / "contracts" / "catalog.json").read_text("utf-8")
+    assert load_catalog().contract["version"] == "0.12.0"
+
+
+def test_selection_takes_asynchronous_image_actions_with_models() -> None:
+    contract = json.loads((MINI / "mini-contract.json").read_text("utf-8"))
+    # text_to_video is not an image, describe_image is synchronous, restyle_image has no models, and the
+    # overlay excludes upscale_image by name.
+    assert selected_actions(contract, _mini_overlay()) == ["acme-vision/text-to-image"]
+    assert selected_actions(contract, {}) == ["acme-vision/text-to-image", "acme-vision/upscale-image"]
+
+
+@needs_reference
+def test_the_reference_selection() -> None:
+    contract = json.loads(REFERENCE.read_text("utf-8"))
+    keys = selected_actions(contract, load_overlay())
+    assert {"grok-imagine/segment-map", "recraft/remove-background", "seedream/decompose-layers"} <= set(keys)
+    assert "grok-imagine/upscale-image" not in keys and not any(k.endswith("video") for k in keys)
+    assert len(keys) == 38 and len({k.split("/")[0] for k in keys}) == 19
+    assert sum(len(contract["actions"][k]["models"]) for k in keys) == 66
+
+
+def test_every_imported_action_routes_where_the_sdks_call() -> None:
+    # The SDK packages' ENDPOINT constants, read from their wheels (runapi-<family> on PyPI).
+    sdk_paths = {
+        "/api/v1/flux/text_to_image", "/api/v1/flux_kontext/text_to_image", "/api/v1/gpt_4o_image/text_to_image",
+        "/api/v1/gpt_image_2_5/edit_image", "/api/v1/grok_imagine/segment_map", "/api/v1/ideogram_v3/reframe_image",
+        "/api/v1/imagen_4/remix_image", "/api/v1/nano_banana/edit_image", "/api/v1/qwen_2_1/text_to_image",
+        "/api/v1/qwen_image/remix_image", "/api/v1/recraft/remove_background", "/api/v1/seedream/decompose_layers",
+        "/api/v1/topaz/upscale_image", "/api/v1/wan/text_to_image", "/api/v1/z_image/text_to_image",
+        "/api/v1/midjourney/edit_image", "/api/v1/qwen_3/edit_image", "/api/v1/gpt_image/edit_image",
+    }
+    assert sdk_paths <= {action.path for action in load_catalog().actions.values()}
+
+
+# --- a family the catalog has never seen arrives through the importer alone ---
+
+
+def test_a_new_family_is_validated_by_its_contract_fields_with_no_code_change() -> None:
+    catalog = _mini_catalog()
+    action = catalog.actions[("acme_vision", "text_to_image")]
+    full, fast = action.models["acme-vision-1"], action.models["acme-vision-1-fast"]
+    assert action.path == "/api/v1/acme_vision/text_to_image" and action.title == "Acme Vision"
+    assert action.timing_seconds == {"pending": 2, "processing": 30}
+    assert full.required == ("model", "prompt") and fast.forbidden == ("output_resolution",)
+    validate = Draft7Validator(model_schema(full), format_checker=format_checker).is_valid
+    validate_fast = Draft7Validator(model_schema(fast), format_checker=format_checker).is_valid
+    good = {"model": "acme-vision-1", "prompt": "a kite", "aspect_ratio": "9:16", "output_count": 4,
+            "guidance": 7.5}
+    assert validate(good)
+    assert validate({**good, "style": "photo", "negative_prompt": "fog"})
+    assert validate({**good, "aspect_ratio": "1:1", "reference_image_urls": ["https://example.com/a.png"]})
+    for bad in (
+        {**good, "prompt": "x"},                                   # min 2 characters
+        {**good, "output_count": 3},                               # enum 1, 2, 4
+        {**good, "guidance": 11},                                  # max 10
+        {**good, "style": "photo"},                                # when style is photo, negative_prompt
+        {**good, "reference_image_urls": ["https://example.com/a.png"]},  # references need 1:1
+        {**good, "reference_image_urls": ["ftp://example.com/a.png"]},    # *_urls hold http(s) URLs
+        {**good, "callback_url": "not a url"},
+        {**good, "seed": 1},                                       # no such field
+    ):
+        assert not validate(bad), bad
+    assert validate_fast({"model": "acme-vision-1-fast", "prompt": "a kite", "aspect_ratio": "16:9"})
+    assert not validate_fast({"model": "acme-vision-1-fast", "prompt": "a kite", "output_resolution": "1k"})
+    assert not validate_fast({"model": "acme-vision-1-fast", "prompt": "a kite", "aspect_ratio": "9:16"})
+
+
+def test_a_new_family_gets_strategies_output_prices_and_docs_routes_with_no_code_change() -> None:
+    catalog = _mini_catalog()
+    model = catalog.actions[("acme_vision", "text_to_image")].models["acme-vision-1"]
+    validator = Draft7Validator(model_schema(model), format_checker=format_checker)
+
+    @settings(max_examples=15, deadline=None)
+    @given(create_requests("acme_vision", catalog=catalog), invalid_create_requests("acme_vision", catalog=catalog))
+    def check(valid: CreateRequest, invalid: InvalidRequest) -> None:
+        assert valid.path == "/api/v1/acme_vision/text_to_image"
+        schema = model_schema(catalog.actions[("acme_vision", "text_to_image")].models[invalid.model])
+        assert not Draft7Validator(schema, format_checker=format_checker).is_valid(invalid.body)
+
+    check()
+    body = {"model": "acme-vision-1", "prompt": "a kite", "output_count": 2, "output_resolution": "2k"}
+    output = model.output(body)
+    assert (output.count, output.width, output.height, output.format) == (2, 2048, 1152, "png")  # 16:9 default
+    assert model.price_microcents(body) == 2 * 9_000_000 and validator.is_valid(body)
+    assert catalog.resolve_docs("text_to_image", "acme-vision-classic") == (
+        catalog.actions[("acme_vision", "text_to_image")], "acme-vision-1")
+
+
+# --- output and price from the overlay's shaping data ---
+
+
+@pytest.mark.parametrize("family, action, body, expected", [
+    ("flux_2", "text_to_image", {"model": "flux-2-flex-text-to-image", "output_resolution": "2k",
+                                 "aspect_ratio": "3:2"}, (1, 2048, 1368, "png")),
+    ("flux_kontext", "text_to_image", {"model": "flux-kontext-pro"}, (1, 1024, 576, "jpeg")),
+    ("gpt_4o_image", "text_to_image", {"model": "gpt-4o-image", "aspect_ratio": "2:3", "output_count": 4},
+     (4, 680, 1024, "png")),
+    ("topaz", "upscale_image", {"model": "topaz-upscale-image", "upscale_factor": 8}, (1, 4096, 4096, "png")),
+    ("recraft", "upscale_image", {"model": "recraft-crisp-upscale"}, (1, 2048, 2048, "png")),
+    ("seedream", "decompose_layers", {"model": "seedream-5-pro-layer-decomposition", "size": "1.5K"},
+     (3, 1536, 1536, "jpeg")),
+    ("imagen_4", "remix_image", {"model": "imagen-4-pro-remix-image", "output_format": "jpg",
+                                 "output_resolution": "4k", "aspect_ratio": "21:9"}, (1, 4096, 1752, "jpg")),
+    ("wan", "text_to_image", {"model": "wan-2.7-image", "output_count": 500}, (16, 1024, 1024, "png")),
+])
+def test_output_follows_each_actions_own_fields(family: str, action: str, body: dict[str, Any],
+                                                expected: tuple[int, int, int, str]) -> None:
+    output = load_catalog().actions[(family, action)].models[body["model"]].output(body)
+    assert (output.count, output.width, output.height, output.format) == expected
+
+
+def test_result_members_come_from_the_overlay() -> None:
+    actions = load_catalog().actions
+    assert actions[("grok_imagine", "segment_map")].output_spec["result"] == "segments"
+    assert actions[("seedream", "decompose_layers")].output_spec["result"] == "layers"
+    assert actions[("recraft", "remove_background")].output_spec["result"] == "images"
+
+
+def test_price_counts_the_images_an_action_makes() -> None:
+    model = load_catalog().actions[("gpt_4o_image", "text_to_image")].models["gpt-4o-image"]
+    one = {"model": "gpt-4o-image", "aspect_ratio": "1:1"}
+    assert model.price_microcents({**one, "output_count": 4}) == 4 * model.price_microcents(one)
+
+
+# --- docs routes ---
+
+
+def _two_families_serving_one_model() -> Catalog:
+    data = copy.deepcopy(committed_catalog())
+    shared = copy.deepcopy(data["families"]["flux_2"]["actions"]["text_to_image"]["models"]
+                           ["flux-2-pro-text-to-image"])
+    data["families"]["flux"]["actions"]["text_to_image"]["models"]["flux-2-pro-text-to-image"] = shared
+    data["families"]["flux_2"]["actions"]["text_to_image"]["models"]["flux-dev"] = shared
+    return parse_catalog(data)
+
+
+@pytest.mark.parametrize("model, family", [("flux-2-pro-text-to-image", "flux_2"), ("flux-dev", "flux")])
+def test_docs_routes_give_a_shared_model_to_the_family_its_name_claims(model: str, family: str) -> None:
+    found = _two_families_serving_one_model().resolve_docs("text_to_image", model)
+    assert found is not None and (found[0].family, found[1]) == (family, model)
+
+
+@pytest.mark.parametrize("action, model, family", [
+    ("edit_image", "nano-banana-2-lite", "nano_banana"), ("text_to_image", "nano-banana-2-lite", "nano_banana"),
+    ("remix_image", "imagen-4-pro-remix-image", "imagen_4"), ("text_to_image", "grok-imagine-image-2-0",
+                                                               "grok_imagine"),
+])
+def test_docs_routes_resolve_every_family(action: str, model: str, family: str) -> None:
+    found = load_catalog().resolve_docs(action, model)
+    assert found is not None and (found[0].family, found[0].name) == (family, action)
+
+
+def test_docs_routes_do_not_move_a_model_to_another_action() -> None:
+    assert load_catalog().resolve_docs("remix_image", "gpt-image-1.5") is None
+    assert load_catalog().resolve_docs("edit_image", "grok-imagine-text-to-image") is None
+
+
+# --- catalog diff ---
+
+
+def _changed_contract() -> dict[str, Any]:
+    contract: dict[str, Any] = json.loads((MINI / "mini-contract.json").read_text("utf-8"))
+    action = contract["actions"]["acme-vision/text-to-image"]
+    full = action["fields_by_model"]["acme-vision-1"]
+    full["prompt"]["max"] = 300
+    full["aspect_ratio"]["enum"] = ["1:1", "16:9", "4:3"]
+    full["seed"] = {"type": "integer"}
+    del full["guidance"]
+    action["rules"].append({"when": {"model": "acme-vision-1"}, "forbidden": ["style"]})
+    action["rules"].append({"when": {"output_count": 4}, "required": ["output_resolution"]})
+    action["models"].remove("acme-vision-1-fast")
+    del action["fields_by_model"]["acme-vision-1-fast"]
+    contract["actions"]["acme-vision/edit-image"] = {
+        "model": "Acme Vision", "endpoint": "edit_image", "task_type": "asynchronous", "models": ["acme-edit"],
+        "fields_by_model": {"acme-edit": {"model": {"type": "string"}, "source_image_url": {"type": "string"}}}}
+    return contract
+
+
+def test_diff_names_what_a_newer_contract_adds_removes_and_changes() -> None:
+    old = import_file(MINI / "mini-contract.json", _mini_overlay())
+    new = import_contract(_changed_contract(), _mini_overlay(), digest="f" * 64)
+    lines = diff_catalogs(old, new)
+    assert lines == [
+        "~ contract 0.0.1-test (sha256 8825167d3b62) -> unknown (sha256 ffffffffffff)",
+        "+ action acme_vision/edit_image (models: acme-edit)",
+        "~ acme_vision/text_to_image acme-vision-1 prompt.max_length: 400 -> 300",
+        "~ acme_vision/text_to_image acme-vision-1 aspect_ratio.enum: +4:3 -9:16",
+        "~ acme_vision/text_to_image acme-vision-1 - field guidance",
+        "~ acme_vision/text_to_image acme-vision-1 + field seed {\"type\":\"integer\"}",
+        "~ acme_vision/text_to_image acme-vision-1 forbidden: +style",
+        ("~ acme_vision/text_to_image acme-vision-1 + rule {\"if\":{\"properties\":{\"output_count\":{\"const\":4}},"
+         "\"required\":[\"output_count\"]},\"then\":{\"required\":[\"output_resolution\"]}}"),
+        "- model acme_vision/text_to_image acme-vision-1-fast",
+    ]
+    assert diff_catalogs(old, old) == []
+
+
+@needs_reference
+def test_cli_diff_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["catalog", "diff", str(REFERENCE)]) == 0
+    assert capsys.readouterr().out == "no changes\n"
+    changed = tmp_path / "contract.json"
+    contract = json.loads(REFERENCE.read_text("utf-8"))
+    contract["actions"]["topaz/upscale-image"]["fields_by_model"]["topaz-upscale-image"]["upscale_factor"][
+        "enum"] = [1, 2, 4, 8, 16]
+    changed.write_text(json.dumps(contract), "utf-8")
+    assert cli.main(["catalog", "diff", str(changed)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["~ topaz/upscale_image topaz-upscale-image upscale_factor.enum: +16"]
+    target = tmp_path / "catalog.json"
+    assert cli.main(["catalog", "import", str(REFERENCE), "--out", str(target)]) == 0
+    assert target.read_text("utf-8") == (ROOT / "contracts" / "catalog.json").read_text("utf-8")
+
+
+def test_cli_reports_a_file_that_is_not_a_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "contract.json"
+    bad.write_text('{"no": "actions"}', "utf-8")
+    assert cli.main(["catalog", "import", str(bad)]) == 1
+    assert "no `actions` object" in capsys.readouterr().err
+    assert cli.main(["catalog", "diff", str(tmp_path / "missing.json")]) == 2
+
+
+# --- README ---
+
+
+def test_the_readme_route_table_is_the_catalogs() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = readme.split("<!-- routes:start -->\n", 1)[1].split("<!-- routes:end -->", 1)[0]
+    assert table == route_table(load_catalog())
+    for family in load_catalog().families():
+        assert f"`{family}/" in table
