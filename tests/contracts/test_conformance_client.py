@@ -8,6 +8,7 @@ cost a client that honours them about 4 s; bad clients that break something else
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -290,7 +291,9 @@ def test_plain_callable_without_context_and_from_calls_adapters(mock: RunningSer
     report = run_client_conformance(adapter, base_url=mock.base_url, api_key=KEY, examples=0,
                                     scenarios=["success", "content_policy", "insufficient_credits", "stuck"])
     assert report.passed, str(report)
-    assert "poll intervals, the shortest 0.3" in report["polls_not_too_fast"].summary  # the kit's 0.3 s loop
+    # The kit's loop waits 0.3 s between polls; a loaded machine only makes the gaps longer, never shorter.
+    shortest = re.search(r"poll intervals, the shortest ([0-9.]+) s", report["polls_not_too_fast"].summary)
+    assert shortest is not None and float(shortest.group(1)) >= 0.3, report["polls_not_too_fast"].summary
     content_policy = next(run for run in report.runs if run.label == "content_policy")
     assert content_policy.outcome == "raised" and "Content policy violation" in str(content_policy.value)
 
