@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test fuzz bench clean
+.PHONY: install serve check test fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,17 @@ given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 serve: $(STAMP)
 	$(BIN)/runapi-mock serve $(call given,HOST,--host) $(call given,PORT,--port) $(ARGS)
 
-test: $(STAMP)
+# The folders install as runapi_mock and runapi_contracts (package-dir); mypy finds packages by folder name
+# and cannot follow the editable install's import hook, so it reads them through links of those names.
+TYPECHECK := $(abspath $(VENV))/typecheck
+check: $(STAMP)
+	@mkdir -p $(TYPECHECK)
+	@ln -sfn $(CURDIR)/mockserver $(TYPECHECK)/runapi_mock
+	@ln -sfn $(CURDIR)/contracts $(TYPECHECK)/runapi_contracts
+	cd $(TYPECHECK) && MYPYPATH=$(TYPECHECK) $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
+		-p runapi_mock -p runapi_contracts
+
+test: check
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

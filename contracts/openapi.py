@@ -37,10 +37,11 @@ _COMPONENTS = {
 
 
 def _component(name: str) -> dict[str, Any]:
-    schema = load_schema(name)
+    schema: dict[str, Any] = load_schema(name)
     schema.pop("$schema", None)
     schema.pop("$id", None)  # an $id would rebase $ref resolution inside the document
-    return _strip_custom_formats(schema)
+    stripped: dict[str, Any] = _strip_custom_formats(schema)
+    return stripped
 
 
 def _strip_custom_formats(node: Any) -> Any:

@@ -68,7 +68,7 @@ class CallbackReceiver:
         if self._server is None:
             raise RuntimeError("CallbackReceiver is not started; call start() or use it as a context manager")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self._path}"
+        return f"http://{host!s}:{port}{self._path}"
 
     @property
     def calls(self) -> list[ReceivedCallback]:

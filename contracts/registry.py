@@ -96,8 +96,10 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
 def _load(name: str) -> dict[str, Any]:
     parts = name.split("/")
     if name in STATIC_SCHEMAS:
-        text = resources.files("runapi_contracts").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
-        return json.loads(text)
+        # One name per joinpath: Traversable.joinpath takes several only from Python 3.11.
+        text = resources.files("runapi_contracts").joinpath("schemas").joinpath(f"{name}.json").read_text("utf-8")
+        schema: dict[str, Any] = json.loads(text)
+        return schema
     if parts[0] == "request" and len(parts) == 3:
         return request_schema(parts[1], parts[2])
     if parts[0] == "request" and len(parts) == 4:

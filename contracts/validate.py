@@ -157,8 +157,9 @@ def validate_response(name: str, instance: Any) -> list[Violation]:
     for error in validator_for(name).iter_errors(instance):
         for leaf in _leaves(error):
             path = list(leaf.absolute_path)
+            required: Any = leaf.validator_value
             if leaf.validator == "required" and isinstance(leaf.instance, dict):
-                path += [name for name in leaf.validator_value if name not in leaf.instance][:1]
+                path += [name for name in required if name not in leaf.instance][:1]
             field = str(path[0]) if path else ""
             violations.append(Violation(field, str(leaf.validator), leaf.message, "/" + "/".join(map(str, path))))
     if isinstance(instance, dict) and "task_id" in instance and "id" in instance \
@@ -178,7 +179,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     for subs in by_variant.values():
         if not any(list(sub.relative_path)[:1] == ["status"] for sub in subs):
             return subs
-    statuses = [v["properties"]["status"]["const"] for v in error.validator_value if "status" in v.get("properties", {})]
+    variants: Any = error.validator_value
+    statuses = [v["properties"]["status"]["const"] for v in variants if "status" in v.get("properties", {})]
     if statuses:
         error = ValidationError(f"status must be one of: {', '.join(statuses)}", validator="enum", path=["status"])
     return [error]
@@ -196,18 +198,20 @@ def _describe(error: ValidationError, model: Model) -> list[Violation]:
     path = list(error.absolute_path)
     pointer = "/" + "/".join(str(p) for p in path) if path else ""
     field = str(path[0]) if path else ""
-    kind = error.validator
+    kind = str(error.validator)
+    value: Any = error.validator_value
+    instance: Any = error.instance
     schema_path = list(error.relative_schema_path)
     if schema_path[:1] == ["allOf"] and len(schema_path) > 1 and isinstance(schema_path[1], int):
         rule = model.rules[schema_path[1]]
         return [Violation(rule.get("field", field), "conditional", rule["message"], "/" + rule.get("field", field))]
     if kind == "required":
-        present = error.instance if isinstance(error.instance, dict) else {}
+        present = instance if isinstance(instance, dict) else {}
         return [Violation(name, "required", f"{name} is required", f"/{name}")
-                for name in error.validator_value if name not in present]
+                for name in value if name not in present]
     if kind == "additionalProperties":
         known = set(model.fields)
-        extras = sorted(key for key in error.instance if key not in known)
+        extras = sorted(key for key in instance if key not in known)
         allowed = [name for name in model.fields if name not in model.forbidden]
         return [Violation(name, "unknown_field",
                           f"{name} is not a field of {model.name}{_did_you_mean(name, allowed)}", f"/{name}")
@@ -222,12 +226,13 @@ def _message(kind: str, where: str, spec: Mapping[str, Any], error: ValidationEr
     if url_spec.get("format") == "http-url" and kind in ("pattern", "format", "maxLength"):
         return "url", f"{where} must be an absolute http(s) URL"
     if kind == "type":
-        expected = error.validator_value
+        expected: Any = error.validator_value
         types = [str(t) for t in (expected if isinstance(expected, list) else [expected])]
         names = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
         return "type", f"{where} must be {names}"
     if kind in ("enum", "const"):
-        values = error.validator_value if kind == "enum" else [error.validator_value]
+        allowed: Any = error.validator_value
+        values = allowed if kind == "enum" else [allowed]
         return "enum", f"{where} must be one of: {', '.join(str(v) for v in values)}"
     if kind in ("minLength", "maxLength"):
         low, high = spec.get("min_length", 0), spec.get("max_length")

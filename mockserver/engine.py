@@ -446,7 +446,7 @@ class TaskEngine:
             ns.ledger.settle(task.key, task.id, now)
         elif status == "failed":
             ns.ledger.refund(task.key, task.id)
-        if task.terminal:
+        if status in lifecycle.TERMINAL:
             task.finished_at = now
             self._publish(events.TaskTerminal(ns, task))
         else:
