@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 from runapi_contracts.receiver import is_loopback_host
 from runapi_contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
+from runapi_contracts.vocabulary import TERMINAL
 
 from .clock import VirtualClock
 from .delivery import Attempt, CallbackMode, Delivery
@@ -136,7 +137,7 @@ class Dispatcher:
             self._on_terminal(event.namespace.name, event.namespace.clock, event.task)
         elif isinstance(event, TaskMoved):
             mode = event.task.callback_mode
-            if mode is not None and mode.early and event.task.outcome in ("completed", "failed"):
+            if mode is not None and mode.early and event.task.outcome in TERMINAL:
                 self._enqueue(event.namespace.name, event.namespace.clock, event.task)
         elif isinstance(event, NamespaceReset):
             with self._lock:

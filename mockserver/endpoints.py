@@ -14,6 +14,7 @@ from starlette.responses import Response
 from runapi_contracts import errors_by_field, load_catalog
 from runapi_contracts.openapi import runapi_openapi
 from runapi_contracts.validate import check_request
+from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from . import errors, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
@@ -34,6 +35,9 @@ from .responses import JSON
 from .settings import Settings
 
 Resolver = Callable[[Any], "tuple[str, str]"]
+
+
+_NAMESPACE_HEADER = NAMESPACE_HEADER.lower()  # headers are read lower-cased
 
 
 def route_path(request: Request) -> str:
@@ -64,7 +68,7 @@ def _origin_of(scheme: str, server: tuple[str, int] | None, host: str | None, ro
 def _admit(request: Request, engine: TaskEngine, settings: Settings) -> tuple[Namespace, str]:
     """Namespace, API key and the per-minute limit: what every API request goes through first."""
     ctx = context(request)
-    ns = ctx.namespace = engine.namespace(header(request, "x-mock-namespace"))
+    ns = ctx.namespace = engine.namespace(header(request, _NAMESPACE_HEADER))
     key = ctx.key = api_key(request, settings)
     engine.hit_rate_limit(ns, key)
     return ns, key

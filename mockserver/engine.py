@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from runapi_contracts import load_catalog
+from runapi_contracts import load_catalog, vocabulary
 
 from . import errors, events, lifecycle, scenarios
 from .clock import VirtualClock
@@ -31,10 +31,9 @@ from .model import Namespace, Snapshot, Task
 from .ratelimit import check_concurrency
 from .settings import Settings
 
-NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NAMESPACE_PATTERN = re.compile(vocabulary.NAMESPACE_PATTERN)
 DEFAULT_NAMESPACE = "default"
 _FLAKY_MEMORY = 10_000
-_STATUS_ORDER = ("pending", "processing", "completed", "failed")
 
 Subscriber = Callable[[events.Event], None]
 P = ParamSpec("P")
@@ -108,7 +107,7 @@ class TaskEngine:
     def _open(self, name: str) -> Namespace:
         if not NAMESPACE_PATTERN.match(name):
             raise errors.BadRequest(
-                "X-Mock-Namespace must be 1-64 characters of letters, digits, '_', '.', '-'",
+                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-'",
                 code="invalid_namespace",
             )
         if len(self._namespaces) >= self.settings.max_namespaces:
@@ -384,7 +383,7 @@ class TaskEngine:
 
         `failure` (message, code) is what a task forced to `failed` reports, its callback included.
         """
-        if status not in _STATUS_ORDER:
+        if status not in vocabulary.STATUSES:
             raise errors.BadRequest(f"unknown status {status!r}", code="invalid_status")
         task = self._force(ns, task_id, status, failure)
         self.notify()
@@ -395,7 +394,7 @@ class TaskEngine:
         task = self.get(ns, task_id)
         if task.status == status:
             return task
-        if task.terminal or _STATUS_ORDER.index(status) < _STATUS_ORDER.index(task.status):
+        if task.terminal or not vocabulary.moves_forward(task.status, status):
             raise errors.Conflict(f"task is {task.status}; it cannot go to {status}", code="invalid_transition",
                                   task_id=task.id)
         if status in lifecycle.TERMINAL:

@@ -13,12 +13,15 @@ import uuid
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runapi_contracts.vocabulary import NAMESPACE_HEADER
+
 from .errors import BadRequest, respond
 from .journal import Entry
 from .parsing import MAX_HEADER_VALUE, Context, request_headers
 from .routing import route_path
 
 NAMESPACE_PREFIX = "/ns/"
+_NAMESPACE_HEADER = NAMESPACE_HEADER.lower().encode()
 
 # Request ids keep the UUID4 shape: a random prefix per process, then a counter (uuid4() per request cost more
 # than the rest of the bookkeeping together). Unique within a process, and across processes by the prefix.
@@ -41,8 +44,8 @@ def _with_namespace_prefix(scope: Scope) -> Scope:
     name = path[len(NAMESPACE_PREFIX):].partition("/")[0]
     if not name:
         return scope
-    headers = [(k, v) for k, v in scope["headers"] if k != b"x-mock-namespace"]
-    headers.append((b"x-mock-namespace", name.encode("latin-1", "replace")))
+    headers = [(k, v) for k, v in scope["headers"] if k != _NAMESPACE_HEADER]
+    headers.append((_NAMESPACE_HEADER, name.encode("latin-1", "replace")))
     return {**scope, "headers": headers, "root_path": NAMESPACE_PREFIX + name}
 
 
