@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from importlib import metadata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -37,6 +38,7 @@ from .settings import Settings
 Resolver = Callable[[Any], "tuple[str, str]"]
 
 
+_VERSION = metadata.version("runapi-mock")
 _NAMESPACE_HEADER = NAMESPACE_HEADER.lower()  # headers are read lower-cased
 
 
@@ -235,6 +237,5 @@ async def openapi(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    from . import __version__
 
-    return JSON({"status": "ok", "version": __version__})
+    return JSON({"status": "ok", "version": _VERSION})
