@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .output import Output, shape, value_of
+from .output import Output, count_of, shape, value_of
 from .vocabulary import MICROCENTS_PER_CENT
 
 _DEFAULT_RESOLUTIONS: Mapping[str, int] = {"1k": 1024, "2k": 2048, "4k": 4096}
@@ -52,7 +52,7 @@ class Model:
         per_image = self.price_cents.get(key)
         if per_image is None:
             per_image = max(self.price_cents.values())
-        return round(per_image * MICROCENTS_PER_CENT) * self.output(body).count
+        return round(per_image * MICROCENTS_PER_CENT) * count_of(self.output_spec, body, self.fields)
 
 
 @dataclass(frozen=True)

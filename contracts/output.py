@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Output", "dimensions", "shape"]
+__all__ = ["Output", "count_of", "dimensions", "shape"]
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,16 @@ def value_of(spec: Mapping[str, Any], key: str, body: Mapping[str, Any],
     return spec.get(f"default_{key}")
 
 
+def count_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]) -> int:
+    """How many files one request makes (pricing needs only this, so it is not the whole `shape`)."""
+    count = _positive_int(value_of(spec, "count", body, fields)) or 1
+    return min(count, _positive_int(spec.get("max_count")) or count)
+
+
 def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
           resolutions: Mapping[str, int], default_resolution: str) -> Output:
     """The Output of one request under an action's output spec."""
-    count = _positive_int(value_of(spec, "count", body, fields)) or 1
-    count = min(count, _positive_int(spec.get("max_count")) or count)
+    count = count_of(spec, body, fields)
     fmt = value_of(spec, "format", body, fields)
     fmt = fmt.lower() if isinstance(fmt, str) and fmt else "png"
     if spec.get("formats") and fmt not in spec["formats"]:  # a value a free-text field let through
