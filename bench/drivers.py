@@ -37,12 +37,11 @@ def _wrk_ms(text: str) -> float:
 
 
 def wrk_create(url: str, connections: int, duration: float, body: dict[str, Any]) -> dict[str, Any]:
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, dir=OUT)
     payload = json.dumps(body, separators=(",", ":")).replace("\\", "\\\\").replace("'", "\\'")
-    script.write(f"wrk.method = \"POST\"\nwrk.body = '{payload}'\n"
-                 "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
-                 f"wrk.headers[\"Authorization\"] = \"Bearer {KEY}\"\n")
-    script.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, dir=OUT) as script:
+        script.write(f"wrk.method = \"POST\"\nwrk.body = '{payload}'\n"
+                     "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+                     f"wrk.headers[\"Authorization\"] = \"Bearer {KEY}\"\n")
     try:
         done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
                                "--timeout", "10s", "-s", script.name, url + CREATE_PATH],

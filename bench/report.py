@@ -168,10 +168,12 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
     if "rss_big_mib" in mem:
         per_task = (mem["rss_big_mib"] - mem["rss_small_mib"]) * 1024 * 1024 / (mem["tasks_big"] - mem["tasks_small"])
         journal_growth = mem["journal_rss_after_more_mib"] - mem["journal_rss_full_mib"]
-        journal_per = (mem["journal_rss_full_mib"] - mem["journal_rss_idle_mib"]) * 1024 * 1024 / mem["journal_entries"]
-        bounded = (journal_growth <= 0.05 * mem["journal_rss_full_mib"] and mem["journal_size"] == mem["journal_entries"]
+        journal_bytes = (mem["journal_rss_full_mib"] - mem["journal_rss_idle_mib"]) * 1024 * 1024
+        journal_per = journal_bytes / mem["journal_entries"]
+        journal_flat = journal_growth <= 0.05 * mem["journal_rss_full_mib"]
+        bounded = (journal_flat and mem["journal_size"] == mem["journal_entries"]
                    and mem.get("tasks_held") == mem["tasks_big"] and mem.get("create_past_cap_status") == 429) \
-            if mem["tasks_big"] >= 100_000 else (journal_growth <= 0.05 * mem["journal_rss_full_mib"])
+            if mem["tasks_big"] >= 100_000 else journal_flat
         ceiling = r.get("memory_ceiling", {})
         samples = ceiling.get("samples", [])
         if samples:
@@ -204,7 +206,7 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
     stt = r.get("throughput_state", {}).get("32", {})
     if stt.get("rate"):
         ratio_state = stt["rate"] / rf32["rate"] if rf32.get("rate") else None
-        lines.insert(lines.index(next(l for l in lines if l.startswith("| server CPU per 1000"))) + 1,
+        lines.insert(lines.index(next(line for line in lines if line.startswith("| server CPU per 1000"))) + 1,
                      f"| create throughput with --state (SQLite, commit per create), 32 conn (req/s; p99 ms) | "
                      f"{fmt(stt['rate'])}; {fmt(stt.get('p99_ms'), 2)} | {fmt(rf32.get('rate'))} | "
                      f"{fmt(ratio_state and ratio_state * 100, 0, '%')} | | (no target: opt-in) | — |")

@@ -188,7 +188,7 @@ class Bench:
                 finished = max((c.received_at for c in calls), default=time.time())
                 elapsed = time.perf_counter() - started - (time.time() - finished)
                 time.sleep(0.2)
-                status, listing = http("GET", server.port, "/_mock/callbacks?limit=10000")
+                _, listing = http("GET", server.port, "/_mock/callbacks?limit=10000")
                 states: dict[str, int] = {}
                 for delivery in listing["deliveries"]:
                     states[delivery["state"]] = states.get(delivery["state"], 0) + 1
@@ -223,7 +223,7 @@ class Bench:
                 return {"skipped": f"npm install @stoplight/prism-cli@{PRISM_VERSION} failed: "
                                    f"{(done.stderr or done.stdout).strip()[-300:]}"}
         with running(mock_server()) as mock:
-            status, document = http("GET", mock.port, "/openapi.json")
+            _, document = http("GET", mock.port, "/openapi.json")
         spec = OUT / "openapi.json"
         spec.write_text(json.dumps(document, indent=1))
         port = free_port()

@@ -26,6 +26,7 @@ from .signing import (
     sign,
     verify,
 )
+from .vocabulary import MICROCENTS_PER_CENT
 from .webhook_check import HandlerUnreachable, check_webhook, send_callback
 
 __all__ = ["COMMANDS", "UNREACHABLE", "main", "run"]
@@ -175,8 +176,10 @@ def conformance_command(target: str, api_key: str | None, examples: int | None, 
                                         report_dir=report_dir, wait=wait or 300.0)
             report = live_run.report
             click.echo(report.table())
-            click.echo(f"spent {live_run.guard.spent_microcents / 1e6:g} of {budget_cents:g} cents in "
-                       f"{live_run.guard.creates} create(s); drift report: {', '.join(map(str, live_run.written or ()))}")
+            spent = live_run.guard.spent_microcents / MICROCENTS_PER_CENT
+            written = ", ".join(map(str, live_run.written or ()))
+            click.echo(f"spent {spent:g} of {budget_cents:g} cents in {live_run.guard.creates} create(s); "
+                       f"drift report: {written}")
         else:
             report = run_server_conformance(checked, examples=examples or 10, wait=wait or 60.0, seed=seed)
             click.echo(report.table())

@@ -332,7 +332,7 @@ def _factor(models: list[str], fields: Mapping[str, Mapping[str, Any]]
         common = max(present, key=lambda text: (present.count(text), -present.index(text)))
         base[name] = json.loads(common)
         base[name] = _ordered(base[name])
-        for model, spec in zip(models, specs):
+        for model, spec in zip(models, specs, strict=True):
             if spec is None:
                 overrides[model][name] = None
             elif spec != base[name]:

@@ -104,7 +104,7 @@ class WebhookReport:
             answered = str(r.status_code) if r.status_code is not None else f"no answer ({r.error})"
             rows.append((r.case.name, r.case.expect, answered, r.verdict))
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]) for row in rows]
+        lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]]) for row in rows]
         return "\n".join(line.rstrip() for line in lines)
 
 

@@ -78,7 +78,8 @@ def test_the_reader_sees_relative_absolute_and_deferred_imports(tmp_path: Path) 
     (tmp_path / "__init__.py").write_text("")
     (tmp_path / "a.py").write_text("def f():\n    from .sub import b\n")
     (tmp_path / "sub" / "__init__.py").write_text("")
-    (tmp_path / "sub" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .. import a\n")
+    (tmp_path / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .. import a\n")
     known = modules("demo", tmp_path)
     edges = {module: imports(module, path, set(known)) for module, path in known.items()}
     assert edges["demo.a"] == {"demo.sub.b"} and edges["demo.sub.b"] == {"demo.a"}

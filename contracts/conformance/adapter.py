@@ -17,8 +17,8 @@ class ClientContext:
 
     Args:
         timeout: seconds the client should wait for the task before giving up (short for `stuck`).
-        headers: mock control headers (`RETRY_AFTER_HEADER`, `X-Mock-Retry-After`) the adapter may forward; if it does not, the
-            mock's defaults apply (Retry-After 2 s on 429/503, 1 s on flaky).
+        headers: mock control headers (`RETRY_AFTER_HEADER`, `X-Mock-Retry-After`) the adapter may forward;
+            if it does not, the mock's defaults apply (Retry-After 2 s on 429/503, 1 s on flaky).
     """
 
     scenario: str

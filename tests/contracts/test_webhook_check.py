@@ -225,7 +225,7 @@ def test_cases_are_sent_as_specified() -> None:
     now = 1_767_225_600.0
     with CallbackReceiver() as receiver:
         check_webhook(receiver.url, SECRET, now=lambda: now)
-        calls = dict(zip((c.name for c in CASES), receiver.calls))
+        calls = dict(zip((c.name for c in CASES), receiver.calls, strict=True))
     valid, replay = calls["valid"], calls["replay"]
     verify(SECRET, valid.headers, valid.body, now=now)
     verify(SECRET, replay.headers, replay.body, now=now)

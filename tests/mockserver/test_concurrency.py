@@ -19,6 +19,7 @@ The checks are small functions; the tests at the end feed each one a broken inpu
 
 from __future__ import annotations
 
+import itertools
 import asyncio
 import contextlib
 import json
@@ -246,13 +247,12 @@ def check_callbacks(expected: Mapping[str, str], deliveries: Sequence[Mapping[st
                                 f"{[a['status_code'] or a['error'] for a in attempts]}, want exhausted after "
                                 f"{len(schedule) + 1} failed attempts answered {answer}")
             else:
-                gaps = [later["at"] - earlier["at"] for earlier, later in zip(attempts, attempts[1:])]
+                gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(attempts)]
                 if gaps != pytest.approx(list(schedule), abs=1e-6):
                     problems.append(f"task {task_id}: retries {gaps} s apart, want the schedule {list(schedule)}")
-        elif kind == "blocked":
-            if record["state"] != "blocked" or attempts:
-                problems.append(f"task {task_id}: delivery {record['state']} with {len(attempts)} attempt(s), "
-                                "want blocked and never attempted")
+        elif kind == "blocked" and (record["state"] != "blocked" or attempts):
+            problems.append(f"task {task_id}: delivery {record['state']} with {len(attempts)} attempt(s), "
+                            "want blocked and never attempted")
         if len(received) != want_calls:
             problems.append(f"task {task_id} ({kind}): the receiver got {len(received)} call(s), want {want_calls}")
         for call in received:
@@ -481,7 +481,7 @@ def test_1000_concurrent_creates_with_callbacks_settle_and_balance(make_server: 
             body = response.json()
             assert body["task_id"] == body["id"] == response.headers["x-runapi-task-id"]
             assert body["status"] == "pending" and body["task_replayed"] is False
-        task_of = dict(zip(ids, specs))
+        task_of = dict(zip(ids, specs, strict=True))
         tight_codes = Counter(r.status_code for r in racing)
         affordable = TIGHT_BALANCE_CENTS * MICROCENTS // TIGHT_VARIANT.price()
         assert tight_codes == {200: affordable, 402: TIGHT_CREATES - affordable}, tight_codes

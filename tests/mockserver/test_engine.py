@@ -59,7 +59,8 @@ class RecordingStore:
         pass
 
     def events(self, kind: type[Any] | None = None) -> list[Event]:
-        return [e for what, e in self.log if what == "record" and e is not None and (kind is None or isinstance(e, kind))]
+        return [e for what, e in self.log
+                if what == "record" and e is not None and (kind is None or isinstance(e, kind))]
 
     def clear(self) -> None:
         self.log.clear()

@@ -125,7 +125,7 @@ def test_the_lookup_answers_as_ordered_matching_does(make_client: Callable[..., 
     requests, looked_up, journals = _run(make_client, lookup=True)
     same_requests, matched, same_journals = _run(make_client, lookup=False)
     assert requests == same_requests and len(requests) > len(REQUESTS)
-    for request, with_lookup, without in zip(requests, looked_up, matched):
+    for request, with_lookup, without in zip(requests, looked_up, matched, strict=True):
         assert with_lookup == without, request
     assert journals == same_journals
     assert all(journals), "every namespace journaled something"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import pytest
@@ -19,7 +20,7 @@ ORDER = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
 
 def assert_monotonic(statuses: list[str]) -> None:
     """Statuses seen over time never go backwards and never leave a terminal status."""
-    for before, after in zip(statuses, statuses[1:]):
+    for before, after in itertools.pairwise(statuses):
         assert ORDER[after] >= ORDER[before], f"status went backwards: {before} -> {after} in {statuses}"
         if before in lifecycle.TERMINAL:
             assert after == before, f"terminal status {before} changed to {after} in {statuses}"
