@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+
 from runapi_mock.parsing import DRAIN_LIMIT
 from runapi_mock.server import RunningServer
 
