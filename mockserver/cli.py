@@ -98,8 +98,8 @@ def serve_command(settings: Settings) -> int:
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
-        print(f"server: uvicorn on {stack.loop} (event loop) + {stack.http} (HTTP parser){hint}", flush=True)
         print(f"callback secret{origin[dispatcher.secret_source]}: {dispatcher.secret}", flush=True)
+        print(f"server: uvicorn on {stack.loop} (event loop) + {stack.http} (HTTP parser){hint}", flush=True)
         if settings.state_path:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)

@@ -48,7 +48,7 @@ def test_without_uvloop_and_httptools_the_mock_serves_on_asyncio_and_h11(monkeyp
 
 
 def _banner(*blocked: str) -> list[str]:
-    """The first two banner lines of `runapi-mock serve` with `blocked` modules made unimportable."""
+    """The first three banner lines of `runapi-mock serve` with `blocked` modules made unimportable."""
     code = ("import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in blocked)
             + "from runapi_mock.cli import main\nsys.exit(main(['serve', '--port', '0']))\n")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -56,7 +56,7 @@ def _banner(*blocked: str) -> list[str]:
                                stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline(), process.stdout.readline()]
+        lines = [process.stdout.readline() for _ in range(3)]
         base_url = lines[0].split()[3]
         with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
             assert response.status == 200
@@ -69,10 +69,10 @@ def _banner(*blocked: str) -> list[str]:
 def test_the_banner_names_the_loop_and_parser() -> None:
     pytest.importorskip("uvloop")
     pytest.importorskip("httptools")
-    assert _banner()[1] == "server: uvicorn on uvloop (event loop) + httptools (HTTP parser)\n"
+    assert _banner()[2] == "server: uvicorn on uvloop (event loop) + httptools (HTTP parser)\n"
 
 
 def test_the_banner_says_when_the_mock_serves_on_the_slower_fallbacks() -> None:
-    line = _banner("uvloop", "httptools")[1]
+    line = _banner("uvloop", "httptools")[2]
     assert line.startswith("server: uvicorn on asyncio (event loop) + h11 (HTTP parser)"), line
     assert "install uvicorn[standard]" in line
