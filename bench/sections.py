@@ -18,8 +18,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from drivers import BODY, CREATE_PATH, drive_create, loadgen
-from servers import (BENCH, HOST, OUT, Server, fastest_reference_server, free_port, http, mock_server,
-                     reference_server, running)
+from servers import (
+    BENCH,
+    HOST,
+    OUT,
+    Server,
+    fastest_reference_server,
+    free_port,
+    http,
+    mock_server,
+    reference_server,
+    running,
+)
 
 NODE_DIR = BENCH / ".node"
 PRISM_VERSION = "5.14.2"
