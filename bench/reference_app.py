@@ -1,9 +1,9 @@
-"""The benchmark's reference: a bare Starlette create endpoint on the same server software (uvicorn).
+"""The benchmark's reference: a bare Starlette create endpoint on uvicorn, on the stack asked for.
 
 It parses the same JSON body and answers a fixed JSON task, with no validation, state, middleware or
 journal, so the mock's figures can be read as "what the mock's own work costs on top of the framework".
 
-    python bench/reference_app.py --port 8788
+    python bench/reference_app.py --port 8788 [--loop uvloop --http httptools]
 """
 
 from __future__ import annotations
@@ -42,10 +42,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8788)
+    parser.add_argument("--loop", default="auto", help="uvicorn's --loop: auto (uvloop when installed), asyncio, uvloop")
+    parser.add_argument("--http", default="auto", help="uvicorn's --http: auto (httptools when installed), h11, httptools")
     args = parser.parse_args()
     # The same uvicorn settings as `runapi-mock serve` (mockserver/server.py: serve_forever).
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on", access_log=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(app, host=args.host, port=args.port, loop=args.loop, http=args.http, log_level="warning",
+                lifespan="on", access_log=False, timeout_graceful_shutdown=10)
 
 
 if __name__ == "__main__":

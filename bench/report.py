@@ -91,6 +91,49 @@ def verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("**met**" if ok else "**missed**")
 
 
+def _stack() -> str:
+    try:
+        from runapi_mock.server import fastest_stack
+    except ImportError:
+        return "unknown"
+    return str(fastest_stack())
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def _fastest_rows(r: dict[str, Any], targets: dict[str, bool | None]) -> list[str]:
+    """Issue 14's targets: ratios to bare Starlette on uvloop + httptools, and --state to memory, same run."""
+    mock, fast = r.get("throughput_mock", {}), r.get("throughput_reference_fastest", {})
+    state = r.get("throughput_state_interleaved", {}).get("32", {})
+    if not fast:
+        return []
+    m32, f32, m1, f1 = mock.get("32", {}), fast.get("32", {}), mock.get("1", {}), fast.get("1", {})
+    rows = [
+        ("create throughput, 32 conn (req/s)", m32.get("rate"), f32.get("rate"),
+         _ratio(m32.get("rate"), f32.get("rate")), "≥ 0.60", lambda x: x >= 0.60, "fast_throughput"),
+        ("create p99, 32 conn (ms)", m32.get("p99_ms"), f32.get("p99_ms"),
+         _ratio(m32.get("p99_ms"), f32.get("p99_ms")), "≤ 2.0x", lambda x: x <= 2.0, "fast_p99"),
+        ("server CPU per 1000 creates, 32 conn (s)", m32.get("cpu_per_1000_s"), f32.get("cpu_per_1000_s"),
+         _ratio(m32.get("cpu_per_1000_s"), f32.get("cpu_per_1000_s")), "≤ 1.5x", lambda x: x <= 1.5, "fast_cpu"),
+        ("create p99, 1 conn (ms)", m1.get("p99_ms"), f1.get("p99_ms"),
+         _ratio(m1.get("p99_ms"), f1.get("p99_ms")), "≤ 2.0x", lambda x: x <= 2.0, "fast_p99_1conn"),
+        ("--state create throughput / in-memory mock, 32 conn (req/s)", state.get("rate"), m32.get("rate"),
+         _ratio(state.get("rate"), m32.get("rate")), "≥ 0.70", lambda x: x >= 0.70, "state"),
+    ]
+    lines = ["", "### Against bare Starlette on the fastest stack (uvloop + httptools), same run, alternating", "",
+             "| measure | mock | reference-fastest (for --state: the in-memory mock) | ratio | target | result |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for label, value, base, ratio, target, check, key in rows:
+        ok = check(ratio) if ratio is not None else None
+        targets[key] = ok
+        digits = 0 if "req/s" in label else 3 if "CPU" in label else 2
+        lines.append(f"| {label} | {fmt(value, digits)} | {fmt(base, digits)} | {fmt(ratio, 2)} | {target} | "
+                     f"{verdict(ok)} |")
+    return lines
+
+
 def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
     """RESULTS.md's text; `before` is `previous_figures()` of the RESULTS.md this run replaces."""
     r, a = bench.results, bench.args
@@ -113,7 +156,8 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
         f"- load average at start {', '.join(f'{x:.2f}' for x in m['loadavg_start'])}, at end "
         f"{', '.join(f'{x:.2f}' for x in r.get('loadavg_end', (0, 0, 0)))} (other jobs on the machine add noise)",
         f"- servers, load generator and this script share the {m['cores']} cores; every server is one uvicorn "
-        "process (asyncio loop, h11) on 127.0.0.1",
+        f"process on 127.0.0.1: the mock and `reference` on the stack the mock picks ({_stack()}), "
+        "`reference-fastest` on uvloop + httptools",
         "",
         f"## Results (each figure the median of {a.runs} runs of {a.duration:g} s unless noted; mock and "
         "reference create runs alternate, run by run)",
@@ -207,7 +251,7 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
     if stt.get("rate"):
         ratio_state = stt["rate"] / rf32["rate"] if rf32.get("rate") else None
         lines.insert(lines.index(next(line for line in lines if line.startswith("| server CPU per 1000"))) + 1,
-                     f"| create throughput with --state (SQLite, commit per create), 32 conn (req/s; p99 ms) | "
+                     f"| create throughput with --state (SQLite, group commit), 32 conn (req/s; p99 ms) | "
                      f"{fmt(stt['rate'])}; {fmt(stt.get('p99_ms'), 2)} | {fmt(rf32.get('rate'))} | "
                      f"{fmt(ratio_state and ratio_state * 100, 0, '%')} | | (no target: opt-in) | — |")
     lines += ["", f"Errors or non-2xx answers during the create runs: {errors}."]
@@ -220,6 +264,7 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
         lines.append(f"Prism {PRISM_VERSION} (node {prism.get('node')}) mocks the mock's own /openapi.json "
                      f"(saved to bench/out/openapi.json); static examples, request validation on; "
                      f"{perr} non-2xx/errors in its runs.")
+    lines += _fastest_rows(r, targets)
     met = [k for k, v in targets.items() if v]
     missed = [k for k, v in targets.items() if v is False]
     lines += ["", f"Targets met: {', '.join(met) or 'none'}. Missed: {', '.join(missed) or 'none'}."]

@@ -5,6 +5,7 @@ the others."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
@@ -17,7 +18,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from drivers import BODY, CREATE_PATH, drive_create, loadgen
-from servers import BENCH, HOST, OUT, Server, free_port, http, mock_server, reference_server, running
+from servers import (
+    BENCH,
+    HOST,
+    OUT,
+    Server,
+    fastest_reference_server,
+    free_port,
+    http,
+    mock_server,
+    reference_server,
+    running,
+)
 
 NODE_DIR = BENCH / ".node"
 PRISM_VERSION = "5.14.2"
@@ -80,24 +92,34 @@ class Bench:
                     for c in connections_list}
 
     def throughput_pair(self) -> dict[str, Any]:
-        """Mock and reference alternate run by run, so a machine that speeds up or slows down moves both."""
-        mock, reference = mock_server(), reference_server()
-        tables: dict[str, dict[str, Any]] = {"mock": {}, "reference": {}}
-        with running(mock), running(reference):
-            for server in (mock, reference):
-                drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
-            for connections in CONNECTIONS:
-                runs: dict[str, list[dict[str, Any]]] = {"mock": [], "reference": []}
-                for _ in range(self.args.runs):
-                    runs["mock"].append(self._create_runs(mock, connections, reset=True))
-                    runs["reference"].append(self._create_runs(reference, connections, reset=False))
-                for name in tables:
-                    tables[name][str(connections)] = self._summary(runs[name])
+        """The mock, the bare reference on the mock's stack, the bare reference on the fastest stack (uvloop +
+        httptools) and, at 32 connections, the mock with --state: they alternate run by run, so a machine that
+        speeds up or slows down moves them all."""
+        with tempfile.TemporaryDirectory() as folder:
+            servers = {"mock": mock_server(), "reference": reference_server(),
+                       "reference_fastest": fastest_reference_server(),
+                       "state": mock_server("mock-state", "--state", str(Path(folder) / "state.sqlite"))}
+            tables: dict[str, dict[str, Any]] = {name: {} for name in servers}
+            with contextlib.ExitStack() as stack:
+                for server in servers.values():
+                    stack.enter_context(running(server))
+                    drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
+                for connections in CONNECTIONS:
+                    names = [name for name in servers if name != "state" or connections == 32]
+                    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+                    for _ in range(self.args.runs):
+                        for name in names:
+                            reset = name in ("mock", "state")
+                            runs[name].append(self._create_runs(servers[name], connections, reset=reset))
+                    for name in names:
+                        tables[name][str(connections)] = self._summary(runs[name])
         self.results["throughput_mock"], self.results["throughput_reference"] = tables["mock"], tables["reference"]
+        self.results["throughput_reference_fastest"] = tables["reference_fastest"]
+        self.results["throughput_state_interleaved"] = tables["state"]
         return {"interleaved": True}
 
     def throughput_state(self) -> dict[str, Any]:
-        """What --state costs: every create commits to SQLite before it is answered."""
+        """What --state costs on its own (group commit: the creates of a batch share one SQLite commit)."""
         with tempfile.TemporaryDirectory() as folder:
             server = mock_server("mock-state", "--state", str(Path(folder) / "state.sqlite"))
             return self.throughput(server, reset=True, connections_list=(32,))

@@ -129,6 +129,13 @@ def mock_server(name: str = "mock", *extra: str, port: int | None = None) -> Ser
                                 "--balance", str(BIG_BALANCE), *extra], port)
 
 
-def reference_server() -> Server:
+def reference_server(name: str = "reference", loop: str = "auto", http: str = "auto") -> Server:
+    """The bare Starlette endpoint; `auto` picks what the mock picks (uvloop and httptools when installed)."""
     port = free_port()
-    return Server("reference", [sys.executable, str(BENCH / "reference_app.py"), "--port", str(port)], port)
+    return Server(name, [sys.executable, str(BENCH / "reference_app.py"), "--port", str(port), "--loop", loop,
+                         "--http", http], port)
+
+
+def fastest_reference_server() -> Server:
+    """The users' real alternative: bare Starlette on uvicorn with uvloop and httptools."""
+    return reference_server("reference-fastest", loop="uvloop", http="httptools")

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
+
 from runapi_contracts.cli import COMMANDS, run
 
 from .settings import SERVE_OPTIONS, InvalidSetting, Option, Settings, parse_setting
@@ -91,10 +92,14 @@ def serve_command(settings: Settings) -> int:
     app = create_app(settings)  # the dispatcher settles the secret: given, else stored (--state), else new
     dispatcher = app.state.dispatcher
     origin = {"given": "", "restored": f" (from {settings.state_path})", "generated": " (generated)"}
+    stack = server.fastest_stack()
+    slower = stack.http == "h11" or (stack.loop == "asyncio" and sys.platform != "win32")
+    hint = "  (slower: install uvicorn[standard] for uvloop and httptools)" if slower else ""
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
         print(f"callback secret{origin[dispatcher.secret_source]}: {dispatcher.secret}", flush=True)
+        print(f"server: uvicorn on {stack.loop} (event loop) + {stack.http} (HTTP parser){hint}", flush=True)
         if settings.state_path:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
@@ -104,7 +109,7 @@ def serve_command(settings: Settings) -> int:
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
 
     try:
-        server.serve_forever(settings, ready, app=app)
+        server.serve_forever(settings, ready, app=app, stack=stack)
     except KeyboardInterrupt:
         pass
     return 0

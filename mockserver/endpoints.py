@@ -123,11 +123,13 @@ async def _create(request: Request, resolve: Resolver) -> Response:
         ctx.violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
         summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
         raise errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
-    task, replayed = engine.create(
+    task, replayed, pending = engine.create_pending(
         ns, key, family, action, normalized, origin=_origin(request), requested_model=ctx.model, scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
         client_request_id=header(request, "x-client-request-id"), callback_mode=callback_mode,
     )
+    if pending is not None:  # --state: the 2xx leaves once the task is on disk, with the creates of its batch
+        await pending.wait_async()
     ctx.task_id = task.id
     body = {"id": task.id, "task_id": task.id, "status": task.status,
             "model": task.requested_model or task.model, "task_replayed": replayed}

@@ -251,7 +251,15 @@ class TaskEngine:
 
     # -- create ---------------------------------------------------------------------------------------
 
-    def create(
+    def create(self, *args: Any, **kwargs: Any) -> tuple[Task, bool]:
+        """A new task for a validated, normalised body, or the replayed one for a repeated Idempotency-Key;
+        returns once it is on disk (see create_pending)."""
+        task, replayed, pending = self.create_pending(*args, **kwargs)
+        if pending is not None:
+            pending.wait()
+        return task, replayed
+
+    def create_pending(
         self,
         ns: Namespace,
         key: str,
@@ -266,8 +274,9 @@ class TaskEngine:
         idempotency_key: str | None = None,
         client_request_id: str | None = None,
         callback_mode: CallbackMode | None = None,
-    ) -> tuple[Task, bool]:
-        """A new task for a validated, normalised body, or the replayed one for a repeated Idempotency-Key."""
+    ) -> tuple[Task, bool, events.Pending | None]:
+        """create() that does not wait for the store: the async create route awaits the returned Pending (None:
+        nothing to wait for) outside the lock, so concurrent creates share one commit before their 2xx."""
         entry = load_catalog().action(family, action)
         if entry is None or body.get("model") not in entry.models:
             raise errors.NotFound(f"no such family/action: {family}/{action}")
@@ -275,55 +284,68 @@ class TaskEngine:
         fingerprint = _fingerprint(family, action, body) if idempotency_key is not None else ""
         with self._lock:
             try:
-                now = ns.clock.now()
-                if idempotency_key is not None:
-                    known = ns.idempotency.get((key, idempotency_key))
-                    if known is not None:
-                        known_fingerprint, task_id = known
-                        if known_fingerprint != fingerprint:
-                            raise errors.Conflict(
-                                "Idempotency-Key was already used with a different request body",
-                                task_id=task_id,
-                            )
-                        replayed = ns.tasks.get(task_id)
-                        if replayed is not None:
-                            self._materialize(ns, replayed, now)
-                            return replayed, True
-                active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
-                check_concurrency(self.settings.max_concurrent, active, frees_in)
-                self._prune(ns, now)
-                task_id = self.new_id()
-                while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
-                    task_id = self.new_id()
-                price = model.price_microcents(body, load_catalog().default_resolution)
-                ns.ledger.reserve(key, task_id, price)
-                speed = self.settings.speed if self.settings.speed > 0 else 1.0
-                timing = entry.timing_seconds
-                outcome = scenario.outcome if scenario and scenario.outcome else "completed"
-                task = Task(
-                    id=task_id, namespace=ns.name, key=key, family=family, action=action, model=model.name,
-                    body=body, created_at=now,
-                    progression=progression or ns.progression or self.settings.progression,
-                    outcome=outcome,
-                    durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
-                    price=price, origin=origin, client_request_id=client_request_id,
-                    image_format=model.output(body).format,
-                )
-                task.callback_mode = callback_mode or ns.callback_mode
-                task.requested_model = requested_model
-                if scenario and scenario.failure_message:
-                    task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
-                task.history.append(("pending", now))
-                ns.add(task)
-                if idempotency_key is not None:
-                    ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
-                timed = self._schedule(ns, task, now)
-                self._publish(events.TaskCreated(ns, task, idempotency_key, fingerprint))
+                task, replayed, timed = self._create(ns, key, family, action, body, entry, model, fingerprint,
+                                                     origin=origin, requested_model=requested_model,
+                                                     scenario=scenario, progression=progression,
+                                                     idempotency_key=idempotency_key,
+                                                     client_request_id=client_request_id,
+                                                     callback_mode=callback_mode)
             finally:
-                self._store.flush()  # before the 2xx goes out: an accepted task survives a crash
+                pending = self._store.submit()  # the 2xx waits for it: an accepted task survives a crash
         if timed:  # only `auto` tasks give the scheduler something new to wait for
             self.notify()
-        return task, False
+        return task, replayed, pending
+
+    def _create(self, ns: Namespace, key: str, family: str, action: str, body: dict[str, Any], entry: Any,
+                model: Any, fingerprint: str, *, origin: str, requested_model: str | None,
+                scenario: scenarios.Scenario | None, progression: Progression | None,
+                idempotency_key: str | None, client_request_id: str | None,
+                callback_mode: CallbackMode | None) -> tuple[Task, bool, bool]:
+        now = ns.clock.now()
+        if idempotency_key is not None:
+            known = ns.idempotency.get((key, idempotency_key))
+            if known is not None:
+                known_fingerprint, task_id = known
+                if known_fingerprint != fingerprint:
+                    raise errors.Conflict(
+                        "Idempotency-Key was already used with a different request body",
+                        task_id=task_id,
+                    )
+                replayed = ns.tasks.get(task_id)
+                if replayed is not None:
+                    self._materialize(ns, replayed, now)
+                    return replayed, True, False
+        active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
+        check_concurrency(self.settings.max_concurrent, active, frees_in)
+        self._prune(ns, now)
+        task_id = self.new_id()
+        while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
+            task_id = self.new_id()
+        price = model.price_microcents(body, load_catalog().default_resolution)
+        ns.ledger.reserve(key, task_id, price)
+        speed = self.settings.speed if self.settings.speed > 0 else 1.0
+        timing = entry.timing_seconds
+        outcome = scenario.outcome if scenario and scenario.outcome else "completed"
+        task = Task(
+            id=task_id, namespace=ns.name, key=key, family=family, action=action, model=model.name,
+            body=body, created_at=now,
+            progression=progression or ns.progression or self.settings.progression,
+            outcome=outcome,
+            durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
+            price=price, origin=origin, client_request_id=client_request_id,
+            image_format=model.output(body).format,
+        )
+        task.callback_mode = callback_mode or ns.callback_mode
+        task.requested_model = requested_model
+        if scenario and scenario.failure_message:
+            task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
+        task.history.append(("pending", now))
+        ns.add(task)
+        if idempotency_key is not None:
+            ns.idempotency[(key, idempotency_key)] = (fingerprint, task_id)
+        timed = self._schedule(ns, task, now)
+        self._publish(events.TaskCreated(ns, task, idempotency_key, fingerprint))
+        return task, False, timed
 
     # -- read and drive -------------------------------------------------------------------------------
 

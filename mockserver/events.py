@@ -83,12 +83,23 @@ Event: TypeAlias = (TaskCreated | TaskUpdated | TaskMoved | TaskTerminal | TaskF
                     | NamespaceReset | DeliveryChanged | DeliveryForgotten)
 
 
+class Pending(Protocol):
+    """Changes on their way to disk: done once written (group commit lets many operations share one)."""
+
+    def wait(self) -> None: ...
+
+    async def wait_async(self) -> None: ...
+
+
 class Store(Protocol):
-    """Where state goes: `record` marks what an event changed (cheap), `flush` commits everything marked."""
+    """Where state goes: `record` marks what an event changed (cheap), `flush` commits everything marked;
+    `submit` hands it to be committed and returns what to wait on (None: nothing to wait for)."""
 
     def record(self, event: Event) -> None: ...
 
     def flush(self) -> None: ...
+
+    def submit(self) -> Pending | None: ...
 
     def get_meta(self, name: str) -> str | None: ...
 
@@ -107,6 +118,9 @@ class NullStore:
 
     def flush(self) -> None:
         pass
+
+    def submit(self) -> Pending | None:
+        return None
 
     def get_meta(self, name: str) -> str | None:
         return None

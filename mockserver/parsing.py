@@ -26,6 +26,9 @@ from .settings import Settings
 MAX_HEADER_VALUE = 512
 T = TypeVar("T")
 MAX_JSON_DEPTH = 64
+# How much of an oversized body is read and dropped so that its 413 arrives; past it the server answers at
+# once, and a client still sending may see the connection close (the bound keeps a runaway upload finite).
+DRAIN_LIMIT = 64 * 1024 * 1024
 # ASGI header names are lower case.
 _SCENARIO, _PROGRESSION = SCENARIO_HEADER.lower(), PROGRESSION_HEADER.lower()
 _RETRY_AFTER, _CALLBACK_MODE = RETRY_AFTER_HEADER.lower(), CALLBACK_MODE_HEADER.lower()
@@ -133,10 +136,15 @@ def retry_after_header(request: Request) -> float | None:
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, at most `limit` bytes (413 past it), read from ASGI `receive` as Request.stream() would.
 
-    Reading the messages directly spares an async generator per request on the create path.
+    Reading the messages directly spares an async generator per request on the create path. A body over the
+    limit is still read to its end (up to DRAIN_LIMIT bytes, then dropped) before the 413 goes out: a server
+    that answers and closes while the client is still sending makes the client see a reset, not the 413.
     """
     length = header(request, "content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    declared = int(length) if length is not None and length.isdigit() else None
+    if declared is not None and declared > limit:
+        if declared <= DRAIN_LIMIT and not _waits_for_continue(request):
+            await _drain(request, 0)
         raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -146,11 +154,30 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ClientDisconnect()
         chunk = message.get("body", b"")
         size += len(chunk)
+        more = message.get("more_body", False)
         if size > limit:
+            if more:
+                await _drain(request, size)
             raise errors.PayloadTooLarge(f"Body is larger than {limit} bytes")
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _waits_for_continue(request: Request) -> bool:
+    """A client that sent `Expect: 100-continue` has not sent its body: answer at once, it sends none."""
+    return (header(request, "expect") or "").lower() == "100-continue"
+
+
+async def _drain(request: Request, size: int) -> None:
+    """Read and drop the rest of the body, `size` bytes of it read already, until it ends or passes DRAIN_LIMIT."""
+    while size <= DRAIN_LIMIT:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _reject_constant(name: str) -> Any:

@@ -8,6 +8,7 @@ rules, rate-limit windows and the image cache are not kept: they describe a run,
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import sqlite3
@@ -48,10 +49,57 @@ CREATE TABLE IF NOT EXISTS deliveries (namespace TEXT NOT NULL, id TEXT NOT NULL
                                        PRIMARY KEY (namespace, id));
 """
 _NAMESPACED_TABLES = ("tasks", "accounts", "idempotency", "deliveries")
+_UPSERT_TASK = "INSERT INTO tasks VALUES (?, ?, ?) ON CONFLICT (namespace, id) DO UPDATE SET record = excluded.record"
+_UPSERT_DELIVERY = ("INSERT INTO deliveries VALUES (?, ?, ?) ON CONFLICT (namespace, id) "
+                    "DO UPDATE SET record = excluded.record")
 
 
 class StateError(ValueError):
     """The state file cannot be used (not SQLite, or written by an incompatible version)."""
+
+
+class Commit:
+    """A batch of changes on its way to disk: the operations that joined it wait for its one transaction."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, tuple[Any, ...]]] = []
+        self._done = threading.Event()
+        self._error: Exception | None = None
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._lock = threading.Lock()
+
+    def finish(self, error: Exception | None) -> None:
+        """Called by the committer: wake every waiter, the async ones on their own loops."""
+        with self._lock:
+            self._error = error
+            self._done.set()
+            waiters, self._waiters = self._waiters, []
+        for loop in {loop for loop, _ in waiters}:
+            loop.call_soon_threadsafe(_resolve, [future for owner, future in waiters if owner is loop])
+
+    def wait(self) -> None:
+        """Block until the batch is on disk (raise what the commit raised)."""
+        self._done.wait()
+        if self._error is not None:
+            raise StateError(f"could not write the state file: {self._error}") from self._error
+
+    async def wait_async(self) -> None:
+        """Wait, without blocking the loop, until the batch is on disk."""
+        future: asyncio.Future[None] | None = None
+        with self._lock:
+            if not self._done.is_set():
+                loop = asyncio.get_running_loop()
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+        if future is not None:
+            await future
+        self.wait()
+
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 class StateStore:
@@ -59,7 +107,11 @@ class StateStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the marks
+        self._db_lock = threading.Lock()  # the connection: the committer's transactions, meta, load
+        self._queue = threading.Condition()  # the open batch, for the committer
+        self._open: Commit | None = None
+        self._closing = False
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -73,6 +125,8 @@ class StateStore:
         elif version != SCHEMA_VERSION:
             raise StateError(f"{self.path} holds state version {version}; this runapi-mock reads {SCHEMA_VERSION}")
         self._clear_marks()
+        self._committer = threading.Thread(target=self._commit_forever, name="runapi-mock-state", daemon=True)
+        self._committer.start()
 
     def _clear_marks(self) -> None:
         self._tasks: dict[tuple[str, str], Task | None] = {}  # None: forget the task
@@ -160,73 +214,105 @@ class StateStore:
     # -- writing ----------------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Commit everything marked since the last flush, in one transaction."""
-        with self._lock:
-            if not (self._tasks or self._accounts or self._namespaces or self._deliveries or self._idempotency
-                    or self._dropped):
-                return
-            db = self._db
-            db.execute("BEGIN")
-            try:
-                for name in self._dropped:
-                    self._delete_namespace(name)
-                for name, ns in self._namespaces.items():
-                    db.execute("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, _dump(namespace_record(ns))))
-                for (name, task_id), task in self._tasks.items():
-                    if task is None:
-                        db.execute("DELETE FROM tasks WHERE namespace = ? AND id = ?", (name, task_id))
-                        db.execute("DELETE FROM idempotency WHERE namespace = ? AND task_id = ?", (name, task_id))
-                    else:
-                        db.execute("INSERT INTO tasks VALUES (?, ?, ?) ON CONFLICT (namespace, id) "
-                                   "DO UPDATE SET record = excluded.record", (name, task_id, _dump(task_record(task))))
-                for (name, key), account in self._accounts.items():
-                    db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
-                               (name, key, _dump(account_record(account))))
-                db.executemany("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)", self._idempotency)
-                for (name, delivery_id), delivery in self._deliveries.items():
-                    if delivery is None:
-                        db.execute("DELETE FROM deliveries WHERE namespace = ? AND id = ?", (name, delivery_id))
-                    else:
-                        db.execute("INSERT INTO deliveries VALUES (?, ?, ?) ON CONFLICT (namespace, id) "
-                                   "DO UPDATE SET record = excluded.record",
-                                   (name, delivery_id, _dump(delivery_record(delivery))))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            self._clear_marks()
+        """Commit everything marked since the last flush; return once it is on disk."""
+        pending = self.submit()
+        if pending is not None:
+            pending.wait()
 
-    def _delete_namespace(self, name: str | None) -> None:
-        if name is None:
-            for table in (*_NAMESPACED_TABLES, "namespaces"):
-                self._db.execute(f"DELETE FROM {table}")
-            return
-        for table in _NAMESPACED_TABLES:
-            self._db.execute(f"DELETE FROM {table} WHERE namespace = ?", (name,))
-        self._db.execute("DELETE FROM namespaces WHERE name = ?", (name,))
+    def submit(self) -> Commit | None:
+        """Hand everything marked so far to the committer; the Commit it joins is done once on disk (None:
+        nothing was marked). Changes submitted while a commit runs go to disk together in the next one."""
+        with self._lock:
+            rows = self._rows()
+            if not rows:
+                return None
+            if self._closing:
+                raise StateError(f"{self.path} is closed: these changes cannot be written")
+            with self._queue:  # under the marks' lock: batches keep the order of their changes
+                if self._open is None:
+                    self._open = Commit()
+                    self._queue.notify()
+                self._open.rows.extend(rows)
+                return self._open
+
+    def _rows(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The statements that write what is marked, in order; the marks are cleared."""
+        if not (self._tasks or self._accounts or self._namespaces or self._deliveries or self._idempotency
+                or self._dropped):
+            return []
+        rows: list[tuple[str, tuple[Any, ...]]] = []
+        for name in self._dropped:
+            rows.extend(_delete_namespace(name))
+        for name, ns in self._namespaces.items():
+            rows.append(("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, _dump(namespace_record(ns)))))
+        for (name, task_id), task in self._tasks.items():
+            if task is None:
+                rows.append(("DELETE FROM tasks WHERE namespace = ? AND id = ?", (name, task_id)))
+                rows.append(("DELETE FROM idempotency WHERE namespace = ? AND task_id = ?", (name, task_id)))
+            else:
+                rows.append((_UPSERT_TASK, (name, task_id, _dump(task_record(task)))))
+        for (name, key), account in self._accounts.items():
+            rows.append(("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
+                         (name, key, _dump(account_record(account)))))
+        rows.extend(("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)", row) for row in self._idempotency)
+        for (name, delivery_id), delivery in self._deliveries.items():
+            if delivery is None:
+                rows.append(("DELETE FROM deliveries WHERE namespace = ? AND id = ?", (name, delivery_id)))
+            else:
+                rows.append((_UPSERT_DELIVERY, (name, delivery_id, _dump(delivery_record(delivery)))))
+        self._clear_marks()
+        return rows
+
+    def _commit_forever(self) -> None:
+        """The committer thread: one transaction for every batch submitted since the last began."""
+        while True:
+            with self._queue:
+                while self._open is None and not self._closing:
+                    self._queue.wait()
+                batch, self._open = self._open, None
+            if batch is None:
+                return
+            try:
+                with self._db_lock:
+                    self._db.execute("BEGIN")
+                    try:
+                        for sql, params in batch.rows:
+                            self._db.execute(sql, params)
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+            except Exception as exc:  # noqa: BLE001 - the waiters raise it: no 2xx for what is not on disk
+                batch.finish(exc)
+            else:
+                batch.finish(None)
 
     def get_meta(self, name: str) -> str | None:
-        with self._lock:
+        with self._db_lock:
             row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
             return row[0] if row else None
 
     def set_meta(self, name: str, value: str | None) -> None:
-        with self._lock:
+        with self._db_lock:
             if value is None:
                 self._db.execute("DELETE FROM meta WHERE name = ?", (name,))
             else:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
     def close(self) -> None:
-        with self._lock:
-            self.flush()
+        self.flush()
+        with self._queue:
+            self._closing = True
+            self._queue.notify()
+        self._committer.join()
+        with self._db_lock:
             self._db.close()
 
     # -- reading back -----------------------------------------------------------------------------------
 
     def load(self) -> Snapshot:
         """Everything the file holds, as plain data in the order it was written; the app hands it out."""
-        with self._lock:
+        with self._db_lock:
             db = self._db
             namespaces = db.execute("SELECT name, record FROM namespaces ORDER BY rowid").fetchall()
             tasks = db.execute("SELECT namespace, record FROM tasks ORDER BY rowid").fetchall()
@@ -240,6 +326,13 @@ class StateStore:
             idempotency=[(name, key, idem, fingerprint, task_id) for name, key, idem, fingerprint, task_id in idempotency],
             deliveries=[delivery_from_record({**json.loads(record), "namespace": name}) for name, record in deliveries],
         )
+
+
+def _delete_namespace(name: str | None) -> list[tuple[str, tuple[Any, ...]]]:
+    if name is None:
+        return [(f"DELETE FROM {table}", ()) for table in (*_NAMESPACED_TABLES, "namespaces")]
+    return [*((f"DELETE FROM {table} WHERE namespace = ?", (name,)) for table in _NAMESPACED_TABLES),
+            ("DELETE FROM namespaces WHERE name = ?", (name,))]
 
 
 _MARKS: dict[type, Callable[[StateStore, Any], None]] = {

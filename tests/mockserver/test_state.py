@@ -153,8 +153,8 @@ def test_tasks_statuses_and_the_ledger_survive_a_crash(open_app: Callable[..., T
 
 def test_the_check_fails_when_nothing_is_written(open_app: Callable[..., TestClient],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """The survival check above can fail: with flush() disabled, a crash loses the task."""
-    monkeypatch.setattr(StateStore, "flush", lambda self: None)
+    """The survival check above can fail: with submit() (so flush()) disabled, a crash loses the task."""
+    monkeypatch.setattr(StateStore, "submit", lambda self: None)
     first = open_app(progression=Progression.parse("manual"))
     task_id = create(first)["id"]
     second = open_app()
