@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from runapi_contracts import errors_by_field, load_catalog
 from runapi_contracts.openapi import runapi_openapi
-from runapi_contracts.validate import check_request
+from runapi_contracts.validate import Violation, check_request
 
 from . import errors, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
@@ -114,9 +114,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     family, action = resolve(body)
     normalized, violations = check_request(family, action, body)
     if violations:
-        ctx.violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
-        summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
-        raise errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
+        raise _validation_failed(request, violations)
     task, replayed = engine.create(
         ns, key, family, action, normalized, origin=_origin(request), requested_model=ctx.model, scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
@@ -133,22 +131,39 @@ async def create_task(request: Request, family: str, action: str) -> Response:
     return await _create(request, lambda body: (family, action))
 
 
-def _docs_resolver(action: str) -> Resolver:
+def _validation_failed(request: Request, violations: list[Violation]) -> errors.ValidationFailed:
+    """The 422 of every create route: the message names the first fields, `errors` holds them all."""
+    context(request).violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
+    summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
+    return errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
+
+
+def _docs_resolver(request: Request, action: str) -> Resolver:
     def resolve(body: Any) -> tuple[str, str]:
         catalog = load_catalog()
-        model = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            raise _validation_failed(request, [Violation("", "type", "request body must be a JSON object")])
+        model = body.get("model")
         found = catalog.resolve(action, model) if isinstance(model, str) else None
         if found is None:
-            choices = sorted(m.name for m in catalog.models() if m.action == action)
-            choices += sorted(a for a, alias in catalog.model_aliases.items() if alias.action == action)
-            raise errors.ValidationFailed(errors={"model": [f"model must be one of: {', '.join(choices)}"]})
+            raise _validation_failed(request, [_docs_model_violation(action, "model" in body)])
         return found[0].family, action
     return resolve
 
 
+def _docs_model_violation(action: str, sent: bool) -> Violation:
+    """A docs route's `model` that names no family: missing (required), or not one this action serves."""
+    if not sent:
+        return Violation("model", "required", "model is required", "/model")
+    catalog = load_catalog()
+    choices = sorted(m.name for m in catalog.models() if m.action == action)
+    choices += sorted(a for a, alias in catalog.model_aliases.items() if alias.action == action)
+    return Violation("model", "enum", f"model must be one of: {', '.join(choices)}", "/model")
+
+
 async def create_docs_task(request: Request, action: str) -> Response:
     """POST /v1/{action}: the public docs' route; the family comes from `model`."""
-    return await _create(request, _docs_resolver(action))
+    return await _create(request, _docs_resolver(request, action))
 
 
 def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
