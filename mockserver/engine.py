@@ -154,7 +154,7 @@ class TaskEngine:
             for task in ns.tasks.values():
                 if not task.terminal:  # open reservations are the tasks still running
                     ns.ledger.account(task.key).hold(task.id, task.price)
-                if task.progression.mode == "auto" and not task.terminal:
+                if not task.terminal and (task.progression.mode == "auto" or _has_callback(task)):
                     heapq.heappush(ns.due, (now, task.id))  # brought up to date by the next tick
         return len(snapshot.tasks)
 
@@ -322,7 +322,7 @@ class TaskEngine:
                 self._publish(events.TaskCreated(ns, task, idempotency_key, fingerprint))
             finally:
                 self._store.flush()  # before the 2xx goes out: an accepted task survives a crash
-        if timed:  # only `auto` tasks give the scheduler something new to wait for
+        if timed:  # `auto` tasks (and `immediate` ones with a callback) give the scheduler something to do
             self.notify()
         return task, False
 
@@ -429,7 +429,8 @@ class TaskEngine:
 
     def _materialize(self, ns: Namespace, task: Task, now: float) -> None:
         step = lifecycle.step_at(task.progression, elapsed=now - task.created_at, reads=task.reads,
-                                 manual_steps=task.manual_steps, durations=task.durations)
+                                 manual_steps=task.manual_steps, durations=task.durations,
+                                 callback=_has_callback(task))
         if step > task.step:
             task.step = step
             self._apply(ns, task, now)
@@ -453,8 +454,9 @@ class TaskEngine:
             self._publish(events.TaskMoved(ns, task))
 
     def _schedule(self, ns: Namespace, task: Task, now: float) -> bool:
-        """Queue an `auto` task's next status change; False when nothing is timed (other progressions)."""
-        wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations)
+        """Queue a task's next status change that needs no read; False when nothing is timed."""
+        wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations, step=task.step,
+                                        callback=_has_callback(task))
         if wait is None or task.terminal:
             return False
         heapq.heappush(ns.due, (now + wait, task.id))
@@ -494,6 +496,10 @@ class TaskEngine:
         """Tell the scheduler something timed may have changed (safe from any thread)."""
         for callback in self.on_change:
             callback()
+
+
+def _has_callback(task: Task) -> bool:
+    return isinstance(task.body.get("callback_url"), str)
 
 
 def _fingerprint(family: str, action: str, body: dict[str, Any]) -> str:
