@@ -195,14 +195,18 @@ async def balance(request: Request) -> Response:
     if request.method == "PUT":
         body = await _json_body(request)
         key, cents = body.get("key"), body.get("balance_cents")
-        if not isinstance(key, str) or not key or isinstance(cents, bool) or not isinstance(cents, int) \
-                or not 0 <= cents <= 10 ** 12:
-            raise errors.BadRequest("send {\"key\": \"<api key>\", \"balance_cents\": N}", code="invalid_balance")
+        if (key is not None and (not isinstance(key, str) or not key)) or isinstance(cents, bool) \
+                or not isinstance(cents, int) or not 0 <= cents <= 10 ** 12:
+            raise errors.BadRequest("send {\"balance_cents\": N} for every key of the namespace, or with "
+                                    "\"key\": \"<api key>\" for one", code="invalid_balance")
+        if key is None:
+            accounts = engine.set_every_balance(ns, cents)
+            return JSON({"default_balance_cents": cents, "accounts": accounts})
         return JSON({"key": key, **engine.set_balance(ns, key, cents)})
     key = request.query_params.get("key")
     if key:
         return JSON({"key": key, **engine.balance(ns, key)})
-    return JSON({"accounts": engine.accounts(ns)})
+    return JSON({"default_balance_cents": ns.ledger.starting // MICROCENTS_PER_CENT, "accounts": engine.accounts(ns)})
 
 
 async def config(request: Request) -> Response:

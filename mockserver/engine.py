@@ -142,6 +142,8 @@ class TaskEngine:
             ns = self._namespaces.get(state.name) or self._open(state.name)
             ns.clock.restore(state.clock_offset, state.clock_frozen_at)
             ns.progression, ns.callback_mode = state.progression, state.callback_mode
+            if state.starting_microcents is not None:
+                ns.ledger.starting = state.starting_microcents
         for task in snapshot.tasks:
             self.namespace(task.namespace).add(task)
         for name, key, stored in snapshot.accounts:
@@ -217,6 +219,15 @@ class TaskEngine:
         ns.ledger.set_balance(key, cents)
         self._publish(events.NamespaceChanged(ns, key=key))
         return ns.ledger.balance(key, ns.clock.now())
+
+    @_operation
+    def set_every_balance(self, ns: Namespace, cents: int) -> dict[str, dict[str, int]]:
+        """Make `cents` available to every key of the namespace, seen or not; returns the known accounts."""
+        known = ns.ledger.set_every_balance(cents)
+        self._publish(events.NamespaceChanged(ns))  # the start of keys not seen yet is the namespace's
+        for key in known:
+            self._publish(events.NamespaceChanged(ns, key=key))
+        return ns.ledger.snapshot()
 
     def rules(self, ns: Namespace) -> list[dict[str, Any]]:
         with self._lock:

@@ -128,6 +128,7 @@ class NamespaceState:
     clock_frozen_at: float | None = None
     progression: Progression | None = None
     callback_mode: CallbackMode | None = None
+    starting_microcents: int | None = None  # the balance of keys not seen yet (None: the server's)
 
 
 @dataclass
