@@ -24,6 +24,7 @@ from runapi_contracts.vocabulary import (
 from . import errors
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
+from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
 from .parsing import context
@@ -79,9 +80,9 @@ def _dispatcher(request: Request) -> Dispatcher:
     return dispatcher
 
 
-def _task_view(ns: Namespace, task: Task) -> dict[str, Any]:
+def _task_view(ns: Namespace, task: Task, origin: str) -> dict[str, Any]:
     return {
-        **task.to_body(), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
+        **task.to_body(origin=origin), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
         "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
         "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
         "price_cents": task.price / MICROCENTS_PER_CENT,
@@ -109,12 +110,12 @@ async def list_tasks(request: Request) -> Response:
     limit = _int_param(request, "limit", 100)
     status, key = request.query_params.get("status"), request.query_params.get("key")
     found, total = engine.list_tasks(ns, status=status, key=key, limit=limit)
-    return JSON({"tasks": [_task_view(ns, task) for task in found], "total": total})
+    return JSON({"tasks": [_task_view(ns, task, image_origin(request)) for task in found], "total": total})
 
 
 async def get_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    view = _task_view(ns, engine.get(ns, request.path_params["task_id"]))
+    view = _task_view(ns, engine.get(ns, request.path_params["task_id"]), image_origin(request))
     context(request).task_id = view["id"]
     return JSON(view)
 
@@ -129,14 +130,14 @@ async def force_status(request: Request) -> Response:
         if isinstance(body.get("error"), str) else None
     task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
     _changed(request)
-    return JSON(_task_view(ns, task))
+    return JSON(_task_view(ns, task, image_origin(request)))
 
 
 async def step_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     task = engine.step(ns, request.path_params["task_id"])
     _changed(request)
-    return JSON(_task_view(ns, task))
+    return JSON(_task_view(ns, task, image_origin(request)))
 
 
 async def journal(request: Request) -> Response:

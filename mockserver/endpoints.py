@@ -45,6 +45,17 @@ def _engine(request: Request) -> tuple[TaskEngine, Settings]:
     return request.app.state.engine, request.app.state.settings
 
 
+def image_origin(request: Request) -> str:
+    """The base of the image URLs a read shows: the --public-url if set, else the reading request's origin;
+    either with the request's /ns/<name> prefix. Never the creating request's: a restart on another port or a
+    client on another Host name gets links it can follow."""
+    public: str | None = request.app.state.settings.public_url
+    if public is None:
+        return _origin(request)
+    prefix: str = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return public + prefix
+
+
 def _origin(request: Request) -> str:
     """The scheme://host[:port][/ns/<name>] clients reached us at: the base of the URLs the mock builds."""
     scope = request.scope
@@ -96,7 +107,7 @@ def _task_response(request: Request, task: Task, body: dict[str, Any] | None = N
     headers = {"X-RunAPI-Task-Id": task.id}
     if not task.terminal and settings.poll_retry_after is not None:
         headers["Retry-After"] = f"{settings.poll_retry_after:g}"
-    return JSON(body if body is not None else task.to_body(), headers=headers)
+    return JSON(body if body is not None else task.to_body(origin=image_origin(request)), headers=headers)
 
 
 async def _create(request: Request, resolve: Resolver) -> Response:
@@ -195,7 +206,7 @@ async def get_task_result(request: Request) -> Response:
                             "model": task.requested_model or task.model}
     if task.status == "completed":
         body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
-                            "body": task.to_body()}
+                            "body": task.to_body(origin=image_origin(request))}
     elif task.status == "failed":
         body["error"] = task.failure[0]
     return _task_response(request, task, body)

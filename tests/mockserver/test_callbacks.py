@@ -769,3 +769,27 @@ def test_immediate_without_a_callback_still_waits_for_the_first_read(make_server
         task_id = client.post(CREATE, json={"model": "flux-kontext-pro", "prompt": "A lighthouse"}).json()["id"]
         assert client.get(f"/_mock/tasks/{task_id}").json()["status"] == "pending"
         assert client.get(STATUS.format(task_id)).json()["status"] == "completed"
+
+
+# -- image URLs in callbacks: no request reads them (issue 15, item 6) --------------------------------------
+
+
+def test_a_callbacks_image_urls_are_on_the_public_url_when_one_is_set(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    server = make_server(progression=IMMEDIATE, public_url="https://mock.example:8443")
+    with api(server) as client:
+        task_id = create(client, receiver.url)
+    (call,) = receiver.wait_for(1)
+    assert json.loads(call.body)["images"][0]["url"].startswith(f"https://mock.example:8443/files/default/{task_id}/")
+
+
+def test_without_a_public_url_a_callbacks_image_urls_are_on_the_creating_requests_origin(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    server = make_server(progression=IMMEDIATE)
+    with api(server) as client:
+        client.headers["Host"] = f"localhost:{httpx.URL(server.base_url).port}"
+        create(client, receiver.url)
+        (call,) = receiver.wait_for(1)
+        url = json.loads(call.body)["images"][0]["url"]
+        assert url.startswith(f"http://localhost:{httpx.URL(server.base_url).port}/files/default/")
+        assert client.get(url).status_code == 200

@@ -198,6 +198,20 @@ def test_a_namespace_balance_for_keys_not_seen_yet_survives(open_app: Callable[.
     assert again.get("/api/v1/me/balance", headers={"Authorization": "Bearer never-seen"}).json()["balance_cents"] == 7
 
 
+def test_image_urls_after_a_restart_on_another_port_are_on_that_port(state_file: Path) -> None:
+    body = {"model": "gpt-image-2", "prompt": "x"}
+    with TestClient(create_app(Settings(state_path=str(state_file))), base_url="http://127.0.0.1:8787",
+                    headers=AUTH) as first:
+        task_id = first.post("/api/v1/gpt_image_2/text_to_image", json=body,
+                             headers={"X-Mock-Progression": "immediate"}).json()["id"]
+        first.get(f"/api/v1/gpt_image_2/text_to_image/{task_id}")
+    with TestClient(create_app(Settings(state_path=str(state_file))), base_url="http://127.0.0.1:9140",
+                    headers=AUTH) as again:
+        url = again.get(f"/api/v1/gpt_image_2/text_to_image/{task_id}").json()["images"][0]["url"]
+        assert url.startswith("http://127.0.0.1:9140/files/")
+        assert again.get(url).status_code == 200
+
+
 def test_a_given_secret_wins_over_the_stored_one(open_app: Callable[..., TestClient]) -> None:
     stored = open_app().get("/_mock/callback-secret").json()["secret"]
     given = "Z2l2ZW4tc2VjcmV0LWZvci10aGUtc2Vjb25kLXN0YXJ0"
