@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runapi_contracts import errors_by_field, load_catalog
+from runapi_contracts import Violation, errors_by_field, load_catalog
 from runapi_contracts.openapi import runapi_openapi
-from runapi_contracts.validate import Violation, check_request
+from runapi_contracts.validate import check_request
 
 from . import errors, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
