@@ -152,6 +152,10 @@ class MockAdmin:
     def set_balance(self, key: str, cents: int) -> dict[str, Any]:
         return dict(self.call("PUT", "/balance", json={"key": key, "balance_cents": cents}))
 
+    def set_every_balance(self, cents: int) -> dict[str, Any]:
+        """`cents` available to every key of the namespace: the known ones, and the start of keys not seen yet."""
+        return dict(self.call("PUT", "/balance", json={"balance_cents": cents}))
+
     def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.call("GET", "/callbacks", params=filters)["deliveries"])
 

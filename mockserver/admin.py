@@ -24,6 +24,7 @@ from runapi_contracts.vocabulary import (
 from . import errors
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
+from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
 from .parsing import context
@@ -79,9 +80,9 @@ def _dispatcher(request: Request) -> Dispatcher:
     return dispatcher
 
 
-def _task_view(ns: Namespace, task: Task) -> dict[str, Any]:
+def _task_view(ns: Namespace, task: Task, origin: str) -> dict[str, Any]:
     return {
-        **task.to_body(), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
+        **task.to_body(origin=origin), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
         "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
         "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
         "price_cents": task.price / MICROCENTS_PER_CENT,
@@ -109,12 +110,12 @@ async def list_tasks(request: Request) -> Response:
     limit = _int_param(request, "limit", 100)
     status, key = request.query_params.get("status"), request.query_params.get("key")
     found, total = engine.list_tasks(ns, status=status, key=key, limit=limit)
-    return JSON({"tasks": [_task_view(ns, task) for task in found], "total": total})
+    return JSON({"tasks": [_task_view(ns, task, image_origin(request)) for task in found], "total": total})
 
 
 async def get_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    view = _task_view(ns, engine.get(ns, request.path_params["task_id"]))
+    view = _task_view(ns, engine.get(ns, request.path_params["task_id"]), image_origin(request))
     context(request).task_id = view["id"]
     return JSON(view)
 
@@ -129,14 +130,14 @@ async def force_status(request: Request) -> Response:
         if isinstance(body.get("error"), str) else None
     task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
     _changed(request)
-    return JSON(_task_view(ns, task))
+    return JSON(_task_view(ns, task, image_origin(request)))
 
 
 async def step_task(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     task = engine.step(ns, request.path_params["task_id"])
     _changed(request)
-    return JSON(_task_view(ns, task))
+    return JSON(_task_view(ns, task, image_origin(request)))
 
 
 async def journal(request: Request) -> Response:
@@ -195,14 +196,18 @@ async def balance(request: Request) -> Response:
     if request.method == "PUT":
         body = await _json_body(request)
         key, cents = body.get("key"), body.get("balance_cents")
-        if not isinstance(key, str) or not key or isinstance(cents, bool) or not isinstance(cents, int) \
-                or not 0 <= cents <= 10 ** 12:
-            raise errors.BadRequest("send {\"key\": \"<api key>\", \"balance_cents\": N}", code="invalid_balance")
+        if (key is not None and (not isinstance(key, str) or not key)) or isinstance(cents, bool) \
+                or not isinstance(cents, int) or not 0 <= cents <= 10 ** 12:
+            raise errors.BadRequest("send {\"balance_cents\": N} for every key of the namespace, or with "
+                                    "\"key\": \"<api key>\" for one", code="invalid_balance")
+        if key is None:
+            accounts = engine.set_every_balance(ns, cents)
+            return JSON({"default_balance_cents": cents, "accounts": accounts})
         return JSON({"key": key, **engine.set_balance(ns, key, cents)})
     key = request.query_params.get("key")
     if key:
         return JSON({"key": key, **engine.balance(ns, key)})
-    return JSON({"accounts": engine.accounts(ns)})
+    return JSON({"default_balance_cents": ns.ledger.starting // MICROCENTS_PER_CENT, "accounts": engine.accounts(ns)})
 
 
 async def config(request: Request) -> Response:

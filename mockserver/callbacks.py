@@ -62,10 +62,13 @@ def host_allowed(url: str, extra_hosts: tuple[str, ...]) -> tuple[bool, str]:
                    "the mock never sends traffic off this machine")
 
 
-def payload(task: Task) -> bytes:
-    """The callback body (compact JSON): the task's terminal body, as the status route shows it."""
+def payload(task: Task, origin: str | None = None) -> bytes:
+    """The callback body (compact JSON): the task's terminal body, as the status route shows it.
+
+    No request reads it, so its image URLs are on `origin` (the --public-url), else the creating request's.
+    """
     # Early mode sends it before the status route shows the end: render the outcome the task is heading for.
-    body = task.to_body(task.status if task.terminal else task.outcome)
+    body = task.to_body(task.status if task.terminal else task.outcome, origin=origin)
     return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
 
@@ -174,7 +177,7 @@ class Dispatcher:
             book = self._book(namespace, clock)
             now = clock.now()
             delivery = Delivery(id=str(uuid.uuid4()), namespace=namespace, task_id=task.id, url=url,
-                                body=payload(task), created_at=now)
+                                body=payload(task, self.settings.public_url), created_at=now)
             mode = task.callback_mode or CallbackMode()
             delivery.copies_left = 1 if mode.duplicate else 0
             allowed, reason = host_allowed(url, self.settings.allow_callback_hosts)

@@ -47,7 +47,7 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
-             "api_keys": "KEY", "allow_callback_hosts": "HOST"}
+             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

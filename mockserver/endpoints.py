@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from runapi_contracts import errors_by_field, load_catalog
+from runapi_contracts import Violation, errors_by_field, load_catalog
 from runapi_contracts.openapi import runapi_openapi
 from runapi_contracts.validate import check_request
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
@@ -49,6 +49,17 @@ def route_path(request: Request) -> str:
 
 def _engine(request: Request) -> tuple[TaskEngine, Settings]:
     return request.app.state.engine, request.app.state.settings
+
+
+def image_origin(request: Request) -> str:
+    """The base of the image URLs a read shows: the --public-url if set, else the reading request's origin;
+    either with the request's /ns/<name> prefix. Never the creating request's: a restart on another port or a
+    client on another Host name gets links it can follow."""
+    public: str | None = request.app.state.settings.public_url
+    if public is None:
+        return _origin(request)
+    prefix: str = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return public + prefix
 
 
 def _origin(request: Request) -> str:
@@ -102,7 +113,7 @@ def _task_response(request: Request, task: Task, body: dict[str, Any] | None = N
     headers = {"X-RunAPI-Task-Id": task.id}
     if not task.terminal and settings.poll_retry_after is not None:
         headers["Retry-After"] = f"{settings.poll_retry_after:g}"
-    return JSON(body if body is not None else task.to_body(), headers=headers)
+    return JSON(body if body is not None else task.to_body(origin=image_origin(request)), headers=headers)
 
 
 async def _create(request: Request, resolve: Resolver) -> Response:
@@ -120,9 +131,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     family, action = resolve(body)
     normalized, violations = check_request(family, action, body)
     if violations:
-        ctx.violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
-        summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
-        raise errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
+        raise _validation_failed(request, violations)
     task, replayed, pending = engine.create_pending(
         ns, key, family, action, normalized, origin=_origin(request), requested_model=ctx.model, scenario=scenario,
         progression=progression, idempotency_key=idempotency_key,
@@ -141,22 +150,39 @@ async def create_task(request: Request, family: str, action: str) -> Response:
     return await _create(request, lambda body: (family, action))
 
 
-def _docs_resolver(action: str) -> Resolver:
+def _validation_failed(request: Request, violations: list[Violation]) -> errors.ValidationFailed:
+    """The 422 of every create route: the message names the first fields, `errors` holds them all."""
+    context(request).violations = [{"field": v.field, "rule": v.rule, "message": v.message} for v in violations]
+    summary = "; ".join(v.message for v in violations[:3]) + ("; ..." if len(violations) > 3 else "")
+    return errors.ValidationFailed(f"Validation failed: {summary}", errors=errors_by_field(violations))
+
+
+def _docs_resolver(request: Request, action: str) -> Resolver:
     def resolve(body: Any) -> tuple[str, str]:
         catalog = load_catalog()
-        model = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            raise _validation_failed(request, [Violation("", "type", "request body must be a JSON object")])
+        model = body.get("model")
         found = catalog.resolve(action, model) if isinstance(model, str) else None
         if found is None:
-            choices = sorted(m.name for m in catalog.models() if m.action == action)
-            choices += sorted(a for a, alias in catalog.model_aliases.items() if alias.action == action)
-            raise errors.ValidationFailed(errors={"model": [f"model must be one of: {', '.join(choices)}"]})
+            raise _validation_failed(request, [_docs_model_violation(action, "model" in body)])
         return found[0].family, action
     return resolve
 
 
+def _docs_model_violation(action: str, sent: bool) -> Violation:
+    """A docs route's `model` that names no family: missing (required), or not one this action serves."""
+    if not sent:
+        return Violation("model", "required", "model is required", "/model")
+    catalog = load_catalog()
+    choices = sorted(m.name for m in catalog.models() if m.action == action)
+    choices += sorted(a for a, alias in catalog.model_aliases.items() if alias.action == action)
+    return Violation("model", "enum", f"model must be one of: {', '.join(choices)}", "/model")
+
+
 async def create_docs_task(request: Request, action: str) -> Response:
     """POST /v1/{action}: the public docs' route; the family comes from `model`."""
-    return await _create(request, _docs_resolver(action))
+    return await _create(request, _docs_resolver(request, action))
 
 
 def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
@@ -188,7 +214,7 @@ async def get_task_result(request: Request) -> Response:
                             "model": task.requested_model or task.model}
     if task.status == "completed":
         body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
-                            "body": task.to_body()}
+                            "body": task.to_body(origin=image_origin(request))}
     elif task.status == "failed":
         body["error"] = task.failure[0]
     return _task_response(request, task, body)

@@ -141,6 +141,8 @@ class TaskEngine:
             ns = self._namespaces.get(state.name) or self._open(state.name)
             ns.clock.restore(state.clock_offset, state.clock_frozen_at)
             ns.progression, ns.callback_mode = state.progression, state.callback_mode
+            if state.starting_microcents is not None:
+                ns.ledger.starting = state.starting_microcents
         for task in snapshot.tasks:
             self.namespace(task.namespace).add(task)
         for name, key, stored in snapshot.accounts:
@@ -153,7 +155,7 @@ class TaskEngine:
             for task in ns.tasks.values():
                 if not task.terminal:  # open reservations are the tasks still running
                     ns.ledger.account(task.key).hold(task.id, task.price)
-                if task.progression.mode == "auto" and not task.terminal:
+                if not task.terminal and (task.progression.mode == "auto" or _has_callback(task)):
                     heapq.heappush(ns.due, (now, task.id))  # brought up to date by the next tick
         return len(snapshot.tasks)
 
@@ -216,6 +218,15 @@ class TaskEngine:
         ns.ledger.set_balance(key, cents)
         self._publish(events.NamespaceChanged(ns, key=key))
         return ns.ledger.balance(key, ns.clock.now())
+
+    @_operation
+    def set_every_balance(self, ns: Namespace, cents: int) -> dict[str, dict[str, int]]:
+        """Make `cents` available to every key of the namespace, seen or not; returns the known accounts."""
+        known = ns.ledger.set_every_balance(cents)
+        self._publish(events.NamespaceChanged(ns))  # the start of keys not seen yet is the namespace's
+        for key in known:
+            self._publish(events.NamespaceChanged(ns, key=key))
+        return ns.ledger.snapshot()
 
     def rules(self, ns: Namespace) -> list[dict[str, Any]]:
         with self._lock:
@@ -292,7 +303,7 @@ class TaskEngine:
                                                      callback_mode=callback_mode)
             finally:
                 pending = self._store.submit()  # the 2xx waits for it: an accepted task survives a crash
-        if timed:  # only `auto` tasks give the scheduler something new to wait for
+        if timed:  # `auto` tasks (and `immediate` ones with a callback) give the scheduler something to do
             self.notify()
         return task, replayed, pending
 
@@ -450,7 +461,8 @@ class TaskEngine:
 
     def _materialize(self, ns: Namespace, task: Task, now: float) -> None:
         step = lifecycle.step_at(task.progression, elapsed=now - task.created_at, reads=task.reads,
-                                 manual_steps=task.manual_steps, durations=task.durations)
+                                 manual_steps=task.manual_steps, durations=task.durations,
+                                 callback=_has_callback(task))
         if step > task.step:
             task.step = step
             self._apply(ns, task, now)
@@ -474,8 +486,9 @@ class TaskEngine:
             self._publish(events.TaskMoved(ns, task))
 
     def _schedule(self, ns: Namespace, task: Task, now: float) -> bool:
-        """Queue an `auto` task's next status change; False when nothing is timed (other progressions)."""
-        wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations)
+        """Queue a task's next status change that needs no read; False when nothing is timed."""
+        wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations, step=task.step,
+                                        callback=_has_callback(task))
         if wait is None or task.terminal:
             return False
         heapq.heappush(ns.due, (now + wait, task.id))
@@ -515,6 +528,10 @@ class TaskEngine:
         """Tell the scheduler something timed may have changed (safe from any thread)."""
         for callback in self.on_change:
             callback()
+
+
+def _has_callback(task: Task) -> bool:
+    return isinstance(task.body.get("callback_url"), str)
 
 
 def _fingerprint(family: str, action: str, body: dict[str, Any]) -> str:

@@ -70,6 +70,15 @@ class Ledger:
     def refund(self, key: str, task_id: str) -> int:
         return self.account(key).release(task_id)
 
+    def set_every_balance(self, cents: int) -> list[str]:
+        """Make `cents` available to every key: those already known, and those not seen yet (their start).
+
+        Returns the known keys, whose accounts changed."""
+        self.starting = cents * MICROCENTS
+        for key in self._accounts:
+            self.set_balance(key, cents)
+        return list(self._accounts)
+
     def set_balance(self, key: str, cents: int) -> None:
         """Make `cents` available to `key`, whatever it has reserved or spent."""
         account = self.account(key)

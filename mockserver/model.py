@@ -67,19 +67,22 @@ class Task:
     def image_count(self) -> int:
         return self.output().count
 
-    def image_urls(self) -> list[str]:
+    def image_urls(self, origin: str | None = None) -> list[str]:
+        """The image URLs on `origin` (the reading request's, or the public URL); the creating request's
+        origin when none is given (`origin` is kept only for that: URLs are built at each read)."""
         ext = images.extension(self.image_format)
-        base = f"{self.origin}/files/{self.namespace}/{self.id}"
+        base = f"{origin or self.origin}/files/{self.namespace}/{self.id}"
         return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
 
-    def to_body(self, status: str | None = None) -> dict[str, Any]:
-        """The task as the status routes show it (or will show it at `status`: early callbacks)."""
+    def to_body(self, status: str | None = None, *, origin: str | None = None) -> dict[str, Any]:
+        """The task as the status routes show it (or will show it at `status`: early callbacks), its image
+        URLs on `origin` (see `image_urls`)."""
         status = status or self.status
         body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
                                 "model": self.requested_model or self.model}
         if status == "completed":
             # A completed task settled exactly its reserved price.
-            body["images"] = [{"url": url} for url in self.image_urls()]
+            body["images"] = [{"url": url} for url in self.image_urls(origin)]
             body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
         elif status == "failed":
             body["error"], body["error_code"] = self.failure
@@ -128,6 +131,7 @@ class NamespaceState:
     clock_frozen_at: float | None = None
     progression: Progression | None = None
     callback_mode: CallbackMode | None = None
+    starting_microcents: int | None = None  # the balance of keys not seen yet (None: the server's)
 
 
 @dataclass

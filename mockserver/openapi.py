@@ -108,8 +108,8 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
             "/_mock/clock/unfreeze": {"post": _op("Let the clock run with wall time again")},
             "/_mock/balance": {
                 "get": _op("Balances (one key with ?key=)", params=[_query("key", "")]),
-                "put": _op("Set a key's available balance", body={
-                    "type": "object", "required": ["key", "balance_cents"],
+                "put": _op("Set a key's available balance; without `key`, every key's (seen or not)", body={
+                    "type": "object", "required": ["balance_cents"],
                     "properties": {"key": {"type": "string"}, "balance_cents": {"type": "integer"}}})},
             "/_mock/config": {
                 "get": _op("Server settings and this namespace's overrides"),

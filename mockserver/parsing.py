@@ -76,9 +76,15 @@ def header(request: Request, name: str) -> str | None:
 
 
 def api_key(request: Request, settings: Settings) -> str:
-    scheme, _, token = (header(request, "authorization") or "").partition(" ")
+    """The bearer key; otherwise a 401 that says what is wrong with the header (never echoing a key)."""
+    sent = (header(request, "authorization") or "").strip()
+    scheme, _, token = sent.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if sent and scheme.lower() != "bearer":
+        if token and scheme.isalpha() and len(scheme) <= 20:  # a scheme's name, not a key sent without one
+            raise errors.Unauthorized(f"Authorization must be 'Bearer <key>', not the {scheme!r} scheme")
+        raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
+    if not token:
         raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
     if settings.api_keys and token not in settings.api_keys:
         raise errors.Unauthorized("Invalid API key")

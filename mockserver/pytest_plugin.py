@@ -52,8 +52,8 @@ def _apply_marker(request: pytest.FixtureRequest, handle: MockHandle) -> None:
         handle.set_progression(options["progression"])
     if options.get("scenario") is not None:
         handle.add_rule(options["scenario"])
-    if options.get("balance_cents") is not None:
-        handle.set_balance(options["balance_cents"])
+    if options.get("balance_cents") is not None:  # every key: an SDK client may use any api_key
+        handle.set_every_balance(options["balance_cents"])
     if options.get("callback_mode") is not None:
         handle.set_callback_mode(options["callback_mode"])
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from .lifecycle import Progression
 
@@ -41,6 +42,9 @@ class Settings:
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
+        public_url: the http(s)://host[:port][/path] clients reach the mock at, behind a proxy: the base of
+            every image URL, callbacks' included (None: each read's own origin; callbacks, the creating
+            request's).
 
     Values may also be given as text (`port="8787"`, `api_keys="a,b"`, `frozen_clock="true"`), as the
     environment gives them; each is parsed into the field's type, or `InvalidSetting` is raised.
@@ -69,6 +73,7 @@ class Settings:
     callback_concurrency: int = 16
     frozen_clock: bool = False
     state_path: str | None = None
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -142,6 +147,8 @@ SERVE_OPTIONS = (
     Option("state_path", "--state", ("RUNAPI_MOCK_STATE", "RUNAPI_MOCK_STATE_PATH"),
            "keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file across restarts "
            "(default: in memory)"),
+    Option("public_url", "--public-url", ("RUNAPI_MOCK_PUBLIC_URL",),
+           "base of image URLs, for a mock behind a proxy (default: the origin each request reached it at)"),
 )
 
 
@@ -246,4 +253,18 @@ def parse_setting(name: str, value: object) -> Any:
         raise InvalidSetting(f"must be above 0, got {value!r}")
     if name == "callback_schedule" and any(delay < 0 for delay in parsed):
         raise InvalidSetting(f"delays must be at least 0, got {value!r}")
+    if name == "public_url" and parsed is not None:
+        parsed = _base_url(parsed)
     return parsed
+
+
+def _base_url(value: str) -> str:
+    """An absolute http(s) URL with no query or fragment, without its trailing slash."""
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidSetting(f"must be an absolute http(s) URL such as https://mock.example:8443, got {value!r}")
+    return value.strip().rstrip("/")

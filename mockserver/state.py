@@ -387,7 +387,8 @@ def namespace_record(ns: Namespace) -> dict[str, Any]:
     offset, frozen_at = ns.clock.state()
     return {"clock_offset": offset, "clock_frozen_at": frozen_at,
             "progression": dataclasses.asdict(ns.progression) if ns.progression else None,
-            "callback_mode": dataclasses.asdict(ns.callback_mode) if ns.callback_mode else None}
+            "callback_mode": dataclasses.asdict(ns.callback_mode) if ns.callback_mode else None,
+            "starting_microcents": ns.ledger.starting}
 
 
 def namespace_from_record(name: str, record: dict[str, Any]) -> NamespaceState:
@@ -395,6 +396,7 @@ def namespace_from_record(name: str, record: dict[str, Any]) -> NamespaceState:
         name=name, clock_offset=record["clock_offset"], clock_frozen_at=record["clock_frozen_at"],
         progression=Progression(**record["progression"]) if record["progression"] else None,
         callback_mode=CallbackMode(**record["callback_mode"]) if record["callback_mode"] else None,
+        starting_microcents=record.get("starting_microcents"),  # absent from files written before it was kept
     )
 
 

@@ -120,6 +120,10 @@ class MockHandle:
     def set_balance(self, cents: int, key: str | None = None) -> dict[str, Any]:
         return self.admin.set_balance(key or self.api_key, cents)
 
+    def set_every_balance(self, cents: int) -> dict[str, Any]:
+        """`cents` available to every key of this namespace, this handle's and any other, seen or not yet."""
+        return self.admin.set_every_balance(cents)
+
     def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
         return self.admin.callbacks(**filters)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from runapi_contracts import validate_response
 from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
 from runapi_contracts.signing import SignatureMismatch, verify
@@ -742,3 +743,53 @@ def test_slow_receiver_never_slows_the_api(make_server: MakeServer, receiver: Ca
     # At most two deliveries were ever in flight: four 1 s deliveries take at least two rounds.
     arrivals = sorted(c.received_at for c in receiver.calls)
     assert arrivals[2] - arrivals[0] >= 0.9
+
+
+# -- immediate: a callback task ends without being read (issue 15, item 5) ----------------------------------
+
+
+def test_immediate_ends_a_callback_task_that_is_never_read_and_delivers_its_callback(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    server = make_server(progression=IMMEDIATE)
+    with api(server) as client:
+        freeze(client)  # nothing on the clock moves it: the end comes from the progression alone
+        created = client.post(CREATE, json={"model": "flux-kontext-pro", "prompt": "A lighthouse at dusk",
+                                            "callback_url": receiver.url})
+        assert created.json()["status"] == "pending"  # the create answers before the task ends
+        (call,) = receiver.wait_for(1)
+        payload = json.loads(call.body)
+        assert payload["id"] == created.json()["id"] and payload["status"] == "completed"
+        assert [e for e in client.get("/_mock/journal").json()["entries"] if e["method"] == "GET"
+                and e["path"].startswith(CREATE)] == []  # and no status read was made
+
+
+def test_immediate_without_a_callback_still_waits_for_the_first_read(make_server: MakeServer) -> None:
+    server = make_server(progression=IMMEDIATE)
+    with api(server) as client:
+        task_id = client.post(CREATE, json={"model": "flux-kontext-pro", "prompt": "A lighthouse"}).json()["id"]
+        assert client.get(f"/_mock/tasks/{task_id}").json()["status"] == "pending"
+        assert client.get(STATUS.format(task_id)).json()["status"] == "completed"
+
+
+# -- image URLs in callbacks: no request reads them (issue 15, item 6) --------------------------------------
+
+
+def test_a_callbacks_image_urls_are_on_the_public_url_when_one_is_set(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    server = make_server(progression=IMMEDIATE, public_url="https://mock.example:8443")
+    with api(server) as client:
+        task_id = create(client, receiver.url)
+    (call,) = receiver.wait_for(1)
+    assert json.loads(call.body)["images"][0]["url"].startswith(f"https://mock.example:8443/files/default/{task_id}/")
+
+
+def test_without_a_public_url_a_callbacks_image_urls_are_on_the_creating_requests_origin(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    server = make_server(progression=IMMEDIATE)
+    with api(server) as client:
+        client.headers["Host"] = f"localhost:{httpx.URL(server.base_url).port}"
+        create(client, receiver.url)
+        (call,) = receiver.wait_for(1)
+        url = json.loads(call.body)["images"][0]["url"]
+        assert url.startswith(f"http://localhost:{httpx.URL(server.base_url).port}/files/default/")
+        assert client.get(url).status_code == 200

@@ -63,6 +63,7 @@ FAILURE_CODES = {"failed": "generation_failed", "content_policy": "content_polic
 CALLBACK_KINDS = {"ok": 700, "duplicate": 50, "failing": 80, "refused": 70, "blocked": 30, "none": 70}
 SCENARIOS = {"success": 800, "failed": 130, "content_policy": 70}
 PROGRESSIONS = {"auto": 400, "immediate": 400, "polls:1": 200}
+END_AFTER = 60  # clock seconds from the creates to the moment every task has ended
 
 
 def calls_owed(kind: str, schedule: Sequence[float] = SCHEDULE) -> int:
@@ -143,8 +144,13 @@ class Spec:
         headers = {"Authorization": f"Bearer {self.key}", "X-Mock-Progression": self.progression}
         if self.scenario != "success":
             headers["X-Mock-Scenario"] = self.scenario
-        if self.callback == "duplicate":
-            headers["X-Mock-Callback-Mode"] = "duplicate"
+        modes = ["duplicate"] if self.callback == "duplicate" else []
+        if self.progression == "immediate" and self.callback != "none":
+            # `immediate` ends a callback task at its create, before the clock's 60 s advance ends the others:
+            # a 60 s delay puts its first attempt at their end, so every failing delivery retries in lockstep.
+            modes.append(f"delay:{END_AFTER}")
+        if modes:
+            headers["X-Mock-Callback-Mode"] = ",".join(modes)
         return headers
 
     def body(self, urls: Mapping[str, str]) -> dict[str, Any]:
@@ -491,7 +497,7 @@ def test_1000_concurrent_creates_with_callbacks_settle_and_balance(make_server: 
 
         # 2. End every task: the clock finishes `auto` ones, status reads the others (`polls:1`: a step per read).
         #    All of them end at the same frozen instant, so every failing delivery retries in lockstep.
-        now = admin_call(admin, "POST", "/_mock/clock/advance", json={"seconds": 60})["now"]
+        now = admin_call(admin, "POST", "/_mock/clock/advance", json={"seconds": END_AFTER})["now"]
         reads = [("GET", task_of[i].variant.status_path(i), {"Authorization": f"Bearer {task_of[i].key}"}, None)
                  for i in ids]
         reads += [("GET", TIGHT_VARIANT.status_path(i), {"Authorization": f"Bearer {TIGHT_KEY}"}, None)

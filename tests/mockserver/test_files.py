@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -74,6 +75,29 @@ def test_image_urls_use_the_request_origin(make_server: Callable[..., Any]) -> N
         assert url.startswith(f"{server.base_url}/files/")
         response = http.get(url)
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_image_urls_follow_the_reading_request_not_the_creating_one(client: TestClient) -> None:
+    # docker-compose: created through one service name, read through another (or after a restart on another
+    # port); the links must be the reader's (issue 15, item 6).
+    created = client.post(GPT, json={"model": "gpt-image-2", "prompt": "x"},
+                          headers={**IMMEDIATE, "Host": "creator.internal:9000"}).json()
+    read = client.get(f"{GPT}/{created['id']}", headers={**AUTH, "Host": "reader.internal:9100"}).json()
+    assert read["images"][0]["url"].startswith("http://reader.internal:9100/files/default/")
+    admin = client.get(f"/_mock/tasks/{created['id']}", headers={"Host": "admin.internal"}).json()
+    assert admin["images"][0]["url"].startswith("http://admin.internal/files/default/")
+    result = client.get(f"/api/v1/tasks/{created['id']}", headers={**AUTH, "Host": "other.internal"}).json()
+    assert result["response"]["body"]["images"][0]["url"].startswith("http://other.internal/files/")
+
+
+def test_a_public_url_is_the_base_of_every_image_url(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(public_url="https://mock.example:8443/")
+    created = client.post(GPT, json={"model": "gpt-image-2", "prompt": "x"}, headers=IMMEDIATE).json()
+    url = client.get(f"{GPT}/{created['id']}", headers=AUTH).json()["images"][0]["url"]
+    assert url.startswith(f"https://mock.example:8443/files/default/{created['id']}/")
+    task = completed(client, f"/ns/n1{GPT}", {"model": "gpt-image-2", "prompt": "x"})
+    assert task["images"][0]["url"].startswith("https://mock.example:8443/ns/n1/files/n1/")
+    assert fetch_image(client, "http://127.0.0.1:8787" + url.removeprefix("https://mock.example:8443"))
 
 
 def test_files_need_no_api_key(client: TestClient) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -195,12 +196,34 @@ def test_admin_can_set_a_balance(client: TestClient) -> None:
     assert_balance(client, 500_000)
 
 
-@pytest.mark.parametrize("body", [{}, {"key": "k"}, {"balance_cents": 5}, {"key": "", "balance_cents": 5},
+@pytest.mark.parametrize("body", [{}, {"key": "k"}, {"key": "", "balance_cents": 5},
                                   {"key": "k", "balance_cents": -1}, {"key": "k", "balance_cents": 1.5},
                                   {"key": "k", "balance_cents": True}, {"key": 5, "balance_cents": 5}])
 def test_admin_rejects_malformed_balances(client: TestClient, body: dict[str, Any]) -> None:
     response = client.put("/_mock/balance", json=body)
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_balance"
+
+
+def test_set_every_balance_reaches_known_keys_and_keys_not_seen_yet() -> None:
+    ledger = Ledger(starting_cents=5000)
+    ledger.reserve("seen", "t1", 2 * MICROCENTS)
+    assert ledger.set_every_balance(3) == ["seen"]
+    assert ledger.account("seen").available == 3 * MICROCENTS  # whatever it has reserved
+    assert ledger.account("new").available == 3 * MICROCENTS
+
+
+def test_admin_balance_without_a_key_sets_every_key_of_the_namespace(client: TestClient) -> None:
+    create(client, GPT)  # test-key is known, with a reservation open
+    response = client.put("/_mock/balance", json={"balance_cents": 3})
+    assert response.status_code == 200, response.text
+    assert response.json()["default_balance_cents"] == 3
+    assert response.json()["accounts"]["test-key"]["available_microcents"] == 3 * MICROCENTS
+    for key in ("test-key", "any-other-key"):  # the SDK example's api_key="k" is one the mock has not seen
+        answer = client.post(GPT[0], json=GPT[1], headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 402, (key, answer.text)
+    assert client.get("/_mock/balance").json()["default_balance_cents"] == 3
+    elsewhere = client.get("/api/v1/me/balance", headers={**AUTH, "X-Mock-Namespace": "other"})
+    assert elsewhere.json()["balance_cents"] == 5000  # one namespace only
 
 
 def test_keys_have_separate_accounts(client: TestClient) -> None:

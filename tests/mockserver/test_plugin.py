@@ -54,6 +54,13 @@ def test_sdk_against_served_namespace(runapi_server):
         client.text_to_image.create(**BODY)
 
 
+@pytest.mark.runapi(balance_cents=1)
+def test_marker_balance_applies_to_any_key_the_sdk_uses(runapi_server):
+    client = Flux2Client(api_key="k", base_url=runapi_server.namespaced_url, max_retries=0)
+    with pytest.raises(InsufficientCreditsError):
+        client.text_to_image.create(**BODY)
+
+
 def test_namespaces_do_not_share_tasks(runapi_server):
     client = Flux2Client(api_key="test-key", base_url=runapi_server.namespaced_url)
     result = client.text_to_image.run(**BODY)
@@ -90,7 +97,7 @@ def test_callback_reaches_the_receiver(runapi_server, callback_receiver):
 def test_every_fixture_works_in_a_user_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=EXAMPLE)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=10)
 
 
 def test_every_fixture_works_under_warnings_as_errors(pytester: pytest.Pytester) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -126,7 +127,10 @@ def test_docs_route_with_an_unknown_model_is_a_422_on_model(client: TestClient, 
         body["model"] = model
     envelope = assert_envelope(client.post("/v1/text_to_image", json=body, headers=AUTH), 422)
     assert list(envelope["errors"]) == ["model"]
-    assert "flux-kontext-pro" in envelope["errors"]["model"][0]
+    if model is None:  # absent: required, as on the SDK routes (issue 15, item 11)
+        assert envelope["errors"]["model"] == ["model is required"]
+    else:
+        assert "flux-kontext-pro" in envelope["errors"]["model"][0]
 
 
 def test_task_result_route_wraps_the_completed_task(client: TestClient) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from runapi_mock import Settings, cli, server
 from runapi_mock.lifecycle import Progression
 from runapi_mock.settings import SERVE_OPTIONS
@@ -102,6 +103,7 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_CALLBACK_SECRET", "c2VjcmV0", "callback_secret", "c2VjcmV0"),
              ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS", "h1,h2", "allow_callback_hosts", ("h1", "h2")),
              ("RUNAPI_MOCK_STATE", "mock.sqlite", "state_path", "mock.sqlite"),
+             ("RUNAPI_MOCK_PUBLIC_URL", "https://mock.example/", "public_url", "https://mock.example"),
              # older names, still read
              ("RUNAPI_MOCK_STATE_PATH", "old.sqlite", "state_path", "old.sqlite"),
              ("RUNAPI_MOCK_BALANCE_CENTS", "43", "balance_cents", 43)]

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
+
 from runapi_mock import Settings
 from runapi_mock.lifecycle import Progression
 from runapi_mock.settings import InvalidSetting, parse_setting
-from starlette.testclient import TestClient
 
 AUTH = {"Authorization": "Bearer test-key"}
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -34,6 +35,8 @@ def test_a_progression_given_as_text_serves_tasks(make_client: Callable[..., Tes
     ({"frozen_clock": "yes"}, "frozen_clock", True), ({"frozen_clock": "0"}, "frozen_clock", False),
     ({"callback_schedule": "0.5,1"}, "callback_schedule", (0.5, 1.0)),
     ({"poll_retry_after": "1"}, "poll_retry_after", 1.0),
+    ({"public_url": "https://mock.example:8443/"}, "public_url", "https://mock.example:8443"),
+    ({"public_url": ""}, "public_url", None),
 ])
 def test_text_and_typed_values_are_parsed_into_the_field_type(changes: dict[str, Any], field: str,
                                                               value: Any) -> None:
@@ -55,6 +58,10 @@ def test_text_and_typed_values_are_parsed_into_the_field_type(changes: dict[str,
     ({"api_keys": 5}, "Settings.api_keys: must be a list or a comma-separated string"),
     ({"host": None}, "Settings.host: must be a string"),
     ({"callback_schedule": (1, -2)}, "Settings.callback_schedule: delays must be at least 0"),
+    ({"public_url": "mock.example"}, "Settings.public_url: must be an absolute http(s) URL"),
+    ({"public_url": "ftp://mock.example"}, "Settings.public_url: must be an absolute http(s) URL"),
+    ({"public_url": "http://mock.example:x"}, "Settings.public_url: must be an absolute http(s) URL"),
+    ({"public_url": "http://mock.example/?a=1"}, "Settings.public_url: must be an absolute http(s) URL"),
 ])
 def test_a_bad_value_is_refused_naming_the_field(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidSetting) as caught:

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
+
 from runapi_contracts import load_catalog
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_contracts.signing import verify
@@ -37,7 +39,6 @@ from runapi_mock.state import (
     task_from_record,
     task_record,
 )
-from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -189,6 +190,26 @@ def test_clock_config_balance_and_secret_survive(open_app: Callable[..., TestCli
         assert config["progression"] == "polls:3" and config["callback_mode"]["duplicate"] is True
         assert again.get("/api/v1/me/balance").json()["balance_cents"] == 123
         assert again.get("/_mock/callback-secret").json() == secrets
+
+
+def test_a_namespace_balance_for_keys_not_seen_yet_survives(open_app: Callable[..., TestClient]) -> None:
+    open_app().put("/_mock/balance", json={"balance_cents": 7})
+    again = open_app()
+    assert again.get("/api/v1/me/balance", headers={"Authorization": "Bearer never-seen"}).json()["balance_cents"] == 7
+
+
+def test_image_urls_after_a_restart_on_another_port_are_on_that_port(state_file: Path) -> None:
+    body = {"model": "gpt-image-2", "prompt": "x"}
+    with TestClient(create_app(Settings(state_path=str(state_file))), base_url="http://127.0.0.1:8787",
+                    headers=AUTH) as first:
+        task_id = first.post("/api/v1/gpt_image_2/text_to_image", json=body,
+                             headers={"X-Mock-Progression": "immediate"}).json()["id"]
+        first.get(f"/api/v1/gpt_image_2/text_to_image/{task_id}")
+    with TestClient(create_app(Settings(state_path=str(state_file))), base_url="http://127.0.0.1:9140",
+                    headers=AUTH) as again:
+        url = again.get(f"/api/v1/gpt_image_2/text_to_image/{task_id}").json()["images"][0]["url"]
+        assert url.startswith("http://127.0.0.1:9140/files/")
+        assert again.get(url).status_code == 200
 
 
 def test_a_given_secret_wins_over_the_stored_one(open_app: Callable[..., TestClient]) -> None:
