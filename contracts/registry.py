@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 from .catalog import Model, load_catalog
 from .output import result_layout
@@ -93,7 +94,7 @@ def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
     completed["required"] = [name for name in completed["required"] if name != "images"]
     layouts = {json.dumps(layout, sort_keys=True): layout
                for layout in (result_layout(a.output_spec) for a in load_catalog().actions.values())}
-    variants = []
+    variants: list[dict[str, Any]] = []
     for layout in layouts.values():
         properties: dict[str, Any] = {}
         for position, member in enumerate(layout):
@@ -132,7 +133,7 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     parts = name.split("/")
     if name in STATIC_SCHEMAS:

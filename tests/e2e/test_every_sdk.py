@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -26,15 +27,14 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft7Validator
-from packaging.requirements import Requirement
 from PIL import Image
-
 from runapi.core import ProviderClient, RequestOptions, Resource, ValidationError
+
 from runapi_contracts import load_catalog
 from runapi_contracts.catalog import Action, Model
 from runapi_contracts.output import result_layout, result_urls
 from runapi_contracts.registry import model_schema
-from runapi_contracts.validate import format_checker
+from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import Settings
 from runapi_mock.lifecycle import Progression
 from runapi_mock.server import RunningServer, serve_in_thread
@@ -51,8 +51,12 @@ LARGEST_LONG_SIDE = 2048  # the varied body never asks for more (4k renders cost
 
 def sdk_distributions() -> list[str]:
     """The `[sdks]` extra of runapi-mock, as installed."""
-    requirements = [Requirement(text) for text in metadata.requires("runapi-mock") or ()]
-    return [r.name for r in requirements if r.marker is not None and r.marker.evaluate({"extra": "sdks"})]
+    names = []
+    for text in metadata.requires("runapi-mock") or ():
+        requirement, _, marker = text.partition(";")
+        if re.search(r"""extra\s*==\s*["']sdks["']""", marker):
+            names.append(re.split(r"[\s<>=!~\[(]", requirement.strip(), maxsplit=1)[0])
+    return names
 
 
 def client_class(distribution: str) -> type[ProviderClient]:
@@ -69,17 +73,21 @@ def make_client(cls: type[ProviderClient], base_url: str) -> ProviderClient:
 
 
 @lru_cache(maxsize=1)
-def sdk_routes() -> dict[tuple[str, str], tuple[type[ProviderClient], str]]:
-    """(family, action) -> (client class, attribute) for every resource of every SDK."""
-    routes: dict[tuple[str, str], tuple[type[ProviderClient], str]] = {}
+def sdk_resources() -> dict[tuple[str, str], tuple[type[ProviderClient], str, type[Resource]]]:
+    """(family, action) -> (client class, attribute, resource class) for every task resource of every SDK."""
+    routes: dict[tuple[str, str], tuple[type[ProviderClient], str, type[Resource]]] = {}
     for distribution in sdk_distributions():
         cls = client_class(distribution)
         for attribute, value in vars(make_client(cls, "http://127.0.0.1:9")).items():
             endpoint = getattr(value, "ENDPOINT", None) if isinstance(value, Resource) else None
             if isinstance(endpoint, str) and endpoint.count("/") == 4 and endpoint.startswith("/api/v1/"):
                 _, _, _, family, action = endpoint.split("/")
-                routes[(family, action)] = (cls, attribute)
+                routes[(family, action)] = (cls, attribute, type(value))
     return routes
+
+
+def sdk_routes() -> dict[tuple[str, str], tuple[type[ProviderClient], str]]:
+    return {route: (cls, attribute) for route, (cls, attribute, _) in sdk_resources().items()}
 
 
 def resource(server: RunningServer, family: str, action: str) -> Any:
@@ -198,6 +206,7 @@ def opts(namespace: str) -> RequestOptions:
 def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], result: Any) -> None:
     """The result lists Model.output(body).count files under its members; each downloads at its shape."""
     output = model.output(body)
+    assert validate_response("task", result.to_dict()) == []  # the members and keys the layout promises
     urls = result_urls(result_layout(model.output_spec), result.to_dict())
     assert len(urls) == output.count, result.to_dict()
     for url in urls:
@@ -261,3 +270,17 @@ def test_invalid_request_is_the_sdks_validation_error(server: RunningServer, ns:
 
 def test_every_catalog_action_has_an_sdk() -> None:
     assert sorted(set(CATALOG.actions) - set(sdk_routes())) == []
+
+
+def test_every_sdk_action_that_returns_images_is_in_the_catalog() -> None:
+    """An SDK resource whose response declares a result member of the catalog (images, segments, layers...)
+    is an image action the catalog must serve; the others (videos, prompts, seeds) are out of scope."""
+    members = {member["member"] for action in CATALOG.actions.values()
+               for member in result_layout(action.output_spec)}
+    missing = []
+    for route, (cls, attribute, resource_class) in sorted(sdk_resources().items()):
+        response = resource_class.COMPLETED_RESPONSE_CLASS or resource_class.RESPONSE_CLASS
+        declared = set(getattr(response, "_fields", {}))
+        if declared & members and route not in CATALOG.actions:
+            missing.append(f"{cls.__name__}.{attribute} ({'/'.join(route)})")
+    assert missing == []
