@@ -9,6 +9,10 @@ its result, so the engine, the image renderer and pricing never name a field or 
 - ``upscale_factor`` / ``source_long_side``: an upscaler's factor field and the size assumed for its source
   (the mock never fetches it);
 - ``result``: the member a completed task lists its files under (``images``, ``segments``, ``layers``);
+- ``result_layout``: where a result has more than one member or numbered items, the members in order, each
+  ``{"member", "take", "single", "index", "first_index"}``: ``take`` files (absent: all that are left), one
+  object instead of a list when ``single``, each item numbered under the key ``index`` from ``first_index``
+  (absent: the bare ``result`` member lists every file as ``{"url": ...}``);
 - ``max_count``: a ceiling on the count the mock renders (a guard, not a validation rule);
 - ``formats``: the encodings the mock renders; any other value (a free-text field) gets ``default_format``.
 """
@@ -16,11 +20,11 @@ its result, so the engine, the image renderer and pricing never name a field or 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Output", "count_of", "dimensions", "shape"]
+__all__ = ["Output", "count_of", "dimensions", "result_body", "result_layout", "result_urls", "shape"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,42 @@ class Output:
     height: int
     format: str
     result: str = "images"
+    layout: tuple[Mapping[str, Any], ...] = ({"member": "images"},)
+
+    def body(self, urls: Sequence[str]) -> dict[str, Any]:
+        """The completed task's result members, listing `urls` (one per file) as the layout says."""
+        return result_body(self.layout, urls)
+
+
+def result_layout(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """An output spec's result members: its ``result_layout``, else one list under ``result``."""
+    layout = spec.get("result_layout")
+    if isinstance(layout, list) and layout:
+        return tuple(layout)
+    return ({"member": str(spec.get("result", "images"))},)
+
+
+def result_body(layout: Sequence[Mapping[str, Any]], urls: Sequence[str]) -> dict[str, Any]:
+    """The result members of a completed task: the files in order, dealt out to the layout's members."""
+    body: dict[str, Any] = {}
+    rest = list(urls)
+    for member in layout:
+        take = member.get("take")
+        taken, rest = (rest[:take], rest[take:]) if isinstance(take, int) else (rest, [])
+        key, first = member.get("index"), member.get("first_index", 0)
+        items = [{"url": url, **({key: first + i} if isinstance(key, str) else {})} for i, url in enumerate(taken)]
+        body[member["member"]] = (items[0] if items else None) if member.get("single") else items
+    return body
+
+
+def result_urls(layout: Sequence[Mapping[str, Any]], body: Mapping[str, Any]) -> list[str]:
+    """The file URLs a completed body lists under the layout's members, in file order (result_body's inverse)."""
+    urls: list[str] = []
+    for member in layout:
+        value = body.get(member["member"])
+        items = [value] if member.get("single") else list(value or [])
+        urls += [item["url"] for item in items if isinstance(item, Mapping)]
+    return urls
 
 
 def _ratio(aspect_ratio: object) -> tuple[float, float] | None:
@@ -99,4 +139,5 @@ def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str,
         long_side = (sizes.get(resolution) if isinstance(resolution, str) else None) or resolutions.get(key) \
             or resolutions.get(default_resolution, 1024)
     width, height = dimensions(aspect_ratio, long_side)
-    return Output(count=count, width=width, height=height, format=fmt, result=str(spec.get("result", "images")))
+    return Output(count=count, width=width, height=height, format=fmt, result=str(spec.get("result", "images")),
+                  layout=result_layout(spec))

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 from .catalog import Model, load_catalog
+from .output import result_layout
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
+# The static schemas whose completed variant lists the task's files: their members come from the catalog.
+RESULT_SCHEMAS = ("task", "callback_payload")
 STATIC_SCHEMAS = (
     "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
 )
@@ -77,6 +81,43 @@ def model_schema(model: Model) -> dict[str, Any]:
     return schema
 
 
+def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` whose completed variant lists the files under any member layout a catalog action uses.
+
+    The static file says what one file (``{"url", "origin_url"}``) looks like under ``images``; each action's
+    output spec says which members a completed body has (see output.py's ``result_layout``), so a segment map
+    completes with ``segments`` and a layer decomposition with ``base_image`` and ``layers``.
+    """
+    completed = next(v for v in schema["oneOf"] if v.get("properties", {}).get("status", {}).get("const")
+                     == "completed")
+    item = completed["properties"].pop("images")["items"]
+    completed["required"] = [name for name in completed["required"] if name != "images"]
+    layouts = {json.dumps(layout, sort_keys=True): layout
+               for layout in (result_layout(a.output_spec) for a in load_catalog().actions.values())}
+    variants: list[dict[str, Any]] = []
+    for layout in layouts.values():
+        properties: dict[str, Any] = {}
+        for position, member in enumerate(layout):
+            one = copy.deepcopy(item)
+            if isinstance(member.get("index"), str):
+                one["properties"][member["index"]] = {"type": "integer"}
+                one["required"] = [*one["required"], member["index"]]
+            properties[member["member"]] = one if member.get("single") else \
+                {"type": "array", "minItems": 1 if position == 0 else 0, "items": one}
+        variants.append({"required": [member["member"] for member in layout], "properties": properties})
+    # if/then/else keyed by each layout's first member, plain `images` last: a body that lists nothing is
+    # reported as missing `images` (the usual member), not as "not valid under any of the given schemas".
+    variants.sort(key=lambda variant: variant["required"] == ["images"])
+    for variant in variants:  # every member is declared at the top too (what reads `properties` sees them all)
+        for name, member_schema in variant["properties"].items():
+            completed["properties"].setdefault(name, member_schema)
+    chained = variants[-1]
+    for variant in reversed(variants[:-1]):
+        chained = {"if": {"required": variant["required"][:1]}, "then": variant, "else": chained}
+    completed.update(chained)
+    return schema
+
+
 def request_schema(family: str, action: str) -> dict[str, Any]:
     target = load_catalog().action(family, action)
     if target is None:
@@ -92,14 +133,14 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     parts = name.split("/")
     if name in STATIC_SCHEMAS:
         # One name per joinpath: Traversable.joinpath takes several only from Python 3.11.
         text = resources.files("runapi_contracts").joinpath("schemas").joinpath(f"{name}.json").read_text("utf-8")
         schema: dict[str, Any] = json.loads(text)
-        return schema
+        return with_result_members(schema) if name in RESULT_SCHEMAS else schema
     if parts[0] == "request" and len(parts) == 3:
         return request_schema(parts[1], parts[2])
     if parts[0] == "request" and len(parts) == 4:

@@ -81,8 +81,9 @@ class Task:
         body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
                                 "model": self.requested_model or self.model}
         if status == "completed":
+            # The files under the members the action's output spec lays out (`images` for most actions).
+            body.update(self.output().body(self.image_urls(origin)))
             # A completed task settled exactly its reserved price.
-            body["images"] = [{"url": url} for url in self.image_urls(origin)]
             body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
         elif status == "failed":
             body["error"], body["error_code"] = self.failure
