@@ -55,6 +55,14 @@ def _int_param(request: Request, name: str, default: int, high: int = 10_000) ->
     return int(value)
 
 
+def _offset(request: Request) -> int:
+    """?offset=N: how many matches to skip, for paging (the dashboard's lists)."""
+    value = request.query_params.get("offset", "0")
+    if not value.isdigit() or int(value) > 10 ** 9:
+        raise errors.BadRequest("offset must be an integer from 0 to 1e9", code="invalid_parameter")
+    return int(value)
+
+
 def _changed(request: Request) -> None:
     _engine(request).tick()
     scheduler = getattr(request.app.state, "scheduler", None)
@@ -69,6 +77,7 @@ def _task_view(ns: Namespace, task_id: str, engine: TaskEngine) -> dict[str, Any
         "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
         "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
         "price_cents": task.price / 1_000_000, "history": [{"status": s, "at": at} for s, at in task.history],
+        "response": task.to_body(),
     }
 
 
@@ -89,18 +98,22 @@ async def reset(request: Request) -> Response:
 
 async def list_tasks(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    limit = _int_param(request, "limit", 100)
+    limit, offset = _int_param(request, "limit", 100), _offset(request)
     status, key = request.query_params.get("status"), request.query_params.get("key")
     with engine.lock:
         ids = list(reversed(ns.tasks))
-        found = []
+        found, skipped, more = [], 0, False
         for task_id in ids:
             view = _task_view(ns, task_id, engine)
             if (status is None or view["status"] == status) and (key is None or view["key"] == key):
-                found.append(view)
-                if len(found) >= limit:
+                if skipped < offset:
+                    skipped += 1
+                elif len(found) < limit:
+                    found.append(view)
+                else:
+                    more = True  # one match past the page: there is a next one
                     break
-    return JSON({"tasks": found, "total": len(ids)})
+    return JSON({"tasks": found, "total": len(ids), "offset": offset, "more": more})
 
 
 async def get_task(request: Request) -> Response:
@@ -138,10 +151,12 @@ async def journal(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     filters = {name: request.query_params.get(name)
                for name in ("method", "path", "status", "key", "task_id", "scenario", "model")}
+    limit, offset = _int_param(request, "limit", 100), _offset(request)
     with engine.lock:
-        entries = ns.journal.query(limit=_int_param(request, "limit", 100), **filters)
-        return JSON({"entries": [e.to_dict() for e in entries], "size": len(ns.journal),
-                     "capacity": ns.journal._entries.maxlen})
+        entries = ns.journal.query(limit=offset + limit + 1, **filters)
+        return JSON({"entries": [e.to_dict() for e in entries[offset:offset + limit]], "size": len(ns.journal),
+                     "capacity": ns.journal._entries.maxlen, "offset": offset,
+                     "more": len(entries) > offset + limit})
 
 
 async def rules(request: Request) -> Response:
@@ -248,11 +263,13 @@ async def config(request: Request) -> Response:
 async def callbacks(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     task_id, state = request.query_params.get("task_id"), request.query_params.get("state")
-    limit = _int_param(request, "limit", 100)
+    limit, offset = _int_param(request, "limit", 100), _offset(request)
     with engine.lock:
-        found = [d.to_dict() for d in reversed(ns.deliveries.values())
+        found = [d for d in reversed(ns.deliveries.values())
                  if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
-        return JSON({"deliveries": found[:limit], "total": len(ns.deliveries)})
+        return JSON({"deliveries": [d.to_dict() for d in found[offset:offset + limit]],
+                     "total": len(ns.deliveries), "matched": len(found), "offset": offset,
+                     "more": len(found) > offset + limit})
 
 
 async def callback(request: Request) -> Response:
@@ -285,6 +302,15 @@ async def callback_secret(request: Request) -> Response:
     return JSON({"secret": dispatcher.secret, "previous_secret": dispatcher.previous_secret})
 
 
+async def namespaces(request: Request) -> Response:
+    """The namespaces the mock holds now (looking does not create one), for the dashboard's picker."""
+    engine = _engine(request)
+    with engine.lock:
+        return JSON({"namespaces": [
+            {"name": ns.name, "tasks": len(ns.tasks), "deliveries": len(ns.deliveries), "journal": len(ns.journal)}
+            for ns in sorted(engine.namespaces.values(), key=lambda ns: ns.name)]})
+
+
 async def mock_openapi(request: Request) -> Response:
     from .openapi import mock_openapi as build
 
@@ -294,6 +320,7 @@ async def mock_openapi(request: Request) -> Response:
 routes = [
     Route("/", index, methods=["GET"]),
     Route("/reset", reset, methods=["POST"]),
+    Route("/namespaces", namespaces, methods=["GET"]),
     Route("/tasks", list_tasks, methods=["GET"]),
     Route("/tasks/{task_id}", get_task, methods=["GET"]),
     Route("/tasks/{task_id}/status", force_status, methods=["POST"]),

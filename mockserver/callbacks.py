@@ -68,6 +68,7 @@ class Attempt:
     latency_ms: float | None = None
     error: str | None = None
     timestamp: int | None = None
+    headers: dict[str, str] | None = None  # as sent, signature included, for the dashboard
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -281,6 +282,7 @@ class Dispatcher:
             started = time.monotonic()
             try:
                 headers = callback_headers(self.secret, delivery.id, attempt.timestamp, delivery.body)
+                attempt.headers = headers
                 if self._client is None:
                     raise RuntimeError("the server is shutting down")
                 response = await self._client.post(delivery.url, content=delivery.body, headers=headers)
