@@ -102,7 +102,8 @@ async def list_tasks(request: Request) -> Response:
     status, key = request.query_params.get("status"), request.query_params.get("key")
     with engine.lock:
         ids = list(reversed(ns.tasks))
-        found, skipped, more = [], 0, False
+        found: list[dict[str, Any]] = []
+        skipped, more = 0, False
         for task_id in ids:
             view = _task_view(ns, task_id, engine)
             if (status is None or view["status"] == status) and (key is None or view["key"] == key):

@@ -13,7 +13,7 @@ from starlette.routing import Match, Mount, Route
 
 from runapi_contracts import load_catalog
 
-from . import admin, endpoints
+from . import admin, dashboard, endpoints
 
 
 class OneOf(Convertor[str]):
@@ -45,6 +45,7 @@ routes = [
     Route("/v1/{action:action}", endpoints.create_docs_task, methods=["POST"]),
     Route("/v1/{action:action}/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
+    *dashboard.routes,  # `/` and /_mock/ui/, before the admin mount that would take /_mock/ui
     Mount("/_mock", routes=admin.routes),
 ]
 
