@@ -86,7 +86,7 @@ async function loadNamespaces() {
   const wanted = names.sort().map((name) => `${name}:${counts[name] ?? 0}`).join(",");
   if (picker.dataset.shown !== wanted) {
     picker.replaceChildren(...names.map((name) => h("option", { value: name, selected: name === state.namespace },
-      `${name} (${counts[name] ?? 0} tasks)`)));
+      `${name} (${counts[name] ?? 0} task${counts[name] === 1 ? "" : "s"})`)));
     picker.dataset.shown = wanted;
   }
   picker.value = state.namespace;

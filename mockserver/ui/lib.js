@@ -70,9 +70,13 @@ export function nodes(children) {
     .map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
 }
 
-// Replace an element's children (with the same rules as h()).
+// Replace an element's children (with the same rules as h()); <details data-key> left open stay open.
 export function fill(element, ...children) {
+  const open = new Set([...element.querySelectorAll("details[data-key]")].filter((d) => d.open).map((d) => d.dataset.key));
   element.replaceChildren(...nodes(children));
+  for (const details of element.querySelectorAll("details[data-key]")) {
+    if (open.has(details.dataset.key)) details.open = true;
+  }
 }
 
 export function badge(text, kind = text) {

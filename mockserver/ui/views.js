@@ -152,7 +152,7 @@ export function taskView(ctx, taskId) {
       callbacks.deliveries.length ? callbacks.deliveries.map((d) => deliveryCard(ctx, d))
         : h("p", { class: "muted" }, task.request.callback_url ? "None yet: a delivery starts when the task ends." : "No callback_url in the request."),
       h("h3", {}, `Requests for this task (${journal.entries.length})`),
-      journalTable(journal.entries, new Set()));
+      journalTable(journal.entries));
   }
   return { node, refresh };
 }
@@ -165,7 +165,7 @@ function deliveryCard(ctx, d) {
     h("td", {}, a.status_code === null ? (a.error ? "–" : "sending…") : badge(String(a.status_code), a.status_code < 300 ? "delivered" : "failed")),
     h("td", { class: "num" }, a.latency_ms === null ? "–" : `${a.latency_ms} ms`),
     h("td", { class: "error-cell" }, a.error || ""),
-    h("td", {}, a.headers ? h("details", {}, h("summary", {}, "headers"), pre(a.headers)) : "–")));
+    h("td", {}, a.headers ? h("details", { dataset: { key: `${d.id}/${a.number}` } }, h("summary", {}, "headers"), pre(a.headers)) : "–")));
   return h("article", { class: "delivery", dataset: { deliveryId: d.id, state: d.state } },
     h("header", {}, badge(d.state), " ", h("span", { class: "mono", title: d.id }, shortId(d.id)),
       " for task ", taskLink(d.task_id), " → ", h("span", { class: "mono url" }, d.url),
@@ -176,7 +176,7 @@ function deliveryCard(ctx, d) {
     d.attempts.length ? h("table", { class: "attempts" },
       h("thead", {}, h("tr", {}, ["#", "At", "Status", "Latency", "Error", "Signed headers"].map((t) => h("th", {}, t)))),
       h("tbody", {}, attempts)) : h("p", { class: "muted" }, "No attempt yet."),
-    h("details", {}, h("summary", {}, "payload"), pre(d.payload)));
+    h("details", { dataset: { key: `${d.id}/payload` } }, h("summary", {}, "payload"), pre(d.payload)));
 }
 
 export function callbacksView(ctx) {
@@ -197,11 +197,10 @@ export function callbacksView(ctx) {
 
 // -- journal ---------------------------------------------------------------------------------------------
 
-function journalTable(entries, open) {
+function journalTable(entries) {
   if (!entries.length) return h("p", { class: "muted" }, "No requests.");
   return h("div", { class: "journal" }, entries.map((e) => {
-    const details = h("details", { class: "entry", dataset: { seq: e.seq }, open: open.has(e.seq),
-      ontoggle: () => (details.open ? open.add(e.seq) : open.delete(e.seq)) },
+    return h("details", { class: "entry", dataset: { seq: e.seq, key: `journal/${e.seq}` } },
       h("summary", {}, h("span", { class: "seq" }, `#${e.seq}`), h("span", { class: "time" }, time(e.at)),
         h("span", { class: "method" }, e.method), h("span", { class: "mono path" }, e.path),
         badge(String(e.status), e.status < 300 ? "completed" : e.status < 500 ? "warn" : "failed"),
@@ -213,7 +212,6 @@ function journalTable(entries, open) {
       h("h4", {}, "Request body"), pre(e.request_body),
       e.violations.length ? [h("h4", {}, "Contract violations"), pre(e.violations)] : "",
       e.task_id ? h("p", {}, h("a", { href: `#/tasks/${e.task_id}` }, "the task, with its response body →")) : "");
-    return details;
   }));
 }
 
@@ -228,7 +226,6 @@ export function journalView(ctx) {
     page.reset();
     refresh();
   } }, Object.values(inputs), h("button", { type: "submit" }, "Filter"));
-  const open = new Set();
   const list = h("div");
   const size = h("p", { class: "muted" });
   const node = h("section", { class: "view journal-view" }, h("div", { class: "toolbar" }, h("h2", {}, "Journal"), page.node), form, size, list);
@@ -236,7 +233,7 @@ export function journalView(ctx) {
     const data = await api("GET", `/journal${query({ limit: PAGE, offset: page.offset, ...filters })}`);
     page.show(data.entries.length, data.more, "requests");
     size.textContent = `The journal keeps the newest ${data.capacity} API requests (${data.size} now). Newest first.`;
-    fill(list, journalTable(data.entries, open));
+    fill(list, journalTable(data.entries));
   }
   return { node, refresh };
 }
