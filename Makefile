@@ -22,7 +22,7 @@ serve: $(STAMP)
 	$(BIN)/runapi-mock serve $(call given,HOST,--host) $(call given,PORT,--port) $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs  # -rs: every skipped test is listed with its reason
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

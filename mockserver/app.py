@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 
-from . import errors, images
+from . import dashboard, errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = TaskEngine(settings, store)
     dispatcher = Dispatcher(settings, store)
     engine.subscribe(dispatcher.handle)
+    changes = dashboard.Changes()  # what open dashboards wait on
+    engine.subscribe(changes)
+    dispatcher.subscribe(changes)
     snapshot = store.load()
     engine.restore(snapshot)
     dispatcher.restore(snapshot.deliveries, engine.clock)
@@ -76,5 +79,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.store = store
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
+    app.state.changes = changes
     app.state.image_cache = images.ImageCache()
     return app

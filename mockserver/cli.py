@@ -97,6 +97,7 @@ def serve_command(settings: Settings) -> int:
         print(f"callback secret{origin[dispatcher.secret_source]}: {dispatcher.secret}", flush=True)
         if settings.state_path:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
+        print(f"dashboard: {base_url}/_mock/ui/", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
         print("try:", flush=True)
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"

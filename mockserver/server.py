@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import socket
 import sys
 import threading
 import time
@@ -15,10 +16,18 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .app import create_app
+from .dashboard import close_streams
 from .settings import Settings
 
 
-class _ThreadServer(uvicorn.Server):
+class _Server(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn waits for every open response; the dashboard's event streams never end by themselves.
+        close_streams(self.config.app)
+        await super().shutdown(sockets)
+
+
+class _ThreadServer(_Server):
     def install_signal_handlers(self) -> None:  # signals belong to the main thread's owner
         pass
 
@@ -78,7 +87,7 @@ def serve_forever(settings: Settings, on_ready: Callable[[str], None], *, app: S
     gc.set_threshold(700, 100, 10)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             lifespan="on", access_log=False, timeout_graceful_shutdown=10)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     # uvicorn shuts down gracefully on SIGTERM (stops accepting, finishes in-flight requests, then the lifespan
     # reports owed callbacks) and raises the signal again afterwards: exit 0 then, as after Ctrl-C.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

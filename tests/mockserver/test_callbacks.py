@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from runapi_contracts import validate_response
 from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
 from runapi_contracts.signing import SignatureMismatch, verify
@@ -266,6 +267,10 @@ def test_callback_id_is_a_uuid_and_timestamp_is_unix_seconds_now(
         assert abs(int(timestamp) - call.received_at) < 5
         assert callback_id in records
         assert records[callback_id]["attempts"][0]["timestamp"] == int(timestamp)
+        # The admin API shows each attempt's headers as sent (the dashboard lists them), signature included.
+        shown = {name.lower(): value for name, value in records[callback_id]["attempts"][0]["headers"].items()}
+        assert shown == {name: call.headers[name] for name in shown}
+        assert set(shown) >= {"x-callback-id", "x-callback-timestamp", "x-callback-signature"}
 
 
 # -- retries ------------------------------------------------------------------------------------------------
