@@ -12,6 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_mock import dashboard
+from runapi_mock.delivery import Delivery
+from runapi_mock.events import DeliveryChanged, NamespaceReset
 from runapi_mock.server import RunningServer
 
 AUTH = {"Authorization": "Bearer test-key"}
@@ -110,6 +112,34 @@ def test_version_does_not_change_when_another_namespace_does(client: TestClient)
     client.post("/_mock/clock/advance", json={"seconds": 5}, headers={"X-Mock-Namespace": "other"})
     assert version(client, "default") == before
 
+
+
+def test_a_callback_delivery_changing_is_a_change(make_client: Callable[..., TestClient]) -> None:
+    # The dispatcher's events, not the engine's: a redelivery touches no task and is not journaled.
+    client = make_client(frozen_clock=True)
+    created = client.post(PATH, json={**BODY, "callback_url": "http://127.0.0.1:9/cb"},
+                          headers={**AUTH, "X-Mock-Callback-Mode": "delay:100"})  # never due on a frozen clock
+    assert client.post(f"/_mock/tasks/{created.json()['id']}/status", json={"status": "completed"}).status_code == 200
+    (pending,) = client.get("/_mock/callbacks").json()["deliveries"]
+    assert pending["state"] == "pending" and pending["attempts"] == []
+    before = version(client, "default")
+    assert version(client, "default") == before
+    assert client.post(f"/_mock/callbacks/{pending['id']}/redeliver").status_code == 202
+    assert version(client, "default") != before
+
+
+def test_changes_stamp_one_namespace_and_a_full_reset_stamps_every_one() -> None:
+    changes = dashboard.Changes()
+    delivery = Delivery(id="d1", namespace="a", task_id="t1", url="http://127.0.0.1:9/cb", body=b"{}",
+                        created_at=0.0)
+    assert (changes.last("a"), changes.last("b")) == (0, 0)
+    changes(DeliveryChanged(delivery))
+    first = changes.last("a")
+    assert first > 0 and changes.last("b") == 0
+    changes(NamespaceReset("b"))
+    assert changes.last("a") == first and changes.last("b") > first
+    changes(NamespaceReset(None))
+    assert changes.last("a") > first and changes.last("a") == changes.last("c") > 0
 
 # -- the stream, on a real socket -----------------------------------------------------------------------------
 
