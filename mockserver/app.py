@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 
-from . import dashboard, errors, images
+from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
@@ -62,12 +62,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                ", ".join(f"{d.id} ({d.state}, task {d.task_id}, {d.url})" for d in owed[:20])
                                + (f" and {len(owed) - 20} more" if len(owed) > 20 else ""))
 
+    request_listeners: list[access_log.Listener] = []  # serve's request log, when it prints one
     # errors.respond renders every error. Starlette hands the handlers for MockError and HTTPException to its
     # innermost ExceptionMiddleware, but one for Exception to its outermost ServerErrorMiddleware, which sits
     # outside ours and re-raises: so an ExceptionMiddleware of our own, inside ours, answers unexpected
     # exceptions (with the request id and a journal entry), and ServerErrorMiddleware only a crash in ours.
     app = Starlette(
-        middleware=[Middleware(RequestContextMiddleware),
+        middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners),
                     Middleware(ExceptionMiddleware, handlers={Exception: errors.respond})],
         exception_handlers={errors.MockError: errors.respond, HTTPException: errors.respond,
                             Exception: errors.respond},
@@ -80,5 +81,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
     app.state.changes = changes
+    app.state.request_listeners = request_listeners
     app.state.image_cache = images.ImageCache()
     return app

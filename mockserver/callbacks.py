@@ -88,6 +88,7 @@ class Dispatcher:
         self._books: dict[str, _Book] = {}
         self.on_change: list[Callable[[], None]] = []  # the scheduler's wake-up: an attempt became due
         self._subscribers: list[Callable[[Event], None]] = []
+        self.on_attempt: list[Callable[[Delivery, Attempt], None]] = []  # serve's request log: an attempt answered
         stored = store.get_meta("callback_secret")
         self.secret = settings.callback_secret or stored or generate_secret()
         self.secret_source = "given" if settings.callback_secret else "restored" if stored else "generated"
@@ -312,6 +313,8 @@ class Dispatcher:
                 ok = False
                 attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 3)
+        for listener in self.on_attempt:
+            listener(delivery, attempt)
         self._finish(book, delivery, ok)
 
     def _finish(self, book: _Book, delivery: Delivery, ok: bool) -> None:

@@ -46,7 +46,7 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
-             "api_keys": "KEY", "allow_callback_hosts": "HOST"}
+             "api_keys": "KEY", "allow_callback_hosts": "HOST", "log_format": "FORMAT"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -84,13 +84,14 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
 
 
 def serve_command(settings: Settings) -> int:
-    from . import server
+    from . import access_log, server
     from .app import create_app
 
     _log_to_stderr()
     app = create_app(settings)  # the dispatcher settles the secret: given, else stored (--state), else new
     dispatcher = app.state.dispatcher
     origin = {"given": "", "restored": f" (from {settings.state_path})", "generated": " (generated)"}
+    console = None if settings.quiet else access_log.attach(app, sys.stdout, settings.log_format)
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
@@ -103,11 +104,16 @@ def serve_command(settings: Settings) -> int:
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"
               "    -H 'Authorization: Bearer test-key' -H 'Content-Type: application/json' \\\n"
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
+        if console is not None:
+            console.start()  # the request log begins after the banner
 
     try:
         server.serve_forever(settings, ready, app=app)
     except KeyboardInterrupt:
         pass
+    finally:
+        if console is not None:
+            console.stop()
     return 0
 
 

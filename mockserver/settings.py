@@ -17,6 +17,7 @@ from typing import Any
 from .lifecycle import Progression
 
 ENV_PREFIX = "RUNAPI_MOCK_"
+LOG_FORMATS = ("text", "json")  # of serve's request log on the console
 
 
 class InvalidSetting(ValueError):
@@ -41,6 +42,8 @@ class Settings:
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
+        log_format, quiet: `runapi-mock serve`'s request log on stdout (`text` or `json`), or none; an app
+            made in code never logs to the console.
 
     Values may also be given as text (`port="8787"`, `api_keys="a,b"`, `frozen_clock="true"`), as the
     environment gives them; each is parsed into the field's type, or `InvalidSetting` is raised.
@@ -69,6 +72,8 @@ class Settings:
     callback_concurrency: int = 16
     frozen_clock: bool = False
     state_path: str | None = None
+    log_format: str = "text"
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -142,6 +147,9 @@ SERVE_OPTIONS = (
     Option("state_path", "--state", ("RUNAPI_MOCK_STATE", "RUNAPI_MOCK_STATE_PATH"),
            "keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file across restarts "
            "(default: in memory)"),
+    Option("log_format", "--log-format", ("RUNAPI_MOCK_LOG_FORMAT",),
+           "the request log on stdout: text (coloured on a terminal) | json (one object a line)"),
+    Option("quiet", "--quiet", ("RUNAPI_MOCK_QUIET",), "print no request log (the banner still prints)"),
 )
 
 
@@ -244,6 +252,8 @@ def parse_setting(name: str, value: object) -> Any:
         raise InvalidSetting(f"must be at most 65535, got {value!r}")
     if name == "speed" and parsed <= 0:
         raise InvalidSetting(f"must be above 0, got {value!r}")
+    if name == "log_format" and parsed not in LOG_FORMATS:
+        raise InvalidSetting(f"must be one of {', '.join(LOG_FORMATS)}, got {value!r}")
     if name == "callback_schedule" and any(delay < 0 for delay in parsed):
         raise InvalidSetting(f"delays must be at least 0, got {value!r}")
     return parsed
