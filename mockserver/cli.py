@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
+
 from runapi_contracts.cli import COMMANDS, run
 
 from .settings import SERVE_OPTIONS, InvalidSetting, Option, Settings, parse_setting

@@ -142,4 +142,5 @@ class RequestContextMiddleware:
             duration_ms=round((time.monotonic() - ctx.wall) * 1000, 3),
             violations=ctx.violations or [],
         )
-        return ns.journal.append(entry)
+        ns.journal.append(entry)
+        return entry

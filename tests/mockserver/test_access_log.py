@@ -235,3 +235,21 @@ def test_quiet_serves_without_a_request_log(args: list[str], env: dict[str, str]
     process, base_url = serve(*args, **env)
     out = requests_then_stop(process, base_url)
     assert out[-1].startswith("    -d '"), out  # the banner, and nothing after it
+
+
+def test_the_banner_prints_before_any_request_line(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from starlette.testclient import TestClient
+
+    from runapi_mock import cli, server
+
+    def serve_forever(settings: Settings, on_ready: Any, *, app: Any) -> None:
+        assert TestClient(app).get("/nope").status_code == 404  # a request before the banner is out
+        on_ready("http://127.0.0.1:8787")
+
+    monkeypatch.setattr(server, "serve_forever", serve_forever)
+    assert cli.main(["serve", "--port", "0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("runapi-mock serving on")
+    banner_end = next(i for i, line in enumerate(out) if line.startswith("    -d '"))
+    assert [i for i, line in enumerate(out) if " GET /nope 404 " in line] == [banner_end + 1]

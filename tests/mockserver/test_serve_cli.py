@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from runapi_mock import Settings, cli, server
 from runapi_mock.lifecycle import Progression
 from runapi_mock.settings import SERVE_OPTIONS
