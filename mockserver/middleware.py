@@ -104,19 +104,19 @@ class RequestContextMiddleware:
         finally:
             entry = self._journal(scope, ctx, started)
             if self.listeners and logged(scope["method"], path[len(prefix):]):
-                self._tell(scope["method"], path, ctx, started, entry)
+                self._tell(scope, path, ctx, started, entry)
             # uvicorn keeps a keep-alive connection's last scope (and a closed one's until a full GC pass):
             # the context must not pin its namespace, body and tasks there, e.g. after a reset.
             del scope["runapi.context"]
 
-    def _tell(self, method: str, path: str, ctx: Context, started: _Started, entry: Entry | None) -> None:
+    def _tell(self, scope: Scope, path: str, ctx: Context, started: _Started, entry: Entry | None) -> None:
         ns = ctx.namespace.name if ctx.namespace is not None else ctx.headers.get("x-mock-namespace")
-        line = Line(at=time.time(), method=method, path=path,
+        task_id = entry.task_id if entry is not None else ctx.task_id or scope.get("path_params", {}).get("task_id")
+        line = Line(at=time.time(), method=scope["method"], path=path,
                     status=started.status if started.status is not None else 500,
                     latency_ms=entry.duration_ms if entry is not None
                     else round((time.monotonic() - ctx.wall) * 1000, 3),
-                    task_id=entry.task_id if entry is not None else ctx.task_id, scenario=ctx.scenario,
-                    namespace=ns)
+                    task_id=task_id, scenario=ctx.scenario, namespace=ns)
         for listener in self.listeners:
             listener(line)
 

@@ -140,11 +140,14 @@ def test_each_request_gets_one_line_and_admin_reads_none(
         client.get("/_mock/tasks")
         client.get("/ns/team-a/_mock/journal")
         client.post("/_mock/clock/advance", json={"seconds": 1})
+        client.post(f"/ns/team-a/_mock/tasks/{task_id}/step")
         client.get("/nope")
     got = lines(log, out)
     assert [(line["method"], line["path"], line["status"]) for line in got] == [
-        ("POST", CREATE, 200), ("POST", CREATE, 402), ("POST", "/_mock/clock/advance", 200), ("GET", "/nope", 404)]
-    created, refused = got[0], got[1]
+        ("POST", CREATE, 200), ("POST", CREATE, 402), ("POST", "/_mock/clock/advance", 200),
+        ("POST", f"/ns/team-a/_mock/tasks/{task_id}/step", 200), ("GET", "/nope", 404)]
+    created, refused, stepped = got[0], got[1], got[3]
+    assert (stepped["task_id"], stepped["namespace"]) == (task_id, "team-a")  # an admin action names its task
     assert (created["task_id"], created["namespace"], created["scenario"]) == (task_id, "team-a", None)
     assert (refused["scenario"], refused["namespace"]) == ("insufficient_credits", "default")
     assert all(line["kind"] == "request" and line["latency_ms"] >= 0 for line in got)
