@@ -32,7 +32,7 @@ check: $(STAMP)
 		-p runapi_mock -p runapi_contracts
 
 test: check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs  # -rs: every skipped test is listed with its reason
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -125,7 +125,7 @@ def mock_server(name: str = "mock", *extra: str, port: int | None = None) -> Ser
     port = port or free_port()
     exe = Path(sys.executable).with_name("runapi-mock")
     base = [str(exe)] if exe.exists() else [sys.executable, "-m", "runapi_mock"]
-    return Server(name, base + ["serve", "--host", HOST, "--port", str(port), "--progression", "immediate",
+    return Server(name, base + ["serve", "--quiet", "--host", HOST, "--port", str(port), "--progression", "immediate",
                                 "--balance", str(BIG_BALANCE), *extra], port)
 
 

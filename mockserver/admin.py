@@ -68,6 +68,14 @@ def _int_param(request: Request, name: str, default: int, high: int = 10_000) ->
     return int(value)
 
 
+def _offset(request: Request) -> int:
+    """?offset=N: how many matches to skip, for paging (the dashboard's lists)."""
+    value = request.query_params.get("offset", "0")
+    if not value.isdigit() or int(value) > 10 ** 9:
+        raise errors.BadRequest("offset must be an integer from 0 to 1e9", code="invalid_parameter")
+    return int(value)
+
+
 def _changed(request: Request) -> None:
     _engine(request).tick()
     scheduler = getattr(request.app.state, "scheduler", None)
@@ -87,6 +95,7 @@ def _task_view(ns: Namespace, task: Task, origin: str) -> dict[str, Any]:
         "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
         "price_cents": task.price / MICROCENTS_PER_CENT,
         "history": [{"status": s, "at": at} for s, at in task.history],
+        "response": task.to_body(),  # the body a client reading the task gets now
     }
 
 
@@ -107,10 +116,13 @@ async def reset(request: Request) -> Response:
 
 async def list_tasks(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
-    limit = _int_param(request, "limit", 100)
+    limit, offset = _int_param(request, "limit", 100), _offset(request)
     status, key = request.query_params.get("status"), request.query_params.get("key")
-    found, total = engine.list_tasks(ns, status=status, key=key, limit=limit)
-    return JSON({"tasks": [_task_view(ns, task, image_origin(request)) for task in found], "total": total})
+    # One past the page tells whether there is a next one.
+    found, total = engine.list_tasks(ns, status=status, key=key, limit=limit + 1, offset=offset)
+    origin = image_origin(request)
+    return JSON({"tasks": [_task_view(ns, task, origin) for task in found[:limit]], "total": total,
+                 "offset": offset, "more": len(found) > limit})
 
 
 async def get_task(request: Request) -> Response:
@@ -143,9 +155,11 @@ async def step_task(request: Request) -> Response:
 async def journal(request: Request) -> Response:
     ns, engine = _namespace(request), _engine(request)
     filters = {name: request.query_params.get(name) for name in JOURNAL_FILTERS}
-    entries, size = engine.journal(ns, limit=_int_param(request, "limit", 100), **filters)
-    return JSON({"entries": [e.to_dict() for e in entries], "size": size,
-                 "capacity": request.app.state.settings.journal_size})
+    limit, offset = _int_param(request, "limit", 100), _offset(request)
+    entries, size = engine.journal(ns, limit=limit + 1, offset=offset, **filters)
+    return JSON({"entries": [e.to_dict() for e in entries[:limit]], "size": size,
+                 "capacity": request.app.state.settings.journal_size, "offset": offset,
+                 "more": len(entries) > limit})
 
 
 async def rules(request: Request) -> Response:
@@ -250,11 +264,11 @@ async def config(request: Request) -> Response:
 async def callbacks(request: Request) -> Response:
     ns = _namespace(request)
     task_id, state = request.query_params.get("task_id"), request.query_params.get("state")
-    limit = _int_param(request, "limit", 100)
-    every = _dispatcher(request).deliveries(ns.name)
-    found = [d.to_dict() for d in every
-             if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
-    return JSON({"deliveries": found[:limit], "total": len(every)})
+    limit, offset = _int_param(request, "limit", 100), _offset(request)
+    every = _dispatcher(request).deliveries(ns.name)  # a copy, newest first, at most MAX_DELIVERIES
+    found = [d for d in every if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
+    return JSON({"deliveries": [d.to_dict() for d in found[offset:offset + limit]], "total": len(every),
+                 "matched": len(found), "offset": offset, "more": len(found) > offset + limit})
 
 
 async def callback(request: Request) -> Response:
@@ -284,6 +298,14 @@ async def callback_secret(request: Request) -> Response:
     return JSON({"secret": dispatcher.secret, "previous_secret": dispatcher.previous_secret})
 
 
+async def namespaces(request: Request) -> Response:
+    """The namespaces the mock holds now (looking does not create one), for the dashboard's picker."""
+    deliveries = _dispatcher(request).delivery_counts()
+    return JSON({"namespaces": [{"name": name, "tasks": tasks, "deliveries": deliveries.get(name, 0),
+                                 "journal": journal}
+                                for name, tasks, journal in _engine(request).namespaces()]})
+
+
 async def mock_openapi(request: Request) -> Response:
     from .openapi import mock_openapi as build
 
@@ -293,6 +315,7 @@ async def mock_openapi(request: Request) -> Response:
 routes = [
     Route("/", index, methods=["GET"]),
     Route("/reset", reset, methods=["POST"]),
+    Route("/namespaces", namespaces, methods=["GET"]),
     Route("/tasks", list_tasks, methods=["GET"]),
     Route("/tasks/{task_id}", get_task, methods=["GET"]),
     Route("/tasks/{task_id}/status", force_status, methods=["POST"]),

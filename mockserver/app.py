@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 
-from . import errors, images
+from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = TaskEngine(settings, store)
     dispatcher = Dispatcher(settings, store)
     engine.subscribe(dispatcher.handle)
+    changes = dashboard.Changes()  # what open dashboards wait on
+    engine.subscribe(changes)
+    dispatcher.subscribe(changes)
     snapshot = store.load()
     engine.restore(snapshot)
     dispatcher.restore(snapshot.deliveries, engine.clock)
@@ -59,12 +62,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                ", ".join(f"{d.id} ({d.state}, task {d.task_id}, {d.url})" for d in owed[:20])
                                + (f" and {len(owed) - 20} more" if len(owed) > 20 else ""))
 
+    request_listeners: list[access_log.Listener] = []  # serve's request log, when it prints one
     # errors.respond renders every error. Starlette hands the handlers for MockError and HTTPException to its
     # innermost ExceptionMiddleware, but one for Exception to its outermost ServerErrorMiddleware, which sits
     # outside ours and re-raises: so an ExceptionMiddleware of our own, inside ours, answers unexpected
     # exceptions (with the request id and a journal entry), and ServerErrorMiddleware only a crash in ours.
     app = Starlette(
-        middleware=[Middleware(RequestContextMiddleware),
+        middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners),
                     Middleware(ExceptionMiddleware, handlers={Exception: errors.respond})],
         exception_handlers={errors.MockError: errors.respond, HTTPException: errors.respond,
                             Exception: errors.respond},
@@ -76,5 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.store = store
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
+    app.state.changes = changes
+    app.state.request_listeners = request_listeners
     app.state.image_cache = images.ImageCache()
     return app

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
+
 from runapi_contracts.receiver import is_loopback_host
 from runapi_contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
 from runapi_contracts.vocabulary import TERMINAL
@@ -90,6 +91,8 @@ class Dispatcher:
         self._lock = threading.RLock()
         self._books: dict[str, _Book] = {}
         self.on_change: list[Callable[[], None]] = []  # the scheduler's wake-up: an attempt became due
+        self._subscribers: list[Callable[[Event], None]] = []
+        self.on_attempt: list[Callable[[Delivery, Attempt], None]] = []  # serve's request log: an attempt answered
         stored = store.get_meta("callback_secret")
         self.secret = settings.callback_secret or stored or generate_secret()
         self.secret_source = "given" if settings.callback_secret else "restored" if stored else "generated"
@@ -129,6 +132,15 @@ class Dispatcher:
     def _save_secrets(self) -> None:
         self._store.set_meta("callback_secret", self.secret)
         self._store.set_meta("previous_callback_secret", self.previous_secret)
+
+    def subscribe(self, subscriber: Callable[[Event], None]) -> None:
+        """Call `subscriber(event)` for every delivery change, under the dispatcher's lock, after the store."""
+        self._subscribers.append(subscriber)
+
+    def _publish(self, event: DeliveryChanged | DeliveryForgotten) -> None:
+        self._store.record(event)
+        for subscriber in self._subscribers:
+            subscriber(event)
 
     # -- creating deliveries ---------------------------------------------------------------------------
 
@@ -186,7 +198,7 @@ class Dispatcher:
             else:
                 self._schedule(book, delivery, now + mode.delay)
             book.deliveries[delivery.id] = delivery
-            self._store.record(DeliveryChanged(delivery))
+            self._publish(DeliveryChanged(delivery))
             self._trim(book)
         self._notify()
 
@@ -217,7 +229,7 @@ class Dispatcher:
             if oldest is None:
                 return
             del book.deliveries[oldest.id]
-            self._store.record(DeliveryForgotten(oldest))
+            self._publish(DeliveryForgotten(oldest))
 
     def redeliver(self, namespace: str, delivery_id: str) -> Delivery:
         """Send a delivery again now (KeyError: no such delivery; ValueError: it is blocked)."""
@@ -229,7 +241,7 @@ class Dispatcher:
             if delivery.state == "blocked":
                 raise ValueError(delivery.reason or "blocked")
             self._schedule(book, delivery, book.clock.now())
-            self._store.record(DeliveryChanged(delivery))
+            self._publish(DeliveryChanged(delivery))
             self._store.flush()
         self._notify()
         return delivery
@@ -246,6 +258,11 @@ class Dispatcher:
         with self._lock:
             book = self._books.get(namespace)
             return book.deliveries.get(delivery_id) if book is not None else None
+
+    def delivery_counts(self) -> dict[str, int]:
+        """How many deliveries each namespace's book holds."""
+        with self._lock:
+            return {name: len(book.deliveries) for name, book in self._books.items()}
 
     def all(self) -> list[Delivery]:
         with self._lock:
@@ -265,7 +282,7 @@ class Dispatcher:
                     if delivery is None or delivery.state != "pending" or delivery.next_attempt_at != at:
                         continue  # superseded by a redelivery or already finished
                     delivery.state, delivery.next_attempt_at = "sending", None
-                    self._store.record(DeliveryChanged(delivery))
+                    self._publish(DeliveryChanged(delivery))
                     self._launch(book, delivery)
                 if book.due and not book.clock.frozen:
                     wait = book.due[0][0] - now
@@ -288,6 +305,7 @@ class Dispatcher:
             started = time.monotonic()
             try:
                 headers = callback_headers(self.secret, delivery.id, attempt.timestamp, delivery.body)
+                attempt.headers = headers
                 if self._client is None:
                     raise RuntimeError("the server is shutting down")
                 response = await self._client.post(delivery.url, content=delivery.body, headers=headers)
@@ -299,6 +317,8 @@ class Dispatcher:
                 ok = False
                 attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 3)
+        for listener in self.on_attempt:
+            listener(delivery, attempt)
         self._finish(book, delivery, ok)
 
     def _finish(self, book: _Book, delivery: Delivery, ok: bool) -> None:
@@ -317,7 +337,7 @@ class Dispatcher:
                 else:
                     self._schedule(book, delivery, now + schedule[failures - 1])
             if self._books.get(delivery.namespace) is book:  # not when its namespace was reset meanwhile
-                self._store.record(DeliveryChanged(delivery))
+                self._publish(DeliveryChanged(delivery))
                 self._store.flush()
         self._notify()
 

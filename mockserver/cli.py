@@ -47,7 +47,7 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
-             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL"}
+             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -85,7 +85,7 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
 
 
 def serve_command(settings: Settings) -> int:
-    from . import server
+    from . import access_log, server
     from .app import create_app
 
     _log_to_stderr()
@@ -95,6 +95,7 @@ def serve_command(settings: Settings) -> int:
     stack = server.fastest_stack()
     slower = stack.http == "h11" or (stack.loop == "asyncio" and sys.platform != "win32")
     hint = "  (slower: install uvicorn[standard] for uvloop and httptools)" if slower else ""
+    console = None if settings.quiet else access_log.attach(app, sys.stdout, settings.log_format)
 
     def ready(base_url: str) -> None:
         print(f"runapi-mock serving on {base_url}  (progression {settings.progression})", flush=True)
@@ -102,16 +103,22 @@ def serve_command(settings: Settings) -> int:
         print(f"server: uvicorn on {stack.loop} (event loop) + {stack.http} (HTTP parser){hint}", flush=True)
         if settings.state_path:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
+        print(f"dashboard: {base_url}/_mock/ui/", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
         print("try:", flush=True)
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"
               "    -H 'Authorization: Bearer test-key' -H 'Content-Type: application/json' \\\n"
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
+        if console is not None:
+            console.start()  # the request log begins after the banner
 
     try:
         server.serve_forever(settings, ready, app=app, stack=stack)
     except KeyboardInterrupt:
         pass
+    finally:
+        if console is not None:
+            console.stop()
     return 0
 
 

@@ -51,6 +51,7 @@ class Attempt:
     latency_ms: float | None = None
     error: str | None = None
     timestamp: int | None = None
+    headers: dict[str, str] | None = None  # as sent, signature included; None in --state files from before
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

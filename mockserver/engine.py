@@ -122,6 +122,11 @@ class TaskEngine:
         with self._lock:
             return self._namespaces.get(name)
 
+    def namespaces(self) -> list[tuple[str, int, int]]:
+        """(name, tasks, journal entries) of every open namespace, by name; looking opens none."""
+        with self._lock:
+            return sorted((ns.name, len(ns.tasks), len(ns.journal)) for ns in self._namespaces.values())
+
     def clock(self, name: str) -> VirtualClock:
         """The clock of namespace `name` (opened if need be): what the dispatcher times deliveries by."""
         return self.namespace(name).clock
@@ -232,27 +237,34 @@ class TaskEngine:
         with self._lock:
             return ns.rules.to_list()
 
+    # Rules are not kept by --state; their event tells subscribers (the dashboard) that the namespace changed.
+    @_operation
     def add_rule(self, ns: Namespace, data: Mapping[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            return ns.rules.add(data).to_dict()
+        rule = ns.rules.add(data).to_dict()
+        self._publish(events.NamespaceChanged(ns))
+        return rule
 
+    @_operation
     def remove_rule(self, ns: Namespace, rule_id: int) -> bool:
-        with self._lock:
-            return ns.rules.remove(rule_id)
+        removed = ns.rules.remove(rule_id)
+        if removed:
+            self._publish(events.NamespaceChanged(ns))
+        return removed
 
+    @_operation
     def clear_rules(self, ns: Namespace) -> None:
-        with self._lock:
-            ns.rules.clear()
+        ns.rules.clear()
+        self._publish(events.NamespaceChanged(ns))
 
     def take_rule(self, ns: Namespace, method: str, path: str, model: str | None, key: str | None) -> str | None:
         """The scenario an admin rule gives this request, using up one of the rule's count."""
         with self._lock:
             return ns.rules.take(method, path, model, key)
 
-    def journal(self, ns: Namespace, *, limit: int, **filters: Any) -> tuple[list[Entry], int]:
-        """Journal entries matching `filters`, newest first, and how many entries the journal holds."""
+    def journal(self, ns: Namespace, *, limit: int, offset: int = 0, **filters: Any) -> tuple[list[Entry], int]:
+        """Entries matching `filters`, newest first, past the first `offset`; and how many the journal holds."""
         with self._lock:
-            return ns.journal.query(limit=limit, **filters), len(ns.journal)
+            return ns.journal.query(limit=limit, offset=offset, **filters), len(ns.journal)
 
     def hit_rate_limit(self, ns: Namespace, key: str) -> None:
         """Count one request of `key` against the per-minute limit (raises RateLimited past it)."""
@@ -389,13 +401,17 @@ class TaskEngine:
 
     @_operation
     def list_tasks(self, ns: Namespace, *, status: str | None = None, key: str | None = None,
-                   limit: int = 100) -> tuple[list[Task], int]:
-        """Tasks brought up to date, newest first, that match `status` and `key`; and how many the namespace holds."""
+                   limit: int = 100, offset: int = 0) -> tuple[list[Task], int]:
+        """Tasks brought up to date, newest first, matching `status` and `key`, past the first `offset`; and how
+        many the namespace holds."""
         found: list[Task] = []
         now = ns.clock.now()
         for task in reversed(ns.tasks.values()):
             self._materialize(ns, task, now)
             if (status is None or task.status == status) and (key is None or task.key == key):
+                if offset > 0:
+                    offset -= 1
+                    continue
                 found.append(task)
                 if len(found) >= limit:
                     break

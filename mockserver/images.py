@@ -1,4 +1,4 @@
-"""Deterministic, cheap image bytes for completed tasks."""
+"""Deterministic, cheap image bytes for completed tasks, captioned with where they came from."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import io
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["ImageCache", "content_type", "dimensions", "extension", "render"]
+__all__ = ["ImageCache", "caption", "content_type", "dimensions", "extension", "render"]
 
 DEFAULT_RESOLUTIONS: Mapping[str, int] = {"1k": 1024, "2k": 2048, "4k": 4096}
 DEFAULT_RESOLUTION = "1k"
@@ -20,6 +21,8 @@ _FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg"}
 _CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 _EXTENSIONS = {"png": "png", "jpeg": "jpg"}
 _BANDS = 4
+_PROMPT_CHARS = 48
+_MIN_FONT = 9  # smaller text is not legible; tiny images go without a caption
 
 
 def _format(fmt: str) -> str:
@@ -72,8 +75,53 @@ def _colours(seed: str) -> list[tuple[int, int, int]]:
     return [(digest[i], digest[i + 1], digest[i + 2]) for i in range(0, 3 * (_BANDS + 1), 3)]
 
 
-def render(seed: str, width: int, height: int, fmt: str) -> bytes:
-    """Render a solid background with a few seed-coloured bands.
+def caption(model: str, size: tuple[int, int], fmt: str, task_id: str, prompt: object,
+            index: int = 0, count: int = 1) -> tuple[str, ...]:
+    """The lines an image shows: model, size and format, task id, and the start of the prompt."""
+    shown = " ".join(prompt.split()) if isinstance(prompt, str) else ""
+    if len(shown) > _PROMPT_CHARS:
+        shown = shown[:_PROMPT_CHARS - 3].rstrip() + "..."
+    numbered = f"  (image {index + 1} of {count})" if count > 1 else ""
+    lines = [model, f"{size[0]} x {size[1]} {_format(fmt)}{numbered}", f"task {task_id}"]
+    return tuple(lines + ([f'"{shown}"'] if shown else []))
+
+
+@lru_cache(maxsize=32)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    # Pillow's own font (Aileron, embedded in Pillow >= 10.1), so no system font is needed.
+    return ImageFont.load_default(size=size)
+
+
+def _draw_caption(image: Image.Image, lines: Sequence[str], background: tuple[int, int, int]) -> None:
+    """Centre the lines on a panel that contrasts with the background, as large as fits."""
+    width, height = image.size
+    longest = max(lines, key=len)
+    # Aileron's average advance is about 0.55 em: size the font to the longest line, then check.
+    size = int(min(width * 0.8 / (0.55 * max(len(longest), 1)), height * 0.7 / (1.4 * len(lines)), 96))
+    if size < _MIN_FONT:
+        return
+    font = _font(size)
+    text_width = max(font.getlength(line) for line in lines)
+    while text_width > width * 0.9 and size > _MIN_FONT:
+        size -= 1
+        font = _font(size)
+        text_width = max(font.getlength(line) for line in lines)
+    if text_width > width * 0.9:
+        return
+    line_height = int(size * 1.4)
+    pad = size // 2
+    box_width, box_height = int(text_width) + 2 * pad, line_height * len(lines) + 2 * pad
+    left, top = (width - box_width) // 2, (height - box_height) // 2
+    light_background = sum(background) > 3 * 128  # a dark panel on a light background, and the other way round
+    panel, ink = ((24, 24, 24), (245, 245, 245)) if light_background else ((245, 245, 245), (24, 24, 24))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((left, top, left + box_width - 1, top + box_height - 1), fill=panel)
+    for i, line in enumerate(lines):
+        draw.text((left + pad, top + pad + i * line_height), line, fill=ink, font=font)
+
+
+def render(seed: str, width: int, height: int, fmt: str, caption: Sequence[str] = ()) -> bytes:
+    """Render a solid background with a few seed-coloured bands, and the caption lines on a panel.
 
     Colours come from a hash of the seed and the encoders get no metadata, so the
     bytes are identical across calls and processes; whole-shape drawing keeps a
@@ -90,6 +138,8 @@ def render(seed: str, width: int, height: int, fmt: str) -> bytes:
         top = (2 * i + 1) * band_height
         inset = width * (i + 1) // (2 * _BANDS + 2)
         draw.rectangle((inset, top, width - 1 - inset, top + band_height - 1), fill=colour)
+    if caption:
+        _draw_caption(image, caption, background)
     out = io.BytesIO()
     if kind == "png":
         image.save(out, format="PNG", optimize=False, compress_level=1)
@@ -132,7 +182,8 @@ class ImageCache:
         with self._lock:
             return self._size
 
-    def get_or_render(self, key: str, seed: str, width: int, height: int, fmt: str) -> bytes:
+    def get_or_render(self, key: str, seed: str, width: int, height: int, fmt: str,
+                      caption: Sequence[str] = ()) -> bytes:
         """Return cached bytes for key, rendering and storing them on a miss."""
         with self._lock:
             data = self._entries.get(key)
@@ -141,7 +192,7 @@ class ImageCache:
                 return data
         # Render outside the lock so one slow 4k image does not block other
         # threads; rendering is deterministic, so a racing duplicate is harmless.
-        data = render(seed, width, height, fmt)
+        data = render(seed, width, height, fmt, caption)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)

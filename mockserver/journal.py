@@ -62,11 +62,14 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
 
-    def query(self, limit: int = 100, **filters: Any) -> list[Entry]:
-        """Newest first; `path` matches as a prefix, other filters exactly."""
+    def query(self, limit: int = 100, offset: int = 0, **filters: Any) -> list[Entry]:
+        """Newest first, past the first `offset` matches; `path` matches as a prefix, other filters exactly."""
         found: list[Entry] = []
         for entry in reversed(self._entries):
             if all(_matches(entry, name, value) for name, value in filters.items() if value is not None):
+                if offset > 0:
+                    offset -= 1
+                    continue
                 found.append(entry)
                 if len(found) >= limit:
                     break

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
+from .access_log import Line, Listener, logged
 from .errors import BadRequest, respond
 from .journal import Entry
 from .parsing import MAX_HEADER_VALUE, Context, request_headers
@@ -66,8 +67,9 @@ class _Started:
 class RequestContextMiddleware:
     """Wraps every HTTP request: adds X-Request-Id and friends, journals API requests."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, listeners: list[Listener] | None = None) -> None:
         self.app = app
+        self.listeners = listeners if listeners is not None else []  # told of each request (serve's log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,6 +77,7 @@ class RequestContextMiddleware:
             return
         wall = time.monotonic()
         scope = _with_namespace_prefix(scope)
+        path, prefix = scope["path"], scope.get("root_path", "")  # as sent; routing moves the root_path on
         ctx = Context(request_id=next_request_id(), wall=wall, headers=request_headers(scope))
         scope["runapi.context"] = ctx
         client_id = ctx.headers.get("x-client-request-id")
@@ -102,16 +105,30 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
-            self._journal(scope, ctx, started)
+            entry = self._journal(scope, ctx, started)
+            if self.listeners and logged(scope["method"], path[len(prefix):]):
+                self._tell(scope, path, ctx, started, entry)
             # uvicorn keeps a keep-alive connection's last scope (and a closed one's until a full GC pass):
             # the context must not pin its namespace, body and tasks there, e.g. after a reset.
             del scope["runapi.context"]
 
+    def _tell(self, scope: Scope, path: str, ctx: Context, started: _Started, entry: Entry | None) -> None:
+        ns = ctx.namespace.name if ctx.namespace is not None else ctx.headers.get("x-mock-namespace")
+        task_id = entry.task_id if entry is not None else ctx.task_id or scope.get("path_params", {}).get("task_id")
+        line = Line(at=time.time(), method=scope["method"], path=path,
+                    status=started.status if started.status is not None else 500,
+                    latency_ms=entry.duration_ms if entry is not None
+                    else round((time.monotonic() - ctx.wall) * 1000, 3),
+                    task_id=task_id, scenario=ctx.scenario, namespace=ns)
+        for listener in self.listeners:
+            listener(line)
+
     @staticmethod
-    def _journal(scope: Scope, ctx: Context, started: _Started) -> None:
+    def _journal(scope: Scope, ctx: Context, started: _Started) -> Entry | None:
+        """Journal an API request (one that named its namespace); None for the others."""
         ns = ctx.namespace
         if ns is None:
-            return
+            return None
         sent_task_id = retry_after = None
         for name, value in started.headers:  # the last of repeated headers, as a dict of them would keep
             if name == b"x-runapi-task-id":
@@ -129,3 +146,4 @@ class RequestContextMiddleware:
             violations=ctx.violations or [],
         )
         ns.journal.append(entry)
+        return entry

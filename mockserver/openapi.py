@@ -60,11 +60,14 @@ def _query(name: str, description: str) -> dict[str, Any]:
 
 def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
     task = [_path_param("task_id")]
+    paging = [_query("limit", "at most this many (1-10000, default 100)"),
+              _query("offset", "skip this many matches first (default 0)")]
     entry = {k: value for k, value in v.JOURNAL_ENTRY_SCHEMA.items() if k != "$schema"}
-    journal = {"type": "object", "required": ["entries", "size", "capacity"], "properties": {
+    journal = {"type": "object", "required": ["entries", "size", "capacity", "offset", "more"], "properties": {
         "entries": {"type": "array", "items": {"$ref": "#/components/schemas/JournalEntry"}},
-        "size": {"type": "integer"}, "capacity": {"type": "integer"}}}
-    journal_filters = [_query(n, f"only entries with this {n}") for n in (*v.JOURNAL_FILTERS, "limit")]
+        "size": {"type": "integer"}, "capacity": {"type": "integer"}, "offset": {"type": "integer"},
+        "more": {"type": "boolean", "description": "whether a next page exists"}}}
+    journal_filters = [_query(n, f"only entries with this {n}") for n in v.JOURNAL_FILTERS] + paging
     rule = {"type": "object", "required": ["scenario"], "additionalProperties": False, "properties": {
         "scenario": {"enum": list(v.SCENARIO_NAMES)}, "count": {"type": ["integer", "null"], "minimum": 1},
         "method": {"type": "string"}, "path": {"type": "string", "description": "glob, e.g. /api/v1/*"},
@@ -84,8 +87,10 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
                               "404": {"description": "unknown"}, "410": {"description": "expired"}}}},
             "/_mock/reset": {"post": _op("Forget this namespace (or every one with ?all=1)",
                                          params=[_query("all", "1 resets every namespace")])},
-            "/_mock/tasks": {"get": _op("Tasks, newest first", params=[_query("status", ", ".join(v.STATUSES)),
-                                                                       _query("key", "")])},
+            "/_mock/namespaces": {"get": _op("The namespaces held now, with their sizes (looking creates none)")},
+            "/_mock/tasks": {"get": _op("Tasks, newest first; `more` says whether a next page exists",
+                                        params=[_query("status", ", ".join(v.STATUSES)), _query("key", ""),
+                                                *paging])},
             "/_mock/tasks/{task_id}": {"get": _op("One task with its history (not counted as a poll)",
                                                   params=task)},
             "/_mock/tasks/{task_id}/status": {"post": _op(
@@ -116,8 +121,8 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
                 "put": _op("Set this namespace's progression and callback mode", body={
                     "type": "object", "properties": {"progression": {"oneOf": [_PROGRESSION, {"type": "null"}]},
                                                      "callback_mode": {"type": ["string", "null"]}}})},
-            "/_mock/callbacks": {"get": _op("Callback deliveries with their attempts",
-                                            params=[_query("task_id", ""), _query("state", "")])},
+            "/_mock/callbacks": {"get": _op("Callback deliveries with their attempts, newest first",
+                                            params=[_query("task_id", ""), _query("state", ""), *paging])},
             "/_mock/callbacks/{delivery_id}": {"get": _op("One delivery", params=[_path_param("delivery_id")])},
             "/_mock/callbacks/{delivery_id}/redeliver": {"post": _op(
                 "Send again with the same X-Callback-Id", params=[_path_param("delivery_id")], status="202")},

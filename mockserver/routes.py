@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from runapi_contracts import Catalog, load_catalog
 
-from . import admin, endpoints
+from . import admin, dashboard, endpoints
 
 
 def catalog_routes(catalog: Catalog) -> list[Route]:
@@ -45,6 +45,7 @@ routes: list[BaseRoute] = [
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     *catalog_routes(load_catalog()),
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
+    *dashboard.routes,  # `/` and /_mock/ui/, before the admin mount that would take /_mock/ui
     # Paths take no trailing slash: no redirect (the SDKs do not follow one) but a 404, under /_mock/ too;
     # only the admin index answers both ways, as /_mock/ and /_mock.
     Route("/_mock", admin.index, methods=["GET"]),

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import importlib
 import signal
+import socket
 import sys
 import threading
 import time
@@ -17,6 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .app import create_app
+from .dashboard import close_streams
 from .settings import Settings
 
 
@@ -71,7 +73,14 @@ def _run(main: Coroutine[Any, Any, None], stack: Stack) -> None:
         loop.close()
 
 
-class _ThreadServer(uvicorn.Server):
+class _Server(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn waits for every open response; the dashboard's event streams never end by themselves.
+        close_streams(self.config.app)
+        await super().shutdown(sockets)
+
+
+class _ThreadServer(_Server):
     def install_signal_handlers(self) -> None:  # signals belong to the main thread's owner
         pass
 
@@ -133,7 +142,7 @@ def serve_forever(settings: Settings, on_ready: Callable[[str], None], *, app: S
     gc.freeze()
     gc.set_threshold(700, 100, 10)
     stack = stack or fastest_stack()
-    server = uvicorn.Server(_config(app, settings, stack, timeout_graceful_shutdown=10))
+    server = _Server(_config(app, settings, stack, timeout_graceful_shutdown=10))
     # uvicorn shuts down gracefully on SIGTERM (stops accepting, finishes in-flight requests, then the lifespan
     # reports owed callbacks) and raises the signal again afterwards: exit 0 then, as after Ctrl-C.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from .lifecycle import Progression
 
 ENV_PREFIX = "RUNAPI_MOCK_"
+LOG_FORMATS = ("text", "json")  # of serve's request log on the console
 
 
 class InvalidSetting(ValueError):
@@ -45,6 +46,8 @@ class Settings:
         public_url: the http(s)://host[:port][/path] clients reach the mock at, behind a proxy: the base of
             every image URL, callbacks' included (None: each read's own origin; callbacks, the creating
             request's).
+        log_format, quiet: `runapi-mock serve`'s request log on stdout (`text` or `json`), or none; an app
+            made in code never logs to the console.
 
     Values may also be given as text (`port="8787"`, `api_keys="a,b"`, `frozen_clock="true"`), as the
     environment gives them; each is parsed into the field's type, or `InvalidSetting` is raised.
@@ -74,6 +77,8 @@ class Settings:
     frozen_clock: bool = False
     state_path: str | None = None
     public_url: str | None = None
+    log_format: str = "text"
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -149,6 +154,9 @@ SERVE_OPTIONS = (
            "(default: in memory)"),
     Option("public_url", "--public-url", ("RUNAPI_MOCK_PUBLIC_URL",),
            "base of image URLs, for a mock behind a proxy (default: the origin each request reached it at)"),
+    Option("log_format", "--log-format", ("RUNAPI_MOCK_LOG_FORMAT",),
+           "the request log on stdout: text (coloured on a terminal) | json (one object a line)"),
+    Option("quiet", "--quiet", ("RUNAPI_MOCK_QUIET",), "print no request log (the banner still prints)"),
 )
 
 
@@ -251,6 +259,8 @@ def parse_setting(name: str, value: object) -> Any:
         raise InvalidSetting(f"must be at most 65535, got {value!r}")
     if name == "speed" and parsed <= 0:
         raise InvalidSetting(f"must be above 0, got {value!r}")
+    if name == "log_format" and parsed not in LOG_FORMATS:
+        raise InvalidSetting(f"must be one of {', '.join(LOG_FORMATS)}, got {value!r}")
     if name == "callback_schedule" and any(delay < 0 for delay in parsed):
         raise InvalidSetting(f"delays must be at least 0, got {value!r}")
     if name == "public_url" and parsed is not None:

@@ -107,7 +107,7 @@ def test_the_document_publishes_the_vocabulary() -> None:
     scenario = next(h for h in REQUEST_HEADERS if h["name"] == v.SCENARIO_HEADER)
     assert scenario["schema"]["enum"] == list(v.SCENARIO_NAMES)
     journal = document["paths"]["/_mock/journal"]["get"]
-    assert [p["name"] for p in journal["parameters"] if p["in"] == "query"] == [*v.JOURNAL_FILTERS, "limit"]
+    assert [p["name"] for p in journal["parameters"] if p["in"] == "query"] == [*v.JOURNAL_FILTERS, "limit", "offset"]
     assert document["components"]["schemas"]["JournalEntry"]["properties"] == v.JOURNAL_ENTRY_SCHEMA["properties"]
     force = document["paths"]["/_mock/tasks/{task_id}/status"]["post"]["requestBody"]
     assert force["content"]["application/json"]["schema"]["properties"]["status"]["enum"] == \

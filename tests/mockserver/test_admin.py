@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -346,3 +347,67 @@ def test_oldest_namespace_is_evicted_past_max_namespaces(make_client: Callable[.
     create(client, "second")
     create(client, "third")
     assert client.get(f"{PATH}/{task_id}", headers={**AUTH, "X-Mock-Namespace": "first"}).status_code == 404
+
+
+# -- listing namespaces and paging (the dashboard's picker and lists) ------------------------------------------
+
+
+def test_namespaces_lists_the_ones_held_without_creating_any(client: TestClient) -> None:
+    create(client, "ns-b")
+    create(client, "ns-b")
+    create(client, "ns-a")
+    listed = client.get("/_mock/namespaces").json()["namespaces"]
+    assert [n["name"] for n in listed] == ["ns-a", "ns-b"]
+    assert {n["name"]: n["tasks"] for n in listed} == {"ns-a": 1, "ns-b": 2}
+    assert {n["name"]: n["journal"] for n in listed} == {"ns-a": 1, "ns-b": 2}
+    assert [n["name"] for n in client.get("/_mock/namespaces").json()["namespaces"]] == ["ns-a", "ns-b"]
+
+
+def test_tasks_page_with_offset_and_more(client: TestClient) -> None:
+    ids = [create(client) for _ in range(5)]
+    newest_first = list(reversed(ids))
+    pages = [client.get("/_mock/tasks", params={"limit": 2, "offset": offset}).json() for offset in (0, 2, 4)]
+    assert [[t["id"] for t in page["tasks"]] for page in pages] == [newest_first[:2], newest_first[2:4],
+                                                                    newest_first[4:]]
+    assert [page["more"] for page in pages] == [True, True, False]
+    assert all(page["total"] == 5 for page in pages)
+    assert client.get("/_mock/tasks", params={"offset": 5}).json()["tasks"] == []
+
+
+def test_tasks_offset_counts_matches_of_the_filter(client: TestClient) -> None:
+    ids = [create(client) for _ in range(4)]
+    for task_id in ids[:3]:
+        client.post(f"/_mock/tasks/{task_id}/status", json={"status": "completed"})
+    page = client.get("/_mock/tasks", params={"status": "completed", "limit": 1, "offset": 1}).json()
+    assert [t["id"] for t in page["tasks"]] == [ids[1]]
+    assert page["more"] is True
+
+
+def test_journal_and_callbacks_page_with_offset(client: TestClient) -> None:
+    for _ in range(3):
+        create(client)
+    seqs = [e["seq"] for e in journal(client)]
+    page = client.get("/_mock/journal", params={"limit": 1, "offset": 1}).json()
+    assert [e["seq"] for e in page["entries"]] == [seqs[1]]
+    assert page["more"] is True
+    last = client.get("/_mock/journal", params={"limit": 1, "offset": 2}).json()
+    assert last["more"] is False
+    listed = client.get("/_mock/callbacks", params={"offset": 0}).json()
+    assert (listed["deliveries"], listed["matched"], listed["more"]) == ([], 0, False)
+
+
+@pytest.mark.parametrize("offset", ["-1", "x", "1.5", "", str(10 ** 9 + 1)])
+@pytest.mark.parametrize("path", ["/_mock/tasks", "/_mock/journal", "/_mock/callbacks"])
+def test_a_bad_offset_is_a_400(client: TestClient, path: str, offset: str) -> None:
+    response = client.get(path, params={"offset": offset})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_task_view_shows_the_response_body_a_client_reads(client: TestClient) -> None:
+    task_id = create(client)
+    client.post(f"/_mock/tasks/{task_id}/status", json={"status": "completed"})
+    view = client.get(f"/_mock/tasks/{task_id}").json()
+    read = client.get(f"{PATH}/{task_id}", headers=AUTH).json()
+    assert view["response"] == {k: v for k, v in read.items() if k in view["response"]}
+    assert view["response"]["images"] == read["images"]

@@ -25,9 +25,10 @@ from runapi_contracts import validate_response
 from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
 from runapi_contracts.signing import SignatureMismatch, verify
 from runapi_mock.callbacks import host_allowed
-from runapi_mock.delivery import CallbackMode, InvalidCallbackMode
+from runapi_mock.delivery import Attempt, CallbackMode, Delivery, InvalidCallbackMode
 from runapi_mock.lifecycle import Progression
 from runapi_mock.server import RunningServer
+from runapi_mock.state import delivery_from_record, delivery_record
 
 MakeServer = Callable[..., RunningServer]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -267,7 +268,23 @@ def test_callback_id_is_a_uuid_and_timestamp_is_unix_seconds_now(
         assert abs(int(timestamp) - call.received_at) < 5
         assert callback_id in records
         assert records[callback_id]["attempts"][0]["timestamp"] == int(timestamp)
+        # The admin API shows each attempt's headers as sent (the dashboard lists them), signature included.
+        shown = {name.lower(): value for name, value in records[callback_id]["attempts"][0]["headers"].items()}
+        assert shown == {name: call.headers[name] for name in shown}
+        assert set(shown) >= {"x-callback-id", "x-callback-timestamp", "x-callback-signature"}
 
+
+
+def test_attempt_headers_are_kept_by_state_and_records_from_before_them_load() -> None:
+    attempt = Attempt(1, 11.0, 500, 3.2, "receiver answered 500", 1_700_000_000,
+                      headers={"X-Callback-Id": "d1", "X-Callback-Signature": "v1,abc"})
+    delivery = Delivery(id="d1", namespace="ns", task_id="t1", url="http://127.0.0.1:9/cb", body=b'{"id":"t1"}',
+                        created_at=11.0, attempts=[attempt])
+    record = json.loads(json.dumps(delivery_record(delivery)))
+    assert delivery_from_record(record) == delivery
+    del record["attempts"][0]["headers"]  # a --state file written before attempts kept their headers
+    old = delivery_from_record(record)
+    assert old.attempts[0].headers is None and old.attempts[0].timestamp == 1_700_000_000
 
 # -- retries ------------------------------------------------------------------------------------------------
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from runapi_mock.images import ImageCache, content_type, dimensions, extension, render
+from runapi_mock.images import ImageCache, caption, content_type, dimensions, extension, render
 
 
 @pytest.mark.parametrize(
@@ -148,3 +149,62 @@ def test_cache_does_not_keep_an_entry_larger_than_its_budget() -> None:
 def test_cache_rejects_negative_budget() -> None:
     with pytest.raises(ValueError, match="max_bytes"):
         ImageCache(max_bytes=-1)
+
+
+# -- captions: the image says where it came from ---------------------------------------------------------------
+
+TASK_ID = "3f2a9c1e-1111-4222-8333-444455556666"
+
+
+def test_caption_names_model_size_task_and_prompt_start() -> None:
+    lines = caption("flux-kontext-pro", (1024, 576), "jpg", TASK_ID, "A  futuristic\ncityscape " + "x" * 80)
+    assert lines[0] == "flux-kontext-pro"
+    assert lines[1] == "1024 x 576 jpeg"
+    assert lines[2] == f"task {TASK_ID}"
+    assert lines[3].startswith('"A futuristic cityscape x') and lines[3].endswith('..."')
+    assert len(lines[3]) <= 50
+
+
+def test_caption_numbers_images_of_a_multi_image_task_and_skips_a_missing_prompt() -> None:
+    lines = caption("gpt-image-2", (1024, 1024), "png", TASK_ID, None, index=1, count=3)
+    assert lines == ("gpt-image-2", "1024 x 1024 png  (image 2 of 3)", f"task {TASK_ID}")
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_captioned_render_is_deterministic_and_differs_from_the_plain_one(fmt: str) -> None:
+    lines = caption("flux-2-pro-text-to-image", (640, 480), fmt, TASK_ID, "A ceramic vase")
+    first = render("task-1", 640, 480, fmt, lines)
+    assert first == render("task-1", 640, 480, fmt, lines)
+    assert first != render("task-1", 640, 480, fmt)
+    with Image.open(io.BytesIO(first)) as image:
+        assert image.size == (640, 480)
+
+
+def test_caption_panel_is_drawn_in_the_middle_of_the_image() -> None:
+    lines = caption("flux-kontext-pro", (1024, 576), "png", TASK_ID, "A red bicycle")
+    plain = Image.open(io.BytesIO(render("task-1", 1024, 576, "png"))).convert("RGB")
+    captioned = Image.open(io.BytesIO(render("task-1", 1024, 576, "png", lines))).convert("RGB")
+    box = (312, 238, 712, 338)
+    assert plain.crop(box).tobytes() != captioned.crop(box).tobytes()
+    # Two tones at least around the centre: the panel and its text.
+    assert len(captioned.crop(box).getcolors(maxcolors=100_000) or []) >= 2
+    assert captioned.getpixel((2, 2)) == plain.getpixel((2, 2)), "the caption stays off the edges"
+
+
+def test_tiny_images_go_without_a_caption() -> None:
+    lines = caption("flux-kontext-pro", (8, 8), "png", TASK_ID, "A red bicycle")
+    assert render("task-1", 8, 8, "png", lines) == render("task-1", 8, 8, "png")
+
+
+def test_served_image_carries_its_tasks_caption(client: Any) -> None:
+    created = client.post("/api/v1/flux_kontext/text_to_image", headers={"Authorization": "Bearer test-key"},
+                          json={"model": "flux-kontext-pro", "prompt": "A red bicycle", "output_format": "png",
+                                "aspect_ratio": "16:9"})
+    assert created.status_code == 200, created.text
+    task_id = created.json()["id"]
+    done = client.post(f"/_mock/tasks/{task_id}/status", json={"status": "completed"})
+    url = done.json()["images"][0]["url"]
+    served = client.get(url)
+    assert served.status_code == 200
+    lines = caption("flux-kontext-pro", (1024, 576), "png", task_id, "A red bicycle")
+    assert served.content == render(f"{task_id}/0.png", 1024, 576, "png", lines)

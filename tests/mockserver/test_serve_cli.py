@@ -49,7 +49,8 @@ def test_serve_defaults_are_the_settings_defaults() -> None:
      (["--retention", "60"], "retention_seconds", 60.0), (["--file-ttl", "30"], "file_ttl_seconds", 30.0),
      (["--frozen-clock"], "frozen_clock", True), (["--callback-secret", "c2VjcmV0"], "callback_secret", "c2VjcmV0"),
      (["--allow-callback-host", "h1", "--allow-callback-host", "h2"], "allow_callback_hosts", ("h1", "h2")),
-     (["--state", "mock.sqlite"], "state_path", "mock.sqlite")],
+     (["--state", "mock.sqlite"], "state_path", "mock.sqlite"), (["--log-format", "json"], "log_format", "json"),
+     (["--quiet"], "quiet", True)],
 )
 def test_serve_flags_become_settings(argv: list[str], field: str, value: Any) -> None:
     assert getattr(parse(*argv), field) == value
@@ -69,6 +70,7 @@ def test_callback_secret_falls_back_to_the_environment(monkeypatch: pytest.Monke
     (["--speed", "fast"], "Invalid value for '--speed': must be a number"),
     (["--speed", "0"], "Invalid value for '--speed': must be above 0"),
     (["--balance", "1.5"], "Invalid value for '--balance': must be a whole number"),
+    (["--log-format", "yaml"], "Invalid value for '--log-format': must be one of text, json, got 'yaml'"),
     (["--bogus"], "No such option '--bogus'"),
 ])
 def test_bad_serve_flags_exit_2_naming_the_problem(argv: list[str], says: str,
@@ -104,6 +106,7 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS", "h1,h2", "allow_callback_hosts", ("h1", "h2")),
              ("RUNAPI_MOCK_STATE", "mock.sqlite", "state_path", "mock.sqlite"),
              ("RUNAPI_MOCK_PUBLIC_URL", "https://mock.example/", "public_url", "https://mock.example"),
+             ("RUNAPI_MOCK_LOG_FORMAT", "json", "log_format", "json"), ("RUNAPI_MOCK_QUIET", "yes", "quiet", True),
              # older names, still read
              ("RUNAPI_MOCK_STATE_PATH", "old.sqlite", "state_path", "old.sqlite"),
              ("RUNAPI_MOCK_BALANCE_CENTS", "43", "balance_cents", 43)]

@@ -1,0 +1,389 @@
+"""The dashboard at /_mock/ui/ in a real browser: headless Chromium driven by Playwright.
+
+Tasks are created with the official SDK against a served mock (only `test-key` accepted, every clock
+frozen so nothing moves unless a test moves it); the page is checked as a person would look at it.
+Nothing sleeps: every wait is on a page condition. Playwright launches the system Chromium
+(/usr/bin/chromium; `apt-get install -y chromium`), never a browser of its own. Without it the tests skip,
+with the reason, except under CI (CI=true), where that is a failure.
+With RUNAPI_SCREENSHOTS=1 the tests also write the README's screenshots into docs/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from runapi.core import RequestOptions
+from runapi.flux_2 import Flux2Client
+from runapi.flux_kontext import FluxKontextClient
+
+from runapi_contracts.receiver import CallbackReceiver
+from runapi_mock import Settings
+from runapi_mock.server import RunningServer, serve_in_thread
+
+CHROMIUM = os.environ.get("RUNAPI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+KEY = "test-key"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCREENSHOTS = os.environ.get("RUNAPI_SCREENSHOTS") == "1"
+WAIT_MS = 20_000  # the longest any page condition may take on a busy machine
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs Chromium)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed (pip install -e '.[test]')")
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+        _missing(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    running = serve_in_thread(Settings(port=0, api_keys=(KEY,), frozen_clock=True))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def ns() -> str:
+    return f"ui-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def page(browser: Any, server: RunningServer) -> Iterator[Any]:
+    """A fresh page; at teardown, every request it made went to the mock (nothing from the internet)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    opened = context.new_page()
+    opened.set_default_timeout(WAIT_MS)
+    requested: list[str] = []
+    errors: list[str] = []
+    opened.on("request", lambda request: requested.append(request.url))
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+    elsewhere = [url for url in requested if not url.startswith(server.base_url + "/")]
+    assert elsewhere == [], f"the page fetched from outside the mock: {elsewhere}"
+
+
+def opts(namespace: str, **headers: str) -> RequestOptions:
+    return RequestOptions(headers={"X-Mock-Namespace": namespace, **headers})
+
+
+def flux2(server: RunningServer) -> Flux2Client:
+    return Flux2Client(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+
+
+def kontext(server: RunningServer) -> FluxKontextClient:
+    return FluxKontextClient(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+
+
+def admin(server: RunningServer, namespace: str, method: str, path: str, **kwargs: Any) -> Any:
+    response = httpx.request(method, f"{server.base_url}/_mock{path}", headers={"X-Mock-Namespace": namespace},
+                             timeout=10, **kwargs)
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def open_dashboard(page: Any, server: RunningServer, namespace: str, hash: str = "#/tasks") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.base_url}/_mock/ui/?namespace={namespace}{hash}")
+    expect(page.locator("#live")).to_have_text("live")  # the event stream is open
+
+
+def loaded(page: Any, selector: str) -> None:
+    """Wait until every image matching `selector` has decoded to real pixels."""
+    page.wait_for_function(
+        "s => { const all = [...document.querySelectorAll(s)];"
+        " return all.length > 0 && all.every(i => i.complete && i.naturalWidth > 0); }", arg=selector)
+
+
+def screenshot(page: Any, name: str) -> None:
+    if SCREENSHOTS:
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / name), full_page=True)
+
+
+# -- tasks: live, then moved by the page's clock ----------------------------------------------------------------
+
+
+def test_sdk_tasks_appear_live_and_complete_when_the_clock_is_advanced_from_the_page(
+        page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    open_dashboard(page, server, ns)
+    expect(page.locator(".empty-state")).to_contain_text(f"No tasks in namespace {ns}")
+    page.evaluate("window.notReloaded = true")
+
+    first = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A lighthouse at dusk",
+                                                 options=opts(ns))
+    second = flux2(server).text_to_image.create(model="flux-2-pro-text-to-image", aspect_ratio="3:4",
+                                                prompt="A ceramic vase with dried flowers", options=opts(ns))
+    third = kontext(server).text_to_image.create(model="flux-kontext-max", prompt="A storm over the sea",
+                                                 options=opts(ns, **{"X-Mock-Scenario": "failed"}))
+    rows = page.locator("tbody tr[data-task-id]")
+    expect(rows).to_have_count(3)
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.taskId)") == [third.id, second.id, first.id], \
+        "newest first"
+    row = page.locator(f'tr[data-task-id="{second.id}"]')
+    expect(row.locator(".badge")).to_have_text("pending")
+    expect(row).to_contain_text("flux-2-pro-text-to-image")
+    expect(row).to_contain_text("flux_2 / text_to_image")
+    expect(row).to_contain_text("$0.05")
+    expect(page.locator("#clock-state")).to_have_text("frozen")
+    clock_before = page.locator("#clock-now").inner_text()
+
+    page.fill("#advance-seconds", "60")
+    page.click("#advance-button")
+    for task_id in (first.id, second.id):
+        expect(page.locator(f'tr[data-task-id="{task_id}"] .badge')).to_have_text("completed")
+    expect(page.locator(f'tr[data-task-id="{third.id}"] .badge')).to_have_text("failed")
+    expect(page.locator(f'tr[data-task-id="{third.id}"] img')).to_have_count(0)
+    expect(page.locator("#clock-now")).not_to_have_text(clock_before)
+    loaded(page, "img.thumb")
+    sizes = page.locator("img.thumb").evaluate_all("imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
+    assert sorted(sizes) == [[768, 1024], [1024, 576]]
+    assert page.evaluate("window.notReloaded") is True
+    # The SDK reads what the page's clock did.
+    assert flux2(server).text_to_image.get(second.id, options=opts(ns)).status == "completed"
+    screenshot(page, "dashboard-tasks.png")
+
+
+def test_a_bad_advance_value_shows_the_apis_error_and_moves_nothing(
+        page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    before = admin(server, ns, "GET", "/clock")["now"]
+    open_dashboard(page, server, ns)
+    expect(page.locator("#error")).to_be_hidden()
+    for typed in ("-5", "soon"):
+        page.fill("#advance-seconds", typed)
+        page.click("#advance-button")
+        expect(page.locator("#error")).to_be_visible()
+        expect(page.locator("#error")).to_contain_text("400 invalid_seconds")
+        expect(page.locator("#error")).to_contain_text('send {"seconds": N} with 0 <= N <= 1e9')
+        page.click("#error-close")
+    assert admin(server, ns, "GET", "/clock")["now"] == before
+    page.fill("#advance-seconds", "5")
+    page.click("#advance-button")
+    expect(page.locator("#error")).to_be_hidden()
+    assert admin(server, ns, "GET", "/clock")["now"] == pytest.approx(before + 5)
+
+
+# -- one task: bodies, timeline, images, step and force ----------------------------------------------------------
+
+
+def test_task_page_steps_forces_and_shows_bodies_timeline_and_full_image(
+        page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    task = flux2(server).text_to_image.create(model="flux-2-pro-text-to-image", prompt="A red bicycle by a canal",
+                                              options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    open_dashboard(page, server, ns)
+    page.click(f'tr[data-task-id="{task.id}"]')
+    expect(page).to_have_url(re.compile(f"#/tasks/{task.id}$"))
+    heading = page.locator("section.task h2")
+    expect(heading).to_contain_text(task.id)
+    expect(heading.locator(".badge")).to_have_text("pending")
+    expect(page.locator("section.task")).to_contain_text('"prompt": "A red bicycle by a canal"')
+
+    page.click("#task-step")
+    expect(heading.locator(".badge")).to_have_text("processing")
+    page.click('button[data-force="completed"]')
+    expect(heading.locator(".badge")).to_have_text("completed")
+    expect(page.locator("ol.timeline li")).to_have_count(3)
+    assert page.locator("ol.timeline li").evaluate_all("items => items.map(i => i.dataset.status)") == [
+        "pending", "processing", "completed"]
+    expect(page.locator("section.task .bodies")).to_contain_text('"generated_images": 1')
+    loaded(page, "img.full")
+    assert page.locator("img.full").evaluate("i => [i.naturalWidth, i.naturalHeight]") == [1024, 1024]
+    expect(page.locator("section.task .actions")).to_have_count(0)  # a terminal task has nothing to step
+    assert flux2(server).text_to_image.get(task.id, options=opts(ns)).status == "completed"
+    screenshot(page, "dashboard-task.png")
+
+
+def test_forcing_a_terminal_task_shows_the_apis_conflict(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    task = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A red apple",
+                                                options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    open_dashboard(page, server, ns, f"#/tasks/{task.id}")
+    expect(page.locator("section.task h2 .badge")).to_have_text("pending")
+    admin(server, ns, "POST", f"/tasks/{task.id}/status", json={"status": "failed"})  # from another terminal
+    expect(page.locator("section.task h2 .badge")).to_have_text("failed")  # live, no reload
+
+
+# -- callbacks: attempts and a redelivery ---------------------------------------------------------------------------
+
+
+def test_failed_callback_shows_its_attempts_and_redeliver_from_the_page_adds_one(
+        page: Any, server: RunningServer, ns: str, callback_receiver: CallbackReceiver) -> None:
+    from playwright.sync_api import expect
+
+    callback_receiver.respond_with(500)
+    task = flux2(server).text_to_image.create(model="flux-2-pro-text-to-image", prompt="A mountain lake at dawn",
+                                              callback_url=callback_receiver.url, options=opts(ns))
+    open_dashboard(page, server, ns, "#/callbacks")
+    page.fill("#advance-seconds", "60")
+    page.click("#advance-button")  # the task completes; its callback is sent and answered 500
+
+    card = page.locator("article.delivery")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text(task.id[:8])
+    attempts = card.locator("table.attempts tbody tr")
+    expect(attempts).to_have_count(1)
+    expect(attempts.nth(0)).to_contain_text("500")
+    expect(attempts.nth(0)).to_contain_text("receiver answered 500")
+    expect(attempts.nth(0)).to_contain_text(" ms")
+    expect(card).to_contain_text("next attempt")  # the retry waits on the frozen clock
+    (call,) = callback_receiver.wait_for(1)
+    attempts.nth(0).locator("summary").click()
+    expect(attempts.nth(0).locator("pre")).to_contain_text(call.headers["x-callback-signature"])
+
+    card.locator("button.redeliver").click()
+    expect(attempts).to_have_count(2)
+    expect(attempts.nth(1)).to_contain_text("receiver answered 500")
+    calls = callback_receiver.wait_for(2)
+    assert calls[1].headers["x-callback-id"] == call.headers["x-callback-id"], "a redelivery keeps its id"
+    expect(attempts.nth(0).locator("pre")).to_be_visible()  # what was opened stays open across live updates
+    screenshot(page, "dashboard-callbacks.png")
+
+    callback_receiver.respond_with(204)
+    card.locator("button.redeliver").click()
+    expect(card).to_have_attribute("data-state", "delivered")
+    expect(attempts).to_have_count(3)
+    page.click(f'article.delivery a[href="#/tasks/{task.id}"]')
+    expect(page.locator("section.task article.delivery table.attempts tbody tr")).to_have_count(3)
+
+
+# -- the /ns/<name>/ prefix, and thousands of tasks -------------------------------------------------------------------
+
+
+def test_the_page_works_under_the_namespace_prefix(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    task = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A quiet harbour",
+                                                options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    page.goto(f"{server.base_url}/ns/{ns}/_mock/ui")  # redirected to the slash
+    expect(page.locator("#live")).to_have_text("live")
+    expect(page.locator("#namespace")).to_be_disabled()
+    expect(page.locator("#namespace")).to_contain_text(ns)
+    row = page.locator(f'tr[data-task-id="{task.id}"]')
+    expect(row.locator(".badge")).to_have_text("pending")
+    admin(server, ns, "POST", f"/tasks/{task.id}/status", json={"status": "completed"})
+    expect(row.locator(".badge")).to_have_text("completed")
+    loaded(page, "img.thumb")
+    assert page.locator("img.thumb").get_attribute("src").startswith(f"/ns/{ns}/files/")
+
+
+def test_thousands_of_tasks_are_paged(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    admin(server, ns, "PUT", "/balance", json={"key": KEY, "balance_cents": 10_000_000})
+    engine = server.app.state.engine  # in-process, for speed; the page sees them only through the admin API
+    space = engine.namespace(ns)
+    ids = [engine.create(space, KEY, "flux_kontext", "text_to_image",
+                         {"model": "flux-kontext-pro", "prompt": f"task number {i}"}, origin=server.base_url)[0].id
+           for i in range(3000)]
+    open_dashboard(page, server, ns)
+    rows = page.locator("tbody tr[data-task-id]")
+    expect(page.locator(".pager .summary")).to_have_text("1–50 of 3000 tasks")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_have_attribute("data-task-id", ids[-1])
+    page.click("button.older")
+    expect(page.locator(".pager .summary")).to_have_text("51–100 of 3000 tasks")
+    expect(rows.first).to_have_attribute("data-task-id", ids[-51])
+    kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="one more", options=opts(ns))
+    expect(page.locator(".pager .summary")).to_have_text("51–100 of 3001 tasks")  # live, still on page 2
+    page.select_option('select[name="status"]', "completed")
+    expect(page.locator(".pager .summary")).to_have_text("no tasks")
+
+
+# -- journal, rules, balances, config ---------------------------------------------------------------------------------
+
+
+def test_journal_filters_and_expands_an_entry(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    client = kontext(server)
+    task = client.text_to_image.create(model="flux-kontext-pro", prompt="A paper boat", options=opts(ns))
+    client.text_to_image.get(task.id, options=opts(ns))
+    open_dashboard(page, server, ns, "#/journal")
+    entries = page.locator("details.entry")
+    expect(entries).to_have_count(2)
+    page.fill('input[name="method"]', "POST")
+    page.click("form.filters button")
+    expect(entries).to_have_count(1)
+    entries.first.locator("summary").click()
+    expect(entries.first).to_contain_text('"prompt": "A paper boat"')
+    client.text_to_image.create(model="flux-kontext-pro", prompt="A second boat", options=opts(ns))
+    expect(entries).to_have_count(2)
+    assert entries.nth(1).evaluate("d => d.open") is True, "an expanded entry stays open across live updates"
+
+
+def test_rules_balances_and_config_act_through_the_admin_api(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    open_dashboard(page, server, ns, "#/rules")
+    page.select_option('select[name="scenario"]', "insufficient_credits")
+    page.fill('input[name="count"]', "1")
+    page.click("text=Add rule")
+    expect(page.locator("tr[data-rule-id]")).to_have_count(1)
+    assert [r["scenario"] for r in admin(server, ns, "GET", "/rules")["rules"]] == ["insufficient_credits"]
+    page.fill('input[name="count"]', "zero")
+    page.click("text=Add rule")
+    expect(page.locator("#error")).to_contain_text("400 invalid_rule")
+    page.click("tr[data-rule-id] button")
+    expect(page.locator("tr[data-rule-id]")).to_have_count(0)
+
+    page.click('a[data-view="balances"]')
+    page.fill('input[name="key"]', KEY)
+    page.fill('input[name="balance_cents"]', "1234")
+    page.click("text=Set balance")
+    expect(page.locator(f'tr[data-key="{KEY}"]')).to_contain_text("$12.34")
+
+    page.click('a[data-view="config"]')
+    page.fill('input[name="progression"]', "polls:x")
+    page.click("text=Save")
+    expect(page.locator("#error")).to_contain_text("400 invalid_progression")
+    page.fill('input[name="progression"]', "manual")
+    page.fill('input[name="callback_mode"]', "duplicate")
+    page.click("text=Save")
+    expect(page.locator('dd[data-config="progression"]')).to_have_text("manual")
+    assert admin(server, ns, "GET", "/config")["callback_mode"]["duplicate"] is True
+
+
+def test_home_page_links_the_dashboard_and_the_docs(page: Any, server: RunningServer) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.base_url + "/")
+    page.click("text=Dashboard")
+    expect(page.locator("#live")).to_have_text("live")
+    assert httpx.get(server.base_url + "/").json()["links"]["dashboard"] == "/_mock/ui/"
+    assert httpx.get(server.base_url + "/api/v1/nope").status_code == 404
