@@ -21,8 +21,9 @@ given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 serve: $(STAMP)
 	$(BIN)/runapi-mock serve $(call given,HOST,--host) $(call given,PORT,--port) $(ARGS)
 
-# The folders install as runapi_mock and runapi_contracts (package-dir); mypy finds packages by folder name
-# and cannot follow the editable install's import hook, so it reads them through links of those names.
+# mypy --strict and ruff, before the tests. The folders install as runapi_mock and runapi_contracts
+# (package-dir); mypy finds packages by folder name and cannot follow the editable install's import hook,
+# so it reads them through links of those names.
 TYPECHECK := $(abspath $(VENV))/typecheck
 check: $(STAMP)
 	@mkdir -p $(TYPECHECK)
@@ -30,6 +31,7 @@ check: $(STAMP)
 	@ln -sfn $(CURDIR)/contracts $(TYPECHECK)/runapi_contracts
 	cd $(TYPECHECK) && MYPYPATH=$(TYPECHECK) $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
 		-p runapi_mock -p runapi_contracts
+	$(BIN)/ruff check .
 
 test: check
 	$(BIN)/python -m pytest -q -rs  # -rs: every skipped test is listed with its reason

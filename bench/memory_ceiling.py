@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runapi_contracts.validate import check_request  # noqa: E402
-from runapi_mock.engine import TaskEngine  # noqa: E402
-from runapi_mock.errors import MockError  # noqa: E402
-from runapi_mock.settings import Settings  # noqa: E402
+from runapi_contracts.validate import check_request
+from runapi_mock.engine import TaskEngine
+from runapi_mock.errors import MockError
+from runapi_mock.settings import Settings
 
 BODY = {"model": "flux-kontext-pro", "prompt": "a red bicycle leaning on a wall"}
 

@@ -27,7 +27,7 @@ def profile_child(port: int, out: Path) -> int:
     try:
         from pyinstrument import Profiler  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
-        Profiler = None  # noqa: N806
+        Profiler = None
     if Profiler is not None:
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()

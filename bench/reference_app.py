@@ -42,8 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8788)
-    parser.add_argument("--loop", default="auto", help="uvicorn's --loop: auto (uvloop when installed), asyncio, uvloop")
-    parser.add_argument("--http", default="auto", help="uvicorn's --http: auto (httptools when installed), h11, httptools")
+    parser.add_argument("--loop", default="auto",
+                        help="uvicorn's --loop: auto (uvloop when installed), asyncio, uvloop")
+    parser.add_argument("--http", default="auto",
+                        help="uvicorn's --http: auto (httptools when installed), h11, httptools")
     args = parser.parse_args()
     # The same uvicorn settings as `runapi-mock serve` (mockserver/server.py: serve_forever).
     uvicorn.run(app, host=args.host, port=args.port, loop=args.loop, http=args.http, log_level="warning",

@@ -90,7 +90,8 @@ def _dispatcher(request: Request) -> Dispatcher:
 
 def _task_view(ns: Namespace, task: Task, origin: str) -> dict[str, Any]:
     return {
-        **task.to_body(origin=origin), "namespace": ns.name, "family": task.family, "action": task.action, "key": task.key,
+        **task.to_body(origin=origin), "namespace": ns.name, "family": task.family, "action": task.action,
+        "key": task.key,
         "progression": str(task.progression), "outcome": task.outcome, "reads": task.reads,
         "created_at": task.created_at, "finished_at": task.finished_at, "request": task.body,
         "price_cents": task.price / MICROCENTS_PER_CENT,

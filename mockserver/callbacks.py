@@ -313,7 +313,7 @@ class Dispatcher:
                 ok = 200 <= response.status_code < 300
                 if not ok:
                     attempt.error = f"receiver answered {response.status_code}"
-            except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, journaled and retried; never lost
+            except Exception as exc:
                 ok = False
                 attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 3)

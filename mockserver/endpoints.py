@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from importlib import metadata
 from collections.abc import Callable
 from functools import lru_cache
+from importlib import metadata
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool

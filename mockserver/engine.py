@@ -200,8 +200,8 @@ class TaskEngine:
             return ns.progression, ns.callback_mode
 
     @_operation
-    def configure(self, ns: Namespace, *, progression: Progression | None | _Keep = KEEP,
-                  callback_mode: CallbackMode | None | _Keep = KEEP) -> None:
+    def configure(self, ns: Namespace, *, progression: Progression | _Keep | None = KEEP,
+                  callback_mode: CallbackMode | _Keep | None = KEEP) -> None:
         """Set the namespace's defaults for new tasks; an argument left out keeps its setting."""
         if not isinstance(progression, _Keep):
             ns.progression = progression

@@ -57,7 +57,7 @@ def _valid_client_id(value: str) -> bool:
 class _Started:
     """What the response began with, for the journal: status and the headers as sent."""
 
-    __slots__ = ("status", "headers")
+    __slots__ = ("headers", "status")
 
     def __init__(self) -> None:
         self.status: int | None = None

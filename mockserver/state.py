@@ -1,8 +1,10 @@
 """`--state PATH`: the engine's state in SQLite, so tasks, credits, the secret and owed callbacks survive restarts.
 
-Write-through: the engine's and the dispatcher's events mark what an operation changed (`record`), and
-`flush()` commits it in one transaction before the operation returns, so a task whose create was answered 2xx is on disk even if the process is then killed
-(WAL journal; a killed process loses nothing committed, only a power cut could). The journal, scenario
+Write-through with group commit: the engine's and the dispatcher's events mark what an operation changed
+(`record`); `submit()` hands the marks to a committer thread, which writes everything queued in one
+transaction, and the operation's answer waits for that commit (`flush()` is `submit().wait()`). So a task
+whose create was answered 2xx is on disk even if the process is then killed (WAL journal; a killed process
+loses nothing committed, only a power cut could), and concurrent creates share a commit. The journal, scenario
 rules, rate-limit windows and the image cache are not kept: they describe a run, not the account.
 """
 
@@ -282,7 +284,7 @@ class StateStore:
                     except BaseException:
                         self._db.execute("ROLLBACK")
                         raise
-            except Exception as exc:  # noqa: BLE001 - the waiters raise it: no 2xx for what is not on disk
+            except Exception as exc:
                 batch.finish(exc)
             else:
                 batch.finish(None)
@@ -323,7 +325,8 @@ class StateStore:
             namespaces=[namespace_from_record(name, json.loads(record)) for name, record in namespaces],
             tasks=[task_from_record({**json.loads(record), "namespace": name}) for name, record in tasks],
             accounts=[(name, key, account_from_record(json.loads(record))) for name, key, record in accounts],
-            idempotency=[(name, key, idem, fingerprint, task_id) for name, key, idem, fingerprint, task_id in idempotency],
+            idempotency=[(name, key, idem, fingerprint, task_id)
+                         for name, key, idem, fingerprint, task_id in idempotency],
             deliveries=[delivery_from_record({**json.loads(record), "namespace": name}) for name, record in deliveries],
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
+
 from runapi_contracts import load_catalog, normalize_request, validate_request
 from runapi_contracts.catalog import parse_catalog
 from runapi_contracts.registry import model_schema

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
+
 from runapi_contracts import load_catalog
 from runapi_contracts.catalog import Catalog, parse_catalog, route_table
 from runapi_contracts.drift import committed_catalog, diff_catalogs

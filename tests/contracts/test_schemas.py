@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from jsonschema import Draft7Validator
+
 from runapi_contracts import load_catalog, load_schema, schema_names
 from runapi_contracts.strategies import CreateRequest, create_requests
 from runapi_contracts.validate import format_checker

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from runapi_contracts import signing
 from runapi_contracts.signing import (
     FutureTimestamp,
@@ -236,10 +237,11 @@ def test_signing_imports_only_the_standard_library() -> None:
 
 def test_the_readmes_production_handler_passes_check_webhook(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from runapi_contracts.webhook_check import check_webhook
     from starlette.applications import Starlette
     from starlette.routing import Route
     from starlette.testclient import TestClient
+
+    from runapi_contracts.webhook_check import check_webhook
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme[readme.index("### Verify callbacks in production"):]
@@ -249,7 +251,7 @@ def test_the_readmes_production_handler_passes_check_webhook(tmp_path: Path,
     monkeypatch.setenv("RUNAPI_CALLBACK_SECRET", SECRET)
     namespace: dict[str, object] = {}
     try:
-        exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+        exec(compile(code, "README.md", "exec"), namespace)
     finally:
         sys.modules.pop("runapi_signing", None)
 

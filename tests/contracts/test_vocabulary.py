@@ -86,7 +86,7 @@ def test_status_order_follows_the_paths() -> None:
         assert list(path) == sorted(path, key=v.rank)
         assert all(v.moves_forward(a, b) for a, b in pairwise(path))
         assert not any(v.moves_forward(b, a) for a, b in pairwise(path))
-    assert v.TERMINAL == {path[-1] for outcome, path in v.PATHS.items() if outcome != "stuck"}
+    assert {path[-1] for outcome, path in v.PATHS.items() if outcome != "stuck"} == v.TERMINAL
     assert not v.moves_forward("completed", "failed") and v.moves_forward("failed", "failed")
 
 

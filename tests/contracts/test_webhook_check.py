@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
 from runapi_contracts import cli
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_contracts.signing import SignatureError, generate_secret, sign, verify
@@ -25,10 +30,6 @@ from runapi_contracts.webhook_check import (
     check_webhook,
     send_callback,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
 
 SECRET = generate_secret()
 FORGERIES = {case.name for case in CASES if case.expect == "reject"}

@@ -17,16 +17,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import jsonschema
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
-from schemathesis.core.failures import FailureGroup
 
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_mock.lifecycle import Progression

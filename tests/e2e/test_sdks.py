@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import io
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-
-from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
 from runapi.core import (
     AuthenticationError,
     ConflictError,
@@ -34,6 +31,10 @@ from runapi.core import (
 from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 from runapi.gpt_image_2 import GptImage2Client
+
+from runapi_mock import Settings
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
 SOURCE = "https://example.com/source.png"

@@ -260,7 +260,7 @@ def test_callback_id_is_a_uuid_and_timestamp_is_unix_seconds_now(
     now = time.time()
     ids = [call.headers["x-callback-id"] for call in calls]
     assert len(set(ids)) == 2  # one id per delivery
-    for call, callback_id in zip(calls, ids):
+    for call, callback_id in zip(calls, ids, strict=True):
         assert str(uuid.UUID(callback_id)) == callback_id
         timestamp = call.headers["x-callback-timestamp"]
         assert timestamp.isdigit()

@@ -19,17 +19,18 @@ The checks are small functions; the tests at the end feed each one a broken inpu
 
 from __future__ import annotations
 
-import itertools
 import asyncio
 import contextlib
+import itertools
 import json
 import random
 import resource
 import socket
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import h11
 import httpx

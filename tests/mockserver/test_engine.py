@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from runapi_contracts import load_catalog
 from runapi_mock import errors
 from runapi_mock.callbacks import Dispatcher

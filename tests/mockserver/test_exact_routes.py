@@ -9,8 +9,9 @@ aside.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from starlette.routing import Match
 from starlette.testclient import TestClient

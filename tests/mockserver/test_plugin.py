@@ -87,7 +87,8 @@ def test_async_respx(runapi_respx):
 def test_callback_reaches_the_receiver(runapi_server, callback_receiver):
     body = {**BODY, "callback_url": callback_receiver.url}
     headers = {"Authorization": "Bearer k", "X-Mock-Namespace": runapi_server.namespace}
-    task_id = httpx.post(runapi_server.base_url + "/api/v1/flux_2/text_to_image", json=body, headers=headers).json()["id"]
+    created = httpx.post(runapi_server.base_url + "/api/v1/flux_2/text_to_image", json=body, headers=headers)
+    task_id = created.json()["id"]
     httpx.get(runapi_server.base_url + f"/api/v1/flux_2/text_to_image/{task_id}", headers=headers)
     (call,) = callback_receiver.wait_for(1, timeout=5)
     assert task_id.encode() in call.body

@@ -36,7 +36,8 @@ def port() -> Iterator[int]:
 def _head(size: int | None, close: bool = True) -> bytes:
     framing = "Transfer-Encoding: chunked" if size is None else f"Content-Length: {size}"
     return (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\n"
-            f"Content-Type: application/json\r\n{framing}\r\n{'Connection: close' if close else 'Connection: keep-alive'}\r\n"
+            f"Content-Type: application/json\r\n{framing}\r\n"
+            f"{'Connection: close' if close else 'Connection: keep-alive'}\r\n"
             "\r\n").encode()
 
 
@@ -97,7 +98,7 @@ def test_slow_clients_that_dribble_their_bodies_get_their_413(port: int) -> None
     outcomes: dict[str, int] = {}
     try:
         streams: list[Iterator[bytes]] = []
-        for sock, size, by_chunks in zip(socks, sizes, chunked):
+        for sock, size, by_chunks in zip(socks, sizes, chunked, strict=True):
             sock.sendall(_head(None if by_chunks else size))
             streams.append(_pieces(size, by_chunks))
         live = list(range(len(socks)))

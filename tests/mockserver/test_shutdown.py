@@ -1,4 +1,5 @@
-"""Graceful shutdown of `runapi-mock serve`: SIGTERM stops accepting, finishes in-flight requests, reports owed callbacks.
+"""Graceful shutdown of `runapi-mock serve`: SIGTERM stops accepting, finishes in-flight requests, reports owed
+callbacks.
 
 The in-flight request is real: its headers and half its body are on the socket when SIGTERM lands (the server has
 answered "100 Continue", so it is reading that request), and the rest is sent only after the server has stopped

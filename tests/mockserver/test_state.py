@@ -254,7 +254,8 @@ def test_an_attempt_cut_off_by_the_crash_counts_as_failed_and_is_retried(
         open_app: Callable[..., TestClient], state_file: Path) -> None:
     first = open_app(progression=Progression.parse("manual"))
     first.post("/_mock/clock/freeze")
-    task_id = create(first, {**BODY, "callback_url": "http://127.0.0.1:9/cb"}, **{"X-Mock-Callback-Mode": "delay:60"})["id"]
+    late = {"X-Mock-Callback-Mode": "delay:60"}
+    task_id = create(first, {**BODY, "callback_url": "http://127.0.0.1:9/cb"}, **late)["id"]
     first.post(f"/_mock/tasks/{task_id}/status", json={"status": "completed"})
     # Rewrite the row as the moment between "attempt started" and "receiver answered".
     with sqlite3.connect(state_file) as db:
