@@ -228,7 +228,9 @@ def test_python_m_mockserver_serves_until_terminated() -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_serve_takes_port_and_host_from_its_command_line() -> None:
     def recipe(*args: str, **env: str) -> list[str]:  # the last line: `make -n` lists install steps first
-        done = subprocess.run(["make", "-n", "serve", *args], cwd=ROOT, env={**os.environ, **env},
+        # Run as a user would, not as a sub-make of `make test` (whose MAKEFLAGS/MAKELEVEL add "make[1]:" lines).
+        outer = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+        done = subprocess.run(["make", "-n", "serve", *args], cwd=ROOT, env={**outer, **env},
                               capture_output=True, text=True, check=True, timeout=30)
         return done.stdout.splitlines()[-1].split()
 
