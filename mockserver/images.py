@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["ImageCache", "caption", "content_type", "dimensions", "extension", "render"]
+__all__ = ["ImageCache", "caption", "content_type", "extension", "render"]
 
-DEFAULT_RESOLUTIONS: Mapping[str, int] = {"1k": 1024, "2k": 2048, "4k": 4096}
-DEFAULT_RESOLUTION = "1k"
 
 _FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg"}
 _CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
@@ -30,44 +27,6 @@ def _format(fmt: str) -> str:
         return _FORMATS[fmt.lower()]
     except KeyError:
         raise ValueError(f"unsupported image format {fmt!r}; expected one of {sorted(_FORMATS)}") from None
-
-
-def _ratio(aspect_ratio: str | None) -> tuple[float, float] | None:
-    # Anything that is not a positive "W:H" (including "auto") means square, so a
-    # request the validator let through never breaks image generation.
-    if not aspect_ratio or ":" not in aspect_ratio:
-        return None
-    left, _, right = aspect_ratio.partition(":")
-    try:
-        w, h = float(left), float(right)
-    except ValueError:
-        return None
-    if not (math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
-        return None
-    return w, h
-
-
-def dimensions(
-    aspect_ratio: str | None,
-    resolution: str | None,
-    resolutions: Mapping[str, int] = DEFAULT_RESOLUTIONS,
-) -> tuple[int, int]:
-    """Return (width, height): the resolution sets the long side, the ratio the short one.
-
-    The short side is rounded to a multiple of 8, as real image models emit, so
-    clients that check dimensions see plausible sizes.
-    """
-    key = (resolution or DEFAULT_RESOLUTION).lower()
-    if key not in resolutions:
-        raise ValueError(f"unknown resolution {resolution!r}; expected one of {sorted(resolutions)}")
-    long_side = resolutions[key]
-    ratio = _ratio(aspect_ratio)
-    if ratio is None or ratio[0] == ratio[1]:
-        return long_side, long_side
-    w, h = ratio
-    # Half-up rounding (not banker's) so the table of sizes is easy to predict.
-    short_side = max(8, math.floor(long_side * min(w, h) / max(w, h) / 8 + 0.5) * 8)
-    return (long_side, short_side) if w > h else (short_side, long_side)
 
 
 def _colours(seed: str) -> list[tuple[int, int, int]]:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from runapi_mock.images import ImageCache, caption, content_type, dimensions, extension, render
+from runapi_contracts.output import dimensions
+from runapi_mock.images import ImageCache, caption, content_type, extension, render
 
 
 @pytest.mark.parametrize(
@@ -43,16 +44,9 @@ from runapi_mock.images import ImageCache, caption, content_type, dimensions, ex
     ],
 )
 def test_dimensions(aspect_ratio: str | None, resolution: str | None, expected: tuple[int, int]) -> None:
-    assert dimensions(aspect_ratio, resolution) == expected
-
-
-def test_dimensions_uses_given_resolution_table() -> None:
-    assert dimensions("16:9", "small", {"small": 512}) == (512, 288)
-
-
-def test_dimensions_rejects_unknown_resolution() -> None:
-    with pytest.raises(ValueError, match="8k"):
-        dimensions("1:1", "8k")
+    # The catalog maps a resolution to the long side (output.shape); the ratio gives the short one.
+    long_side = {"1k": 1024, "2k": 2048, "4k": 4096}[(resolution or "1k").lower()]
+    assert dimensions(aspect_ratio, long_side) == expected
 
 
 @pytest.mark.parametrize(
