@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .output import Output, count_of, shape, value_of
+from .output import Output, count_of, format_of, shape, value_of
 from .vocabulary import MICROCENTS_PER_CENT
 
 _DEFAULT_RESOLUTIONS: Mapping[str, int] = {"1k": 1024, "2k": 2048, "4k": 4096}
@@ -39,6 +39,10 @@ class Model:
 
     def default(self, name: str) -> Any:
         return self.fields.get(name, {}).get("default")
+
+    def output_format(self, body: Mapping[str, Any]) -> str:
+        """The encoding `body`'s files get: what a create records, without shaping the whole output."""
+        return format_of(self.output_spec, body, self.fields)
 
     def output(self, body: Mapping[str, Any]) -> Output:
         """What `body` makes: image count, width, height and format, per the action's output spec."""

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Output", "count_of", "dimensions", "result_body", "result_layout", "result_urls", "shape"]
+__all__ = ["Output", "count_of", "dimensions", "format_of", "result_body", "result_layout", "result_urls", "shape"]
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,20 @@ def count_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[s
     return min(count, _positive_int(spec.get("max_count")) or count)
 
 
-def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
-          resolutions: Mapping[str, int], default_resolution: str) -> Output:
-    """The Output of one request under an action's output spec."""
-    count = count_of(spec, body, fields)
+def format_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]) -> str:
+    """The encoding one request's files get (a create needs only this, so it is not the whole `shape`)."""
     fmt = value_of(spec, "format", body, fields)
     fmt = fmt.lower() if isinstance(fmt, str) and fmt else "png"
     if spec.get("formats") and fmt not in spec["formats"]:  # a value a free-text field let through
         fmt = str(spec.get("default_format", "png"))
+    return fmt
+
+
+def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
+          resolutions: Mapping[str, int], default_resolution: str) -> Output:
+    """The Output of one request under an action's output spec."""
+    count = count_of(spec, body, fields)
+    fmt = format_of(spec, body, fields)
     aspect_ratio = value_of(spec, "aspect_ratio", body, fields)
     factor = _positive_int(value_of(spec, "upscale_factor", body, fields))
     if factor is not None:

@@ -356,7 +356,7 @@ class TaskEngine:
             outcome=outcome,
             durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
             price=price, origin=origin, client_request_id=client_request_id,
-            image_format=model.output(body).format,
+            image_format=model.output_format(body),
         )
         task.callback_mode = callback_mode or ns.callback_mode
         task.requested_model = requested_model
