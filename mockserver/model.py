@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from runapi_contracts import load_catalog
 from runapi_contracts.output import Output
@@ -90,6 +91,29 @@ class Task:
         return body
 
 
+@dataclass(slots=True)
+class Upload:
+    """A file a client uploaded through the files API: served at its URL until it expires, and a source
+    image tasks can read. Its URL is `{origin}/uploads/{namespace}/{id}/{file_name}` (see `url`)."""
+
+    id: str
+    namespace: str
+    key: str
+    file_name: str
+    mime_type: str
+    data: bytes
+    created_at: float
+    expires_at: float
+    purpose: str = "user_data"
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def url(self, origin: str) -> str:
+        return f"{origin}/uploads/{self.namespace}/{self.id}/{quote(self.file_name, safe='')}"
+
+
 class Namespace:
     """All state one test (or one user) sees: tasks, clock, ledger, rules, journal, limits."""
 
@@ -109,6 +133,7 @@ class Namespace:
         self.flaky: OrderedDict[str, int] = OrderedDict()
         self.due: list[tuple[float, str]] = []  # (clock time, task id) of auto tasks' next status change
         self.callback_mode: CallbackMode | None = None  # the default for this namespace's tasks
+        self.uploads: dict[str, Upload] = {}  # by id: the files API's uploads, until they expire
 
     def add(self, task: Task) -> None:
         self.tasks[task.id] = task
