@@ -21,7 +21,7 @@ from runapi_contracts.vocabulary import (
     Progression,
 )
 
-from . import errors
+from . import errors, files_api
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
@@ -334,4 +334,6 @@ routes = [
     Route("/callback-secret", callback_secret, methods=["GET"]),
     Route("/callback-secret/rotate", callback_secret, methods=["POST"]),
     Route("/openapi.json", mock_openapi, methods=["GET"]),
+    Route("/uploads", files_api.admin_list, methods=["GET"]),
+    Route("/uploads/{upload_id}", files_api.admin_delete, methods=["DELETE"]),
 ]
