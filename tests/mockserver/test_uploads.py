@@ -242,7 +242,7 @@ def test_prepare_put_confirm(client: TestClient) -> None:
     (png() + b"!", {}, "is 1 bytes"), (png()[:-1], {}, "but byte_size was"),
     (b"\x00" * len(png()), {}, "MD5 is not the checksum"),
     (png(), {"Content-Type": "image/png"}, "Content-Type must be"),
-])
+], ids=["longer", "shorter", "other-md5", "other-content-type"])
 def test_a_put_whose_bytes_differ_from_prepare_is_a_422(client: TestClient, sent: bytes, headers: dict[str, str],
                                                          says: str) -> None:
     target = prepare(client, png())
