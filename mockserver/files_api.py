@@ -20,7 +20,7 @@ from starlette.responses import Response
 from runapi_contracts import Violation
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
-from . import endpoints, errors, uploads
+from . import endpoints, errors, events, uploads
 from .callbacks import host_allowed
 from .engine import TaskEngine
 from .model import DirectUpload, Namespace, Upload
@@ -66,17 +66,38 @@ async def json_request(request: Request, spec: Mapping[str, Field], limit: int,
     return ns, key, body
 
 
-def store(request: Request, ns: Namespace, key: str, data: bytes, file_name: str, *, purpose: str = "user_data",
-          mime_type: str | None = None) -> Upload:
-    """Keep `data` as a new upload of `key`, on the namespace's clock, expiring like generated files."""
+async def store(request: Request, ns: Namespace, key: str, data: bytes, file_name: str, *,
+                purpose: str = "user_data", mime_type: str | None = None) -> Upload:
+    """Keep `data` as a new upload of `key`, on the namespace's clock, expiring like generated files; with
+    --state the answer waits until it is on disk, as a create's does."""
     engine, settings = _engine(request)
-    uploads.prune(ns, settings.retention_seconds)
+    changes: list[events.Event] = [events.UploadDeleted(ns, gone) for gone in
+                                   uploads.prune(ns, settings.retention_seconds)]
     now = ns.clock.now()
     upload = Upload(id=engine.new_id(), namespace=ns.name, key=key, file_name=file_name,
                     mime_type=mime_type or uploads.sniff_mime(data, file_name), data=data, created_at=now,
                     expires_at=now + settings.file_ttl_seconds, purpose=purpose)
     ns.uploads[upload.id] = upload
+    await kept(request, [*changes, events.UploadStored(ns, upload)])
     return upload
+
+
+async def delete(request: Request, ns: Namespace, upload_id: str) -> Upload | None:
+    """Delete an upload (its URL answers 404 from then on); None when there was none."""
+    upload = ns.uploads.pop(upload_id, None)
+    if upload is not None:
+        await kept(request, [events.UploadDeleted(ns, upload_id)])
+    return upload
+
+
+async def kept(request: Request, changes: list[events.Event]) -> None:
+    """Hand `changes` to the state store (a no-op without --state) and wait until they are written."""
+    store: events.Store = request.app.state.store
+    for change in changes:
+        store.record(change)
+    pending = store.submit()
+    if pending is not None:
+        await pending.wait_async()
 
 
 def _without_data(body: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +138,7 @@ async def create(request: Request) -> Response:
     file_name = name or uploads.default_file_name(uploads.sniff_mime(data), source.get("url"))
     sniffed = uploads.sniff_mime(data, file_name)
     # The type a fetched URL was served with counts only when neither the bytes nor the name say more.
-    upload = store(request, ns, key, data, file_name,
+    upload = await store(request, ns, key, data, file_name,
                    mime_type=mime_type if sniffed == uploads.OCTET_STREAM and mime_type else sniffed)
     return JSON(uploads.upload_body(upload, endpoints.image_origin(request)))
 
@@ -267,7 +288,7 @@ async def confirm(request: Request) -> Response:
     if direct.data is None:
         raise errors.Conflict("Nothing was uploaded for this signed_id yet: PUT the bytes to its upload_url "
                               "first", code="upload_not_received")
-    upload = store(request, ns, key, direct.data, direct.file_name)
+    upload = await store(request, ns, key, direct.data, direct.file_name)
     direct.upload_id, direct.data = upload.id, None
     ns.upload_sessions.tokens.pop(direct.token, None)
     return JSON(uploads.upload_body(upload, endpoints.image_origin(request)))
@@ -319,6 +340,6 @@ async def admin_delete(request: Request) -> Response:
     """DELETE /_mock/uploads/{upload_id}: forget an upload (its URL then answers 404; tasks reading it fail)."""
     ns = _admin_namespace(request)
     upload_id = request.path_params["upload_id"]
-    if ns.uploads.pop(upload_id, None) is None:
+    if await delete(request, ns, upload_id) is None:
         raise errors.NotFound(f"No upload {upload_id}")
     return JSON({"deleted": upload_id})

@@ -214,3 +214,4 @@ class Snapshot:
     idempotency: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     # (namespace, key, idempotency key, fingerprint, task id)
     deliveries: list[Delivery] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)  # the files API's, oldest first

@@ -19,7 +19,7 @@ from starlette.types import Message
 from runapi_contracts import Violation
 
 from . import endpoints, errors, uploads
-from .files_api import form_body_limit, invalid, json_request, live_upload, store
+from .files_api import delete, form_body_limit, invalid, json_request, live_upload, store
 from .model import MultipartUpload, Namespace, Upload
 from .parsing import context, read_body
 from .responses import JSON
@@ -99,7 +99,7 @@ async def files(request: Request) -> Response:
         part = form["file"]
         assert isinstance(part, UploadFile)  # checked by _form
         data, name = await _file_data(request, part, "file")
-        upload = store(request, ns, key, data, name, purpose=str(form["purpose"]))
+        upload = await store(request, ns, key, data, name, purpose=str(form["purpose"]))
         return JSON(uploads.file_object(upload, endpoints.image_origin(request)))
     engine, settings = request.app.state.engine, request.app.state.settings
     ns, key = endpoints._admit(request, engine, settings)
@@ -136,7 +136,7 @@ async def file(request: Request) -> Response:
     ns, key = endpoints._admit(request, engine, settings)
     upload = _owned(request, ns, key)
     if request.method == "DELETE":
-        ns.uploads.pop(upload.id, None)
+        await delete(request, ns, upload.id)
         return JSON({"id": upload.id, "object": "file", "deleted": True})
     return JSON(uploads.file_object(upload, endpoints.image_origin(request)))
 
@@ -219,7 +219,7 @@ async def complete(request: Request) -> Response:
     if violations:
         raise invalid(request, violations)
     sniffed = uploads.sniff_mime(data, session.filename)
-    upload = store(request, ns, key, data, session.filename, purpose=session.purpose,
+    upload = await store(request, ns, key, data, session.filename, purpose=session.purpose,
                    mime_type=session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed)
     session.status, session.file_id, session.parts = "completed", upload.id, {}
     return JSON(uploads.upload_object(session, uploads.file_object(upload, endpoints.image_origin(request))))

@@ -173,11 +173,13 @@ def own_path(path: str) -> tuple[str, str, str, str] | None:
     return match["kind"], unquote(match["namespace"]), unquote(match["id"]), unquote(match["name"])
 
 
-def prune(ns: Namespace, retention_seconds: float) -> None:
-    """Forget uploads older than the retention on the clock, as tasks and their files are forgotten."""
+def prune(ns: Namespace, retention_seconds: float) -> list[str]:
+    """Forget uploads older than the retention on the clock, as tasks and their files are; their ids."""
     now = ns.clock.now()
-    for upload_id in [u.id for u in ns.uploads.values() if now - u.created_at > retention_seconds]:
+    gone = [u.id for u in ns.uploads.values() if now - u.created_at > retention_seconds]
+    for upload_id in gone:
         del ns.uploads[upload_id]
+    return gone
 
 
 # -- answers ---------------------------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ The official SDK clients run against a served mock in tests/e2e/test_sdk_files.p
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from runapi_contracts import validate_response
+from runapi_mock import Settings, create_app
 from runapi_mock.server import RunningServer
 from runapi_mock.uploads import sniff_mime
 
@@ -357,3 +360,31 @@ def test_openai_uploads_complete_only_when_the_parts_add_up(client: TestClient) 
             "is cancelled")
     refused(client.post("/v1/uploads", json={**create, "bytes": 0}, headers=AUTH), 422, "bytes must be from 1")
     refused(client.post("/v1/uploads/upload_nope/cancel", headers=AUTH), 404, "No such upload")
+
+
+# -- --state ---------------------------------------------------------------------------------------------------
+
+def test_uploads_survive_a_restart_with_state(tmp_path: Path) -> None:
+    """A second app on the same state file while the first still runs (a crash): only what was committed
+    before each answer can be there."""
+    settings = Settings(state_path=str(tmp_path / "state.sqlite"))
+    with contextlib.ExitStack() as stack:
+        def open_app() -> TestClient:
+            return stack.enter_context(TestClient(create_app(settings), base_url="http://127.0.0.1:8787"))
+
+        first = open_app()
+        kept, deleted, other = (upload(first, SMOKE, "kept.txt"), upload(first, png(), "deleted.png"),
+                                upload(first, SMOKE, "other.txt", **{"X-Mock-Namespace": "gone"}))
+        before = first.get("/_mock/uploads").json()["uploads"]
+        ids = {u["file_name"]: u["id"] for u in before}
+        first.delete(f"/_mock/uploads/{ids['deleted.png']}")
+        first.post("/_mock/reset", headers={"X-Mock-Namespace": "gone"})
+        second = open_app()
+        served = second.get(kept["url"])
+        assert served.status_code == 200 and served.content == SMOKE
+        assert served.headers["content-type"].startswith("text/plain")
+        assert second.get(deleted["url"]).status_code == 404 and second.get(other["url"]).status_code == 404
+        after = second.get("/_mock/uploads").json()["uploads"]
+        assert after == [before[0]]  # every field, times and expiry included
+        second.delete(f"/v1/files/{ids['kept.txt']}", headers=AUTH)
+        assert open_app().get("/_mock/uploads").json() == {"uploads": []}
