@@ -196,8 +196,10 @@ def _body(properties: dict[str, Any], required: list[str], media: str = "applica
 
 def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, errors: tuple[str, ...] = (),
         params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    reading = ("400", "413", "415", "422") if body is not None else ()  # what reading any body can answer
+    codes = sorted({"401", *reading, *errors})
     op: dict[str, Any] = {"summary": summary, "tags": ["Files"],
-                          "responses": {"200": _json(_ref(response), response), **_errors("401", *errors)}}
+                          "responses": {"200": _json(_ref(response), response), **_errors(*codes)}}
     if body is not None:
         op["requestBody"] = body
     if params:
@@ -207,11 +209,14 @@ def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, erro
 
 def files_paths() -> dict[str, Any]:
     """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads."""
-    text, integer = {"type": "string"}, {"type": "integer"}
+    text = {"type": "string"}
+    name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^/\\\x00-\x1f\x7f]+$"}
+    size = {"type": "integer", "minimum": 1}
     source = {"oneOf": [
         {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": text}},
         {"type": "object", "required": ["type", "data"],
-         "properties": {"type": {"const": "base64"}, "data": {**text, "description": "base64, or a data: URL"}}}]}
+         "properties": {"type": {"const": "base64"},
+                        "data": {**text, "minLength": 1, "description": "base64, or a data: URL"}}}]}
     file_id, upload_id = [_task_id_param("file_id")], [_task_id_param("upload_id")]
     query = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
         ("after", text), ("limit", {"type": "integer", "minimum": 1}), ("order", {"enum": ["asc", "desc"]}),
@@ -220,12 +225,13 @@ def files_paths() -> dict[str, Any]:
     binary = {"type": "string", "format": "binary"}
     return {
         "/api/v1/files": {"post": _op("Upload a file from a URL or base64 data (a temporary upload)", "Upload",
-                                      body=_body({"source": source, "file_name": text}, ["source"]),
+                                      body=_body({"source": source, "file_name": name}, ["source"]),
                                       errors=("400", "413", "415", "422"))},
         "/api/v1/files/prepare": {"post": _op(
             "Prepare a direct upload: PUT the bytes to upload_url with the headers given, then confirm",
             "UploadPrepare", errors=("400", "422"),
-            body=_body({"filename": text, "byte_size": integer, "checksum": {**text, "description": "base64 MD5"},
+            body=_body({"filename": name, "byte_size": size,
+                        "checksum": {**text, "pattern": "^[A-Za-z0-9+/]{22}==$", "description": "base64 MD5"},
                         "content_type": text}, ["filename", "byte_size", "checksum"]))},
         "/api/v1/files/confirm": {"post": _op("Confirm a direct upload whose bytes were PUT", "Upload",
                                               body=_body({"signed_id": text}, ["signed_id"]),
@@ -241,7 +247,7 @@ def files_paths() -> dict[str, Any]:
             "summary": "A file's bytes", "tags": ["Files"], "parameters": file_id,
             "responses": {"200": {"description": "The bytes, with their MIME type"}, **_errors("401", "404", "410")}}},
         "/v1/uploads": {"post": _op("Create an upload that parts are added to", "UploadObject", errors=("422",),
-                                    body=_body({"bytes": integer, "filename": text, "mime_type": text,
+                                    body=_body({"bytes": size, "filename": name, "mime_type": text,
                                                 "purpose": text}, ["bytes", "filename", "mime_type", "purpose"]))},
         "/v1/uploads/{upload_id}/parts": {"post": _op(
             "Add a part (multipart `data`)", "UploadPart", errors=("404", "409", "413", "422"), params=upload_id,

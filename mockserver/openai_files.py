@@ -26,6 +26,7 @@ from .responses import JSON
 
 UPLOAD_TTL_SECONDS = 3600.0  # an OpenAI upload must be completed within an hour of its creation
 LIST_ORDERS = ("asc", "desc")
+LIST_PARAMETERS = ("after", "limit", "order", "purpose")
 MAX_LIST_LIMIT = 10_000
 
 
@@ -108,6 +109,10 @@ async def files(request: Request) -> Response:
 
 def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     query = request.query_params
+    unknown = sorted(set(query) - set(LIST_PARAMETERS))
+    if unknown:
+        raise errors.BadRequest(f"Unknown query parameter {unknown[0][:50]!r}: this list takes "
+                                f"{', '.join(LIST_PARAMETERS)}", code="invalid_parameter")
     limit_text, order = query.get("limit", str(MAX_LIST_LIMIT)), query.get("order", "desc")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
         raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}", code="invalid_parameter")
