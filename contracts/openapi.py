@@ -197,7 +197,7 @@ def _body(properties: dict[str, Any], required: list[str], media: str = "applica
 def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, errors: tuple[str, ...] = (),
         params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     reading = ("400", "413", "415", "422") if body is not None else ()  # what reading any body can answer
-    codes = sorted({"401", *reading, *errors})
+    codes = sorted({"401", "429", *reading, *errors})
     op: dict[str, Any] = {"summary": summary, "tags": ["Files"],
                           "responses": {"200": _json(_ref(response), response), **_errors(*codes)}}
     if body is not None:

@@ -68,6 +68,10 @@ def test_the_java_smoke_upload_is_text_plain_19_bytes_with_a_url(client: TestCli
     served = client.get(body["url"])
     assert served.status_code == 200 and served.content == SMOKE
     assert served.headers["content-type"].startswith("text/plain")
+    # The journal keeps the request, not the file: base64 data is summed up by its length.
+    entry = client.get("/_mock/journal", params={"path": FILES}).json()["entries"][0]
+    assert entry["request_body"] == {"source": {"type": "base64", "data": "<28 characters>"},
+                                     "file_name": "java-smoke.txt"}
 
 
 def test_a_data_url_is_base64_too_and_images_are_sniffed_from_their_bytes(client: TestClient) -> None:
