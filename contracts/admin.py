@@ -164,3 +164,13 @@ class MockAdmin:
 
     def rotate_callback_secret(self) -> str:
         return str(self.call("POST", "/callback-secret/rotate")["secret"])
+
+    # -- uploads (the files API) -------------------------------------------------------------------------
+
+    def uploads(self) -> list[dict[str, Any]]:
+        """The namespace's uploads, oldest first, each with its `url` and whether it has `expired`."""
+        return list(self.call("GET", "/uploads")["uploads"])
+
+    def delete_upload(self, upload_id: str) -> None:
+        """Forget an upload: its URL answers 404 from then on (a deleted source, for tests)."""
+        self.call("DELETE", f"/uploads/{upload_id}")

@@ -17,7 +17,8 @@ ERROR_STATUSES = {
     "401": "Missing or invalid API key",
     "402": "Insufficient credits",
     "404": "Unknown task or route",
-    "409": "Idempotency-Key reused with a different body",
+    "409": "Idempotency-Key reused with a different body (files API: the upload is not in a state for this)",
+    "410": "Expired (an upload past its expiry)",
     "413": "Body too large",
     "415": "Body is not JSON",
     "422": "Validation failed (per-field `errors`)",
@@ -33,6 +34,13 @@ _COMPONENTS = {
     "CallbackPayload": "callback_payload",
     "Account": "account",
     "Balance": "balance",
+    "Upload": "upload",
+    "UploadPrepare": "upload_prepare",
+    "FileObject": "file_object",
+    "FileList": "file_list",
+    "DeletedFile": "deleted_file",
+    "UploadObject": "upload_object",
+    "UploadPart": "upload_part",
 }
 
 
@@ -165,6 +173,7 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
                                    "responses": {"200": _json(_ref("Account"), "Account"), **_errors("401")}}}
     paths["/api/v1/me/balance"] = {"get": {"summary": "Credit balance", "tags": ["Account"],
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
+    paths.update(files_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "RunAPI image generation", "version": "1",
@@ -177,4 +186,76 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
+    }
+
+
+def _body(properties: dict[str, Any], required: list[str], media: str = "application/json") -> dict[str, Any]:
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {media: {"schema": schema}}}
+
+
+def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, errors: tuple[str, ...] = (),
+        params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    reading = ("400", "413", "415", "422") if body is not None else ()  # what reading any body can answer
+    codes = sorted({"401", "429", *reading, *errors})
+    op: dict[str, Any] = {"summary": summary, "tags": ["Files"],
+                          "responses": {"200": _json(_ref(response), response), **_errors(*codes)}}
+    if body is not None:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def files_paths() -> dict[str, Any]:
+    """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads."""
+    text = {"type": "string"}
+    name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^/\\\x00-\x1f\x7f]+$"}
+    size = {"type": "integer", "minimum": 1}
+    source = {"oneOf": [
+        {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": text}},
+        {"type": "object", "required": ["type", "data"],
+         "properties": {"type": {"const": "base64"},
+                        "data": {**text, "minLength": 1, "description": "base64, or a data: URL"}}}]}
+    file_id, upload_id = [_task_id_param("file_id")], [_task_id_param("upload_id")]
+    query = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
+        ("after", text), ("limit", {"type": "integer", "minimum": 1}), ("order", {"enum": ["asc", "desc"]}),
+        ("purpose", text))]
+    multipart = "multipart/form-data"
+    binary = {"type": "string", "format": "binary"}
+    return {
+        "/api/v1/files": {"post": _op("Upload a file from a URL or base64 data (a temporary upload)", "Upload",
+                                      body=_body({"source": source, "file_name": name}, ["source"]),
+                                      errors=("400", "413", "415", "422"))},
+        "/api/v1/files/prepare": {"post": _op(
+            "Prepare a direct upload: PUT the bytes to upload_url with the headers given, then confirm",
+            "UploadPrepare", errors=("400", "422"),
+            body=_body({"filename": name, "byte_size": size,
+                        "checksum": {**text, "pattern": "^[A-Za-z0-9+/]{22}==$", "description": "base64 MD5"},
+                        "content_type": text}, ["filename", "byte_size", "checksum"]))},
+        "/api/v1/files/confirm": {"post": _op("Confirm a direct upload whose bytes were PUT", "Upload",
+                                              body=_body({"signed_id": text}, ["signed_id"]),
+                                              errors=("404", "409", "422"))},
+        "/v1/files": {
+            "post": _op("Create a file (multipart)", "FileObject", errors=("400", "413", "415", "422"),
+                        body=_body({"purpose": text, "file": binary}, ["purpose", "file"], multipart)),
+            "get": _op("List files", "FileList", errors=("400",), params=query)},
+        "/v1/files/{file_id}": {
+            "get": _op("Retrieve a file", "FileObject", errors=("404", "410"), params=file_id),
+            "delete": _op("Delete a file", "DeletedFile", errors=("404", "410"), params=file_id)},
+        "/v1/files/{file_id}/content": {"get": {
+            "summary": "A file's bytes", "tags": ["Files"], "parameters": file_id,
+            "responses": {"200": {"description": "The bytes, with their MIME type"}, **_errors("401", "404", "410")}}},
+        "/v1/uploads": {"post": _op("Create an upload that parts are added to", "UploadObject", errors=("422",),
+                                    body=_body({"bytes": size, "filename": name, "mime_type": text,
+                                                "purpose": text}, ["bytes", "filename", "mime_type", "purpose"]))},
+        "/v1/uploads/{upload_id}/parts": {"post": _op(
+            "Add a part (multipart `data`)", "UploadPart", errors=("404", "409", "413", "422"), params=upload_id,
+            body=_body({"data": binary}, ["data"], multipart))},
+        "/v1/uploads/{upload_id}/complete": {"post": _op(
+            "Complete: the parts, in order, become a file (their sizes must add up to `bytes`)", "UploadObject",
+            errors=("404", "409", "422"), params=upload_id,
+            body=_body({"part_ids": {"type": "array", "items": text}, "md5": text}, ["part_ids"]))},
+        "/v1/uploads/{upload_id}/cancel": {"post": _op("Cancel an upload", "UploadObject", errors=("404", "409"),
+                                                       params=upload_id)},
     }

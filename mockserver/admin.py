@@ -21,7 +21,7 @@ from runapi_contracts.vocabulary import (
     Progression,
 )
 
-from . import errors
+from . import errors, files_api
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
@@ -256,6 +256,7 @@ async def config(request: Request) -> Response:
         "rate_limit": settings.rate_limit, "max_concurrent": settings.max_concurrent,
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
+        "max_upload_bytes": settings.max_upload_bytes,
         "callback_schedule": list(settings.callback_schedule),
         "callback_mode": callback_mode.__dict__ if callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),
@@ -334,4 +335,6 @@ routes = [
     Route("/callback-secret", callback_secret, methods=["GET"]),
     Route("/callback-secret/rotate", callback_secret, methods=["POST"]),
     Route("/openapi.json", mock_openapi, methods=["GET"]),
+    Route("/uploads", files_api.admin_list, methods=["GET"]),
+    Route("/uploads/{upload_id}", files_api.admin_delete, methods=["DELETE"]),
 ]

@@ -155,6 +155,8 @@ class TaskEngine:
             account.credit, account.spent, account.spent_by_day = stored.credit, stored.spent, stored.spent_by_day
         for name, key, idempotency_key, fingerprint, task_id in snapshot.idempotency:
             self.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
+        for upload in snapshot.uploads:
+            self.namespace(upload.namespace).uploads[upload.id] = upload
         for ns in self._namespaces.values():
             now = ns.clock.now()
             for task in ns.tasks.values():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
 from .delivery import Delivery
-from .model import Namespace, Snapshot, Task
+from .model import Namespace, Snapshot, Task, Upload
 
 
 @dataclass(slots=True)
@@ -70,6 +70,22 @@ class NamespaceReset:
 
 
 @dataclass(slots=True)
+class UploadStored:
+    """The files API kept an upload (files_api.py records it; the engine never sees uploads change)."""
+
+    namespace: Namespace
+    upload: Upload
+
+
+@dataclass(slots=True)
+class UploadDeleted:
+    """An upload was deleted (/v1/files, the admin API) or forgotten past the retention."""
+
+    namespace: Namespace
+    upload_id: str
+
+
+@dataclass(slots=True)
 class DeliveryChanged:
     delivery: Delivery
 
@@ -80,7 +96,7 @@ class DeliveryForgotten:
 
 
 Event: TypeAlias = (TaskCreated | TaskUpdated | TaskMoved | TaskTerminal | TaskForgotten | NamespaceChanged
-                    | NamespaceReset | DeliveryChanged | DeliveryForgotten)
+                    | NamespaceReset | DeliveryChanged | DeliveryForgotten | UploadStored | UploadDeleted)
 
 
 class Pending(Protocol):

@@ -114,6 +114,49 @@ class Upload:
         return f"{origin}/uploads/{self.namespace}/{self.id}/{quote(self.file_name, safe='')}"
 
 
+@dataclass(slots=True)
+class DirectUpload:
+    """A prepared direct upload (POST /api/v1/files/prepare): its bytes come by PUT to its token's URL (no
+    auth), then POST /api/v1/files/confirm turns it into an Upload."""
+
+    signed_id: str
+    token: str
+    key: str
+    file_name: str
+    byte_size: int
+    checksum: str  # base64 of the MD5 the PUT's bytes must have
+    content_type: str
+    created_at: float
+    data: bytes | None = None  # the PUT's bytes, once they came
+    upload_id: str | None = None  # the Upload it became, once confirmed
+
+
+@dataclass(slots=True)
+class MultipartUpload:
+    """An OpenAI-style upload (POST /v1/uploads): parts are added, then it completes into a file."""
+
+    id: str
+    key: str
+    filename: str
+    size: int  # the bytes declared at create; complete checks the parts add up to it
+    mime_type: str
+    purpose: str
+    created_at: float
+    expires_at: float
+    parts: dict[str, tuple[float, bytes]] = field(default_factory=dict)  # by part id: (created_at, data)
+    status: str = "pending"  # pending | completed | cancelled
+    file_id: str | None = None  # the Upload it completed into
+
+
+@dataclass(slots=True)
+class UploadSessions:
+    """A namespace's uploads still on their way in: direct uploads (and their PUT tokens), /v1/uploads."""
+
+    direct: dict[str, DirectUpload] = field(default_factory=dict)  # by signed_id
+    tokens: dict[str, str] = field(default_factory=dict)  # PUT token -> signed_id
+    multipart: dict[str, MultipartUpload] = field(default_factory=dict)  # by id
+
+
 class Namespace:
     """All state one test (or one user) sees: tasks, clock, ledger, rules, journal, limits."""
 
@@ -134,6 +177,7 @@ class Namespace:
         self.due: list[tuple[float, str]] = []  # (clock time, task id) of auto tasks' next status change
         self.callback_mode: CallbackMode | None = None  # the default for this namespace's tasks
         self.uploads: dict[str, Upload] = {}  # by id: the files API's uploads, until they expire
+        self.upload_sessions = UploadSessions()  # prepared and multipart uploads not yet files
 
     def add(self, task: Task) -> None:
         self.tasks[task.id] = task
@@ -170,3 +214,4 @@ class Snapshot:
     idempotency: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     # (namespace, key, idempotency key, fingerprint, task id)
     deliveries: list[Delivery] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)  # the files API's, oldest first

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from runapi_contracts import Catalog, load_catalog
 
-from . import admin, dashboard, endpoints
+from . import admin, dashboard, endpoints, files_api, openai_files
 
 
 def catalog_routes(catalog: Catalog) -> list[Route]:
@@ -45,6 +45,19 @@ routes: list[BaseRoute] = [
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     *catalog_routes(load_catalog()),
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
+    # The files API (issue 12): RunAPI's uploads, the direct upload's PUT target, OpenAI-style files and uploads.
+    Route("/api/v1/files", files_api.create, methods=["POST"]),
+    Route("/api/v1/files/prepare", files_api.prepare, methods=["POST"]),
+    Route("/api/v1/files/confirm", files_api.confirm, methods=["POST"]),
+    Route("/direct-uploads/{namespace}/{token}", files_api.put_direct, methods=["PUT"]),
+    Route("/uploads/{namespace}/{upload_id}/{file_name}", files_api.serve, methods=["GET"]),
+    Route("/v1/files", openai_files.files, methods=["GET", "POST"]),
+    Route("/v1/files/{file_id}", openai_files.file, methods=["GET", "DELETE"]),
+    Route("/v1/files/{file_id}/content", openai_files.content, methods=["GET"]),
+    Route("/v1/uploads", openai_files.create_upload, methods=["POST"]),
+    Route("/v1/uploads/{upload_id}/parts", openai_files.add_part, methods=["POST"]),
+    Route("/v1/uploads/{upload_id}/complete", openai_files.complete, methods=["POST"]),
+    Route("/v1/uploads/{upload_id}/cancel", openai_files.cancel, methods=["POST"]),
     *dashboard.routes,  # `/` and /_mock/ui/, before the admin mount that would take /_mock/ui
     # Paths take no trailing slash: no redirect (the SDKs do not follow one) but a 404, under /_mock/ too;
     # only the admin index answers both ways, as /_mock/ and /_mock.

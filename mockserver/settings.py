@@ -39,7 +39,8 @@ class Settings:
         poll_retry_after: seconds sent as Retry-After on pending/processing status reads (None = no header);
             the official SDKs wait that long instead of their 2 s default.
         retention_seconds: tasks (and their files) older than this on the clock are forgotten.
-        file_ttl_seconds: generated image URLs answer 410 after this.
+        file_ttl_seconds: generated image URLs (and uploads' URLs) answer 410 after this.
+        max_upload_bytes: the largest file the files API takes (base64 bodies may be 4/3 of it).
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
@@ -69,6 +70,7 @@ class Settings:
     max_namespaces: int = 1000
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 30 * 1024 * 1024
     callback_secret: str | None = None
     allow_callback_hosts: tuple[str, ...] = ()
     callback_schedule: tuple[float, ...] = (1, 2, 4, 8, 16, 32)
@@ -142,6 +144,8 @@ SERVE_OPTIONS = (
            "seconds tasks are kept"),
     Option("file_ttl_seconds", "--file-ttl", ("RUNAPI_MOCK_FILE_TTL", "RUNAPI_MOCK_FILE_TTL_SECONDS"),
            "seconds image URLs live (410 after)"),
+    Option("max_upload_bytes", "--max-upload-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_BYTES",),
+           "the largest file the files API takes, in bytes"),
     Option("frozen_clock", "--frozen-clock", ("RUNAPI_MOCK_FROZEN_CLOCK",),
            "start with every namespace's clock frozen"),
     Option("callback_secret", "--callback-secret", ("RUNAPI_MOCK_CALLBACK_SECRET", "RUNAPI_CALLBACK_SECRET"),
@@ -245,7 +249,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
-    "journal_size": 0, "max_body_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
 }
 
 

@@ -1,4 +1,5 @@
-"""`--state PATH`: the engine's state in SQLite, so tasks, credits, the secret and owed callbacks survive restarts.
+"""`--state PATH`: the engine's state in SQLite, so tasks, credits, the secret, owed callbacks and uploads survive
+restarts.
 
 Write-through with group commit: the engine's and the dispatcher's events mark what an operation changed
 (`record`); `submit()` hands the marks to a committer thread, which writes everything queued in one
@@ -31,10 +32,12 @@ from .events import (
     TaskMoved,
     TaskTerminal,
     TaskUpdated,
+    UploadDeleted,
+    UploadStored,
 )
 from .ledger import Account
 from .lifecycle import Progression
-from .model import Namespace, NamespaceState, Snapshot, Task
+from .model import Namespace, NamespaceState, Snapshot, Task, Upload
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -49,8 +52,10 @@ CREATE TABLE IF NOT EXISTS idempotency (namespace TEXT NOT NULL, key TEXT NOT NU
                                         PRIMARY KEY (namespace, key, idempotency_key));
 CREATE TABLE IF NOT EXISTS deliveries (namespace TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,
                                        PRIMARY KEY (namespace, id));
+CREATE TABLE IF NOT EXISTS uploads (namespace TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,
+                                    data BLOB NOT NULL, PRIMARY KEY (namespace, id));
 """
-_NAMESPACED_TABLES = ("tasks", "accounts", "idempotency", "deliveries")
+_NAMESPACED_TABLES = ("tasks", "accounts", "idempotency", "deliveries", "uploads")
 _UPSERT_TASK = "INSERT INTO tasks VALUES (?, ?, ?) ON CONFLICT (namespace, id) DO UPDATE SET record = excluded.record"
 _UPSERT_DELIVERY = ("INSERT INTO deliveries VALUES (?, ?, ?) ON CONFLICT (namespace, id) "
                     "DO UPDATE SET record = excluded.record")
@@ -136,6 +141,7 @@ class StateStore:
         self._namespaces: dict[str, Namespace] = {}
         self._deliveries: dict[tuple[str, str], Delivery | None] = {}
         self._idempotency: list[tuple[str, str, str, str, str]] = []
+        self._uploads: dict[tuple[str, str], Upload | None] = {}  # None: delete the upload
         self._dropped: list[str | None] = []  # namespaces reset (None: all of them)
 
     # -- marking (cheap; called under the engine's lock) ---------------------------------------------------
@@ -169,6 +175,14 @@ class StateStore:
 
     def _delivery_forgotten(self, event: DeliveryForgotten) -> None:
         self.forget_delivery(event.delivery)
+
+    def _upload_stored(self, event: UploadStored) -> None:
+        with self._lock:
+            self._uploads[(event.namespace.name, event.upload.id)] = event.upload
+
+    def _upload_deleted(self, event: UploadDeleted) -> None:
+        with self._lock:
+            self._uploads[(event.namespace.name, event.upload_id)] = None
 
     def task(self, ns: Namespace, task: Task) -> None:
         with self._lock:
@@ -209,6 +223,7 @@ class StateStore:
                 self._tasks = {k: v for k, v in self._tasks.items() if k[0] != name}
                 self._accounts = {k: v for k, v in self._accounts.items() if k[0] != name}
                 self._deliveries = {k: v for k, v in self._deliveries.items() if k[0] != name}
+                self._uploads = {k: v for k, v in self._uploads.items() if k[0] != name}
                 self._namespaces.pop(name, None)
                 self._idempotency = [row for row in self._idempotency if row[0] != name]
             self._dropped.append(name)
@@ -240,7 +255,7 @@ class StateStore:
     def _rows(self) -> list[tuple[str, tuple[Any, ...]]]:
         """The statements that write what is marked, in order; the marks are cleared."""
         if not (self._tasks or self._accounts or self._namespaces or self._deliveries or self._idempotency
-                or self._dropped):
+                or self._uploads or self._dropped):
             return []
         rows: list[tuple[str, tuple[Any, ...]]] = []
         for name in self._dropped:
@@ -262,6 +277,12 @@ class StateStore:
                 rows.append(("DELETE FROM deliveries WHERE namespace = ? AND id = ?", (name, delivery_id)))
             else:
                 rows.append((_UPSERT_DELIVERY, (name, delivery_id, _dump(delivery_record(delivery)))))
+        for (name, upload_id), upload in self._uploads.items():
+            if upload is None:
+                rows.append(("DELETE FROM uploads WHERE namespace = ? AND id = ?", (name, upload_id)))
+            else:
+                rows.append(("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)",
+                             (name, upload_id, _dump(upload_record(upload)), upload.data)))
         self._clear_marks()
         return rows
 
@@ -321,6 +342,7 @@ class StateStore:
             accounts = db.execute("SELECT namespace, key, record FROM accounts").fetchall()
             idempotency = db.execute("SELECT * FROM idempotency").fetchall()
             deliveries = db.execute("SELECT namespace, record FROM deliveries ORDER BY rowid").fetchall()
+            uploads = db.execute("SELECT namespace, record, data FROM uploads ORDER BY rowid").fetchall()
         return Snapshot(
             namespaces=[namespace_from_record(name, json.loads(record)) for name, record in namespaces],
             tasks=[task_from_record({**json.loads(record), "namespace": name}) for name, record in tasks],
@@ -328,6 +350,7 @@ class StateStore:
             idempotency=[(name, key, idem, fingerprint, task_id)
                          for name, key, idem, fingerprint, task_id in idempotency],
             deliveries=[delivery_from_record({**json.loads(record), "namespace": name}) for name, record in deliveries],
+            uploads=[Upload(**json.loads(record), namespace=name, data=bytes(data)) for name, record, data in uploads],
         )
 
 
@@ -343,6 +366,7 @@ _MARKS: dict[type, Callable[[StateStore, Any], None]] = {
     TaskTerminal: StateStore._changed, TaskForgotten: StateStore._forgotten,
     NamespaceChanged: StateStore._namespace_changed, NamespaceReset: StateStore._reset,
     DeliveryChanged: StateStore._delivery_changed, DeliveryForgotten: StateStore._delivery_forgotten,
+    UploadStored: StateStore._upload_stored, UploadDeleted: StateStore._upload_deleted,
 }
 
 
@@ -401,6 +425,14 @@ def namespace_from_record(name: str, record: dict[str, Any]) -> NamespaceState:
         callback_mode=CallbackMode(**record["callback_mode"]) if record["callback_mode"] else None,
         starting_microcents=record.get("starting_microcents"),  # absent from files written before it was kept
     )
+
+
+_UPLOAD_FIELDS = tuple(f.name for f in dataclasses.fields(Upload) if f.name not in ("namespace", "data"))
+
+
+def upload_record(upload: Upload) -> dict[str, Any]:
+    """An upload's row but its bytes (a BLOB column of their own) and namespace (the key's)."""
+    return {name: getattr(upload, name) for name in _UPLOAD_FIELDS}
 
 
 def delivery_record(delivery: Delivery) -> dict[str, Any]:

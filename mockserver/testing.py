@@ -133,6 +133,14 @@ class MockHandle:
     def rotate_callback_secret(self) -> str:
         return self.admin.rotate_callback_secret()
 
+    def uploads(self) -> list[dict[str, Any]]:
+        """This namespace's uploads (the files API's), oldest first."""
+        return self.admin.uploads()
+
+    def delete_upload(self, upload_id: str) -> None:
+        """Forget an upload: its URL answers 404 and a task reading it fails."""
+        self.admin.delete_upload(upload_id)
+
 
 class InProcessMock:
     """An app with its lifespan running on an event-loop thread of its own: no port, real background work.

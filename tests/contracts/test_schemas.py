@@ -122,6 +122,31 @@ EXAMPLES: dict[str, tuple[Any, Any, str]] = {
         "a non-http(s) source URL",
     ),
 }
+UPLOAD_URL = "http://127.0.0.1:8787/uploads/default/f99b8cbb/java-smoke.txt"
+FILE_OBJECT = {"id": "f99b8cbb", "object": "file", "bytes": 19, "created_at": 1796130030, "expires_at": 1796734830,
+               "filename": "java-smoke.txt", "purpose": "user_data", "url": UPLOAD_URL}
+UPLOAD_OBJECT = {"id": "upload_1", "object": "upload", "bytes": 19, "created_at": 1796130030,
+                 "filename": "java-smoke.txt", "purpose": "user_data", "status": "pending", "expires_at": 1796133630}
+EXAMPLES.update({  # the files API (issue 12)
+    "upload": ({"file_name": "java-smoke.txt", "url": UPLOAD_URL, "size_bytes": 19, "mime_type": "text/plain",
+                "created_at": "2026-12-01T13:00:30.226Z", "expires_at": "2026-12-08T13:00:30.226Z"},
+               {"file_name": "java-smoke.txt", "url": UPLOAD_URL, "size_bytes": 19, "mime_type": "text/plain",
+                "created_at": 1796130030, "expires_at": 1796734830},
+               "epoch times where runapi-core reads ISO-8601 strings"),
+    "upload_prepare": ({"upload_url": "http://127.0.0.1:8787/direct-uploads/default/t", "signed_id": "s",
+                        "headers": {"Content-Type": "text/plain"}},
+                       {"upload_url": "/direct-uploads/default/t", "signed_id": "s", "headers": {}},
+                       "a relative upload_url (the SDK PUTs it with a client that has no base URL)"),
+    "file_object": (FILE_OBJECT, {**FILE_OBJECT, "created_at": "2026-12-01T13:00:30Z"}, "an ISO created_at"),
+    "file_list": ({"object": "list", "data": [FILE_OBJECT], "first_id": "f99b8cbb", "last_id": "f99b8cbb",
+                   "has_more": False},
+                  {"object": "list", "data": [FILE_OBJECT]}, "no has_more"),
+    "deleted_file": ({"id": "f99b8cbb", "object": "file", "deleted": True}, {"id": "f99b8cbb", "deleted": "yes"},
+                     "no object, deleted not a boolean"),
+    "upload_object": (UPLOAD_OBJECT, {**UPLOAD_OBJECT, "status": "completed"}, "completed without its file"),
+    "upload_part": ({"id": "part_1", "object": "upload.part", "created_at": 1796130030, "upload_id": "upload_1"},
+                    {"id": "part_1", "object": "upload.part", "created_at": 1796130030}, "no upload_id"),
+})
 MODEL_SCHEMAS = [f"request/{m.family}/{m.action}/{m.name}" for m in load_catalog().models()]
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "requests"
 

@@ -44,6 +44,7 @@ load_all_checks()
 ALL_CHECKS = schemathesis.checks.CHECKS.get_all()
 CHECK_NAMES = {check.__name__ for check in ALL_CHECKS}
 positive_data_acceptance = next(c for c in ALL_CHECKS if c.__name__ == "positive_data_acceptance")
+negative_data_rejection = next(c for c in ALL_CHECKS if c.__name__ == "negative_data_rejection")
 
 
 def is_loopback_url(url: str) -> bool:
@@ -60,8 +61,19 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+# Whether the files API takes a request hangs on what no schema says: a source URL's reachability and host, the
+# bytes base64 decodes to, a checksum, parts that exist; schema-valid requests there may rightly get a 422.
+# And a multipart form's fields are all text: `purpose=false` is the string "false", not the boolean it was
+# generated as, so the negative check cannot tell a wrong type there.
+FILES_PATHS = ("/api/v1/files", "/v1/files", "/v1/uploads")
+MULTIPART = {("POST", "/v1/files"), ("POST", "/v1/uploads/{upload_id}/parts")}
+
+
 def validate(case: schemathesis.Case, response: Any) -> None:
-    case.validate_response(response, checks=ALL_CHECKS, headers=AUTH)
+    excluded = [positive_data_acceptance] if case.path.startswith(FILES_PATHS) else []
+    if (case.method.upper(), case.path) in MULTIPART:
+        excluded.append(negative_data_rejection)
+    case.validate_response(response, checks=ALL_CHECKS, excluded_checks=excluded or None, headers=AUTH)
 
 
 # -- the fuzz run --------------------------------------------------------------------------------------
