@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -67,34 +67,38 @@ def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settin
 
     `namespaces` are the engine's open ones (never opened here); `refresh` brings a task up to date on its clock.
     """
-    prefixes = _prefixes(origin, settings.public_url)
-    candidates = [found for found in _urls(model, body) if _may_be_own(found[2], prefixes)]
-    if not candidates:  # the common case: no URL, or only URLs elsewhere; nothing parsed
+    sent = _file_like_urls(model, body)
+    if not sent:  # the common case: no image URL, or none with a path the mock serves files under
         return None
+    prefixes = _prefixes(origin, settings.public_url)
     kept: SourceImage | None = None
-    for field, where, url in candidates:
-        path = _own_path(url, origin, settings.public_url)
+    for field, index, url in sent:
+        path = _own_path(url, origin, settings.public_url) if _on_own_host(url, prefixes) else None
         if path is None:
-            continue
+            continue  # elsewhere: never fetched
         try:
             picture, label = _read(path, namespaces, refresh, settings.file_ttl_seconds)
         except _Unusable as unusable:
+            where = field if index is None else f"{field}[{index}]"
             return Resolved(failure=(f"Cannot read {where} ({url}): {unusable}", ERROR_CODE))
-        if kept is None and field == model.source_field and where in (field, f"{field}[0]"):
+        if kept is None and field == model.source_field and not index:
             kept = _bounded(picture, label)
     return Resolved(source=kept)
 
 
-def _urls(model: Model, body: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
-    """(field, where, url) of every image-input URL the body sends: `where` is `field` or `field[i]`."""
+def _file_like_urls(model: Model, body: Mapping[str, Any]) -> list[tuple[str, int | None, str]]:
+    """(field, list index or None, url) of the image-input URLs whose text names a files or uploads path: the
+    cheap test before any parsing, a substring search per URL."""
+    found: list[tuple[str, int | None, str]] = []
     for field in model.source_fields:
         value = body.get(field)
         if isinstance(value, str):
-            yield field, field, value
+            if "/files/" in value or "/uploads/" in value:
+                found.append((field, None, value))
         elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, str):
-                    yield field, f"{field}[{index}]", item
+            found += [(field, index, url) for index, url in enumerate(value)
+                      if isinstance(url, str) and ("/files/" in url or "/uploads/" in url)]
+    return found
 
 
 @lru_cache(maxsize=64)
@@ -108,10 +112,9 @@ def _scheme_host(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _may_be_own(url: str, prefixes: tuple[str, ...]) -> bool:
-    """The cheap test before any parsing: does the URL start with a host the mock may answer on?"""
-    own_host = url.startswith(prefixes) or url[:256].lower().startswith(prefixes)
-    return own_host and ("/files/" in url or "/uploads/" in url)
+def _on_own_host(url: str, prefixes: tuple[str, ...]) -> bool:
+    """Does the URL start with a host the mock may answer on (loopback, the request's, the public URL's)?"""
+    return url.startswith(prefixes) or url[:256].lower().startswith(prefixes)
 
 
 def _own_path(url: str, origin: str, public_url: str | None) -> str | None:

@@ -127,7 +127,9 @@ def assert_failed(client: TestClient, task: dict[str, Any], url: str, field: str
     ("missing", "no upload"), ("deleted", "no upload"), ("expired", "expired"),
     ("text", "text/plain, not an image"), ("undecodable", "not an image Pillow can read"),
 ])
-def test_an_unusable_upload_fails_the_task_and_refunds_it(client: TestClient, kind: str, reason: str) -> None:
+def test_an_unusable_upload_fails_the_task_and_refunds_it(make_client: Callable[..., TestClient], kind: str,
+                                                          reason: str) -> None:
+    client = make_client(frozen_clock=True)  # so an upload expiring now is expired now (expires_at <= now)
     data = b"hello from java sdk" if kind in ("text", "undecodable") else png()
     made, url = upload(client, data, mime="text/plain" if kind == "text" else "image/png",
                        ttl=0 if kind == "expired" else 3600)
