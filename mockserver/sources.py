@@ -176,8 +176,12 @@ def _task_image(ns: Namespace | None, task_id: str, name: str, refresh: Refresh,
         raise _Unusable(f"the images of task {task_id} expired (generated files are kept {ttl:g} s)")
     width, height = task.image_size()
     index = names.index(name)
-    picture = images.draw(f"{task.id}/{name}", width, height, task.caption(index),
-                          task.source.data if task.source is not None else None)
+    # Drawn at the size the task keeps, not at full size (a 4k image took ~100 ms under the engine's lock): the
+    # caption is laid out in proportion to the size, so the picture is the one served, only smaller.
+    scale = min(1.0, KEPT_LONG_SIDE / max(width, height))
+    picture = images.draw(f"{task.id}/{name}", max(1, round(width * scale)), max(1, round(height * scale)),
+                          task.caption(index), task.source.data if task.source is not None else None)
+    picture.info["real_size"] = (width, height)
     return picture, f"task {task_id[:8]} image {index + 1}"
 
 

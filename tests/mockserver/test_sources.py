@@ -117,7 +117,7 @@ def assert_failed(client: TestClient, task: dict[str, Any], url: str, field: str
     assert task["status"] == "failed", task
     assert task["error_code"] == sources.ERROR_CODE
     assert field in task["error"] and url in task["error"] and reason in task["error"], task["error"]
-    assert not validate_response("task", task)
+    assert not validate_response("task", task) and not validate_response("callback_payload", task)
 
 
 # -- a source that cannot be used fails the task, refunded ------------------------------------------------
