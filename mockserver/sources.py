@@ -73,11 +73,11 @@ def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settin
     prefixes = _prefixes(origin, settings.public_url)
     kept: SourceImage | None = None
     for field, index, url in sent:
-        path = _own_path(url, origin, settings.public_url) if _on_own_host(url, prefixes) else None
-        if path is None:
+        file = _own_file(url, origin, settings.public_url) if _on_own_host(url, prefixes) else None
+        if file is None:
             continue  # elsewhere: never fetched
         try:
-            picture, label = _read(path, namespaces, refresh, settings.file_ttl_seconds)
+            picture, label = _read(file, namespaces, refresh, settings.file_ttl_seconds)
         except _Unusable as unusable:
             where = field if index is None else f"{field}[{index}]"
             return Resolved(failure=(f"Cannot read {where} ({url}): {unusable}", ERROR_CODE))
@@ -117,8 +117,9 @@ def _on_own_host(url: str, prefixes: tuple[str, ...]) -> bool:
     return url.startswith(prefixes) or url[:256].lower().startswith(prefixes)
 
 
-def _own_path(url: str, origin: str, public_url: str | None) -> str | None:
-    """The path of `url` as the mock routes it (no /ns/<name> or public-URL prefix), if the mock serves it."""
+def _own_file(url: str, origin: str, public_url: str | None) -> re.Match[str] | None:
+    """The upload or task file `url` names, if it is on a host of the mock and has a path the mock serves files
+    at (without its /ns/<name> or public-URL prefix)."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -133,18 +134,16 @@ def _own_path(url: str, origin: str, public_url: str | None) -> str | None:
               or (public is not None and host == (public.hostname or "").lower())):
         return None
     path = _NS_PREFIX.sub("", path, count=1)
-    return path if path.startswith(("/files/", "/uploads/")) else None
+    # Only the shapes the mock serves: a loopback server of the client's own may have a /files/ of its own.
+    return _UPLOAD.match(path) or _FILE.match(path)
 
 
-def _read(path: str, namespaces: Mapping[str, Namespace], refresh: Refresh,
+def _read(match: re.Match[str], namespaces: Mapping[str, Namespace], refresh: Refresh,
           ttl: float) -> tuple[Image.Image, str]:
-    """The picture at a mock path, and its caption label; raises _Unusable saying why there is none."""
-    match = _UPLOAD.match(path) or _FILE.match(path)
-    if match is None:
-        raise _Unusable("the mock serves no file at this path")
+    """The picture of a mock file, and its caption label; raises _Unusable saying why there is none."""
     ns = namespaces.get(unquote(match["namespace"]))
     owner, name = unquote(match["owner"]), unquote(match["name"])
-    if path.startswith("/uploads/"):
+    if match.re is _UPLOAD:
         return _upload(ns, owner)
     return _task_image(ns, owner, name, refresh, ttl)
 

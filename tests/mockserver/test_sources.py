@@ -172,11 +172,14 @@ def test_a_source_elsewhere_is_not_read_and_the_task_completes_as_before(client:
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     def parsed(*args: Any) -> None:
         raise AssertionError("a URL elsewhere was parsed")
-    monkeypatch.setattr(sources, "_own_path", parsed)  # the prefix test turns these away before any parsing
+    monkeypatch.setattr(sources, "_own_file", parsed)  # the prefix test turns these away before any parsing
     for url in ("https://cdn.example.com/files/default/x/0.png", "http://127.0.0.1:9/plain.png"):
         task = run(client, EDIT, edit(url))
         assert task["status"] == "completed", task
         assert download(client, task["images"][0]["url"]).size == (1024, 1024)  # qwen-image's default 1:1
+    monkeypatch.undo()
+    # on loopback but not a path the mock serves files at: a server of the client's own, accepted unread
+    assert run(client, EDIT, edit("http://127.0.0.1:9/files/cat.png"))["status"] == "completed"
 
 
 @pytest.mark.parametrize("url", [
