@@ -36,17 +36,25 @@ class Model:
     output_spec: Mapping[str, Any] = field(default_factory=dict)
     resolutions: Mapping[str, int] = field(default_factory=lambda: dict(_DEFAULT_RESOLUTIONS))
     default_resolution: str = "1k"
+    source_fields: tuple[str, ...] = ()  # the image-input URL fields (`media: image`), in field order
 
     def default(self, name: str) -> Any:
         return self.fields.get(name, {}).get("default")
+
+    @property
+    def source_field(self) -> str | None:
+        """The image field the output is derived from (the output spec's `source`), if the action has one."""
+        name = self.output_spec.get("source")
+        return name if isinstance(name, str) else None
 
     def output_format(self, body: Mapping[str, Any]) -> str:
         """The encoding `body`'s files get: what a create records, without shaping the whole output."""
         return format_of(self.output_spec, body, self.fields)
 
-    def output(self, body: Mapping[str, Any]) -> Output:
-        """What `body` makes: image count, width, height and format, per the action's output spec."""
-        return shape(self.output_spec, body, self.fields, self.resolutions, self.default_resolution)
+    def output(self, body: Mapping[str, Any], source_size: tuple[int, int] | None = None) -> Output:
+        """What `body` makes: image count, width, height and format, per the action's output spec; with the
+        real (width, height) of its primary source image when the mock could read it."""
+        return shape(self.output_spec, body, self.fields, self.resolutions, self.default_resolution, source_size)
 
     def price_microcents(self, body: Mapping[str, Any], default_resolution: str | None = None) -> int:
         """Price of one request: the per-image price at its resolution times the image count."""
@@ -166,6 +174,7 @@ def _build_model(family: str, action: str, name: str, raw_action: Mapping[str, A
         output_spec=dict(raw_action.get("output", {})),
         resolutions=resolutions,
         default_resolution=default_resolution,
+        source_fields=tuple(name for name, spec in fields.items() if spec.get("media") == "image"),
     )
 
 

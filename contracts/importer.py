@@ -166,6 +166,7 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
     if extra.get("field_aliases"):
         raw["field_aliases"] = dict(extra["field_aliases"])
     output = {**defaults.get("output", {}), **extra.get("output", {})}
+    output["source"] = _primary_source(models, fields, extra, overlay)
     raw["output"] = {k: v for k, v in output.items() if v is not None}
     raw["fields"] = base
     shared_rules += [{k: v for k, v in rule.items() if k != "why"} for rule in extra.get("rules", ())]
@@ -226,12 +227,29 @@ def _field(name: str, spec: Mapping[str, Any], conventions: Mapping[str, Any]) -
     if isinstance(spec.get("items"), Mapping):
         out["items"] = _field(f"{name}[]", spec["items"], {})
     url_suffix, urls_suffix = conventions.get("url_suffix", "_url"), conventions.get("url_list_suffix", "_urls")
-    if kind == "string" and name.endswith(url_suffix):
+    is_url = kind == "string" and name.endswith(url_suffix)
+    if is_url:
         out["format"] = "http-url"
     elif kind == "array" and name.endswith(urls_suffix):
+        is_url = True
         out["items"] = _ordered({**out.get("items", {"type": "string"}), "format": "http-url",
                                  "description": "Absolute http(s) URL."})
+    images = conventions.get("image_inputs")
+    if is_url and isinstance(images, Mapping) and name not in images.get("not_images", ()):
+        out["media"] = "image"  # an image the action reads: checked when it is on the mock's own files
     return _ordered(out)
+
+
+def _primary_source(models: list[str], fields: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Any],
+                    overlay: Mapping[str, Any]) -> str | None:
+    """The image field an action's output is derived from: the action's own `output.source`, else the first
+    of the conventions' `image_inputs.primary` some model of it reads."""
+    if "source" in extra.get("output", {}):
+        named = extra["output"]["source"]
+        return str(named) if named is not None else None
+    candidates = overlay.get("conventions", {}).get("image_inputs", {}).get("primary", ())
+    return next((name for name in candidates
+                 if any(fields[m].get(name, {}).get("media") == "image" for m in models)), None)
 
 
 _ORDER = ("type", "format", "required", "enum", "pattern", "min_length", "max_length", "minimum", "maximum",

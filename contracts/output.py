@@ -7,7 +7,11 @@ its result, so the engine, the image renderer and pricing never name a field or 
   long-side resolution and encoding (absent: the model's default, then ``default_*``);
 - ``sizes``: long-side pixels for resolution values outside the catalog's table (``"1.5K": 1536``);
 - ``upscale_factor`` / ``source_long_side``: an upscaler's factor field and the size assumed for its source
-  (the mock never fetches it);
+  when the mock cannot read it (a source elsewhere is never fetched);
+- ``source``: the image field the output is derived from (its primary source). When that image is on the
+  mock's own files its real size is known: an aspect ratio the request leaves unset, or sets to one of
+  ``match_source`` (``auto``, ``match_input_image``), follows the source, and an upscaler scales its long side;
+- ``max_long_side``: no output side grows past it (a source-derived upscale is cut down to it);
 - ``result``: the member a completed task lists its files under (``images``, ``segments``, ``layers``);
 - ``result_layout``: where a result has more than one member or numbered items, the members in order, each
   ``{"member", "take", "single", "index", "first_index"}``: ``take`` files (absent: all that are left), one
@@ -24,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Output", "count_of", "dimensions", "format_of", "result_body", "result_layout", "result_urls", "shape"]
+__all__ = ["Output", "count_of", "dimensions", "follows_source", "format_of", "result_body", "result_layout",
+           "result_urls", "shape"]
 
 
 @dataclass(frozen=True)
@@ -129,21 +134,37 @@ def format_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[
     return fmt
 
 
+def follows_source(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether the request leaves the output's shape to its source image: no aspect ratio sent (a model default
+    is not the client's choice), or one of the spec's ``match_source`` values."""
+    name = spec.get("aspect_ratio")
+    if not isinstance(name, str) or body.get(name) in (None, ""):
+        return True
+    return value_of(spec, "aspect_ratio", body, fields) in spec.get("match_source", ())
+
+
 def shape(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
-          resolutions: Mapping[str, int], default_resolution: str) -> Output:
-    """The Output of one request under an action's output spec."""
+          resolutions: Mapping[str, int], default_resolution: str,
+          source_size: tuple[int, int] | None = None) -> Output:
+    """The Output of one request under an action's output spec; `source_size` is the (width, height) of its
+    primary source when known (see ``source`` above)."""
     count = count_of(spec, body, fields)
     fmt = format_of(spec, body, fields)
     aspect_ratio = value_of(spec, "aspect_ratio", body, fields)
+    if source_size is not None and follows_source(spec, body, fields):
+        aspect_ratio = f"{source_size[0]}:{source_size[1]}"
     factor = _positive_int(value_of(spec, "upscale_factor", body, fields))
     if factor is not None:
-        long_side = (_positive_int(spec.get("source_long_side")) or 512) * factor
+        source_long = max(source_size) if source_size is not None else spec.get("source_long_side")
+        long_side = (_positive_int(source_long) or 512) * factor
     else:
         resolution = value_of(spec, "resolution", body, fields)
         sizes = spec.get("sizes", {})
         key = resolution.lower() if isinstance(resolution, str) else ""
         long_side = (sizes.get(resolution) if isinstance(resolution, str) else None) or resolutions.get(key) \
             or resolutions.get(default_resolution, 1024)
+    bound = _positive_int(spec.get("max_long_side"))
+    long_side = max(8, min(long_side, bound)) if bound is not None else long_side
     width, height = dimensions(aspect_ratio, long_side)
     return Output(count=count, width=width, height=height, format=fmt, result=str(spec.get("result", "images")),
                   layout=result_layout(spec))

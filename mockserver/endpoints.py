@@ -250,9 +250,9 @@ async def file(request: Request) -> Response:
     width, height = task.image_size()
     cache: images.ImageCache = request.app.state.image_cache
     key = f"{task.id}/{name}"
-    label = images.caption(task.requested_model or task.model, (width, height), task.image_format, task.id,
-                           task.body.get("prompt"), int(name.partition(".")[0]), task.image_count())
-    data = await run_in_threadpool(cache.get_or_render, key, key, width, height, task.image_format, label)
+    label = task.caption(int(name.partition(".")[0]))
+    source = task.source.data if task.source is not None else None
+    data = await run_in_threadpool(cache.get_or_render, key, key, width, height, task.image_format, label, source)
     return Response(data, media_type=images.content_type(task.image_format),
                     headers={"Cache-Control": "private, max-age=3600"})
 

@@ -22,7 +22,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from runapi_contracts import load_catalog, vocabulary
 
-from . import errors, events, lifecycle, scenarios
+from . import errors, events, lifecycle, scenarios, sources
 from .clock import VirtualClock
 from .delivery import CallbackMode
 from .journal import Entry
@@ -343,6 +343,7 @@ class TaskEngine:
         active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
         check_concurrency(self.settings.max_concurrent, active, frees_in)
         self._prune(ns, now)
+        found = sources.resolve(model, body, origin, self.settings, self._namespaces, self._bring_up_to_date)
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()
@@ -364,6 +365,8 @@ class TaskEngine:
         task.requested_model = requested_model
         if scenario and scenario.failure_message:
             task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
+        if found is not None:  # a source on the mock's own files: kept, or the reason the task will fail
+            found.apply(task)
         task.history.append(("pending", now))
         ns.add(task)
         if idempotency_key is not None:
@@ -484,6 +487,9 @@ class TaskEngine:
         if step > task.step:
             task.step = step
             self._apply(ns, task, now)
+
+    def _bring_up_to_date(self, ns: Namespace, task: Task) -> None:
+        self._materialize(ns, task, ns.clock.now())
 
     def _apply(self, ns: Namespace, task: Task, now: float) -> None:
         if task.terminal:

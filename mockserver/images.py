@@ -1,4 +1,5 @@
-"""Deterministic, cheap image bytes for completed tasks, captioned with where they came from."""
+"""Deterministic, cheap image bytes for completed tasks (drawn, or derived from their source image), captioned
+with where they came from."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-__all__ = ["ImageCache", "caption", "content_type", "extension", "render"]
+__all__ = ["ImageCache", "caption", "content_type", "draw", "extension", "render"]
 
 
 _FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg"}
@@ -20,6 +21,7 @@ _EXTENSIONS = {"png": "png", "jpeg": "jpg"}
 _BANDS = 4
 _PROMPT_CHARS = 48
 _MIN_FONT = 9  # smaller text is not legible; tiny images go without a caption
+_TINT = 0.35  # how much of a derived image is the seed's colour: the source stays plain to see
 
 
 def _format(fmt: str) -> str:
@@ -79,26 +81,53 @@ def _draw_caption(image: Image.Image, lines: Sequence[str], background: tuple[in
         draw.text((left + pad, top + pad + i * line_height), line, fill=ink, font=font)
 
 
-def render(seed: str, width: int, height: int, fmt: str, caption: Sequence[str] = ()) -> bytes:
-    """Render a solid background with a few seed-coloured bands, and the caption lines on a panel.
+def _derived(source: bytes, width: int, height: int, tint: tuple[int, int, int],
+             frame: tuple[int, int, int]) -> Image.Image:
+    """The source cropped to fill width x height, tinted and framed in seed colours: visibly the source, and
+    visibly a new image (a chain of edits shows one tint and frame per step)."""
+    with Image.open(io.BytesIO(source)) as opened:
+        picture = ImageOps.fit(opened.convert("RGBA"), (width, height), Image.Resampling.BILINEAR)
+    flat = Image.new("RGB", (width, height), tint)
+    flat.paste(picture, mask=picture)  # transparent parts (a cut-out) show the tint
+    image = Image.blend(flat, Image.new("RGB", (width, height), tint), _TINT)
+    border = max(1, min(width, height) // 40)
+    ImageDraw.Draw(image).rectangle((0, 0, width - 1, height - 1), outline=frame, width=border)
+    return image
+
+
+def draw(seed: str, width: int, height: int, caption: Sequence[str] = (), source: bytes | None = None
+         ) -> Image.Image:
+    """The picture `render` encodes: seed-coloured bands on a solid background, or the `source` image (PNG or
+    JPEG bytes) recoloured, with the caption lines on a panel."""
+    if width < 1 or height < 1:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    background, *bands = _colours(seed)
+    if source is not None:
+        image = _derived(source, width, height, background, bands[0])
+    else:
+        image = Image.new("RGB", (width, height), background)
+        pen = ImageDraw.Draw(image)
+        band_height = max(1, height // (2 * _BANDS + 1))
+        for i, colour in enumerate(bands):
+            top = (2 * i + 1) * band_height
+            inset = width * (i + 1) // (2 * _BANDS + 2)
+            pen.rectangle((inset, top, width - 1 - inset, top + band_height - 1), fill=colour)
+    if caption:
+        _draw_caption(image, caption, background)
+    return image
+
+
+def render(seed: str, width: int, height: int, fmt: str, caption: Sequence[str] = (),
+           source: bytes | None = None) -> bytes:
+    """Encode `draw`'s picture: a solid background with a few seed-coloured bands (or the source image
+    recoloured), and the caption lines on a panel.
 
     Colours come from a hash of the seed and the encoders get no metadata, so the
     bytes are identical across calls and processes; whole-shape drawing keeps a
     4096x4096 image cheap.
     """
     kind = _format(fmt)
-    if width < 1 or height < 1:
-        raise ValueError(f"image size must be positive, got {width}x{height}")
-    background, *bands = _colours(seed)
-    image = Image.new("RGB", (width, height), background)
-    draw = ImageDraw.Draw(image)
-    band_height = max(1, height // (2 * _BANDS + 1))
-    for i, colour in enumerate(bands):
-        top = (2 * i + 1) * band_height
-        inset = width * (i + 1) // (2 * _BANDS + 2)
-        draw.rectangle((inset, top, width - 1 - inset, top + band_height - 1), fill=colour)
-    if caption:
-        _draw_caption(image, caption, background)
+    image = draw(seed, width, height, caption, source)
     out = io.BytesIO()
     if kind == "png":
         image.save(out, format="PNG", optimize=False, compress_level=1)
@@ -142,7 +171,7 @@ class ImageCache:
             return self._size
 
     def get_or_render(self, key: str, seed: str, width: int, height: int, fmt: str,
-                      caption: Sequence[str] = ()) -> bytes:
+                      caption: Sequence[str] = (), source: bytes | None = None) -> bytes:
         """Return cached bytes for key, rendering and storing them on a miss."""
         with self._lock:
             data = self._entries.get(key)
@@ -151,7 +180,7 @@ class ImageCache:
                 return data
         # Render outside the lock so one slow 4k image does not block other
         # threads; rendering is deterministic, so a racing duplicate is harmless.
-        data = render(seed, width, height, fmt, caption)
+        data = render(seed, width, height, fmt, caption, source)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)

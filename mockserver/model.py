@@ -20,6 +20,17 @@ from .ratelimit import RateLimiter
 from .settings import Settings
 
 
+@dataclass(frozen=True, slots=True)
+class SourceImage:
+    """What a task keeps of the source image its output is derived from (sources.py reads it at create): a
+    bounded copy of its pixels, so the task renders after the upload expires, and its real size."""
+
+    data: bytes  # PNG or JPEG, long side at most sources.KEPT_LONG_SIDE
+    width: int
+    height: int
+    label: str  # where it came from, for the caption ("upload cat.png", "task 1f2e3d4c image 1")
+
+
 @dataclass(slots=True)
 class Task:
     id: str
@@ -48,6 +59,7 @@ class Task:
     history: list[tuple[str, float]] = field(default_factory=list)
     callback_mode: CallbackMode | None = None  # when the request (or its namespace) asked for one
     requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
+    source: SourceImage | None = None  # the primary source on the mock's own files, when it could be read
 
     @property
     def terminal(self) -> bool:
@@ -59,7 +71,7 @@ class Task:
         model = entry.models.get(self.model) if entry is not None else None
         if model is None:  # a task restored from a state file whose model the catalog no longer has
             return Output(1, 1024, 1024, self.image_format)
-        return model.output(self.body)
+        return model.output(self.body, (self.source.width, self.source.height) if self.source else None)
 
     def image_size(self) -> tuple[int, int]:
         output = self.output()
@@ -67,6 +79,12 @@ class Task:
 
     def image_count(self) -> int:
         return self.output().count
+
+    def caption(self, index: int) -> tuple[str, ...]:
+        """The lines image `index` shows: model, size, task, prompt, and the source it was derived from."""
+        lines = images.caption(self.requested_model or self.model, self.image_size(), self.image_format, self.id,
+                               self.body.get("prompt"), index, self.image_count())
+        return (*lines, f"from {self.source.label}") if self.source is not None else lines
 
     def image_urls(self, origin: str | None = None) -> list[str]:
         """The image URLs on `origin` (the reading request's, or the public URL); the creating request's

@@ -12,6 +12,7 @@ rules, rate-limit windows and the image cache are not kept: they describe a run,
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import sqlite3
@@ -37,7 +38,7 @@ from .events import (
 )
 from .ledger import Account
 from .lifecycle import Progression
-from .model import Namespace, NamespaceState, Snapshot, Task, Upload
+from .model import Namespace, NamespaceState, Snapshot, SourceImage, Task, Upload
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -386,6 +387,9 @@ def task_record(task: Task) -> dict[str, Any]:
     record["progression"] = {"mode": task.progression.mode, "polls": task.progression.polls}
     mode = task.callback_mode
     record["callback_mode"] = {"duplicate": mode.duplicate, "delay": mode.delay, "early": mode.early} if mode else None
+    source = task.source  # the source image's bounded copy, base64: a restored task still renders derived output
+    record["source"] = {"data": base64.b64encode(source.data).decode("ascii"), "width": source.width,
+                        "height": source.height, "label": source.label} if source else None
     return record
 
 
@@ -396,6 +400,9 @@ def task_from_record(record: dict[str, Any]) -> Task:
     record["durations"] = tuple(record["durations"])
     record["failure"] = tuple(record["failure"])
     record["history"] = [tuple(item) for item in record["history"]]
+    source = record.get("source")  # absent from files written before source images
+    record["source"] = SourceImage(base64.b64decode(source["data"]), source["width"], source["height"],
+                                   source["label"]) if source else None
     return Task(**record)
 
 
