@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.types import ASGIApp
 
 from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
@@ -23,6 +25,24 @@ from .settings import Settings
 from .state import StateStore
 
 logger = logging.getLogger("runapi_mock")
+
+
+class _App(Starlette):
+    """Starlette with one ExceptionMiddleware, inside the user middleware, handling every exception.
+
+    Starlette hands the handlers for MockError and HTTPException to its innermost ExceptionMiddleware, but one
+    for Exception to its outermost ServerErrorMiddleware, which sits outside RequestContextMiddleware and
+    re-raises. Here the innermost one takes all of them, so an unexpected exception is answered (with the
+    request id and a journal entry) by the same layer as a MockError, and a request pays for one exception
+    layer, not two; ServerErrorMiddleware keeps the Exception handler for a crash in the middleware itself.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = dict(self.exception_handlers)
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=handlers.get(Exception), debug=self.debug)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -63,13 +83,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                + (f" and {len(owed) - 20} more" if len(owed) > 20 else ""))
 
     request_listeners: list[access_log.Listener] = []  # serve's request log, when it prints one
-    # errors.respond renders every error. Starlette hands the handlers for MockError and HTTPException to its
-    # innermost ExceptionMiddleware, but one for Exception to its outermost ServerErrorMiddleware, which sits
-    # outside ours and re-raises: so an ExceptionMiddleware of our own, inside ours, answers unexpected
-    # exceptions (with the request id and a journal entry), and ServerErrorMiddleware only a crash in ours.
-    app = Starlette(
-        middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners),
-                    Middleware(ExceptionMiddleware, handlers={Exception: errors.respond})],
+    # errors.respond renders every error, inside RequestContextMiddleware (see _App).
+    app = _App(
+        middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners)],
         exception_handlers={errors.MockError: errors.respond, HTTPException: errors.respond,
                             Exception: errors.respond},
     )
