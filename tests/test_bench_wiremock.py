@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-import wiremock  # noqa: E402  (bench/ is not a package)
-from drivers import BODY  # noqa: E402
+import wiremock
+from drivers import BODY
 
 
 def test_the_stub_file_answers_what_the_mock_answers_a_create(client: TestClient, tmp_path: Path) -> None:
