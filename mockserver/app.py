@@ -7,10 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.errors import ServerErrorMiddleware
-from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp
 
 from . import access_log, dashboard, errors, images
@@ -28,21 +26,19 @@ logger = logging.getLogger("runapi_mock")
 
 
 class _App(Starlette):
-    """Starlette with one ExceptionMiddleware, inside the user middleware, handling every exception.
+    """Starlette without its ExceptionMiddleware: RequestContextMiddleware answers every exception itself.
 
-    Starlette hands the handlers for MockError and HTTPException to its innermost ExceptionMiddleware, but one
-    for Exception to its outermost ServerErrorMiddleware, which sits outside RequestContextMiddleware and
-    re-raises. Here the innermost one takes all of them, so an unexpected exception is answered (with the
-    request id and a journal entry) by the same layer as a MockError, and a request pays for one exception
-    layer, not two; ServerErrorMiddleware keeps the Exception handler for a crash in the middleware itself.
+    Starlette puts an ExceptionMiddleware (a Request and a send wrapper per request) inside the user middleware
+    for MockError and HTTPException, and the handler for Exception in its outermost ServerErrorMiddleware, which
+    re-raises. The mock renders all of them with errors.respond inside RequestContextMiddleware (so each gets
+    its request id and journal entry); ServerErrorMiddleware keeps that handler for a crash in the middleware.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        handlers = dict(self.exception_handlers)
-        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        app: ASGIApp = self.router
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
-        return ServerErrorMiddleware(app, handler=handlers.get(Exception), debug=self.debug)
+        return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -84,11 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     request_listeners: list[access_log.Listener] = []  # serve's request log, when it prints one
     # errors.respond renders every error, inside RequestContextMiddleware (see _App).
-    app = _App(
-        middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners)],
-        exception_handlers={errors.MockError: errors.respond, HTTPException: errors.respond,
-                            Exception: errors.respond},
-    )
+    app = _App(middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners)],
+               exception_handlers={Exception: errors.respond})
     # Starlette takes no router; ours is set before the first request builds the middleware stack.
     app.router = ExactRouter(routes, redirect_slashes=False, lifespan=lifespan)
     app.state.settings = settings

@@ -39,8 +39,8 @@ class ExactRouter(Router):
     the ordered way, so every answer is the one Router gives: tests/mockserver/test_exact_routes.py checks it.
 
     An async `func(request) -> response` endpoint of such a route is called directly, without the wrapper
-    Route puts around it (a Request and an exception layer per request): the app's one ExceptionMiddleware,
-    with the same handlers, sees its exceptions instead (app.py).
+    Route puts around it (a Request and an exception layer per request): RequestContextMiddleware answers its
+    exceptions, as it answers those of every route (app.py).
     """
 
     def __init__(self, routes: Sequence[BaseRoute], **kwargs: Any) -> None:
