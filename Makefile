@@ -37,6 +37,7 @@ test: check
 	$(BIN)/python -m pytest -q -rs  # -rs: every skipped test is listed with its reason
 
 bench: $(STAMP)
+	-$(BIN)/python -m pip install -q "pyinstrument>=5.1"  # the profile section's sampler; cProfile without it
 	$(BIN)/python bench/run.py
 
 fuzz: $(STAMP)

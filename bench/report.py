@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sections import CONNECTIONS, PRISM_VERSION
+from wiremock import WIREMOCK_VERSION
 
 if TYPE_CHECKING:
     from sections import Bench
@@ -103,6 +104,18 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
 
+def _wiremock_note(wire: Any, table: dict[str, Any]) -> list[str]:
+    if not isinstance(wire, dict) or not wire:
+        return []
+    if wire.get("skipped") or wire.get("error"):
+        return [f"WireMock: {'skipped' if wire.get('skipped') else 'failed'} — {wire.get('skipped') or wire['error']}."]
+    errors = sum(t.get("errors", 0) for t in table.values())
+    return [f"WireMock {wire.get('version')} (the `wiremock` npm package's standalone jar on {wire.get('java')}, "
+            "default options: request journal on) answers the create route from one stub mapping with the mock's "
+            f"create body (bench/wiremock.py); {wire.get('warmup_s', 0):g} s of warm-up load before its runs (the "
+            f"JIT); {errors} non-2xx/errors in its runs."]
+
+
 def _fastest_rows(r: dict[str, Any], targets: dict[str, bool | None]) -> list[str]:
     """Issue 14's targets: ratios to bare Starlette on uvloop + httptools, and --state to memory, same run."""
     mock, fast = r.get("throughput_mock", {}), r.get("throughput_reference_fastest", {})
@@ -141,6 +154,8 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
     mock, ref = r.get("throughput_mock", {}), r.get("throughput_reference", {})
     prism = r.get("prism", {})
     ptable = prism.get("table", {}) if isinstance(prism, dict) else {}
+    wire = r.get("wiremock", {})
+    wtable = wire.get("table", {}) if isinstance(wire, dict) else {}
     lines = [
         "# runapi-mock benchmark",
         "",
@@ -162,21 +177,25 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
         f"## Results (each figure the median of {a.runs} runs of {a.duration:g} s unless noted; mock and "
         "reference create runs alternate, run by run)",
         "",
-        "| measure | mock | reference | ratio mock/ref | Prism " + PRISM_VERSION + " | target | result |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+        "| measure | mock | reference | ratio mock/ref | Prism " + PRISM_VERSION + " | WireMock " + WIREMOCK_VERSION
+        + " | target | result |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     targets: dict[str, bool | None] = {}
     for conns in CONNECTIONS:
         mk, rf, pr = mock.get(str(conns), {}), ref.get(str(conns), {}), ptable.get(str(conns), {})
+        wm = wtable.get(str(conns), {})
         ratio = mk.get("rate") / rf["rate"] if mk.get("rate") and rf.get("rate") else None
         target, ok = "", None
         if conns == 32:
             target, ok = "mock ≥ 60% of reference", (ratio >= 0.60 if ratio is not None else None)
             targets["throughput"] = ok
         lines.append(f"| create throughput, {conns} conn (req/s) | {fmt(mk.get('rate'))} | {fmt(rf.get('rate'))} "
-                     f"| {fmt(ratio and ratio * 100, 0, '%')} | {fmt(pr.get('rate'))} | {target} | {verdict(ok)} |")
+                     f"| {fmt(ratio and ratio * 100, 0, '%')} | {fmt(pr.get('rate'))} "
+                     f"| {fmt(wm.get('rate'))} | {target} | {verdict(ok)} |")
     for conns in CONNECTIONS:
         mk, rf, pr = mock.get(str(conns), {}), ref.get(str(conns), {}), ptable.get(str(conns), {})
+        wm = wtable.get(str(conns), {})
         target, ok = "", None
         if conns == 32:
             target = "mock p99 < 10 ms"
@@ -184,14 +203,16 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
             targets["p99"] = ok
         lines.append(f"| create latency p50 / p99, {conns} conn (ms) | {fmt(mk.get('p50_ms'), 2)} / "
                      f"{fmt(mk.get('p99_ms'), 2)} | {fmt(rf.get('p50_ms'), 2)} / {fmt(rf.get('p99_ms'), 2)} | "
-                     f"| {fmt(pr.get('p50_ms'), 2)} / {fmt(pr.get('p99_ms'), 2)} | {target} | {verdict(ok)} |")
-    mk32, rf32, pr32 = mock.get("32", {}), ref.get("32", {}), ptable.get("32", {})
+                     f"| {fmt(pr.get('p50_ms'), 2)} / {fmt(pr.get('p99_ms'), 2)} | {fmt(wm.get('p50_ms'), 2)} / "
+                     f"{fmt(wm.get('p99_ms'), 2)} | {target} | {verdict(ok)} |")
+    mk32, rf32, pr32, wm32 = mock.get("32", {}), ref.get("32", {}), ptable.get("32", {}), wtable.get("32", {})
     cpu_ratio = (mk32["cpu_per_1000_s"] / rf32["cpu_per_1000_s"]
                  if mk32.get("cpu_per_1000_s") and rf32.get("cpu_per_1000_s") else None)
     targets["cpu"] = cpu_ratio <= 1.7 if cpu_ratio is not None else None
     lines.append(f"| server CPU per 1000 creates, 32 conn (s) | {fmt(mk32.get('cpu_per_1000_s'), 3)} | "
                  f"{fmt(rf32.get('cpu_per_1000_s'), 3)} | {fmt(cpu_ratio, 2, 'x')} | "
-                 f"{fmt(pr32.get('cpu_per_1000_s'), 3)} | mock ≤ 1.7x reference | {verdict(targets['cpu'])} |")
+                 f"{fmt(pr32.get('cpu_per_1000_s'), 3)} "
+                 f"| {fmt(wm32.get('cpu_per_1000_s'), 3)} | mock ≤ 1.7x reference | {verdict(targets['cpu'])} |")
     errors = sum(t.get("errors", 0) for table in (mock, ref) for t in table.values() if isinstance(t, dict))
     st = r.get("startup", {})
     smock = st.get("mock", {}).get("median_s") if isinstance(st, dict) else None
@@ -199,14 +220,15 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
     targets["startup"] = smock < 1.0 if smock is not None else None
     lines.append(f"| startup to first /healthz 200 (s, median of {a.startup_runs} spawns) | {fmt(smock, 3)} | "
                  f"{fmt(sref, 3)} | | {fmt(prism.get('startup_s') if isinstance(prism, dict) else None, 3)} "
-                 f"(1 spawn) | mock < 1 s | {verdict(targets['startup'])} |")
+                 f"(1 spawn) | {fmt(wire.get('startup_s') if isinstance(wire, dict) else None, 3)} (1 spawn) "
+                 f"| mock < 1 s | {verdict(targets['startup'])} |")
     lc = r.get("lifecycle", {})
     lines.append(f"| full lifecycle per second (create, poll to completed, fetch the image; 8 conn) | "
-                 f"{fmt(lc.get('rate'))} | | | | | {'ok' if lc.get('bad') == 0 else fmt(lc.get('bad')) + ' bad'} |")
+                 f"{fmt(lc.get('rate'))} | | | | | | {'ok' if lc.get('bad') == 0 else fmt(lc.get('bad')) + ' bad'} |")
     cb = r.get("callbacks", {})
     lost = cb.get("lost")
     lines.append(f"| callbacks delivered per second ({a.callbacks} tasks with callback_url, 16 conn; receiver "
-                 f"= CallbackReceiver) | {fmt(cb.get('rate'))} | | | | nothing lost | "
+                 f"= CallbackReceiver) | {fmt(cb.get('rate'))} | | | | | nothing lost | "
                  f"{verdict(lost == 0 if lost is not None else None)} ({fmt(lost)} lost) |")
     mem = r.get("memory", {})
     if "rss_big_mib" in mem:
@@ -229,10 +251,10 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
         lines += [
             f"| RSS idle / after {mem['tasks_small']:,} / {mem['tasks_big']:,} tasks (MiB; 1 run) | "
             f"{mem['rss_idle_mib']:.0f} / {mem['rss_small_mib']:.0f} / {mem['rss_big_mib']:.0f} "
-            f"(≈{per_task / 1024:.1f} KiB per task) | | | | | |",
+            f"(≈{per_task / 1024:.1f} KiB per task) | | | | | | |",
             f"| RSS after {mem['journal_entries']:,} journal entries, then +{mem['journal_extra_entries']:,} more "
             f"(MiB; --journal-size {mem['journal_entries']}) | {mem['journal_rss_full_mib']:.0f} → "
-            f"{mem['journal_rss_after_more_mib']:.0f} (≈{journal_per:.0f} B per entry) | | | | memory bounded | "
+            f"{mem['journal_rss_after_more_mib']:.0f} (≈{journal_per:.0f} B per entry) | | | | | memory bounded | "
             f"{verdict(bounded)} |",
         ]
         if samples:
@@ -242,18 +264,18 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
             lines.append(
                 f"| RSS over {ceiling['creates']:,} creates (engine in-process, cap {ceiling['cap']:,} tasks, tasks "
                 f"finishing on the clock; MiB at {points}) | {values} (max {max(after):.0f} after the cap was "
-                f"reached at {at_cap['rss_mib']:.0f}; {ceiling['refused']} refused) | | | | memory bounded | "
+                f"reached at {at_cap['rss_mib']:.0f}; {ceiling['refused']} refused) | | | | | memory bounded | "
                 f"{verdict(flat)} |")
     else:
         targets["memory"] = None
-        lines.append(f"| memory | {mem.get('error', '—')} | | | | memory bounded | — |")
+        lines.append(f"| memory | {mem.get('error', '—')} | | | | | memory bounded | — |")
     stt = r.get("throughput_state", {}).get("32", {})
     if stt.get("rate"):
         ratio_state = stt["rate"] / rf32["rate"] if rf32.get("rate") else None
         lines.insert(lines.index(next(line for line in lines if line.startswith("| server CPU per 1000"))) + 1,
                      f"| create throughput with --state (SQLite, group commit), 32 conn (req/s; p99 ms) | "
                      f"{fmt(stt['rate'])}; {fmt(stt.get('p99_ms'), 2)} | {fmt(rf32.get('rate'))} | "
-                     f"{fmt(ratio_state and ratio_state * 100, 0, '%')} | | (no target: opt-in) | — |")
+                     f"{fmt(ratio_state and ratio_state * 100, 0, '%')} | | | (no target: opt-in) | — |")
     lines += ["", f"Errors or non-2xx answers during the create runs: {errors}."]
     if isinstance(prism, dict) and prism.get("skipped"):
         lines.append(f"Prism: skipped — {prism['skipped']}.")
@@ -264,6 +286,7 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
         lines.append(f"Prism {PRISM_VERSION} (node {prism.get('node')}) mocks the mock's own /openapi.json "
                      f"(saved to bench/out/openapi.json); static examples, request validation on; "
                      f"{perr} non-2xx/errors in its runs.")
+    lines += _wiremock_note(wire, wtable)
     lines += _fastest_rows(r, targets)
     met = [k for k, v in targets.items() if v]
     missed = [k for k, v in targets.items() if v is False]
@@ -316,9 +339,10 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
               ".venv/bin/python bench/run.py --quick   # smoke run, writes bench/out/RESULTS.quick.md",
               "```", "",
               "Options: `--runs N` (runs per figure), `--duration S` (seconds per run), `--loadgen wrk|python`, "
-              "`--no-prism`, `--journal-size N` (journal entries for the memory figure), `--tasks N` (tasks for "
-              "the big memory figure). Prism is installed with npm into bench/.node (gitignored) on the first "
-              "full run and reused afterwards. Raw numbers: bench/out/results.json; server logs: bench/out/*.log.",
+              "`--no-prism`, `--no-wiremock`, `--journal-size N` (journal entries for the memory figure), `--tasks N` "
+              "(tasks for the big memory figure). Prism and WireMock are installed with npm into bench/.node "
+              "(gitignored) on the first full run and reused afterwards (WireMock runs on the machine's java). "
+              "Raw numbers: bench/out/results.json; server logs: bench/out/*.log.",
               ""]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""`make bench`: the mock against a bare Starlette reference (and Prism, when npm can install it), on loopback.
+"""`make bench`: the mock against a bare Starlette reference (and Prism and WireMock, when npm can install them).
 
     python bench/run.py            # full run (~6-9 minutes on 2 cores), writes bench/RESULTS.md
     python bench/run.py --quick    # smoke run (~1 minute), writes bench/out/RESULTS.quick.md
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds per run; default 5, quick 1")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--no-prism", action="store_true")
+    parser.add_argument("--no-wiremock", action="store_true")
     parser.add_argument("--journal-size", type=int, default=None, help="journal entries for the memory figure")
     parser.add_argument("--tasks", type=int, default=None, help="tasks for the big memory figure (100000)")
     parser.add_argument("--out", type=Path, default=None)
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.section("memory", bench.memory)
     bench.section("memory_ceiling", bench.memory_ceiling)
     bench.section("prism", bench.prism)
+    bench.section("wiremock", bench.wiremock)
     bench.section("profile", bench.profile)
     bench.results["loadavg_end"] = os.getloadavg()
     (OUT / ("results.quick.json" if args.quick else "results.json")).write_text(

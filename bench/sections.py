@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import wiremock
 from drivers import BODY, CREATE_PATH, drive_create, loadgen
 from servers import (
     BENCH,
@@ -35,6 +36,7 @@ from servers import (
 NODE_DIR = BENCH / ".node"
 PRISM_VERSION = "5.14.2"
 CONNECTIONS = (1, 32, 128)
+WIREMOCK_WARMUP_S = 10.0  # the JVM's JIT: WireMock's rate still climbs through its first ~6 s of load here
 
 
 def median(values: list[float]) -> float | None:
@@ -85,10 +87,10 @@ class Bench:
             "runs": runs,
         }
 
-    def throughput(self, server: Server, reset: bool, connections_list: tuple[int, ...] = CONNECTIONS
-                   ) -> dict[str, Any]:
+    def throughput(self, server: Server, reset: bool, connections_list: tuple[int, ...] = CONNECTIONS,
+                   warmup_s: float = 1.0) -> dict[str, Any]:
         with running(server):
-            drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
+            drive_create(self.tool, server, 32, warmup_s)  # warm-up, discarded
             return {str(c): self._summary([self._create_runs(server, c, reset) for _ in range(self.args.runs)])
                     for c in connections_list}
 
@@ -256,6 +258,33 @@ class Bench:
         return {"version": PRISM_VERSION, "node": subprocess.run([node, "--version"], capture_output=True,
                                                                  text=True).stdout.strip(),
                 "startup_s": server.startup_s, "table": table}
+
+    # wiremock -------------------------------------------------------------------------------------------
+
+    def wiremock(self) -> dict[str, Any]:
+        """WireMock (the npm package's bundled jar on the machine's java) answering the create route from a stub
+        mapping, journal on as by default; the JVM gets a longer warm-up (its JIT needs several seconds)."""
+        if self.args.no_wiremock:
+            return {"skipped": "--no-wiremock"}
+        java, npm = wiremock.tools()
+        if not java:
+            return {"skipped": "java not found on PATH"}
+        jar = wiremock.installed_jar()
+        if jar is None:
+            if self.args.quick:
+                return {"skipped": "--quick does not install WireMock (run a full `make bench` once)"}
+            if not npm:
+                return {"skipped": "npm not found on PATH"}
+            jar, why = wiremock.install(npm)
+            if jar is None:
+                return {"skipped": why}
+        with tempfile.TemporaryDirectory() as folder:
+            wiremock.write_root(Path(folder))
+            server = wiremock.wiremock_server(java, jar, Path(folder))
+            warmup = min(WIREMOCK_WARMUP_S, 4 * self.args.duration)
+            table = self.throughput(server, reset=False, warmup_s=warmup)
+        return {"version": wiremock.WIREMOCK_VERSION, "java": wiremock.java_version(java),
+                "startup_s": server.startup_s, "warmup_s": warmup, "table": table}
 
     # profile --------------------------------------------------------------------------------------------
 

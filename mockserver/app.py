@@ -7,9 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp
 
 from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
@@ -23,6 +23,22 @@ from .settings import Settings
 from .state import StateStore
 
 logger = logging.getLogger("runapi_mock")
+
+
+class _App(Starlette):
+    """Starlette without its ExceptionMiddleware: RequestContextMiddleware answers every exception itself.
+
+    Starlette puts an ExceptionMiddleware (a Request and a send wrapper per request) inside the user middleware
+    for MockError and HTTPException, and the handler for Exception in its outermost ServerErrorMiddleware, which
+    re-raises. The mock renders all of them with errors.respond inside RequestContextMiddleware (so each gets
+    its request id and journal entry); ServerErrorMiddleware keeps that handler for a crash in the middleware.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -63,16 +79,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                + (f" and {len(owed) - 20} more" if len(owed) > 20 else ""))
 
     request_listeners: list[access_log.Listener] = []  # serve's request log, when it prints one
-    # errors.respond renders every error. Starlette hands the handlers for MockError and HTTPException to its
-    # innermost ExceptionMiddleware, but one for Exception to its outermost ServerErrorMiddleware, which sits
-    # outside ours and re-raises: so an ExceptionMiddleware of our own, inside ours, answers unexpected
-    # exceptions (with the request id and a journal entry), and ServerErrorMiddleware only a crash in ours.
-    app = Starlette(
-        middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners),
-                    Middleware(ExceptionMiddleware, handlers={Exception: errors.respond})],
-        exception_handlers={errors.MockError: errors.respond, HTTPException: errors.respond,
-                            Exception: errors.respond},
-    )
+    # errors.respond renders every error, inside RequestContextMiddleware (see _App).
+    app = _App(middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners)],
+               exception_handlers={Exception: errors.respond})
     # Starlette takes no router; ours is set before the first request builds the middleware stack.
     app.router = ExactRouter(routes, redirect_slashes=False, lifespan=lifespan)
     app.state.settings = settings

@@ -1,7 +1,7 @@
 """ASGI middleware: request ids, echoed client ids, task-id headers and the journal.
 
-Errors are rendered inside it, by errors.respond (see app.py), so every error response passes through here
-and gets its request id and journal entry like any other.
+Errors are rendered here, by errors.respond (app.py builds the stack without Starlette's ExceptionMiddleware),
+so every error response gets its request id and journal entry like any other.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class RequestContextMiddleware:
                 response = await respond(Request(scope), BadRequest(message, code="invalid_header"))
                 await response(scope, receive, send_with_headers)
             else:
-                await self.app(scope, receive, send_with_headers)
+                await self._answer(scope, receive, send_with_headers, started)
         finally:
             entry = self._journal(scope, ctx, started)
             if self.listeners and logged(scope["method"], path[len(prefix):]):
@@ -111,6 +111,18 @@ class RequestContextMiddleware:
             # uvicorn keeps a keep-alive connection's last scope (and a closed one's until a full GC pass):
             # the context must not pin its namespace, body and tasks there, e.g. after a reset.
             del scope["runapi.context"]
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, started: _Started) -> None:
+        """The app's answer; any exception it raises is answered by errors.respond, as Starlette's
+        ExceptionMiddleware would with respond as every handler (app.py builds the stack without one)."""
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if started.status is not None:
+                raise RuntimeError("Caught handled exception, but response already started.") from exc
+            response = await respond(Request(scope, receive, send), exc)
+            await response(scope, receive, send)
+            exc.__traceback__ = None  # reused exception instances would accumulate tracebacks
 
     def _tell(self, scope: Scope, path: str, ctx: Context, started: _Started, entry: Entry | None) -> None:
         ns = ctx.namespace.name if ctx.namespace is not None else ctx.headers.get("x-mock-namespace")

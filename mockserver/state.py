@@ -300,8 +300,8 @@ class StateStore:
                 with self._db_lock:
                     self._db.execute("BEGIN")
                     try:
-                        for sql, params in batch.rows:
-                            self._db.execute(sql, params)
+                        for sql, params in _runs(batch.rows):  # in order; a run of one statement at once
+                            self._db.executemany(sql, params)
                         self._db.execute("COMMIT")
                     except BaseException:
                         self._db.execute("ROLLBACK")
@@ -355,6 +355,27 @@ class StateStore:
         )
 
 
+def _runs(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The batch's rows as runs of one statement each, for executemany.
+
+    Without a DELETE every statement is an upsert of its own table, so statements of different tables commute
+    and rows are grouped by statement (in order within each: the last write of a row wins, as before). With a
+    DELETE (a forgotten task, a reset) only consecutive rows are grouped: the order stays exactly as marked.
+    """
+    if any(sql.startswith("DELETE") for sql, _ in rows):
+        runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+        for sql, params in rows:
+            if runs and runs[-1][0] == sql:
+                runs[-1][1].append(params)
+            else:
+                runs.append((sql, [params]))
+        return runs
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in rows:
+        grouped.setdefault(sql, []).append(params)
+    return list(grouped.items())
+
+
 def _delete_namespace(name: str | None) -> list[tuple[str, tuple[Any, ...]]]:
     if name is None:
         return [(f"DELETE FROM {table}", ()) for table in (*_NAMESPACED_TABLES, "namespaces")]
@@ -373,8 +394,12 @@ _MARKS: dict[type, Callable[[StateStore, Any], None]] = {
 
 # -- records: plain JSON for each kind of row ---------------------------------------------------------------
 
+# json.dumps() with options builds a new encoder per call; this one gives the same text.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _dump(record: dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(record)
 
 
 _TASK_FIELDS = tuple(f.name for f in dataclasses.fields(Task))

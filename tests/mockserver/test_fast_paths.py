@@ -1,0 +1,48 @@
+"""The create path's shortcuts give what the code they replace gives: task ids as uuid.UUID writes them, and
+JSON responses with JSONResponse's bytes and headers."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from typing import Any
+
+import pytest
+from starlette.responses import JSONResponse
+
+from runapi_mock.engine import uuid4_text
+from runapi_mock.responses import _ENCODER, JSON
+
+
+def test_task_ids_are_what_uuid_writes_for_a_version_4_uuid() -> None:
+    rng = random.Random(7)
+    samples = ["0" * 32, "f" * 32, *(f"{rng.getrandbits(128):032x}" for _ in range(2000))]
+    for hex32 in samples:
+        assert uuid4_text(hex32) == str(uuid.UUID(hex=hex32, version=4))
+
+
+class _Reference(JSONResponse):
+    """What responses.JSON was: Starlette's JSONResponse with the mock's encoder."""
+
+    def render(self, content: Any) -> bytes:
+        return _ENCODER.encode(content).encode("ascii")
+
+
+@pytest.mark.parametrize(("content", "status", "headers"), [
+    ({"id": "t", "status": "pending", "n": [1, 2.5, None, True], "s": "\u00e9\ud800"}, 200, {"X-RunAPI-Task-Id": "t"}),
+    ({"error": {"code": "x"}}, 429, {"Retry-After": "3", "X-A": "b"}),
+    ([1, {"a": {}}], 201, None),
+    ("text", 200, {"Content-Type": "application/problem+json"}),
+    ({"a": 1}, 204, {}),
+    ({"a": 1}, 304, {"Content-Length": "7"}),
+])
+def test_json_responses_are_what_jsonresponse_makes(content: Any, status: int, headers: Any) -> None:
+    fast, reference = JSON(content, status, headers), _Reference(content, status, headers)
+    assert (fast.body, fast.raw_headers, fast.status_code) == (reference.body, reference.raw_headers, status)
+    assert json.loads(fast.body) == json.loads(reference.body)
+
+
+def test_a_json_response_refuses_what_the_encoder_refuses() -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        JSON({"x": float("nan")})
