@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from runapi_contracts import load_catalog, vocabulary
+from runapi_contracts.pricing import request_microcents
 
 from . import errors, events, lifecycle, scenarios
 from .clock import VirtualClock
@@ -344,7 +345,7 @@ class TaskEngine:
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()
-        price = model.price_microcents(body, load_catalog().default_resolution)
+        price = request_microcents(model, body)  # the one price function: quotes answer the same
         ns.ledger.reserve(key, task_id, price)
         speed = self.settings.speed if self.settings.speed > 0 else 1.0
         timing = entry.timing_seconds
