@@ -1,7 +1,7 @@
 """JSON Schemas by name: the static message schemas in schemas/ and the create-request schemas built from the catalog.
 
 Names: ``task``, ``create_response``, ``task_result``, ``error``, ``callback_payload``, ``callback_headers``,
-``account``, ``balance`` and
+``account``, ``balance``, ``price_schedules``, ``price_quote_request``, ``price_quote``, ``models`` and
 ``request/<family>/<action>`` (one per catalog action; ``request/<family>/<action>/<model>`` for one model).
 Every schema is draft-07 and also valid JSON Schema 2020-12 (no ``definitions``, no tuple ``items``),
 so the same dicts serve jsonschema here and OpenAPI 3.1 in openapi.py.
@@ -24,6 +24,7 @@ DRAFT7 = "http://json-schema.org/draft-07/schema#"
 RESULT_SCHEMAS = ("task", "callback_payload")
 STATIC_SCHEMAS = (
     "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
+    "price_schedules", "price_quote_request", "price_quote", "models",
 )
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\x00-\x20\x7f]*)?$"
 
