@@ -230,7 +230,7 @@ async def account(request: Request) -> Response:
     ns, engine, key = _namespace(request), _engine(request), request.path_params["key"]
     if request.method == "PUT":
         profile, cents = accounts.parse_change(await _json_body(request))
-        engine.set_profile(ns, key, **profile)
+        engine.set_profile(ns, key, profile)
         if cents is not None:
             engine.set_balance(ns, key, cents)
     settings = request.app.state.settings

@@ -232,7 +232,7 @@ class TaskEngine:
         return ns.ledger.balance(key, ns.clock.now())
 
     @_operation
-    def set_profile(self, ns: Namespace, key: str, **profile: str | None) -> None:
+    def set_profile(self, ns: Namespace, key: str, profile: Mapping[str, str | None]) -> None:
         """Set `key`'s user `name` and `email` (None: the server's default); kept by --state with its credits."""
         account = ns.ledger.account(key)
         account.name, account.email = profile.get("name", account.name), profile.get("email", account.email)

@@ -63,7 +63,7 @@ async def schedules(request: Request) -> Response:
         if value is not None and len(value) > _MAX_FILTER:
             raise errors.BadRequest(f"{name} must be at most {_MAX_FILTER} characters", code="invalid_parameter")
         filters[name] = (value.strip() or None) if value is not None else None  # the SDK drops blank ones
-    body = {"as_of": AS_OF, "price_schedules": price_schedules(**filters)}
+    body = {"as_of": AS_OF, "price_schedules": price_schedules(filters["service"], filters["action"], filters["model"])}
     raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     etag = _etag(raw)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}

@@ -60,7 +60,8 @@ def test_a_schedule_carries_the_resolution_table_and_leaves_out_a_fractional_uni
 
 @pytest.mark.parametrize(("params", "count"), [
     ({"service": "flux_2"}, 6), ({"service": "flux-2"}, 6), ({"service": "flux_2", "action": "remix-image"}, 3),
-    ({"action": "segment_map"}, 1), ({"model": "gpt-image-2"}, 2), ({"service": "", "model": " "}, len(load_catalog().models())),  # blank: no filter, as the SDK drops it
+    ({"action": "segment_map"}, 1), ({"model": "gpt-image-2"}, 2),
+    ({"service": "", "model": " "}, len(load_catalog().models())),  # blank: no filter, as the SDK drops it
     ({"service": "nope"}, 0), ({"service": "flux", "model": "flux-2-pro-text-to-image"}, 0),
 ])
 def test_filters_narrow_the_list_and_an_unknown_one_matches_nothing(client: TestClient, params: dict[str, str],
