@@ -25,11 +25,13 @@ from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
 from ..validate import validate_response
 from ..vocabulary import TERMINAL, moves_forward
+from .pricing import ROUTE_CHECKS, run_route_checks
 from .report import CheckResult, ConformanceFailure, Report
 from .target import StopConformance, Target
 
 __all__ = [
     "CHECKS",
+    "ROUTE_CHECKS",
     "CheckResult",
     "ConformanceFailure",
     "Report",
@@ -391,6 +393,7 @@ def run_server_conformance(
     wait: float = 60.0,
     interval: float = 1.0,
     seed: int | None = None,
+    routes: bool = True,
 ) -> Report:
     """Run every check for every catalog family/action (or `actions`) and collect the results.
 
@@ -403,6 +406,7 @@ def run_server_conformance(
         wait, interval: bound and pace of status polling when the target has no admin API to make tasks end
             at once (with the admin API, tasks are created with `X-Mock-Progression: immediate`).
         seed: make Hypothesis' choices reproducible.
+        routes: also check the price schedules, quotes, model list and account once (`pricing.ROUTE_CHECKS`).
 
     A create guard that refuses (`StopConformance`, e.g. `BudgetExceeded`) ends the run: the reason is in
     `Report.stopped` and the checks not reached are left without examples.
@@ -427,6 +431,8 @@ def run_server_conformance(
             model = _cheapest_model(family, action) if cheapest_only else None
             _run_action(run, family, action, model, examples, invalid_examples or examples, callbacks,
                         invalid_key, seed)
+        if routes:
+            run_route_checks(target, report, examples, seed)
     except StopConformance as exc:
         report.stopped = str(exc)
     finally:
