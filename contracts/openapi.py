@@ -145,7 +145,7 @@ _NO_AUTH: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]  # a key is opti
 
 def _pricing_paths() -> dict[str, Any]:
     """Price schedules, quotes and the model list: no key needed (runapi-core's PricingClient may send none)."""
-    filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+    filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
                for name in ("service", "action", "model")]
     etag = {"ETag": _header("Tag of this list; send it back as If-None-Match.")}
     return {

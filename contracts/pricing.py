@@ -29,7 +29,9 @@ __all__ = [
     "price_schedules",
     "pricing_status",
     "quote_cents",
+    "quote_request_schema",
     "request_microcents",
+    "spellings",
 ]
 
 # The prices are the catalog's, imported from RunAPI's contract v0.12.0 (released 2026-08-21) and its overlay:
@@ -55,16 +57,21 @@ def pricing_status(model: Model) -> str:
     return "public" if model.price_source.startswith("public") else "assumed"
 
 
+def spellings(name: str) -> list[str]:
+    """The two names of a family or action: the route's ``flux_2`` and the slug's ``flux-2`` (one when equal)."""
+    return list(dict.fromkeys((name, name.replace("_", "-"))))
+
+
 def find_family(catalog: Catalog, service: str) -> str | None:
     """The catalog family a service name means: the route's ``flux_2`` or the slug's ``flux-2``."""
-    family = service.strip().replace("-", "_")
-    return family if family in catalog.families() else None
+    return next((family for family in catalog.families() if service in spellings(family)), None)
 
 
 def find_action(catalog: Catalog, service: str, action: str) -> Action | None:
     """The catalog action of `service`/`action`, either spelling of each (``text_to_image``, ``text-to-image``)."""
     family = find_family(catalog, service)
-    return catalog.action(family, action.strip().replace("-", "_")) if family is not None else None
+    return next((target for (fam, name), target in catalog.actions.items()
+                 if fam == family and action in spellings(name)), None)
 
 
 def _cents(microcents: int) -> int | float:
@@ -115,12 +122,11 @@ def price_schedules(service: str | None = None, action: str | None = None, model
     """Every catalog model's schedule, narrowed by the filters given; a filter nothing matches gives []."""
     catalog = catalog or load_catalog()
     family = find_family(catalog, service) if service else None
-    action_name = action.strip().replace("-", "_") if action else None
     if service and family is None:
         return []
     return [price_schedule(entry)
             for (fam, name), target in sorted(catalog.actions.items())
-            if (family is None or fam == family) and (action_name is None or name == action_name)
+            if (family is None or fam == family) and (action is None or action in spellings(name))
             for entry in target.models.values() if model is None or entry.name == model]
 
 
@@ -134,6 +140,31 @@ def price_quote(model: Model, body: Mapping[str, Any], *, basis: str) -> dict[st
         "reservation_amount_micro_cents": microcents,
         "estimate_basis": basis, "as_of": AS_OF,
     }
+
+
+def quote_request_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The exact `POST /api/v1/price_quotes` body: one variant per catalog model, `service` and `action` in either
+    spelling, `model` at the top or in `params` (either is enough when the action has one model), `params` a
+    create body of that model. What the server accepts, no more: the fuzzer holds the two to each other."""
+    from .registry import DRAFT7, model_schema  # the registry builds this schema: imported late, no cycle
+
+    catalog = catalog or load_catalog()
+    variants = []
+    for (family, action), target in sorted(catalog.actions.items()):
+        for model in target.models.values():
+            params = model_schema(model)
+            params["required"] = [name for name in params["required"] if name != "model"]
+            variant: dict[str, Any] = {
+                "title": f"{family}/{action} {model.name}", "type": "object", "required": ["service", "action"],
+                "properties": {"service": {"enum": spellings(family)}, "action": {"enum": spellings(action)},
+                               "model": {"const": model.name}, "params": params},
+                "additionalProperties": False}
+            if len(target.models) > 1:  # the model must be named somewhere
+                variant["anyOf"] = [{"required": ["model"]},
+                                    {"required": ["params"], "properties": {"params": {"required": ["model"]}}}]
+            variants.append(variant)
+    return {"$schema": DRAFT7, "$id": "price_quote_request", "title": "Price quote request (POST /api/v1/price_quotes)",
+            "type": "object", "required": ["service", "action"], "oneOf": variants}
 
 
 def model_list(catalog: Catalog | None = None) -> dict[str, Any]:

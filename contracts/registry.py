@@ -24,8 +24,9 @@ DRAFT7 = "http://json-schema.org/draft-07/schema#"
 RESULT_SCHEMAS = ("task", "callback_payload")
 STATIC_SCHEMAS = (
     "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
-    "price_schedules", "price_quote_request", "price_quote", "models",
+    "price_schedules", "price_quote", "models",
 )
+GENERATED_SCHEMAS = ("price_quote_request",)  # built from the catalog, as the request schemas are
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\x00-\x20\x7f]*)?$"
 
 _KEYWORDS = {
@@ -142,6 +143,10 @@ def _load(name: str) -> dict[str, Any]:
         text = resources.files("runapi_contracts").joinpath("schemas").joinpath(f"{name}.json").read_text("utf-8")
         schema: dict[str, Any] = json.loads(text)
         return with_result_members(schema) if name in RESULT_SCHEMAS else schema
+    if name == "price_quote_request":
+        from .pricing import quote_request_schema
+
+        return quote_request_schema()
     if parts[0] == "request" and len(parts) == 3:
         return request_schema(parts[1], parts[2])
     if parts[0] == "request" and len(parts) == 4:
@@ -160,4 +165,4 @@ def load_schema(name: str) -> dict[str, Any]:
 def schema_names() -> list[str]:
     catalog = load_catalog()
     requests = [f"request/{family}/{action}" for family, action in catalog.actions]
-    return [*STATIC_SCHEMAS, *requests]
+    return [*STATIC_SCHEMAS, *GENERATED_SCHEMAS, *requests]

@@ -25,6 +25,7 @@ from .parsing import api_key, context, header, parse_json, read_body
 from .responses import JSON
 
 _FILTERS = ("service", "action", "model")
+_QUOTE_FIELDS = ("service", "action", "model", "params")
 _MAX_FILTER = 200
 
 
@@ -76,12 +77,14 @@ def _quote_request(body: Any) -> tuple[Any, dict[str, Any], str, list[Violation]
     """The action, create body and estimate basis a quote request names, or its violations."""
     if not isinstance(body, dict):
         return None, {}, "", [Violation("", "type", "request body must be a JSON object")]
-    violations = [Violation(name, "type", f"{name} must be a string", f"/{name}")
-                  for name in ("service", "action", "model") if name in body and not isinstance(body[name], str)]
+    violations = [Violation(name, "unknown_field", f"{name} is not a field of a price quote (service, action, "
+                            "model, params)", f"/{name}") for name in body if name not in _QUOTE_FIELDS]
+    violations += [Violation(name, "type", f"{name} must be a string", f"/{name}")
+                   for name in ("service", "action", "model") if name in body and not isinstance(body[name], str)]
     violations += [Violation(name, "required", f"{name} is required", f"/{name}")
                    for name in ("service", "action") if name not in body]
     params = body.get("params", {})
-    if params is not None and not isinstance(params, dict):
+    if not isinstance(params, dict):
         violations.append(Violation("params", "type", "params must be an object", "/params"))
     if violations:
         return None, {}, "", violations
@@ -93,7 +96,7 @@ def _quote_request(body: Any) -> tuple[Any, dict[str, Any], str, list[Violation]
         choices = catalog.families() if family is None else sorted(a for f, a in catalog.actions if f == family)
         return None, {}, "", [Violation(field, "enum", f"{field} must be one of: {', '.join(choices)}",
                                         f"/{field}")]
-    create = dict(params or {})
+    create = dict(params)
     model = body.get("model")
     if model is not None and create.get("model", model) != model:
         return None, {}, "", [Violation("model", "conflict", "model and params.model differ; send one", "/model")]
@@ -101,14 +104,14 @@ def _quote_request(body: Any) -> tuple[Any, dict[str, Any], str, list[Violation]
         create["model"] = model
     elif "model" not in create and len(target.models) == 1:
         create["model"] = next(iter(target.models))  # one model: nothing to choose
-    return target, create, "request" if params else "defaults", []
+    return target, create, "request" if "params" in body else "defaults", []
 
 
 async def quotes(request: Request) -> Response:
     """POST /api/v1/price_quotes {service, action, model?, params?}: what a create with params reserves.
 
-    `params` is validated as the create's body (same 422); without params, the quote is for a request that
-    leaves every priced field at its default (`estimate_basis: defaults`).
+    `params`, when sent, is validated as the create's body (same 422); without it, the quote is for a request
+    that leaves every priced field at its default (`estimate_basis: defaults`).
     """
     engine, settings = _engine(request)
     ns, key = _admit(request)

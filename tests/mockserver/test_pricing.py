@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from runapi_contracts import load_catalog, pricing, validate_response
 from runapi_contracts.strategies import CreateRequest, create_requests
+from runapi_contracts.validate import accepts
 from runapi_mock import Settings, create_app
 
 SCHEDULES, QUOTES = "/api/v1/price_schedules", "/api/v1/price_quotes"
@@ -138,6 +139,7 @@ def test_invalid_params_get_the_create_s_own_422(client: TestClient, params: dic
     ([KONTEXT], "body"),
 ])
 def test_a_bad_quote_request_is_a_422_naming_the_field(client: TestClient, body: Any, field: str) -> None:
+    assert not accepts("price_quote_request", body)  # the document refuses what the server refuses
     response = client.post(QUOTES, json=body)
     assert response.status_code == 422, response.text
     assert validate_response("error", response.json()) == []
@@ -166,6 +168,7 @@ def quote_and_drop(client: TestClient, request: CreateRequest, model_in_params: 
     service = request.family.replace("_", "-") if slug else request.family
     ask = {"service": service, "action": request.action, "params": params,
            **({} if model_in_params else {"model": request.model})}
+    assert accepts("price_quote_request", ask), ask  # the OpenAPI document's body schema agrees
     answer = client.post(QUOTES, json=ask)
     assert answer.status_code == 200, answer.text
     before = client.get("/api/v1/me/balance", headers=headers).json()["balance_cents"]
