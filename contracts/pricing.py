@@ -29,7 +29,6 @@ __all__ = [
     "price_schedules",
     "pricing_status",
     "quote_cents",
-    "quote_request_schema",
     "request_microcents",
     "spellings",
 ]
@@ -140,31 +139,6 @@ def price_quote(model: Model, body: Mapping[str, Any], *, basis: str) -> dict[st
         "reservation_amount_micro_cents": microcents,
         "estimate_basis": basis, "as_of": AS_OF,
     }
-
-
-def quote_request_schema(catalog: Catalog | None = None) -> dict[str, Any]:
-    """The exact `POST /api/v1/price_quotes` body: one variant per catalog model, `service` and `action` in either
-    spelling, `model` at the top or in `params` (either is enough when the action has one model), `params` a
-    create body of that model. What the server accepts, no more: the fuzzer holds the two to each other."""
-    from .registry import DRAFT7, model_schema  # the registry builds this schema: imported late, no cycle
-
-    catalog = catalog or load_catalog()
-    variants = []
-    for (family, action), target in sorted(catalog.actions.items()):
-        for model in target.models.values():
-            params = model_schema(model)
-            params["required"] = [name for name in params["required"] if name != "model"]
-            variant: dict[str, Any] = {
-                "title": f"{family}/{action} {model.name}", "type": "object", "required": ["service", "action"],
-                "properties": {"service": {"enum": spellings(family)}, "action": {"enum": spellings(action)},
-                               "model": {"const": model.name}, "params": params},
-                "additionalProperties": False}
-            if len(target.models) > 1:  # the model must be named somewhere
-                variant["anyOf"] = [{"required": ["model"]},
-                                    {"required": ["params"], "properties": {"params": {"required": ["model"]}}}]
-            variants.append(variant)
-    return {"$schema": DRAFT7, "$id": "price_quote_request", "title": "Price quote request (POST /api/v1/price_quotes)",
-            "type": "object", "required": ["service", "action"], "oneOf": variants}
 
 
 def model_list(catalog: Catalog | None = None) -> dict[str, Any]:

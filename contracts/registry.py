@@ -16,8 +16,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .catalog import Model, load_catalog
+from .catalog import Catalog, Model, load_catalog
 from .output import result_layout
+from .pricing import spellings
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 # The static schemas whose completed variant lists the task's files: their members come from the catalog.
@@ -135,6 +136,29 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
     }
 
 
+def quote_request_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The exact `POST /api/v1/price_quotes` body: one variant per catalog model, `service` and `action` in either
+    spelling, `model` at the top or in `params` (either is enough when the action has one model), `params` a
+    create body of that model. What the server accepts, no more: the fuzzer holds the two to each other."""
+    catalog = catalog or load_catalog()
+    variants = []
+    for (family, action), target in sorted(catalog.actions.items()):
+        for model in target.models.values():
+            params = model_schema(model)
+            params["required"] = [name for name in params["required"] if name != "model"]
+            variant: dict[str, Any] = {
+                "title": f"{family}/{action} {model.name}", "type": "object", "required": ["service", "action"],
+                "properties": {"service": {"enum": spellings(family)}, "action": {"enum": spellings(action)},
+                               "model": {"const": model.name}, "params": params},
+                "additionalProperties": False}
+            if len(target.models) > 1:  # the model must be named somewhere
+                variant["anyOf"] = [{"required": ["model"]},
+                                    {"required": ["params"], "properties": {"params": {"required": ["model"]}}}]
+            variants.append(variant)
+    return {"$schema": DRAFT7, "$id": "price_quote_request", "title": "Price quote request (POST /api/v1/price_quotes)",
+            "type": "object", "required": ["service", "action"], "oneOf": variants}
+
+
 @cache
 def _load(name: str) -> dict[str, Any]:
     parts = name.split("/")
@@ -144,8 +168,6 @@ def _load(name: str) -> dict[str, Any]:
         schema: dict[str, Any] = json.loads(text)
         return with_result_members(schema) if name in RESULT_SCHEMAS else schema
     if name == "price_quote_request":
-        from .pricing import quote_request_schema
-
         return quote_request_schema()
     if parts[0] == "request" and len(parts) == 3:
         return request_schema(parts[1], parts[2])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..strategies import CreateRequest, quote_requests
+from .exchange import _body, _conform, _expect_error, _expect_request_id, _for_examples, _send
 from .report import CheckResult, ConformanceFailure, Report
 from .target import Target
 
@@ -35,8 +36,6 @@ _QUOTE_BALANCE_CENTS = 10**6
 
 
 def _ok(target: Target, check: str, method: str, path: str, schema: str, **options: Any) -> Any:
-    from .server import _body, _conform, _expect_request_id, _send  # the server checks' helpers
-
     operation = f"{method} {path}"
     response = _send(target, check, method, path, operation, options.pop("json", None), schema=schema, **options)
     if response.status_code != 200:
@@ -95,8 +94,6 @@ def check_price_quote(target: Target, request: CreateRequest, quote: dict[str, A
 
 def check_invalid_quote(target: Target) -> None:
     """A quote for a service that does not exist gets a 4xx with the error envelope."""
-    from .server import _expect_error, _send
-
     quote = {"service": "no_such_service", "action": "text_to_image", "params": {"prompt": "x"}}
     response = _send(target, "invalid_quote_rejected", "POST", QUOTES, f"POST {QUOTES}", quote)
     _expect_error("invalid_quote_rejected", f"POST {QUOTES}", quote, response, range(400, 500),
@@ -114,8 +111,6 @@ def check_account(target: Target) -> None:
 
 def run_route_checks(target: Target, report: Report, examples: int, seed: int | None) -> None:
     """Every route check once (quotes: `examples` generated requests), recorded in `report`."""
-    from .server import _for_examples
-
     def record(check: str, action: Any) -> CheckResult:
         row = report._get(check, ROUTE_CHECKS[check])
         try:
