@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -155,6 +156,17 @@ class MockAdmin:
     def set_every_balance(self, cents: int) -> dict[str, Any]:
         """`cents` available to every key of the namespace: the known ones, and the start of keys not seen yet."""
         return dict(self.call("PUT", "/balance", json={"balance_cents": cents}))
+
+    def account(self, key: str) -> dict[str, Any]:
+        """`key`'s user (id, name, email, account) and its `balance`, as `GET /api/v1/me` and `/me/balance` show."""
+        return dict(self.call("GET", f"/accounts/{quote(key, safe='')}"))
+
+    def set_account(self, key: str, *, name: str | None = None, email: str | None = None,
+                    balance_cents: int | None = None) -> dict[str, Any]:
+        """Give `key` its own user name, email and/or balance (what is left out stays as it is)."""
+        change = {"name": name, "email": email, "balance_cents": balance_cents}
+        return dict(self.call("PUT", f"/accounts/{quote(key, safe='')}",
+                              json={k: v for k, v in change.items() if v is not None}))
 
     def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.call("GET", "/callbacks", params=filters)["deliveries"])

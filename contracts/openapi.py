@@ -41,6 +41,10 @@ _COMPONENTS = {
     "DeletedFile": "deleted_file",
     "UploadObject": "upload_object",
     "UploadPart": "upload_part",
+    "PriceSchedules": "price_schedules",
+    "PriceQuoteRequest": "price_quote_request",
+    "PriceQuote": "price_quote",
+    "Models": "models",
 }
 
 
@@ -144,6 +148,34 @@ def _status(summary: str, tag: str, param: str) -> dict[str, Any]:
     }
 
 
+_NO_AUTH: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]  # a key is optional; sent, it is checked
+
+
+def _pricing_paths() -> dict[str, Any]:
+    """Price schedules, quotes and the model list: no key needed (runapi-core's PricingClient may send none)."""
+    filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
+               for name in ("service", "action", "model")]
+    etag = {"ETag": _header("Tag of this list; send it back as If-None-Match.")}
+    return {
+        "/api/v1/price_schedules": {"get": {
+            "summary": "Price schedules (service: the route's family, flux_2, or its slug, flux-2)",
+            "tags": ["Pricing"], "security": _NO_AUTH,
+            "parameters": [*filters, {"name": "If-None-Match", "in": "header", "required": False,
+                                      "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("PriceSchedules"), "Schedules matching the filters ([] if none)", etag),
+                          "304": {"description": "Not modified (If-None-Match matched)", "headers": etag},
+                          **_errors("400", "401", "429")}}},
+        "/api/v1/price_quotes": {"post": {
+            "summary": "What a create with these params reserves", "tags": ["Pricing"], "security": _NO_AUTH,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PriceQuoteRequest")}}},
+            "responses": {"200": _json(_ref("PriceQuote"), "Quote"),
+                          **_errors("400", "401", "413", "415", "422", "429")}}},
+        "/v1/models": {"get": {
+            "summary": "Every catalog model and the routes that serve it", "tags": ["Models"], "security": _NO_AUTH,
+            "responses": {"200": _json(_ref("Models"), "Model list"), **_errors("401", "429")}}},
+    }
+
+
 def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
     """The RunAPI image API as clients see it: SDK routes, the public docs' routes, account routes."""
     catalog = load_catalog()
@@ -174,6 +206,7 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
     paths["/api/v1/me/balance"] = {"get": {"summary": "Credit balance", "tags": ["Account"],
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
     paths.update(files_paths())
+    paths.update(_pricing_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "RunAPI image generation", "version": "1",

@@ -2,7 +2,8 @@
 
 Names: ``task``, ``create_response``, ``task_result``, ``error``, ``callback_payload``, ``callback_headers``,
 ``account``, ``balance``, the files API's ``upload``, ``upload_prepare``, ``file_object``, ``file_list``,
-``deleted_file``, ``upload_object``, ``upload_part`` and
+``deleted_file``, ``upload_object``, ``upload_part``, the pricing API's ``price_schedules``, ``price_quote_request``,
+``price_quote``, ``models`` and
 ``request/<family>/<action>`` (one per catalog action; ``request/<family>/<action>/<model>`` for one model).
 Every schema is draft-07 and also valid JSON Schema 2020-12 (no ``definitions``, no tuple ``items``),
 so the same dicts serve jsonschema here and OpenAPI 3.1 in openapi.py.
@@ -17,8 +18,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .catalog import Model, load_catalog
+from .catalog import Catalog, Model, load_catalog
 from .output import result_layout
+from .pricing import spellings
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 # The static schemas whose completed variant lists the task's files: their members come from the catalog.
@@ -27,7 +29,10 @@ STATIC_SCHEMAS = (
     "task", "create_response", "task_result", "error", "callback_payload", "callback_headers", "account", "balance",
     # the files API (issue 12)
     "upload", "upload_prepare", "file_object", "file_list", "deleted_file", "upload_object", "upload_part",
+    # prices and models (issue 12)
+    "price_schedules", "price_quote", "models",
 )
+GENERATED_SCHEMAS = ("price_quote_request",)  # built from the catalog, as the request schemas are
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\x00-\x20\x7f]*)?$"
 
 _KEYWORDS = {
@@ -136,6 +141,29 @@ def request_schema(family: str, action: str) -> dict[str, Any]:
     }
 
 
+def quote_request_schema(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The exact `POST /api/v1/price_quotes` body: one variant per catalog model, `service` and `action` in either
+    spelling, `model` at the top or in `params` (either is enough when the action has one model), `params` a
+    create body of that model. What the server accepts, no more: the fuzzer holds the two to each other."""
+    catalog = catalog or load_catalog()
+    variants = []
+    for (family, action), target in sorted(catalog.actions.items()):
+        for model in target.models.values():
+            params = model_schema(model)
+            params["required"] = [name for name in params["required"] if name != "model"]
+            variant: dict[str, Any] = {
+                "title": f"{family}/{action} {model.name}", "type": "object", "required": ["service", "action"],
+                "properties": {"service": {"enum": spellings(family)}, "action": {"enum": spellings(action)},
+                               "model": {"const": model.name}, "params": params},
+                "additionalProperties": False}
+            if len(target.models) > 1:  # the model must be named somewhere
+                variant["anyOf"] = [{"required": ["model"]},
+                                    {"required": ["params"], "properties": {"params": {"required": ["model"]}}}]
+            variants.append(variant)
+    return {"$schema": DRAFT7, "$id": "price_quote_request", "title": "Price quote request (POST /api/v1/price_quotes)",
+            "type": "object", "required": ["service", "action"], "oneOf": variants}
+
+
 @cache
 def _load(name: str) -> dict[str, Any]:
     parts = name.split("/")
@@ -144,6 +172,8 @@ def _load(name: str) -> dict[str, Any]:
         text = resources.files("runapi_contracts").joinpath("schemas").joinpath(f"{name}.json").read_text("utf-8")
         schema: dict[str, Any] = json.loads(text)
         return with_result_members(schema) if name in RESULT_SCHEMAS else schema
+    if name == "price_quote_request":
+        return quote_request_schema()
     if parts[0] == "request" and len(parts) == 3:
         return request_schema(parts[1], parts[2])
     if parts[0] == "request" and len(parts) == 4:
@@ -162,4 +192,4 @@ def load_schema(name: str) -> dict[str, Any]:
 def schema_names() -> list[str]:
     catalog = load_catalog()
     requests = [f"request/{family}/{action}" for family, action in catalog.actions]
-    return [*STATIC_SCHEMAS, *requests]
+    return [*STATIC_SCHEMAS, *GENERATED_SCHEMAS, *requests]

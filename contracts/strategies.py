@@ -19,6 +19,7 @@ __all__ = [
     "create_requests",
     "error_envelopes",
     "invalid_create_requests",
+    "quote_requests",
     "task_statuses",
 ]
 
@@ -46,6 +47,25 @@ def create_requests(
     """
     plans = select_plans(catalog, family, action, model)
     return st.one_of([valid_bodies(plan).map(plan.request) for plan in plans])
+
+
+def quote_requests(family: str | None = None, action: str | None = None, model: str | None = None, *,
+                   catalog: Catalog | None = None) -> st.SearchStrategy[tuple[CreateRequest, dict[str, Any]]]:
+    """(a valid create request, the `POST /api/v1/price_quotes` body that quotes it): `model` top-level or in
+    `params`, the service in either spelling (``flux_2``, ``flux-2``); no `callback_url` (a quote needs none)."""
+
+    @st.composite
+    def quotes(draw: st.DrawFn) -> tuple[CreateRequest, dict[str, Any]]:
+        request = draw(create_requests(family, action, model, catalog=catalog))
+        body = {key: value for key, value in request.body.items() if key != "callback_url"}
+        request = CreateRequest(request.family, request.action, request.model, body)
+        service = request.family.replace("_", "-") if draw(st.booleans()) else request.family
+        if draw(st.booleans()):
+            return request, {"service": service, "action": request.action, "params": body}
+        params = {key: value for key, value in body.items() if key != "model"}
+        return request, {"service": service, "action": request.action, "model": request.model, "params": params}
+
+    return quotes()
 
 
 # --- responses ---

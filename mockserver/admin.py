@@ -21,7 +21,7 @@ from runapi_contracts.vocabulary import (
     Progression,
 )
 
-from . import errors, files_api
+from . import accounts, errors, files_api
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
@@ -225,6 +225,19 @@ async def balance(request: Request) -> Response:
     return JSON({"default_balance_cents": ns.ledger.starting // MICROCENTS_PER_CENT, "accounts": engine.accounts(ns)})
 
 
+async def account(request: Request) -> Response:
+    """GET/PUT /_mock/accounts/{key}: one key's user (name, email) and balance, as its own API calls see them."""
+    ns, engine, key = _namespace(request), _engine(request), request.path_params["key"]
+    if request.method == "PUT":
+        profile, cents = accounts.parse_change(await _json_body(request))
+        engine.set_profile(ns, key, profile)
+        if cents is not None:
+            engine.set_balance(ns, key, cents)
+    settings = request.app.state.settings
+    return JSON({"key": key, **accounts.user(settings, key, engine.account(ns, key)),
+                 "balance": engine.balance(ns, key)})
+
+
 async def config(request: Request) -> Response:
     ns, engine, settings = _namespace(request), _engine(request), request.app.state.settings
     if request.method == "PUT":
@@ -328,6 +341,7 @@ routes = [
     Route("/clock", clock, methods=["GET"]),
     Route("/clock/{action}", clock_action, methods=["POST"]),
     Route("/balance", balance, methods=["GET", "PUT"]),
+    Route("/accounts/{key}", account, methods=["GET", "PUT"]),
     Route("/config", config, methods=["GET", "PUT"]),
     Route("/callbacks", callbacks, methods=["GET"]),
     Route("/callbacks/{delivery_id}", callback, methods=["GET"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
@@ -17,7 +16,7 @@ from runapi_contracts.openapi import runapi_openapi
 from runapi_contracts.validate import check_request
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
-from . import errors, images, routing, scenarios
+from . import accounts, errors, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
 from .model import Namespace, Task
 from .parsing import (
@@ -221,10 +220,9 @@ async def get_task_result(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    _, key = _admit(request, *_engine(request))
-    number = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-    return JSON({"id": number, "name": "Demo User", "email": "demo@example.com",
-                 "account": {"id": number, "name": "Demo Account"}})
+    engine, settings = _engine(request)
+    ns, key = _admit(request, engine, settings)
+    return JSON(accounts.user(settings, key, engine.account(ns, key)))
 
 
 async def balance(request: Request) -> Response:

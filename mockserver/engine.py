@@ -21,11 +21,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from runapi_contracts import load_catalog, vocabulary
+from runapi_contracts.pricing import request_microcents
 
 from . import errors, events, lifecycle, scenarios, sources
 from .clock import VirtualClock
 from .delivery import CallbackMode
 from .journal import Entry
+from .ledger import Account
 from .lifecycle import Progression
 from .model import Namespace, Snapshot, Task
 from .ratelimit import check_concurrency
@@ -153,6 +155,7 @@ class TaskEngine:
         for name, key, stored in snapshot.accounts:
             account = self.namespace(name).ledger.account(key)
             account.credit, account.spent, account.spent_by_day = stored.credit, stored.spent, stored.spent_by_day
+            account.name, account.email = stored.name, stored.email
         for name, key, idempotency_key, fingerprint, task_id in snapshot.idempotency:
             self.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
         for upload in snapshot.uploads:
@@ -215,6 +218,10 @@ class TaskEngine:
         with self._lock:
             return ns.ledger.balance(key, ns.clock.now())
 
+    def account(self, ns: Namespace, key: str) -> Account:
+        with self._lock:
+            return ns.ledger.account(key)
+
     def accounts(self, ns: Namespace) -> dict[str, dict[str, int]]:
         with self._lock:
             return ns.ledger.snapshot()
@@ -225,6 +232,13 @@ class TaskEngine:
         ns.ledger.set_balance(key, cents)
         self._publish(events.NamespaceChanged(ns, key=key))
         return ns.ledger.balance(key, ns.clock.now())
+
+    @_operation
+    def set_profile(self, ns: Namespace, key: str, profile: Mapping[str, str | None]) -> None:
+        """Set `key`'s user `name` and `email` (None: the server's default); kept by --state with its credits."""
+        account = ns.ledger.account(key)
+        account.name, account.email = profile.get("name", account.name), profile.get("email", account.email)
+        self._publish(events.NamespaceChanged(ns, key=key))
 
     @_operation
     def set_every_balance(self, ns: Namespace, cents: int) -> dict[str, dict[str, int]]:
@@ -347,7 +361,7 @@ class TaskEngine:
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()
-        price = model.price_microcents(body, load_catalog().default_resolution)
+        price = request_microcents(model, body)  # the one price function: quotes answer the same
         ns.ledger.reserve(key, task_id, price)
         speed = self.settings.speed if self.settings.speed > 0 else 1.0
         timing = entry.timing_seconds

@@ -21,6 +21,8 @@ class Account:
     reserved_total: int = 0  # kept with `reserved`, so a create does not sum every open reservation
     spent: int = 0
     spent_by_day: dict[int, int] = field(default_factory=dict)
+    name: str | None = None  # the user `GET /api/v1/me` shows (None: the server's --user-name)
+    email: str | None = None  # (None: the server's --user-email)
 
     @property
     def available(self) -> int:

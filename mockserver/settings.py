@@ -34,6 +34,8 @@ class Settings:
             `Progression`).
         speed: divides the catalog's auto timings (10 = ten times faster than the real service).
         balance_cents: starting balance of every account.
+        user_name, user_email: the user `GET /api/v1/me` shows for every key (RunAPI's own local smoke test
+            expects these defaults); `PUT /_mock/accounts/{key}` sets them per key.
         api_keys: when non-empty, only these bearer keys are accepted.
         rate_limit: requests per minute per key (0 = off); max_concurrent: active tasks per key (0 = off).
         poll_retry_after: seconds sent as Retry-After on pending/processing status reads (None = no header);
@@ -59,6 +61,8 @@ class Settings:
     progression: Progression = field(default_factory=Progression)
     speed: float = 1.0
     balance_cents: int = 5000
+    user_name: str = "Demo User"
+    user_email: str = "demo@example.com"
     api_keys: tuple[str, ...] = ()
     rate_limit: int = 0
     max_concurrent: int = 0
@@ -131,6 +135,8 @@ SERVE_OPTIONS = (
     Option("speed", "--speed", ("RUNAPI_MOCK_SPEED",), "divide auto timings by this"),
     Option("balance_cents", "--balance", ("RUNAPI_MOCK_BALANCE", "RUNAPI_MOCK_BALANCE_CENTS"),
            "starting balance in cents"),
+    Option("user_name", "--user-name", ("RUNAPI_MOCK_USER_NAME",), "the user name GET /api/v1/me shows"),
+    Option("user_email", "--user-email", ("RUNAPI_MOCK_USER_EMAIL",), "the user email GET /api/v1/me shows"),
     Option("api_keys", "--api-key", ("RUNAPI_MOCK_API_KEYS",),
            "accept only these keys (repeatable; the variable takes a comma list)", multiple=True),
     Option("rate_limit", "--rate-limit", ("RUNAPI_MOCK_RATE_LIMIT",), "requests per minute per key (0 = off)"),

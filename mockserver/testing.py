@@ -124,6 +124,15 @@ class MockHandle:
         """`cents` available to every key of this namespace, this handle's and any other, seen or not yet."""
         return self.admin.set_every_balance(cents)
 
+    def account(self, key: str | None = None) -> dict[str, Any]:
+        """This handle's key's (or `key`'s) user name, email and balance."""
+        return self.admin.account(key or self.api_key)
+
+    def set_account(self, *, name: str | None = None, email: str | None = None, balance_cents: int | None = None,
+                    key: str | None = None) -> dict[str, Any]:
+        """Give this handle's key (or `key`) its own user name, email and/or balance."""
+        return self.admin.set_account(key or self.api_key, name=name, email=email, balance_cents=balance_cents)
+
     def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
         return self.admin.callbacks(**filters)
 

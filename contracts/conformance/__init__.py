@@ -20,11 +20,12 @@ from .client import (
 )
 from .lifecycle import AsyncClientAdapter, LifecycleMachine
 from .live import BudgetExceeded, BudgetGuard, DriftReport, live_target, run_live_conformance
-from .server import CHECKS, CheckResult, ConformanceFailure, Report, run_server_conformance
+from .server import CHECKS, ROUTE_CHECKS, CheckResult, ConformanceFailure, Report, run_server_conformance
 from .target import StopConformance, Target
 
 __all__ = [
     "CHECKS",
+    "ROUTE_CHECKS",
     "AsyncClientAdapter",
     "BudgetExceeded",
     "BudgetGuard",

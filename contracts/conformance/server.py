@@ -11,25 +11,24 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
 
 from ..admin import MockAdminError
 from ..catalog import load_catalog
 from ..receiver import CallbackReceiver
 from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
-from ..validate import validate_response
 from ..vocabulary import TERMINAL, moves_forward
+from .exchange import _body, _conform, _expect_error, _expect_request_id, _for_examples, _send
+from .pricing import ROUTE_CHECKS, run_route_checks
 from .report import CheckResult, ConformanceFailure, Report
 from .target import StopConformance, Target
 
 __all__ = [
     "CHECKS",
+    "ROUTE_CHECKS",
     "CheckResult",
     "ConformanceFailure",
     "Report",
@@ -55,57 +54,8 @@ CHECKS = (
 INVALID_KEY = "runapi-conformance-invalid-key"
 MOCK_BALANCE_CENTS = 10**9
 
-T = TypeVar("T")
 
-
-# --- helpers --------------------------------------------------------------------------------------
-
-
-def _send(target: Target, check: str, method: str, path: str, operation: str, request: Any = None,
-          **options: Any) -> httpx.Response:
-    try:
-        return target.request(method, path, operation=operation, json=request, **options)
-    except httpx.HTTPError as exc:
-        raise ConformanceFailure(check, operation, f"request failed: {type(exc).__name__}: {exc}",
-                                 request=request) from exc
-
-
-def _body(check: str, operation: str, request: Any, response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise ConformanceFailure(check, operation, f"HTTP {response.status_code} body is not JSON: "
-                                 f"{response.text[:200]!r}", request=request) from None
-
-
-def _conform(check: str, operation: str, request: Any, schema: str, body: Any) -> None:
-    violations = validate_response(schema, body)
-    if violations:
-        first = violations[0]
-        pointer = first.pointer or "/"
-        if first.rule == "required" and "'" in first.message:
-            missing = first.message.split("'")[1]  # "'images' is a required property"
-            pointer = pointer.rstrip("/") + "/" + missing
-        more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
-        raise ConformanceFailure(check, operation, f"body violates {schema}: {first.message}{more}",
-                                 request=request, pointer=pointer)
-
-
-def _expect_error(check: str, operation: str, request: Any, response: httpx.Response, statuses: range | int,
-                  why: str) -> None:
-    wanted = statuses if isinstance(statuses, range) else range(statuses, statuses + 1)
-    if response.status_code not in wanted:
-        expected = f"{wanted.start}" if len(wanted) == 1 else f"{wanted.start // 100}xx"
-        raise ConformanceFailure(check, operation, f"expected {expected} {why}, got {response.status_code}: "
-                                 f"{response.text[:200]!r}", request=request)
-    _conform(check, operation, request, "error", _body(check, operation, request, response))
-    _expect_request_id(check, operation, request, response)
-
-
-def _expect_request_id(check: str, operation: str, request: Any, response: httpx.Response) -> None:
-    if not response.headers.get("x-request-id"):
-        raise ConformanceFailure(check, operation, f"HTTP {response.status_code} has no X-Request-Id header",
-                                 request=request)
+# --- helpers (the shared ones are in exchange.py) ----------------------------------------------------
 
 
 def _status_operation(path: str) -> str:
@@ -274,24 +224,6 @@ def _wait_for_callback(receiver: CallbackReceiver, task_id: str, timeout: float)
 # --- the runner -----------------------------------------------------------------------------------
 
 
-def _hypothesis_settings(examples: int) -> settings:
-    # No shrink phase: against a real server every shrink step is another request (and, live, money).
-    return settings(max_examples=examples, deadline=None, database=None,
-                    phases=(Phase.explicit, Phase.generate), report_multiple_bugs=False,
-                    suppress_health_check=list(HealthCheck),
-                    verbosity=Verbosity.quiet, print_blob=False)
-
-
-def _for_examples(strategy: st.SearchStrategy[T], examples: int, seed: int | None,
-                  body: Callable[[T], None]) -> None:
-    @_hypothesis_settings(examples)
-    @given(strategy)
-    def run(value: T) -> None:
-        body(value)
-
-    (hypothesis_seed(seed)(run) if seed is not None else run)()
-
-
 def _cheapest_model(family: str, action: str) -> str:
     models = load_catalog().actions[(family, action)].models.values()
     return min(models, key=lambda m: (m.price_microcents({}), m.name)).name
@@ -391,6 +323,7 @@ def run_server_conformance(
     wait: float = 60.0,
     interval: float = 1.0,
     seed: int | None = None,
+    routes: bool = True,
 ) -> Report:
     """Run every check for every catalog family/action (or `actions`) and collect the results.
 
@@ -403,6 +336,7 @@ def run_server_conformance(
         wait, interval: bound and pace of status polling when the target has no admin API to make tasks end
             at once (with the admin API, tasks are created with `X-Mock-Progression: immediate`).
         seed: make Hypothesis' choices reproducible.
+        routes: also check the price schedules, quotes, model list and account once (`pricing.ROUTE_CHECKS`).
 
     A create guard that refuses (`StopConformance`, e.g. `BudgetExceeded`) ends the run: the reason is in
     `Report.stopped` and the checks not reached are left without examples.
@@ -427,6 +361,8 @@ def run_server_conformance(
             model = _cheapest_model(family, action) if cheapest_only else None
             _run_action(run, family, action, model, examples, invalid_examples or examples, callbacks,
                         invalid_key, seed)
+        if routes:
+            run_route_checks(target, report, examples, seed)
     except StopConformance as exc:
         report.stopped = str(exc)
     finally:

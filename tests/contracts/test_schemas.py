@@ -81,6 +81,35 @@ EXAMPLES: dict[str, tuple[Any, Any, str]] = {
         {"balance_cents": 50.0, "paid_balance_cents": 5000, "bonus_balance_cents": 0, "spent_cents_today": 0},
         "a missing member and a fractional balance",
     ),
+    "price_schedules": (
+        {"as_of": "2026-08-21T00:00:00.000000Z", "price_schedules": [
+            {"service": "flux_2", "action": "text_to_image", "model": "flux-2-pro-text-to-image",
+             "pricing_status": "public", "catalog_status": "active", "currency": "USD", "unit_price_cents": 5,
+             "billing_config": {"unit_price_cents_by_resolution": {"1k": 5, "2k": 7}}}]},
+        {"as_of": "2026-08-21T00:00:00.000000Z", "price_schedules": [
+            {"service": "flux_kontext", "action": "text_to_image", "pricing_status": "public", "currency": "USD",
+             "unit_price_cents": 2.5}]},
+        "no catalog_status and a fractional unit_price_cents (the SDK's is an int)",
+    ),
+    "price_quote_request": (
+        {"service": "flux", "action": "text_to_image", "model": "flux-dev", "params": {"prompt": "a fox"}},
+        {"service": "flux", "params": ["a fox"]},
+        "no action and params not an object",
+    ),
+    "price_quote": (
+        {"price_quote": {"service": "flux_kontext", "action": "text_to_image", "model": "flux-kontext-pro",
+                         "pricing_status": "public", "currency": "USD", "reservation_amount_cents": 3,
+                         "estimate_basis": "request", "as_of": "2026-08-21T00:00:00.000000Z"}},
+        {"price_quote": {"service": "flux_kontext", "action": "text_to_image", "pricing_status": "public",
+                         "currency": "USD", "reservation_amount_cents": 2.5, "as_of": "2026-08-21"}},
+        "no estimate_basis and a fractional reservation",
+    ),
+    "models": (
+        {"object": "list", "data": [{"id": "flux-dev", "object": "model", "endpoints": [
+            {"service": "flux", "action": "text_to_image", "path": "/api/v1/flux/text_to_image"}]}]},
+        {"object": "list", "data": [{"object": "model"}]},
+        "a model without its id",
+    ),
     "request/flux_kontext/text_to_image": (
         {
             "model": "flux-kontext-pro",

@@ -107,7 +107,10 @@ def _drive_and_check_callbacks(running: RunningServer) -> dict[str, int]:
 # mock stays up to be fuzzed. Some checks (schemathesis < 4.31's `ignored_auth`, which Python 3.10 gets) send
 # their extra requests to the URL the document was loaded from, not to the case's base_url.
 _served = serve_in_thread(Settings(port=0, **SERVER_SETTINGS))  # type: ignore[arg-type]
-schema = schemathesis.openapi.from_url(f"{_served.base_url}/openapi.json")
+# POST /api/v1/price_quotes is left out: its exact body schema (one variant per catalog model, 72) costs the
+# generator about 65 s for 12 examples. tests/mockserver/test_pricing.py holds the document and the server to
+# each other there instead: every generated quote the server accepts validates, every refused one does not.
+schema = schemathesis.openapi.from_url(f"{_served.base_url}/openapi.json").exclude(path="/api/v1/price_quotes")
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +133,7 @@ def test_fuzzed_document_is_the_served_one(make_server: Callable[..., RunningSer
     served = httpx.get(f"{running.base_url}/openapi.json").json()
     assert served["paths"] == schema.raw_schema["paths"]
     assert served["components"] == schema.raw_schema["components"]
-    assert len(list(schema.get_all_operations())) == len(
+    assert len(list(schema.get_all_operations())) + 1 == len(  # all but the price quotes (see above)
         [m for item in served["paths"].values() for m in item]) >= 20
 
 

@@ -50,7 +50,8 @@ def test_serve_defaults_are_the_settings_defaults() -> None:
      (["--frozen-clock"], "frozen_clock", True), (["--callback-secret", "c2VjcmV0"], "callback_secret", "c2VjcmV0"),
      (["--allow-callback-host", "h1", "--allow-callback-host", "h2"], "allow_callback_hosts", ("h1", "h2")),
      (["--state", "mock.sqlite"], "state_path", "mock.sqlite"), (["--log-format", "json"], "log_format", "json"),
-     (["--quiet"], "quiet", True)],
+     (["--quiet"], "quiet", True), (["--user-name", "Ada"], "user_name", "Ada"),
+     (["--user-email", "ada@example.com"], "user_email", "ada@example.com")],
 )
 def test_serve_flags_become_settings(argv: list[str], field: str, value: Any) -> None:
     assert getattr(parse(*argv), field) == value
@@ -95,6 +96,8 @@ def test_a_subcommand_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_PORT", "9140", "port", 9140),
              ("RUNAPI_MOCK_PROGRESSION", "immediate", "progression", Progression(mode="immediate")),
              ("RUNAPI_MOCK_SPEED", "10", "speed", 10.0), ("RUNAPI_MOCK_BALANCE", "42", "balance_cents", 42),
+             ("RUNAPI_MOCK_USER_NAME", "Ada", "user_name", "Ada"),
+             ("RUNAPI_MOCK_USER_EMAIL", "ada@example.com", "user_email", "ada@example.com"),
              ("RUNAPI_MOCK_API_KEYS", "a, b", "api_keys", ("a", "b")),
              ("RUNAPI_MOCK_RATE_LIMIT", "5", "rate_limit", 5), ("RUNAPI_MOCK_MAX_CONCURRENT", "2", "max_concurrent", 2),
              ("RUNAPI_MOCK_SEED", "7", "seed", 7), ("RUNAPI_MOCK_POLL_RETRY_AFTER", "0.5", "poll_retry_after", 0.5),
