@@ -34,7 +34,7 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 
 test: check
-	$(BIN)/python -m pytest -q -rs  # -rs: every skipped test is listed with its reason
+	$(BIN)/python -m pytest -q -rs -n auto  # -rs: every skipped test is listed with its reason; -n: one worker per core
 
 bench: $(STAMP)
 	-$(BIN)/python -m pip install -q "pyinstrument>=5.1"  # the profile section's sampler; cProfile without it
