@@ -148,8 +148,8 @@ def _file_names(extension: str) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def _uploads(draw: st.DrawFn, kinds: tuple[str, ...]) -> UploadRequest:
-    data, mime_type, extension = draw(_contents(kinds))
+def _uploads(draw: st.DrawFn, contents: st.SearchStrategy[tuple[bytes, str | None, str]]) -> UploadRequest:
+    data, mime_type, extension = draw(contents)
     encoded = base64.b64encode(data).decode("ascii")
     if draw(st.booleans()):  # a data: URL, as a browser's FileReader gives it
         encoded = f"data:{mime_type or OCTET_STREAM};base64,{encoded}"
@@ -162,12 +162,12 @@ def _uploads(draw: st.DrawFn, kinds: tuple[str, ...]) -> UploadRequest:
 def upload_requests(kinds: Iterable[str] = KINDS) -> st.SearchStrategy[UploadRequest]:
     """Valid `POST /api/v1/files` bodies with a base64 source (plain, or as a `data:` URL) of a small image
     (PNG, JPEG, GIF, WebP), UTF-8 text or arbitrary bytes (`kinds`), with or without `file_name`."""
-    return _uploads(tuple(kinds))
+    return _uploads(_contents(kinds))
 
 
 @st.composite
-def _prepares(draw: st.DrawFn, kinds: tuple[str, ...]) -> PrepareRequest:
-    data, mime_type, extension = draw(_contents(kinds))
+def _prepares(draw: st.DrawFn, contents: st.SearchStrategy[tuple[bytes, str | None, str]]) -> PrepareRequest:
+    data, mime_type, extension = draw(contents)
     body: dict[str, Any] = {"filename": draw(_file_names(extension)), "byte_size": len(data),
                             "checksum": md5_base64(data)}
     if draw(st.booleans()):
@@ -178,7 +178,7 @@ def _prepares(draw: st.DrawFn, kinds: tuple[str, ...]) -> PrepareRequest:
 def prepare_requests(kinds: Iterable[str] = KINDS) -> st.SearchStrategy[PrepareRequest]:
     """Valid `POST /api/v1/files/prepare` bodies, each with the bytes it declares (`byte_size`, base64 MD5
     `checksum`), with or without `content_type`; the contents as for `upload_requests`."""
-    return _prepares(tuple(kinds))
+    return _prepares(_contents(kinds))
 
 
 # --- invalid requests ---
