@@ -10,17 +10,31 @@ from hypothesis.errors import InvalidArgument
 from .catalog import Catalog, load_catalog
 from .invalid_requests import InvalidRequest, invalid_create_requests
 from .plans import CreateRequest, image_urls, result_urls, select_plans, texts, valid_bodies
+from .upload_strategies import (
+    InvalidUpload,
+    PrepareRequest,
+    UploadRequest,
+    invalid_upload_requests,
+    prepare_requests,
+    upload_requests,
+)
 from .vocabulary import STATUSES, TERMINAL
 
 __all__ = [
     "CreateRequest",
     "InvalidRequest",
+    "InvalidUpload",
+    "PrepareRequest",
+    "UploadRequest",
     "callback_payloads",
     "create_requests",
     "error_envelopes",
     "invalid_create_requests",
+    "invalid_upload_requests",
+    "prepare_requests",
     "quote_requests",
     "task_statuses",
+    "upload_requests",
 ]
 
 TASK_STATUSES: tuple[str, ...] = STATUSES

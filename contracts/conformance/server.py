@@ -21,8 +21,8 @@ from ..receiver import CallbackReceiver
 from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
 from ..vocabulary import TERMINAL, moves_forward
+from . import files, pricing
 from .exchange import _body, _conform, _expect_error, _expect_request_id, _for_examples, _send
-from .pricing import ROUTE_CHECKS, run_route_checks
 from .report import CheckResult, ConformanceFailure, Report
 from .target import StopConformance, Target
 
@@ -51,6 +51,8 @@ CHECKS = (
     "bad_key_401",        # a missing or invalid key: 401 with the error envelope
     "callback_verified",  # the callback arrives, its signature verifies and its payload conforms
 )
+# The routes beside the image actions, checked once per run: check -> operation.
+ROUTE_CHECKS = {**pricing.ROUTE_CHECKS, **files.ROUTE_CHECKS}
 INVALID_KEY = "runapi-conformance-invalid-key"
 MOCK_BALANCE_CENTS = 10**9
 
@@ -336,7 +338,8 @@ def run_server_conformance(
         wait, interval: bound and pace of status polling when the target has no admin API to make tasks end
             at once (with the admin API, tasks are created with `X-Mock-Progression: immediate`).
         seed: make Hypothesis' choices reproducible.
-        routes: also check the price schedules, quotes, model list and account once (`pricing.ROUTE_CHECKS`).
+        routes: also run the route checks once (`ROUTE_CHECKS`: `pricing.ROUTE_CHECKS`, the price schedules, quotes,
+            model list and account; `files.ROUTE_CHECKS`, the files API).
 
     A create guard that refuses (`StopConformance`, e.g. `BudgetExceeded`) ends the run: the reason is in
     `Report.stopped` and the checks not reached are left without examples.
@@ -362,7 +365,8 @@ def run_server_conformance(
             _run_action(run, family, action, model, examples, invalid_examples or examples, callbacks,
                         invalid_key, seed)
         if routes:
-            run_route_checks(target, report, examples, seed)
+            pricing.run_route_checks(target, report, examples, seed)
+            files.run_route_checks(target, report, examples, seed)
     except StopConformance as exc:
         report.stopped = str(exc)
     finally:

@@ -118,7 +118,8 @@ def test_suite_passes_against_the_mock_in_process(make_client: Callable[..., Tes
     assert all(r.outcome == "passed" for r in report.results), report.table()
     assert report.result("create_accepted", "POST /api/v1/flux_2/text_to_image").passed == 3
     assert report.result("quote_conforms").passed == 3
-    # every catalog family/action, and the pricing, models and account routes once
+    assert report.result("upload_conforms").passed == 4  # the Java smoke upload and 3 drawn
+    # every catalog family/action, and the pricing, models, account and files routes once
     assert len(report.results) == len(load_catalog().actions) * len(CHECKS) + len(ROUTE_CHECKS)
 
 
