@@ -108,7 +108,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     Checked on every step: status bodies conform to `task`, a status only moves forward, a terminal status
     never changes, every callback verifies (when a receiver and secret are available) and reports the status
-    the task ended in. Override `make_target()`; optionally `make_receiver()` and `requests()`.
+    the task ended in. Override `make_target()`; optionally `make_receiver()`, `requests()` and `callbacks()`.
     """
 
     tasks = Bundle("tasks")
@@ -136,6 +136,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         """The create requests to draw (default: every catalog family, action and model)."""
         return create_requests()
 
+    @classmethod
+    def callbacks(cls) -> st.SearchStrategy[bool]:
+        """Whether a create asks for a callback, when a receiver is there (default: either)."""
+        return st.booleans()
+
     # -- rules ---------------------------------------------------------------------------------------------
 
     @initialize()
@@ -156,7 +161,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         progression = None
         if target.has_admin:
             progression = data.draw(st.sampled_from(PROGRESSIONS), label="progression")
-        callback = self.receiver is not None and data.draw(st.booleans(), label="callback")
+        callback = self.receiver is not None and data.draw(self.callbacks(), label="callback")
         body = {k: v for k, v in request.body.items() if k != "callback_url"}
         if callback:
             assert self.receiver is not None

@@ -232,11 +232,14 @@ def _machine_for(client: TestClient, runs: list[LifecycleMachine]) -> type[Lifec
 
 def test_lifecycle_machine_runs_against_the_mock(make_client: Callable[..., TestClient]) -> None:
     runs: list[LifecycleMachine] = []
-    machine = _machine_for(make_client(frozen_clock=True), runs)  # only the machine moves time
+    machine = _machine_for(make_client(), runs)
     # The derandomized search was tuned on the five seed actions; drawn from all forty, its fixed sequence
     # never awaited a callback. The lifecycle is the same for every action (the server suite covers them all).
     machine.requests = classmethod(lambda cls: st.one_of(  # type: ignore[method-assign,assignment]
         [create_requests(family) for family in ("flux_kontext", "flux_2", "gpt_image_2")]))
+    # Every task asks for a callback: with callbacks drawn either way, whether the fixed sequence ever awaited one
+    # hung on the catalog and the strategies (it stopped doing so twice this session, with no code at fault).
+    machine.callbacks = classmethod(lambda cls: st.just(True))  # type: ignore[method-assign,assignment]
     case = machine.TestCase
     case.settings = settings(max_examples=15, stateful_step_count=20, deadline=None, database=None,
                              derandomize=True)
