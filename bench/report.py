@@ -44,9 +44,11 @@ MISSED_BECAUSE = {
                 "entry, X-Request-Id, the request log hook) is ~15% of busy time, the create endpoint ~6% own "
                 "(validation ~3.5%, pricing ~2.5%) and the engine's create ~5% (task, ledger, idempotency, "
                 "events); no one item is over 7%, and each is something the bare endpoint does not do.",
-    "state": "each create's batch writes two rows, the task and its account (a reservation rewrites the account "
-             "row though no stored field changes), and commits in WAL mode; dropping the account write is the "
-             "next cut, not made because a restart's state could not yet be shown identical without it.",
+    "state": "the --state profile below: each create builds and JSON-encodes its task's and its account's "
+             "records in StateStore.submit() under the engine's lock (a reservation rewrites the account row "
+             "though no stored field changes), so concurrent creates queue behind it while the commit itself "
+             "is shared. The fix is to snapshot under the lock and encode in the committer thread, and to skip "
+             "the unchanged account; neither was done in this stop.",
 }
 
 
@@ -347,6 +349,17 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
         lines += PROFILE_READING
     else:
         lines.append(f"Profile failed: {prof.get('error')}")
+    state_prof = r.get("state_profile", {})
+    lines += ["", "## Profile of a --state create", ""]
+    if "report" in state_prof:
+        lines += ["The engine in-process (bench/state_profile.py: no HTTP, one create at a time, each waiting for "
+                  "its commit), cProfile over the creating thread; `acquire` is that wait. What --state adds "
+                  "runs in `StateStore.submit()` under the engine's lock: `_rows` builds and JSON-encodes the "
+                  "task's record and its account's record (`iterencode`, two per create), so concurrent creates "
+                  f"queue behind it. Run at {state_prof.get('at', 'the time above')}.",
+                  "", "```", state_prof["report"].rstrip(), "```"]
+    else:
+        lines.append(f"Profile failed: {state_prof.get('error')}")
     lines += ["", "## How to reproduce", "",
               "```sh",
               "make install            # the venv with runapi-mock and its dependencies",

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.section("prism", bench.prism)
     bench.section("wiremock", bench.wiremock)
     bench.section("profile", bench.profile)
+    bench.section("state_profile", bench.state_profile)
     bench.results["loadavg_end"] = os.getloadavg()
     (OUT / ("results.quick.json" if args.quick else "results.json")).write_text(
         json.dumps(bench.results, indent=1, default=str))

@@ -288,6 +288,15 @@ class Bench:
 
     # profile --------------------------------------------------------------------------------------------
 
+    def state_profile(self) -> dict[str, Any]:
+        """bench/state_profile.py: --state's cost per create, in-process, and its cProfile (the engine's thread)."""
+        creates = 1000 if self.args.quick else 5000
+        done = subprocess.run([sys.executable, str(BENCH / "state_profile.py"), "--creates", str(creates)],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            return {"error": done.stderr.strip()[-500:]}
+        return {"report": done.stdout, "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
     def profile(self) -> dict[str, Any]:
         port = free_port()
         report = OUT / "profile.txt"
