@@ -32,10 +32,6 @@ from .uploads import BadUpload, Field
 FETCH_TIMEOUT = 10.0  # seconds for a loopback URL source to answer in full
 
 
-def _engine(request: Request) -> tuple[TaskEngine, Settings]:
-    return request.app.state.engine, request.app.state.settings
-
-
 def json_body_limit(settings: Settings) -> int:
     """What a JSON body carrying a whole file as base64 (4/3 of its bytes) may weigh."""
     return math.ceil(settings.max_upload_bytes / 3) * 4 + uploads.JSON_OVERHEAD
@@ -54,7 +50,7 @@ async def json_request(request: Request, spec: Mapping[str, Field], limit: int,
                        summary: Any = None) -> tuple[Namespace, str, dict[str, Any]]:
     """Admit the request, read and check its JSON body (422 naming every bad field); the journal gets
     `summary(body)` instead of the body when given (base64 data is not kept there)."""
-    engine, settings = _engine(request)
+    engine, settings = endpoints._engine(request)
     ns, key = endpoints._admit(request, engine, settings)
     raw = await read_body(request, limit)
     body = parse_json(request, raw)
@@ -70,7 +66,7 @@ async def store(request: Request, ns: Namespace, key: str, data: bytes, file_nam
                 purpose: str = "user_data", mime_type: str | None = None) -> Upload:
     """Keep `data` as a new upload of `key`, on the namespace's clock, expiring like generated files; with
     --state the answer waits until it is on disk, as a create's does."""
-    engine, settings = _engine(request)
+    engine, settings = endpoints._engine(request)
     changes: list[events.Event] = [events.UploadDeleted(ns, gone) for gone in
                                    uploads.prune(ns, settings.retention_seconds)]
     now = ns.clock.now()
@@ -111,7 +107,7 @@ def _without_data(body: dict[str, Any]) -> dict[str, Any]:
 
 async def create(request: Request) -> Response:
     """A temporary upload from `{"source": {"type": "url", "url"} | {"type": "base64", "data"}, "file_name"?}`."""
-    _, settings = _engine(request)
+    _, settings = endpoints._engine(request)
     ns, key, body = await json_request(request, uploads.CREATE_FIELDS, json_body_limit(settings), _without_data)
     source = body["source"]
     kind = source.get("type")
@@ -156,7 +152,7 @@ def _own_netlocs(request: Request, settings: Settings) -> set[str]:
 async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str | None]:
     """The bytes at `url` (and the type it was served with): the mock's own files from the engine, loopback and
     allowed hosts over HTTP; any other host is refused (BadUpload) without being contacted."""
-    _, settings = _engine(request)
+    _, settings = endpoints._engine(request)
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -175,13 +171,13 @@ async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str |
 
 async def own_file(request: Request, kind: str, namespace: str, item_id: str, name: str) -> tuple[bytes, str]:
     """One of the mock's own files, read from the engine, not over HTTP (an in-process app cannot call itself)."""
-    engine, _ = _engine(request)
+    engine, _ = endpoints._engine(request)
     ns = engine.find_namespace(namespace)
     if kind == "uploads":
         upload = ns.uploads.get(item_id) if ns is not None else None
         if upload is None or upload.file_name != name:
             raise BadUpload(f"url names no upload of this mock (unknown or deleted): {item_id}/{name}")
-        if ns is not None and ns.clock.now() > upload.expires_at:
+        if ns is not None and upload.expired(ns.clock.now()):
             raise BadUpload(f"url names an upload that has expired: {item_id}/{name}")
         return upload.data, upload.mime_type
     # A generated image: what GET /files/... answers, through that endpoint itself (its rendering, its checks).
@@ -223,7 +219,7 @@ async def fetch(url: str, limit: int) -> tuple[bytes, str | None]:
 
 async def prepare(request: Request) -> Response:
     """POST /api/v1/files/prepare: a pre-authorized URL to PUT `byte_size` bytes of MD5 `checksum` to."""
-    _, settings = _engine(request)
+    _, settings = endpoints._engine(request)
     ns, key, body = await json_request(request, uploads.PREPARE_FIELDS, settings.max_body_bytes)
     violations = uploads.check_file_name(body["filename"], "filename")
     if not 1 <= body["byte_size"] <= settings.max_upload_bytes:
@@ -250,7 +246,7 @@ async def put_direct(request: Request) -> Response:
     Like ActiveStorage's disk service: an unknown token is a 404; bytes whose size or MD5 differ from what was
     prepared, or a Content-Type other than the one issued, a 422 (its IntegrityError answer); a second PUT, 409.
     """
-    engine, settings = _engine(request)
+    engine, settings = endpoints._engine(request)
     ns = engine.find_namespace(request.path_params["namespace"])
     signed_id = ns.upload_sessions.tokens.get(request.path_params["token"]) if ns is not None else None
     direct = ns.upload_sessions.direct.get(signed_id) if ns is not None and signed_id else None
@@ -277,7 +273,7 @@ async def put_direct(request: Request) -> Response:
 
 async def confirm(request: Request) -> Response:
     """POST /api/v1/files/confirm `{signed_id}`: the uploaded bytes become an upload (the answer of create)."""
-    _, settings = _engine(request)
+    _, settings = endpoints._engine(request)
     ns, key, body = await json_request(request, uploads.CONFIRM_FIELDS, settings.max_body_bytes)
     direct = ns.upload_sessions.direct.get(body["signed_id"])
     if direct is None or direct.key != key:
@@ -301,7 +297,7 @@ def live_upload(engine: TaskEngine, ns: Namespace | None, upload_id: str) -> Upl
     upload = ns.uploads.get(upload_id) if ns is not None else None
     if ns is None or upload is None:
         raise errors.NotFound("No such upload (unknown, or deleted)")
-    if engine.now(ns) > upload.expires_at:
+    if upload.expired(engine.now(ns)):
         raise errors.Gone(f"This upload has expired; uploads are kept {engine.settings.file_ttl_seconds:g} seconds",
                           code="file_expired")
     return upload
@@ -309,7 +305,7 @@ def live_upload(engine: TaskEngine, ns: Namespace | None, upload_id: str) -> Upl
 
 async def serve(request: Request) -> Response:
     """GET /uploads/{namespace}/{upload_id}/{file_name}: an upload's bytes, as its storage would serve them."""
-    engine, _ = _engine(request)
+    engine, _ = endpoints._engine(request)
     ns = engine.find_namespace(request.path_params["namespace"])
     upload = live_upload(engine, ns, request.path_params["upload_id"])
     if upload.file_name != request.path_params["file_name"]:
@@ -319,14 +315,14 @@ async def serve(request: Request) -> Response:
 
 
 def _admin_namespace(request: Request) -> Namespace:
-    engine, _ = _engine(request)
+    engine, _ = endpoints._engine(request)
     return engine.namespace(request.headers.get(NAMESPACE_HEADER) or request.query_params.get("namespace"))
 
 
 def admin_view(upload: Upload, origin: str, now: float) -> dict[str, Any]:
     return {"id": upload.id, "key": upload.key, "file_name": upload.file_name, "mime_type": upload.mime_type,
             "size_bytes": upload.size, "purpose": upload.purpose, "url": upload.url(origin),
-            "created_at": upload.created_at, "expires_at": upload.expires_at, "expired": now > upload.expires_at}
+            "created_at": upload.created_at, "expires_at": upload.expires_at, "expired": upload.expired(now)}
 
 
 async def admin_list(request: Request) -> Response:

@@ -128,6 +128,10 @@ class Upload:
     def size(self) -> int:
         return len(self.data)
 
+    def expired(self, now: float) -> bool:
+        """Past its expiry on the namespace's clock (`now`): as a generated file, strictly after its last moment."""
+        return now > self.expires_at
+
     def url(self, origin: str) -> str:
         return f"{origin}/uploads/{self.namespace}/{self.id}/{quote(self.file_name, safe='')}"
 

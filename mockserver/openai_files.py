@@ -120,7 +120,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
         raise errors.BadRequest("order must be asc or desc", code="invalid_parameter")
     now, purpose = ns.clock.now(), query.get("purpose")
     found = [u for u in ns.uploads.values()
-             if u.key == key and now <= u.expires_at and (purpose is None or u.purpose == purpose)]
+             if u.key == key and not u.expired(now) and (purpose is None or u.purpose == purpose)]
     if order == "desc":
         found.reverse()  # uploads are kept in creation order
     after = query.get("after")

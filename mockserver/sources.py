@@ -12,12 +12,11 @@ bounded, so its output is derived from them however long the upload lives. URLs 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from PIL import Image, ImageOps
 
@@ -27,6 +26,7 @@ from runapi_contracts.receiver import is_loopback_host
 from . import images
 from .model import Namespace, SourceImage, Task
 from .settings import Settings
+from .uploads import own_path
 
 __all__ = ["ERROR_CODE", "KEPT_LONG_SIDE", "Resolved", "resolve"]
 
@@ -34,9 +34,6 @@ ERROR_CODE = "source_image_unavailable"
 KEPT_LONG_SIDE = 512  # what a task keeps of its source: enough to see it in any output, a few KB to ~100 KB
 _LOOPBACK = ("http://127.", "https://127.", "http://localhost", "https://localhost", "http://[::1]",
              "https://[::1]", "http://[0:0:0:0:0:0:0:1]", "https://[0:0:0:0:0:0:0:1]")
-_NS_PREFIX = re.compile(r"^/ns/[^/]+(?=/)")
-_FILE = re.compile(r"^/files/(?P<namespace>[^/]+)/(?P<owner>[^/]+)/(?P<name>[^/]+)$")
-_UPLOAD = re.compile(r"^/uploads/(?P<namespace>[^/]+)/(?P<owner>[^/]+)/(?P<name>[^/]+)$")
 _ORIENTATION = 0x0112  # EXIF: 5-8 turn the picture a quarter, so width and height swap
 
 Refresh = Callable[[Namespace, Task], None]
@@ -117,9 +114,9 @@ def _on_own_host(url: str, prefixes: tuple[str, ...]) -> bool:
     return url.startswith(prefixes) or url[:256].lower().startswith(prefixes)
 
 
-def _own_file(url: str, origin: str, public_url: str | None) -> re.Match[str] | None:
-    """The upload or task file `url` names, if it is on a host of the mock and has a path the mock serves files
-    at (without its /ns/<name> or public-URL prefix)."""
+def _own_file(url: str, origin: str, public_url: str | None) -> tuple[str, str, str, str] | None:
+    """(kind, namespace, id, name) of the upload or task file `url` names, if it is on a host of the mock and
+    has a path the mock serves files at (uploads.own_path, after any public-URL prefix)."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -133,17 +130,16 @@ def _own_file(url: str, origin: str, public_url: str | None) -> re.Match[str] | 
     elif not (is_loopback_host(host) or host == (urlsplit(origin).hostname or "").lower()
               or (public is not None and host == (public.hostname or "").lower())):
         return None
-    path = _NS_PREFIX.sub("", path, count=1)
     # Only the shapes the mock serves: a loopback server of the client's own may have a /files/ of its own.
-    return _UPLOAD.match(path) or _FILE.match(path)
+    return own_path(path)
 
 
-def _read(match: re.Match[str], namespaces: Mapping[str, Namespace], refresh: Refresh,
+def _read(file: tuple[str, str, str, str], namespaces: Mapping[str, Namespace], refresh: Refresh,
           ttl: float) -> tuple[Image.Image, str]:
     """The picture of a mock file, and its caption label; raises _Unusable saying why there is none."""
-    ns = namespaces.get(unquote(match["namespace"]))
-    owner, name = unquote(match["owner"]), unquote(match["name"])
-    if match.re is _UPLOAD:
+    kind, namespace, owner, name = file
+    ns = namespaces.get(namespace)
+    if kind == "uploads":
         return _upload(ns, owner)
     return _task_image(ns, owner, name, refresh, ttl)
 
@@ -153,7 +149,7 @@ def _upload(ns: Namespace | None, upload_id: str) -> tuple[Image.Image, str]:
     if ns is None or upload is None:
         raise _Unusable(f"no upload {upload_id} (never uploaded, or deleted)")
     now = ns.clock.now()
-    if upload.expires_at <= now:
+    if upload.expired(now):
         raise _Unusable(f"upload {upload_id} expired {now - upload.expires_at:g} s ago")
     if not upload.mime_type.lower().startswith("image/"):
         raise _Unusable(f"upload {upload_id} is {upload.mime_type}, not an image")

@@ -129,10 +129,12 @@ def assert_failed(client: TestClient, task: dict[str, Any], url: str, field: str
 ])
 def test_an_unusable_upload_fails_the_task_and_refunds_it(make_client: Callable[..., TestClient], kind: str,
                                                           reason: str) -> None:
-    client = make_client(frozen_clock=True)  # so an upload expiring now is expired now (expires_at <= now)
+    client = make_client(frozen_clock=True)  # only the advance below moves time
     data = b"hello from java sdk" if kind in ("text", "undecodable") else png()
     made, url = upload(client, data, mime="text/plain" if kind == "text" else "image/png",
                        ttl=0 if kind == "expired" else 3600)
+    if kind == "expired":  # past its last moment, as a generated file expires (Upload.expired)
+        client.post("/_mock/clock/advance", json={"seconds": 1}).raise_for_status()
     if kind in ("missing", "deleted"):
         del client.app.state.engine.namespace("default").uploads[made.id]  # type: ignore[attr-defined]
     if kind == "missing":
