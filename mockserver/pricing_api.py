@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
@@ -45,6 +46,14 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+@lru_cache(maxsize=256)
+def _schedules_answer(service: str | None, action: str | None, model: str | None) -> tuple[bytes, str]:
+    """The schedules' body and its ETag: the catalog does not change while the server runs, so once per filter."""
+    body = {"as_of": AS_OF, "price_schedules": price_schedules(service, action, model)}
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return raw, _etag(raw)
+
+
 def _matches(if_none_match: str | None, etag: str) -> bool:
     """RFC 9110's weak comparison, as a GET's If-None-Match uses: `*`, or any listed tag, W/ or not."""
     if if_none_match is None:
@@ -64,9 +73,7 @@ async def schedules(request: Request) -> Response:
         if value is not None and len(value) > _MAX_FILTER:
             raise errors.BadRequest(f"{name} must be at most {_MAX_FILTER} characters", code="invalid_parameter")
         filters[name] = (value.strip() or None) if value is not None else None  # the SDK drops blank ones
-    body = {"as_of": AS_OF, "price_schedules": price_schedules(filters["service"], filters["action"], filters["model"])}
-    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    etag = _etag(raw)
+    raw, etag = _schedules_answer(filters["service"], filters["action"], filters["model"])
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(header(request, "if-none-match"), etag):
         return Response(status_code=304, headers=headers)
