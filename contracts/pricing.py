@@ -33,8 +33,8 @@ __all__ = [
     "spellings",
 ]
 
-# The prices are the catalog's, imported from RunAPI's contract v0.12.0 (released 2026-08-21) and its overlay:
-# they change only with a new catalog, so they are "as of" that contract.
+# The prices are the catalog's overlay's, set when the catalog was imported from RunAPI's contract v0.12.0
+# (released 2026-08-21; v0.12.2 changed no price): they change only with a new catalog, so they are "as of" it.
 AS_OF = "2026-08-21T00:00:00.000000Z"
 CURRENCY = "USD"
 CATALOG_STATUS = "active"  # every catalog model can be created on the mock
