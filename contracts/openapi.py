@@ -118,6 +118,9 @@ _CALLBACKS = {
 }
 
 
+_UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 def _task_id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
@@ -189,6 +192,11 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
         title = catalog.titles.get(family, family)
         paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
         paths[f"{entry.path}/{{id}}"] = {"get": _status(f"Get a {title} {action} task", title, "id")}
+    for family in sorted({family for family, _ in catalog.actions}):  # mcp-core getTask without an action
+        title = catalog.titles.get(family, family)
+        status = _status(f"Get a {title} task of any action (RunAPI's MCP server)", title, "id")
+        status["parameters"] = [{**_task_id_param("id"), "schema": {"type": "string", "pattern": _UUID}}]
+        paths[f"/api/v1/{family}/{{id}}"] = {"get": status}
     paths["/api/v1/tasks/{id}"] = {"get": {
         "summary": "Task-result resource (hybrid flow)", "tags": ["Tasks"], "parameters": [_task_id_param("id")],
         "responses": {"200": _json(_ref("TaskResult"), "Task result", _TASK_HEADERS), **_errors("401", "404")},

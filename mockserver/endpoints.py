@@ -196,8 +196,8 @@ def _read(request: Request, family: str | None = None, action: str | None = None
     return engine.read(ns, key, task_id, family=family, action=action)
 
 
-async def get_task(request: Request, family: str, action: str) -> Response:
-    """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route."""
+async def get_task(request: Request, family: str, action: str | None) -> Response:
+    """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route (no action: status_routes.py)."""
     return _task_response(request, _read(request, family, action))
 
 
