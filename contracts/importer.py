@@ -8,7 +8,9 @@ overlay entry carries a ``why``.
 Which actions is the overlay's ``selection``, data only: actions of one of its ``task_types`` with models
 whose endpoint ends in one of its ``endpoint_suffixes`` (today asynchronous ``*_image``), plus those its
 ``include`` names (segment maps, background removal, layer decomposition return images under other
-names), less its ``exclude``. Serving video or audio is a suffix more there, not code. The route is ``/api/v1/{family}/{endpoint}`` with
+names), less its ``exclude``. Each suffix names its modality (``{"_image": "image"}``), which an action
+records (an action's own overlay ``modality``, else its suffix's, else ``defaults.modality``). Serving video
+or audio is a suffix more there, not code. The route is ``/api/v1/{family}/{endpoint}`` with
 the family the contract key's first part in snake case (``flux-kontext/text-to-image`` ->
 ``flux_kontext``), which is what every official SDK calls.
 
@@ -56,7 +58,7 @@ def selected_actions(contract: Mapping[str, Any], overlay: Mapping[str, Any]) ->
     actions = _actions(contract)
     selection = overlay.get("selection", {})
     include, exclude = set(selection.get("include", {})), set(selection.get("exclude", {}))
-    suffixes = tuple(selection.get("endpoint_suffixes", ("_image",)))
+    suffixes = tuple(selection.get("endpoint_suffixes", {"_image": "image"}))
     task_types = set(selection.get("task_types", ("asynchronous",)))
     keys = []
     for key, entry in sorted(actions.items()):
@@ -181,7 +183,7 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
             fields[name][field] = _patched(fields[name].get(field, {}), patch)
         required[name] += [f for f in model_extra.get("required", ()) if f not in required[name]]
     base, overrides = _factor(models, fields)
-    raw: dict[str, Any] = {"contract_key": key}
+    raw: dict[str, Any] = {"contract_key": key, "modality": _modality(entry, extra, overlay)}
     if extra.get("field_aliases"):
         raw["field_aliases"] = dict(extra["field_aliases"])
     output = {**defaults.get("output", {}), **extra.get("output", {})}
@@ -208,6 +210,15 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
         raw_model["price_source"] = model_extra.get("price_source", defaults.get("price_source", "assumed"))
         raw["models"][name] = raw_model
     return raw
+
+
+def _modality(entry: Mapping[str, Any], extra: Mapping[str, Any], overlay: Mapping[str, Any]) -> str:
+    if extra.get("modality"):
+        return str(extra["modality"])
+    suffixes = overlay.get("selection", {}).get("endpoint_suffixes", {"_image": "image"})
+    endpoint = str(entry.get("endpoint", ""))
+    named = [str(suffixes[s]) for s in suffixes if isinstance(suffixes, Mapping) and endpoint.endswith(s)]
+    return named[0] if named else str(overlay.get("defaults", {}).get("modality", "image"))
 
 
 def _assumed_prices(resolution: Mapping[str, Any], defaults: Mapping[str, Any],

@@ -23,6 +23,7 @@ from runapi_contracts.importer import (
     render_catalog,
     selected_actions,
 )
+from runapi_contracts.pricing import model_list
 from runapi_contracts.registry import model_schema
 from runapi_contracts.strategies import (
     CreateRequest,
@@ -30,7 +31,7 @@ from runapi_contracts.strategies import (
     create_requests,
     invalid_create_requests,
 )
-from runapi_contracts.validate import format_checker
+from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,14 +116,32 @@ def test_which_actions_are_served_is_overlay_data() -> None:
     # Serving video is a suffix more in the overlay's selection, not code.
     contract = json.loads(REFERENCE.read_text("utf-8"))
     selection = load_overlay()["selection"]
-    wider = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": ["_image", "_video"]}}
+    wider = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": {"_image": "image",
+                                                                                "_video": "video"}}}
     added = set(selected_actions(contract, wider)) - set(selected_actions(contract, load_overlay()))
     assert added and {contract["actions"][key]["endpoint"].rsplit("_", 1)[1] for key in added} == {"video"}
     assert "kling/text-to-video" in added
     synchronous = {**load_overlay(), "selection": {**selection, "task_types": ["synchronous"],
-                                                   "endpoint_suffixes": ["_speech"]}}
+                                                   "endpoint_suffixes": {"_speech": "audio"}}}
     assert all(contract["actions"][key]["task_type"] == "synchronous"
                for key in selected_actions(contract, synchronous))
+
+
+def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None:
+    # /v1/models reads the catalog: a catalog that also serves video (overlay data only) lists those models too.
+    selection = load_overlay()["selection"]
+    overlay = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": {"_image": "image",
+                                                                                  "_video": "video"}}}
+    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), overlay))
+    listed = {(entry["id"], endpoint["service"], endpoint["action"], endpoint["modality"])
+              for entry in model_list(catalog)["data"] for endpoint in entry["endpoints"]}
+    expected = {(model, family, action, target.modality)
+                for (family, action), target in catalog.actions.items() for model in target.models}
+    assert listed == expected
+    assert {modality for *_, modality in listed} == {"image", "video"}
+    assert ("grok-imagine-text-to-video", "grok_imagine", "text_to_video", "video") in listed
+    assert validate_response("models", model_list(catalog)) == []
+    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == {"image"}
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:
