@@ -160,8 +160,8 @@ def _pricing_paths() -> dict[str, Any]:
     filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
                for name in ("service", "action", "model")]
     etag = {"ETag": _header("Tag of this list; send it back as If-None-Match.")}
-    prompt_filters = [{"name": name, "in": "query", "required": False,
-                       "schema": {"type": "string", "maxLength": 200}} for name in ("modality", "category", "q", "model")]
+    prompt_filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
+                      for name in ("modality", "category", "q", "model")]
     return {
         "/api/v1/price_schedules": {"get": {
             "summary": "Price schedules (service: the route's family, flux_2, or its slug, flux-2)",
