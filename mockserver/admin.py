@@ -6,6 +6,7 @@ Every route acts on the namespace named by the X-Mock-Namespace header (or ?name
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from runapi_contracts.vocabulary import (
     Progression,
 )
 
-from . import accounts, errors, files_api
+from . import accounts, errors, files_api, listen_admin
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
@@ -351,4 +352,8 @@ routes = [
     Route("/openapi.json", mock_openapi, methods=["GET"]),
     Route("/uploads", files_api.admin_list, methods=["GET"]),
     Route("/uploads/{upload_id}", files_api.admin_delete, methods=["DELETE"]),
+    Route("/listeners", listen_admin.listeners, methods=["GET"]),
+    Route("/listeners/keys/{key_id}/disable", partial(listen_admin.set_key, enabled=False), methods=["POST"]),
+    Route("/listeners/keys/{key_id}/enable", partial(listen_admin.set_key, enabled=True), methods=["POST"]),
+    Route("/listeners/sessions/{token}/revoke", listen_admin.revoke, methods=["POST"]),
 ]

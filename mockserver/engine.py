@@ -26,6 +26,7 @@ from runapi_contracts.pricing import request_microcents
 from . import errors, events, lifecycle, scenarios, sources
 from .clock import VirtualClock
 from .delivery import CallbackMode
+from .engine_listen import ListenBook
 from .journal import Entry
 from .ledger import Account
 from .lifecycle import Progression
@@ -63,7 +64,7 @@ def _operation(method: Callable[Concatenate[TaskEngine, P], R]) -> Callable[Conc
     return run
 
 
-class TaskEngine:
+class TaskEngine(ListenBook):
     """Creates and reads tasks for every route; the one place that changes task state."""
 
     def __init__(self, settings: Settings, store: events.Store = events.NULL_STORE) -> None:

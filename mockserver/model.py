@@ -16,6 +16,7 @@ from .delivery import CallbackMode, Delivery
 from .journal import Journal
 from .ledger import MICROCENTS, Account, Ledger
 from .lifecycle import Progression
+from .listen import Listeners
 from .ratelimit import RateLimiter
 from .settings import Settings
 
@@ -200,6 +201,7 @@ class Namespace:
         self.callback_mode: CallbackMode | None = None  # the default for this namespace's tasks
         self.uploads: dict[str, Upload] = {}  # by id: the files API's uploads, until they expire
         self.upload_sessions = UploadSessions()  # prepared and multipart uploads not yet files
+        self.listeners = Listeners()  # `runapi listen`: listen secrets, sessions and their queues
 
     def add(self, task: Task) -> None:
         self.tasks[task.id] = task

@@ -49,6 +49,9 @@ class Settings:
         public_url: the http(s)://host[:port][/path] clients reach the mock at, behind a proxy: the base of
             every image URL, callbacks' included (None: each read's own origin; callbacks, the creating
             request's).
+        listen_session_ttl: clock seconds a `runapi listen` session lives without a poll or ack (then 404);
+            the CLI waits up to 33 s between empty polls.
+        listen_queue_size: unacknowledged events a listener session holds; past it the oldest is dropped.
         log_format, quiet: `runapi-mock serve`'s request log on stdout (`text` or `json`), or none; an app
             made in code never logs to the console.
 
@@ -83,6 +86,8 @@ class Settings:
     frozen_clock: bool = False
     state_path: str | None = None
     public_url: str | None = None
+    listen_session_ttl: float = 90.0
+    listen_queue_size: int = 1000
     log_format: str = "text"
     quiet: bool = False
 
@@ -164,6 +169,10 @@ SERVE_OPTIONS = (
            "(default: in memory)"),
     Option("public_url", "--public-url", ("RUNAPI_MOCK_PUBLIC_URL",),
            "base of image URLs, for a mock behind a proxy (default: the origin each request reached it at)"),
+    Option("listen_session_ttl", "--listen-session-ttl", ("RUNAPI_MOCK_LISTEN_SESSION_TTL",),
+           "clock seconds a `runapi listen` session lives without a poll (then 404)"),
+    Option("listen_queue_size", "--listen-queue-size", ("RUNAPI_MOCK_LISTEN_QUEUE_SIZE",),
+           "unacknowledged events a listener session holds; past it the oldest is dropped"),
     Option("log_format", "--log-format", ("RUNAPI_MOCK_LOG_FORMAT",),
            "the request log on stdout: text (coloured on a terminal) | json (one object a line)"),
     Option("quiet", "--quiet", ("RUNAPI_MOCK_QUIET",), "print no request log (the banner still prints)"),
@@ -256,6 +265,7 @@ _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
     "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "listen_session_ttl": 1, "listen_queue_size": 1,
 }
 
 

@@ -1,0 +1,173 @@
+"""The engine's listen methods: `runapi listen`'s keys, secrets, sessions, polls and acks, under the engine's lock.
+
+The state is each namespace's `Listeners` (listen.py); this is its one writer. A task's terminal callback is
+queued by `queue_for_listeners`, an engine subscriber (called under the lock with the TaskTerminal event); the
+listen routes (listen_api.py) and the admin API call the rest. Refusals are the statuses the CLI reacts to:
+404 the session is gone (it opens a new one), 410 the key is disabled (it stops), 403 the session was revoked
+(it stops). Listeners are not kept by --state: after a restart the CLI's next poll gets 404.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from runapi_contracts.signing import generate_secret
+
+from . import callbacks, errors, events
+from .listen import MAX_POLL_EVENTS, Listeners, ListenEvent, ListenKey, ListenSession
+from .listen import MAX_SESSIONS_PER_KEY as MAX_SESSIONS
+from .model import Namespace
+from .settings import Settings
+
+
+class ListenBook:
+    """`runapi listen` on the engine (a part of TaskEngine, as uploads and namespace settings are)."""
+
+    settings: Settings
+    _lock: threading.RLock
+
+    def new_id(self) -> str:
+        raise NotImplementedError
+
+    # -- the engine's event: a task ended ------------------------------------------------------------------
+
+    def queue_for_listeners(self, event: events.Event) -> None:
+        """Subscriber: a task's terminal callback goes to the open sessions listening to its key."""
+        if not isinstance(event, events.TaskTerminal):
+            return
+        ns, task = event.namespace, event.task
+        book = self._listeners(ns)
+        if not book.sessions:
+            return
+        body = callbacks.payload(task, origin=self.settings.public_url)
+        book.enqueue(task.key, task.id, task.status, body, self.new_id(), ns.clock.now(),
+                     self.settings.listen_queue_size)
+
+    # -- keys and their secrets ----------------------------------------------------------------------------
+
+    def listen_keys(self, ns: Namespace, caller: str) -> list[ListenKey]:
+        """Every key of the namespace (the mock's accounts are its keys): the ones with an account, the
+        server's --api-key ones and the caller."""
+        with self._lock:
+            book = self._listeners(ns)
+            seen: Iterable[str] = (*self.settings.api_keys, *ns.ledger.snapshot(), caller)
+            for key in seen:
+                if key:
+                    book.subscription(key, generate_secret())
+            return sorted(book.keys.values(), key=lambda k: k.key)
+
+    def listen_secret(self, ns: Namespace, caller: str, key_id: str, *, rotate: bool = False) -> ListenKey:
+        """The key's listen signing secret; `rotate` makes a new one and ends the key's sessions (their polls
+        get 404, and the CLI stops when the new session's secret differs)."""
+        with self._lock:
+            key = self._usable_key(ns, caller, key_id)
+            if rotate:
+                key.secret = generate_secret()
+                book, now = self._listeners(ns), ns.clock.now()
+                for session in book.open_sessions(key):
+                    book.end(session, "rotated", now)
+            return key
+
+    def set_listen_key_enabled(self, ns: Namespace, key_id: str, enabled: bool) -> ListenKey:
+        """Admin: disable a key (its sessions' polls and acks get 410) or enable it again."""
+        with self._lock:
+            self.listen_keys(ns, "")  # the keys seen so far, with no caller
+            key = self._listeners(ns).keys.get(key_id)
+            if key is None:
+                raise errors.NotFound(f"no callback API key {key_id!r} in namespace {ns.name}")
+            key.enabled = enabled
+            return key
+
+    # -- sessions --------------------------------------------------------------------------------------
+
+    def open_listen_session(self, ns: Namespace, caller: str, key_id: str) -> tuple[ListenSession, ListenKey]:
+        with self._lock:
+            key = self._usable_key(ns, caller, key_id)
+            book = self._listeners(ns)
+            if len(book.open_sessions(key)) >= MAX_SESSIONS:
+                raise errors.RateLimited(f"key {key.id} has {MAX_SESSIONS} open listener sessions, the most "
+                                         "RunAPI allows; close one (DELETE /api/v1/cli/listen_sessions/{token})",
+                                         code="too_many_listeners", retry_after=self.settings.listen_session_ttl)
+            session = book.open(key, caller, "ls_" + secrets.token_urlsafe(24), ns.clock.now())
+            return session, key
+
+    def poll_listen(self, ns: Namespace, caller: str, token: str, last_id: int) -> tuple[list[ListenEvent],
+                                                                                        ListenKey]:
+        """The session's queued events after `last_id`, and the key whose secret signs them."""
+        with self._lock:
+            session, key = self._session(ns, caller, token)
+            return self._listeners(ns).poll(session, last_id, ns.clock.now()), key
+
+    def ack_listen(self, ns: Namespace, caller: str, token: str, event_id: int) -> None:
+        with self._lock:
+            session, _ = self._session(ns, caller, token)
+            if not self._listeners(ns).ack(session, event_id, ns.clock.now()):
+                raise errors.BadRequest(f"event {event_id} was never sent to this session",
+                                        code="invalid_parameter")
+
+    def close_listen_session(self, ns: Namespace, caller: str, token: str) -> None:
+        with self._lock:
+            book = self._listeners(ns)
+            session = book.sessions.get(token)
+            if session is None or session.owner != caller:
+                raise errors.NotFound("no such listen session (it expired or was closed)")
+            book.end(session, "closed", ns.clock.now())
+
+    def revoke_listen_session(self, ns: Namespace, token: str) -> ListenSession:
+        """Admin: end a session as revoked: its polls and acks get 403 from then on."""
+        with self._lock:
+            book = self._listeners(ns)
+            session = book.sessions.get(token)
+            if session is None:
+                raise errors.NotFound(f"no open listen session {token!r} in namespace {ns.name}")
+            book.end(session, "revoked", ns.clock.now())
+            return session
+
+    def listen_summary(self, ns: Namespace) -> dict[str, Any]:
+        """Admin and dashboard: every key with its secret, every session (open ones, then the last ended ones,
+        newest first) with its queue, and the bounds."""
+        ttl = self.settings.listen_session_ttl
+        with self._lock:
+            book = self._listeners(ns)
+            opened = list(book.sessions.values())
+            return {
+                "keys": [{**key.summary(), "listen_secret": key.secret,
+                          "open_sessions": sum(1 for s in opened if s.key_id == key.id)}
+                         for key in book.keys.values()],
+                "sessions": [s.summary(ttl) for s in [*opened, *reversed(book.ended)]],
+                "bounds": {"session_ttl_seconds": ttl, "queue_size": self.settings.listen_queue_size,
+                           "sessions_per_key": MAX_SESSIONS, "events_per_poll": MAX_POLL_EVENTS},
+            }
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _listeners(self, ns: Namespace) -> Listeners:
+        ns.listeners.expire(ns.clock.now(), self.settings.listen_session_ttl)
+        return ns.listeners
+
+    def _usable_key(self, ns: Namespace, caller: str, key_id: str) -> ListenKey:
+        self.listen_keys(ns, caller)
+        key = self._listeners(ns).keys.get(key_id)
+        if key is None:
+            raise errors.NotFound(f"no callback API key {key_id!r}: GET /api/v1/cli/keys lists them")
+        if not key.enabled:
+            raise errors.Gone(f"callback API key {key_id} is disabled", code="callback_api_key_unusable")
+        return key
+
+    def _session(self, ns: Namespace, caller: str, token: str) -> tuple[ListenSession, ListenKey]:
+        book = self._listeners(ns)
+        session = book.sessions.get(token)
+        if session is None or session.owner != caller:
+            if any(s.token == token and s.state == "revoked" and s.owner == caller for s in book.ended):
+                raise errors.Forbidden("this listen session's access was revoked", code="cli_listen_required")
+            raise errors.NotFound("listen session expired or unknown: open a new one", code="not_found")
+        key = book.keys[session.key_id]
+        if not key.enabled:
+            raise errors.Gone(f"callback API key {key.id} is disabled", code="callback_api_key_unusable")
+        return session, key
+
+
+
