@@ -20,7 +20,7 @@ from . import errors
 from .engine import TaskEngine
 from .listen import ListenEvent, ListenKey, key_id
 from .model import Namespace
-from .parsing import Context, context, parse_json, read_body
+from .parsing import Context, api_key, context, parse_json, read_body
 from .responses import JSON
 
 _EVENT_ID = re.compile(r"[0-9]{1,15}")
@@ -39,6 +39,8 @@ async def admit(request: Request, *, body: str = "none") -> _Admission:
     ctx = context(request)
     ns = ctx.namespace = engine.namespace(ctx.headers.get("x-mock-namespace"))
     key = (ctx.headers.get("x-api-key") or "").strip()
+    if not key and "authorization" in ctx.headers:
+        key = api_key(request, request.app.state.settings)
     if not key:
         raise errors.Unauthorized("Missing API key: send 'X-API-Key: <key>'")
     if request.app.state.settings.api_keys and key not in request.app.state.settings.api_keys:

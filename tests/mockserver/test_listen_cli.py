@@ -411,6 +411,7 @@ def test_keys_are_every_key_of_the_namespace_masked_and_the_key_header_is_requir
         assert [k["masked_token"] for k in listed["api_keys"]] == ["sk-l••••••••0001", "sk-l••••••••0002"]
         assert all(KEY not in json.dumps(k) for k in listed["api_keys"])
         assert http.get("/api/v1/cli/keys").status_code == 401
+        assert http.get("/api/v1/cli/keys", headers={"Authorization": f"Bearer {KEY}"}).json() == listed
         assert http.get("/api/v1/cli/keys", headers={"X-API-Key": "sk-unknown"}).status_code == 401
         secret = http.get("/api/v1/cli/listen_secret", params={"callback_api_key_id": listed["api_keys"][1]["id"]},
                           headers=cli._headers()).json()
