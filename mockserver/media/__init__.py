@@ -1,0 +1,1 @@
+"""Media renderers: real video and audio files for completed tasks."""
