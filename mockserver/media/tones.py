@@ -13,6 +13,7 @@ import operator
 import random
 from array import array
 from collections.abc import Sequence
+from functools import lru_cache
 
 __all__ = ["PENTATONIC", "frequency", "melody", "mix", "noise", "note", "rest", "seed_bytes"]
 
@@ -59,8 +60,10 @@ def rest(samples: int) -> array[int]:
     return array("h", bytes(2 * max(0, samples)))
 
 
+@lru_cache(maxsize=64)
 def noise(samples: int, amplitude: int, seed: str) -> array[int]:
-    """A decaying burst of seeded noise (a drum hit)."""
+    """A decaying burst of seeded noise (a drum hit); cached, as a song repeats its few hits (callers copy
+    it into their own arrays and never change it)."""
     rng = random.Random(seed)
     return array("h", [int(rng.uniform(-amplitude, amplitude) * (1 - i / samples)) for i in range(samples)])
 
