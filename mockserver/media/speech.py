@@ -66,7 +66,7 @@ def word_timings(text: str, speed: float = 1.0, duration_seconds: float | None =
     scale = total / sum(weights)
     out: list[Word] = []
     at = 0.0
-    for token, weight in zip(tokens, weights):
+    for token, weight in zip(tokens, weights, strict=True):
         slot = weight * scale
         out.append(Word(token, round(at, 3), round(at + slot * (1 - _GAP), 3)))
         at += slot

@@ -29,7 +29,7 @@ def seed_bytes(seed: str, salt: str = "") -> bytes:
 
 def frequency(midi_pitch: float) -> float:
     """The frequency of a MIDI pitch (69 is A4, 440 Hz)."""
-    return 440.0 * 2.0 ** ((midi_pitch - 69) / 12)
+    return float(440.0 * 2.0 ** ((midi_pitch - 69) / 12))
 
 
 def _period(freq: float, sample_rate: int, amplitude: int, shape: str) -> array[int]:

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
-from typing import Union
 
 import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -30,7 +29,7 @@ from .tones import melody
 __all__ = ["ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster", "probe",
            "render_video"]
 
-ImageSource = Union[bytes, Image.Image]  # PNG/JPEG/WebP bytes, or a Pillow image
+ImageSource = bytes | Image.Image  # PNG/JPEG/WebP bytes, or a Pillow image
 MAX_SIDE = 4096
 _TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: any duration is exact to the millisecond
 _AUDIO_RATE = 24000  # mono AAC at 24 kHz: a tune is plainly audible and costs little to encode
@@ -249,15 +248,18 @@ def _size(spec: VideoSpec) -> tuple[int, int]:
     return width, height
 
 
+def _to_yuv(image: Image.Image) -> av.VideoFrame:
+    frame: av.VideoFrame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]  # untyped in av's stubs
+    return frame.reformat(format="yuv420p")
+
+
 def _yuv(image: Image.Image) -> list[bytes]:
-    frame = av.VideoFrame.from_image(image).reformat(format="yuv420p")
-    return [bytes(plane) for plane in frame.planes]
+    return [bytes(plane) for plane in _to_yuv(image).planes]
 
 
 def _video_frames(frames: _Frames) -> Iterator[av.VideoFrame]:
     """Each frame as YUV: the static part converted once per background, the strip's rows replaced."""
     width, height = frames.width, frames.height
-    strip_height = _strip_height(height)
     key: object = None
     still: list[bytes] = []
     for index in range(frames.count):
@@ -266,10 +268,10 @@ def _video_frames(frames: _Frames) -> Iterator[av.VideoFrame]:
             key, still = background_key, _yuv(frames.still(background))
         strip = _yuv(frames.strip(index))
         frame = av.VideoFrame(width, height, "yuv420p")
-        for plane, base, moving in zip(frame.planes, still, strip):
+        for plane, base, moving in zip(frame.planes, still, strip, strict=True):
             cut = len(base) - len(moving)
             if plane.buffer_size != len(base) or cut < 0:  # unexpected padding: compose in Pillow instead
-                frame = av.VideoFrame.from_image(frames.picture(index)).reformat(format="yuv420p")
+                frame = _to_yuv(frames.picture(index))
                 break
             plane.update(base[:cut] + moving)
         yield frame
