@@ -16,8 +16,16 @@ import time
 from collections.abc import Callable
 
 from runapi_mock import images
-from runapi_mock.media import AudioSpec, SongSpec, VideoSpec, caption, render_audio, render_song, render_speech
-from runapi_mock.media import render_video
+from runapi_mock.media import (
+    AudioSpec,
+    SongSpec,
+    VideoSpec,
+    caption,
+    render_audio,
+    render_song,
+    render_speech,
+    render_video,
+)
 from runapi_mock.media.speech import speech_duration
 
 PROMPT = "A lighthouse on a cliff at dusk, waves breaking below, slow dolly in"

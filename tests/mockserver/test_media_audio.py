@@ -5,6 +5,7 @@ stems, MIDI notes and lyric timings inside the song."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import pytest
 
@@ -96,8 +97,8 @@ def test_speech_voices_its_words_where_the_timings_say() -> None:
     words = word_timings(text)
     assert [w.word for w in words] == text.split()
     assert all(0 <= w.start < w.end <= speech_duration(text) for w in words)
-    assert all(a.end < b.start for a, b in zip(words, words[1:], strict=False))
-    for word, following in zip(words, words[1:], strict=False):
+    assert all(a.end < b.start for a, b in pairwise(words))
+    for word, following in pairwise(words):
         middle = (word.start + word.end) / 2
         assert rms(pcm[int((middle - 0.02) * rate):int((middle + 0.02) * rate)]) > 2000
         gap = (word.end + following.start) / 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from itertools import pairwise
 
 import av
 import pytest
@@ -69,7 +70,7 @@ def test_every_frame_is_captioned_and_something_moves() -> None:
     for with_caption, without in zip(labelled, bare, strict=True):
         assert ImageStat.Stat(ImageChops.difference(with_caption.crop(top), without.crop(top))).mean[0] > 10
     bottom = (0, 330, 640, 360)  # the strip: progress bar, marker, timestamp
-    for before, after in zip(labelled, labelled[1:], strict=False):
+    for before, after in pairwise(labelled):
         assert ImageStat.Stat(ImageChops.difference(before.crop(bottom), after.crop(bottom))).mean[0] > 2
 
 
