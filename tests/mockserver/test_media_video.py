@@ -132,3 +132,9 @@ def test_the_poster_is_the_first_frame_as_png() -> None:
     with Image.open(io.BytesIO(picture)) as image:
         assert image.size == (640, 360)
         assert correlation(image, frame_at(render_video(spec))) > 0.98
+
+
+def test_a_derived_video_keeps_at_most_four_frames_a_second_of_a_fast_source() -> None:
+    source = render_video(VideoSpec("task-src", 320, 180, 2.0, fps=30))  # as an uploaded 30 fps clip
+    extended = probe(render_video(derive(source, "task-ext", added_seconds=1.0)))
+    assert (extended.fps, extended.duration_seconds) == (4.0, pytest.approx(3.0, abs=0.002))
