@@ -3,7 +3,10 @@ frame, the same bytes for the same spec, and derived from their sources (image, 
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
+import sys
 from dataclasses import replace
 from itertools import pairwise
 
@@ -138,3 +141,13 @@ def test_a_derived_video_keeps_at_most_four_frames_a_second_of_a_fast_source() -
     source = render_video(VideoSpec("task-src", 320, 180, 2.0, fps=30))  # as an uploaded 30 fps clip
     extended = probe(render_video(derive(source, "task-ext", added_seconds=1.0)))
     assert (extended.fps, extended.duration_seconds) == (4.0, pytest.approx(3.0, abs=0.002))
+
+
+def test_another_process_renders_the_same_bytes() -> None:
+    # One x264 thread and bit-exact muxing: nothing in the file depends on the process, the clock or the threads.
+    code = ("import hashlib, sys; from runapi_mock.media import VideoSpec, render_video; "
+            "sys.stdout.write(hashlib.sha256(render_video(VideoSpec('task-v1', 640, 360, 2.0, "
+            "label=('a', 'b'), with_audio=True))).hexdigest())")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    here = render_video(VideoSpec("task-v1", 640, 360, 2.0, label=("a", "b"), with_audio=True))
+    assert other == hashlib.sha256(here).hexdigest()
