@@ -28,6 +28,8 @@ from runapi_mock.media import (
     transcript,
     word_timings,
 )
+from runapi_mock.media.audio import encode, encode_looped
+from runapi_mock.media.tones import melody
 from tests.mockserver.media_helpers import rms, samples
 
 # What FFmpeg's demuxer calls each muxer's files when it reads them back.
@@ -147,3 +149,27 @@ def test_midi_notes_and_lyric_timings_stay_inside_the_song() -> None:
     assert [w.word for w in words] == lyrics.split()
     assert all(0 < w.start < w.end < 30.0 for w in words)
     assert all(0 < w.start < w.end < 30.0 for w in aligned_words("", 30.0, seed="task-s1"))
+
+
+def test_a_long_mp3_song_repeats_encoded_frames_and_still_plays_the_whole_tune() -> None:
+    period = melody("task-s1", 576 * 40, 22050, 9000)  # a whole number of MPEG-2 frames
+    total = 5 * len(period) + 3000
+    looped, full = encode_looped(period, total, 22050, "mp3"), encode((period * 6)[:total], 22050, "mp3")
+    assert looped != full  # the looped path was taken
+    assert probe_audio(looped).duration_seconds == pytest.approx(total / 22050, abs=0.1)
+    heard, meant = samples(looped), samples(full)
+    # Without the encoder's delay in its header, the looped file starts a little later: find by how much,
+    # then every stretch of it, first period to last, matches the fully encoded file.
+    window = meant[5000:5256]
+    lag = min(range(1500), key=lambda d: sum(abs(a - b) for a, b in zip(heard[5000 + d:5256 + d], window,
+                                                                          strict=True)))
+    for start in range(5000, total - 2000, len(period) // 2):
+        stretch = meant[start:start + 1000]
+        error = rms([a - b for a, b in zip(heard[start + lag:start + lag + 1000], stretch, strict=True)])
+        assert error < 0.1 * rms(stretch), start
+
+
+def test_a_three_minute_song_is_three_minutes() -> None:
+    info = probe_audio(render_song(SongSpec("task-s1", 180.0)))
+    assert (info.format, info.sample_rate) == ("mp3", 22050)
+    assert info.duration_seconds == pytest.approx(180.0, abs=0.1)
