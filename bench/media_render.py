@@ -63,15 +63,18 @@ def main() -> None:
     runs = parser.parse_args().runs
     print(f"{os.cpu_count()} cores, CPython {platform.python_version()}; load average at start "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; median and fastest of {runs} runs\n")
-    print("| render | median (s) | fastest (s) | size (KiB) |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| render | median (s) | fastest (s) | median / reference | size (KiB) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    reference = 0.0
     for name, render in _items():
         times = []
         for _ in range(runs):
             start = time.perf_counter()
             data = render()
             times.append(time.perf_counter() - start)
-        print(f"| {name} | {statistics.median(times):.3f} | {min(times):.3f} | {len(data) / 1024:,.0f} |",
+        median = statistics.median(times)
+        reference = reference or median  # the first item is the reference: ratios move less with the load
+        print(f"| {name} | {median:.3f} | {min(times):.3f} | {median / reference:.1f}x | {len(data) / 1024:,.0f} |",
               flush=True)
     print(f"\nload average at end {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
