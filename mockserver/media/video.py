@@ -57,7 +57,7 @@ class VideoSpec:
     with_audio: bool = False  # an AAC track (the seed's tune, or `audio` when given)
     first_frame: ImageSource | None = None  # every frame shows it (the first one plainly)
     last_frame: ImageSource | None = None  # the last frame shows it; with first_frame, a cross-fade
-    audio: bytes | None = None  # any audio file PyAV reads: muxed as AAC, and the length follows it
+    audio: bytes | None = None  # an audio file with a header (not raw pcm_*): muxed as AAC, sets the length
     source_video: bytes | None = None  # its frames are the base; past its end, its last frame held
     container: str = "mp4"  # "mp4" or "mov" (Seedance's output_format)
 

@@ -7,6 +7,7 @@ import hashlib
 import io
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from itertools import pairwise
 
@@ -151,3 +152,11 @@ def test_another_process_renders_the_same_bytes() -> None:
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     here = render_video(VideoSpec("task-v1", 640, 360, 2.0, label=("a", "b"), with_audio=True))
     assert other == hashlib.sha256(here).hexdigest()
+
+
+def test_renders_in_threads_give_the_bytes_of_renders_in_turn() -> None:
+    # The server renders in worker threads: each render owns its codec contexts, so none disturbs another.
+    specs = [VideoSpec(f"task-{i}", 320, 180, 2.0, label=("thread", str(i)), with_audio=i % 2 == 0) for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(render_video, specs))
+    assert together == [render_video(spec) for spec in specs]
