@@ -26,11 +26,12 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from .. import images
 from .tones import melody
 
-__all__ = ["ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster", "probe",
-           "render_video"]
+__all__ = ["CONTENT_TYPES", "ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster",
+           "probe", "render_video"]
 
 ImageSource = bytes | Image.Image  # PNG/JPEG/WebP bytes, or a Pillow image
 MAX_SIDE = 4096
+CONTENT_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime"}  # the containers, and the MIME types served
 MAX_DERIVED_FPS = 4
 _TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: any duration is exact to the millisecond
 _AUDIO_RATE = 24000  # mono AAC at 24 kHz: a tune is plainly audible and costs little to encode
@@ -263,7 +264,7 @@ def _size(spec: VideoSpec) -> tuple[int, int]:
         raise ValueError(f"video size must be 2..{MAX_SIDE} on each side, got {spec.width}x{spec.height}")
     if spec.fps < 1 or spec.fps > 60:
         raise ValueError(f"fps must be 1..60, got {spec.fps}")
-    if spec.container not in ("mp4", "mov"):
+    if spec.container not in CONTENT_TYPES:
         raise ValueError(f"container must be mp4 or mov, got {spec.container!r}")
     return width, height
 
