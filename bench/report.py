@@ -98,9 +98,11 @@ def verdicts(tool: str, tables: dict[str, Any]) -> dict[tuple[str, str], Verdict
     for load, table in tables.items():
         for name, summary in table.items():
             if load == "1":
-                out[(load, name)] = saturation.judge([1.0], tool)
+                out[(load, name)] = saturation.judge([1.0], [1.0], tool)
             else:
-                out[(load, name)] = saturation.judge([run.get("runnable_share") for run in summary["runs"]], tool)
+                runs = summary["runs"]
+                out[(load, name)] = saturation.judge([run.get("runnable_share") for run in runs],
+                                                     [run.get("cpu_share") for run in runs], tool)
     return out
 
 
@@ -135,12 +137,13 @@ def saturation_lines(bench: Bench) -> list[str]:
     if not ref:
         return ["The reference was not measured: no ratio can be given."]
     verdict = verdicts(bench.tool, tables)[("32", "reference")]
-    lines = [f"Rule: a ratio to a server is reported only when wrk drove the load and that server's event-loop thread "
-             f"was runnable (on a CPU or queued for one, /proc/<pid>/schedstat) for ≥ "
-             f"{saturation.SATURATED_AT:.0%} of every run's wall time; a server waiting on its load generator "
-             "sleeps in epoll instead. CPU share is utime + stime (/proc/<pid>/stat) over wall time: near one core "
-             "on a quiet machine, less when other processes take the cores.", "",
-             f"This run: {verdict.why}.", "",
+    lines = [f"Rule (bench/saturation.py): a ratio to a server is reported only when wrk drove the load and, in "
+             f"every run, that server's event-loop thread was runnable (on a CPU or queued for one, "
+             f"/proc/<pid>/schedstat) for ≥ {saturation.RUNNABLE_AT:.0%} of the wall time (a server waiting on its "
+             f"load generator sleeps in epoll instead) and its CPU time (utime + stime, /proc/<pid>/stat) was "
+             f"≥ {saturation.CPU_AT:.2f} of a core (less means other jobs took the cores: the rates then measure the "
+             "scheduler). The same rule judges the in-memory mock for the --state ratio.", "",
+             f"This run, the reference: {verdict.why}.", "",
              "| reference run (32 conn) | creates/s | runnable | CPU share (cores) | wrk CPU per thread |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for i, run in enumerate(ref["runs"], 1):

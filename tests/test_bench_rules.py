@@ -84,24 +84,31 @@ def test_lua_strings_escape_quotes_backslashes_and_control_bytes() -> None:
 
 
 def test_no_ratio_without_wrk() -> None:
-    verdict = saturation.judge([0.99, 0.98, 0.99], "python")
+    verdict = saturation.judge([0.99, 0.98, 0.99], [0.95, 0.96, 0.97], "python")
     assert not verdict.saturated and "wrk is not installed" in verdict.why
     assert saturation.ratio(4000.0, 8000.0, verdict) is None
 
 
 def test_no_ratio_when_the_reference_was_not_saturated_in_a_run() -> None:
-    verdict = saturation.judge([0.99, 0.62, 0.98], "wrk")
+    verdict = saturation.judge([0.99, 0.62, 0.98], [0.95, 0.60, 0.97], "wrk")
     assert not verdict.saturated and "not saturated" in verdict.why and "62%" in verdict.why
     assert saturation.ratio(4000.0, 8000.0, verdict) is None
 
 
-def test_no_ratio_when_runnable_time_could_not_be_read() -> None:
-    assert not saturation.judge([0.99, None], "wrk").saturated
-    assert not saturation.judge([], "wrk").saturated
+def test_no_ratio_when_the_reference_was_busy_but_other_jobs_took_its_core() -> None:
+    verdict = saturation.judge([0.99, 0.97, 0.99], [0.23, 0.14, 0.21], "wrk")
+    assert not verdict.saturated and "0.14 of a core" in verdict.why
+    assert saturation.ratio(1656.0, 2364.0, verdict) is None
+
+
+def test_no_ratio_when_runnable_or_cpu_time_could_not_be_read() -> None:
+    assert not saturation.judge([0.99, None], [0.95, 0.95], "wrk").saturated
+    assert not saturation.judge([0.99], [None], "wrk").saturated
+    assert not saturation.judge([], [], "wrk").saturated
 
 
 def test_a_saturated_reference_under_wrk_gives_the_ratio() -> None:
-    verdict = saturation.judge([0.97, 0.99, 0.95], "wrk")
+    verdict = saturation.judge([0.97, 0.99, 0.95], [0.93, 0.95, 0.90], "wrk")
     assert verdict.saturated
     assert saturation.ratio(4000.0, 8000.0, verdict) == 0.5
 
