@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--journal-size", type=int, default=None, help="journal entries for the memory figure")
     parser.add_argument("--tasks", type=int, default=None, help="tasks for the big memory figure (100000)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-from", type=Path, default=None, metavar="JSON",
+                        help="measure nothing: rewrite the report from a run's bench/out/results.json")
     args = parser.parse_args(argv)
 
     args.runs = args.runs or (1 if args.quick else 3)
@@ -58,9 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--loadgen wrk: wrk is not installed")
     tool = "wrk" if wrk and args.loadgen != "python" else "python"
     OUT.mkdir(exist_ok=True)
+    if args.report_from:
+        saved = json.loads(args.report_from.read_text())
+        bench = Bench(args, saved.get("tool", tool), results=saved)
+        out.write_text(report(bench, time.time() - saved.get("elapsed_s", 0), saved.get("before")))
+        bench.log(f"wrote {out} from {args.report_from}")
+        return 0
     before = previous_figures(BENCH / "RESULTS.md")  # read now: a full run replaces it
     started = time.time()
     bench = Bench(args, tool)
+    bench.results.update(tool=tool, before=before)
     bench.results["machine"] = machine()
     bench.section("throughput", bench.throughput)
     bench.section("startup", bench.startup)
@@ -71,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.section("profile", bench.profile)
     bench.section("state_profile", bench.state_profile)
     bench.results["loadavg_end"] = os.getloadavg()
+    bench.results["elapsed_s"] = round(time.time() - started)
     (OUT / ("results.quick.json" if args.quick else "results.json")).write_text(
         json.dumps(bench.results, indent=1, default=str))
     out.write_text(report(bench, started, before))
