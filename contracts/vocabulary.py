@@ -186,7 +186,10 @@ PROGRESSION_HEADER = "X-Mock-Progression"
 RETRY_AFTER_HEADER = "X-Mock-Retry-After"
 CALLBACK_MODE_HEADER = "X-Mock-Callback-Mode"
 MOCK_HEADERS = (SCENARIO_HEADER, PROGRESSION_HEADER, RETRY_AFTER_HEADER, CALLBACK_MODE_HEADER, NAMESPACE_HEADER)
-NAMESPACE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # the value of X-Mock-Namespace and of a /ns/<name>/ prefix
+# The value of X-Mock-Namespace and of a /ns/<name>/ prefix: 1-64 letters, digits, '_', '.', '-', but not `.` or
+# `..` (path segments). Written for JSON Schema (ECMA-262); in Python match it with `fullmatch`, since `$` also
+# matches before a trailing newline.
+NAMESPACE_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$"
 
 # -- the journal -----------------------------------------------------------------------------------------
 

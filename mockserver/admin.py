@@ -23,11 +23,12 @@ from runapi_contracts.vocabulary import (
 
 from . import accounts, errors, files_api
 from .callbacks import Dispatcher
+from .clock import ClockRangeError
 from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
-from .parsing import context
+from .parsing import context, query_int
 from .responses import JSON
 
 MAX_ADMIN_BODY = 64 * 1024
@@ -60,20 +61,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 def _int_param(request: Request, name: str, default: int, high: int = 10_000) -> int:
-    value = request.query_params.get(name)
-    if value is None:
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= high:
-        raise errors.BadRequest(f"{name} must be an integer from 1 to {high}", code="invalid_parameter")
-    return int(value)
+    return query_int(request, name, default, 1, high)
 
 
 def _offset(request: Request) -> int:
     """?offset=N: how many matches to skip, for paging (the dashboard's lists)."""
-    value = request.query_params.get("offset", "0")
-    if not value.isdigit() or int(value) > 10 ** 9:
-        raise errors.BadRequest("offset must be an integer from 0 to 1e9", code="invalid_parameter")
-    return int(value)
+    return query_int(request, "offset", 0, 0, 10 ** 9)
 
 
 def _changed(request: Request) -> None:
@@ -196,7 +189,10 @@ async def clock_action(request: Request) -> Response:
         seconds = (await _json_body(request)).get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 ** 9:
             raise errors.BadRequest("send {\"seconds\": N} with 0 <= N <= 1e9", code="invalid_seconds")
-        reading = engine.advance_clock(ns, float(seconds))
+        try:
+            reading = engine.advance_clock(ns, float(seconds))
+        except ClockRangeError as exc:
+            raise errors.BadRequest(str(exc), code="invalid_seconds") from None
     elif action == "freeze":
         reading = engine.freeze_clock(ns)
     elif action == "unfreeze":

@@ -107,9 +107,10 @@ class TaskEngine:
                 self._store.flush()
 
     def _open(self, name: str) -> Namespace:
-        if not NAMESPACE_PATTERN.match(name):
+        if not NAMESPACE_PATTERN.fullmatch(name):  # fullmatch: `$` alone lets 'abc\n' through
             raise errors.BadRequest(
-                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-'",
+                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-', "
+                "and not '.' or '..'",
                 code="invalid_namespace",
             )
         if len(self._namespaces) >= self.settings.max_namespaces:

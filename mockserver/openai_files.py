@@ -21,7 +21,7 @@ from runapi_contracts import Violation
 from . import endpoints, errors, uploads
 from .files_api import delete, form_body_limit, invalid, json_request, live_upload, store
 from .model import MultipartUpload, Namespace, Upload
-from .parsing import context, read_body
+from .parsing import context, query_int, read_body
 from .responses import JSON
 
 UPLOAD_TTL_SECONDS = 3600.0  # an OpenAI upload must be completed within an hour of its creation
@@ -113,9 +113,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     if unknown:
         raise errors.BadRequest(f"Unknown query parameter {unknown[0][:50]!r}: this list takes "
                                 f"{', '.join(LIST_PARAMETERS)}", code="invalid_parameter")
-    limit_text, order = query.get("limit", str(MAX_LIST_LIMIT)), query.get("order", "desc")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
-        raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}", code="invalid_parameter")
+    limit, order = query_int(request, "limit", MAX_LIST_LIMIT, 1, MAX_LIST_LIMIT), query.get("order", "desc")
     if order not in LIST_ORDERS:
         raise errors.BadRequest("order must be asc or desc", code="invalid_parameter")
     now, purpose = ns.clock.now(), query.get("purpose")
@@ -129,7 +127,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
         if after not in ids:
             raise errors.BadRequest(f"after names no file of this list: {after[:100]}", code="invalid_parameter")
         found = found[ids.index(after) + 1:]
-    page, origin = found[:int(limit_text)], endpoints.image_origin(request)
+    page, origin = found[:limit], endpoints.image_origin(request)
     return {"object": "list", "data": [uploads.file_object(u, origin) for u in page],
             "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
             "has_more": len(found) > len(page)}

@@ -258,6 +258,9 @@ _AT_LEAST: dict[str, float] = {
     "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
 }
 
+# Upper bounds (inclusive): a file's expiry (the clock plus its TTL) must stay a writable date (clock.LATEST).
+_AT_MOST: dict[str, float] = {"file_ttl_seconds": 1000 * 365 * 86400}
+
 
 def parse_setting(name: str, value: object) -> Any:
     """Parse one Settings field from its typed value or its text; `InvalidSetting` names what is wrong."""
@@ -265,6 +268,9 @@ def parse_setting(name: str, value: object) -> Any:
     low = _AT_LEAST.get(name)
     if low is not None and parsed is not None and parsed < low:
         raise InvalidSetting(f"must be at least {low:g}, got {value!r}")
+    high = _AT_MOST.get(name)
+    if high is not None and parsed is not None and parsed > high:
+        raise InvalidSetting(f"must be at most {high:g}, got {value!r}")
     if name == "port" and parsed > 65535:
         raise InvalidSetting(f"must be at most 65535, got {value!r}")
     if name == "speed" and parsed <= 0:

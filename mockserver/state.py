@@ -335,24 +335,61 @@ class StateStore:
     # -- reading back -----------------------------------------------------------------------------------
 
     def load(self) -> Snapshot:
-        """Everything the file holds, as plain data in the order it was written; the app hands it out."""
+        """Everything the file holds, as plain data in the order it was written; the app hands it out.
+
+        A file SQLite cannot read, or a row that is not what this version wrote (bad JSON, a member missing),
+        is a StateError naming the file and, for a row, its table and rowid: one line, not a traceback.
+        """
         with self._db_lock:
-            db = self._db
-            namespaces = db.execute("SELECT name, record FROM namespaces ORDER BY rowid").fetchall()
-            tasks = db.execute("SELECT namespace, record FROM tasks ORDER BY rowid").fetchall()
-            accounts = db.execute("SELECT namespace, key, record FROM accounts").fetchall()
-            idempotency = db.execute("SELECT * FROM idempotency").fetchall()
-            deliveries = db.execute("SELECT namespace, record FROM deliveries ORDER BY rowid").fetchall()
-            uploads = db.execute("SELECT namespace, record, data FROM uploads ORDER BY rowid").fetchall()
+            try:
+                problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    problem = " ".join(str(problem).replace("*** in database main ***", "").split())
+                    raise StateError(f"{self.path} is damaged ({problem}): restore it from a copy or remove it")
+                rows = {table: self._db.execute(sql).fetchall() for table, sql in _LOADS.items()}
+            except sqlite3.DatabaseError as exc:
+                raise StateError(f"{self.path} cannot be read: {exc}") from None
         return Snapshot(
-            namespaces=[namespace_from_record(name, json.loads(record)) for name, record in namespaces],
-            tasks=[task_from_record({**json.loads(record), "namespace": name}) for name, record in tasks],
-            accounts=[(name, key, account_from_record(json.loads(record))) for name, key, record in accounts],
-            idempotency=[(name, key, idem, fingerprint, task_id)
-                         for name, key, idem, fingerprint, task_id in idempotency],
-            deliveries=[delivery_from_record({**json.loads(record), "namespace": name}) for name, record in deliveries],
-            uploads=[Upload(**json.loads(record), namespace=name, data=bytes(data)) for name, record, data in uploads],
+            namespaces=self._records(rows, "namespaces", lambda name, record: namespace_from_record(name, record)),
+            tasks=self._records(rows, "tasks", lambda name, record: task_from_record({**record, "namespace": name})),
+            accounts=self._records(rows, "accounts", lambda name, key, record: (name, key, account_from_record(record))),
+            idempotency=[row[1:] for row in rows["idempotency"]],
+            deliveries=self._records(rows, "deliveries",
+                                     lambda name, record: delivery_from_record({**record, "namespace": name})),
+            uploads=self._records(rows, "uploads",
+                                  lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
         )
+
+    def _records(self, rows: dict[str, list[Any]], table: str, build: Callable[..., Any]) -> list[Any]:
+        """Each row of `table` built from its columns, the JSON `record` column decoded; a bad row is a StateError."""
+        built = []
+        for rowid, *columns in rows[table]:
+            try:
+                record_at = _RECORD_COLUMN[table]
+                columns[record_at] = json.loads(columns[record_at])
+                if not isinstance(columns[record_at], dict):
+                    raise TypeError("the record is not a JSON object")
+                built.append(build(*columns))
+            except json.JSONDecodeError as exc:
+                raise StateError(f"{self.path}: table {table}, row {rowid}: bad JSON in the record ({exc})") from None
+            except KeyError as exc:
+                raise StateError(f"{self.path}: table {table}, row {rowid}: the record is missing {exc}") from None
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise StateError(f"{self.path}: table {table}, row {rowid}: the record cannot be read ({exc})") \
+                    from None
+        return built
+
+
+# What load() reads of each table, rowid first, in the order rows were written.
+_LOADS = {
+    "namespaces": "SELECT rowid, name, record FROM namespaces ORDER BY rowid",
+    "tasks": "SELECT rowid, namespace, record FROM tasks ORDER BY rowid",
+    "accounts": "SELECT rowid, namespace, key, record FROM accounts",
+    "idempotency": "SELECT rowid, * FROM idempotency",
+    "deliveries": "SELECT rowid, namespace, record FROM deliveries ORDER BY rowid",
+    "uploads": "SELECT rowid, namespace, record, data FROM uploads ORDER BY rowid",
+}
+_RECORD_COLUMN = {"namespaces": 1, "tasks": 1, "accounts": 2, "deliveries": 1, "uploads": 1}
 
 
 def _runs(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
