@@ -28,7 +28,7 @@ from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
-from .parsing import context, query_int
+from .parsing import context, query_int, refuse_unstorable
 from .responses import JSON
 
 MAX_ADMIN_BODY = 64 * 1024
@@ -52,9 +52,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        body = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+    refuse_unstorable(text, body)  # names, emails and keys are kept with --state
     if not isinstance(body, dict):
         raise errors.BadRequest("Body must be a JSON object", code="invalid_json")
     return body

@@ -553,6 +553,17 @@ class TaskEngine:
             ns.ledger.refund(oldest.key, oldest.id)
             self._publish(events.TaskForgotten(ns, oldest))
 
+    @_operation
+    def discard(self, ns: Namespace, task_id: str) -> None:
+        """Forget a task whose create could not be stored (its answer is an error, not a 2xx): a refused write
+        leaves nothing in memory either. Its reservation and Idempotency-Key go with it."""
+        task = ns.tasks.pop(task_id, None)
+        if task is None:
+            return
+        ns.ledger.refund(task.key, task.id)
+        ns.idempotency = {k: v for k, v in ns.idempotency.items() if v[1] != task_id}
+        self._publish(events.TaskForgotten(ns, task))
+
     def flaky_attempt(self, ns: Namespace, fingerprint: str, failures: int) -> bool:
         """True while this request (same key, route and body) is still within its failing attempts."""
         with self._lock:
