@@ -213,7 +213,11 @@ _JOURNAL_PROPERTIES: dict[str, Any] = {
     "model": _nullable("string"),
     "idempotency_key": _nullable("string"),
     "client_request_id": _nullable("string"),
-    "request_body": {"description": "the parsed JSON body, when there was one"},
+    "request_body": {"description": "the parsed JSON body, when there was one; when it was longer than the "
+                                    "journal keeps (--journal-body-bytes), its first bytes as text"},
+    "request_body_size": {"type": ["integer", "null"], "minimum": 0,
+                          "description": "the body's size in bytes when request_body holds only its head (null: "
+                                         "request_body is the whole body)"},
     "error_code": _nullable("string"),
     "retry_after": _nullable("string"),
     "duration_ms": {"type": "number", "minimum": 0},

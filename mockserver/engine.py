@@ -137,6 +137,11 @@ class TaskEngine:
         with self._lock:
             return self._namespaces.get(name)
 
+    def open_namespaces(self) -> list[Namespace]:
+        """Every namespace held now (what a server-wide bound such as the uploads' total sums over)."""
+        with self._lock:
+            return list(self._namespaces.values())
+
     def namespaces(self) -> list[tuple[str, int, int]]:
         """(name, tasks, journal entries) of every open namespace, by name; looking opens none."""
         with self._lock:

@@ -19,7 +19,7 @@ from starlette.types import Message
 from runapi_contracts import Violation
 
 from . import endpoints, errors, uploads
-from .files_api import delete, form_body_limit, invalid, json_request, live_upload, store
+from .files_api import check_room, delete, form_body_limit, invalid, json_request, live_upload, store
 from .model import MultipartUpload, Namespace, Upload
 from .parsing import context, query_int, read_body
 from .responses import JSON
@@ -181,6 +181,7 @@ async def create_upload(request: Request) -> Response:
     session = MultipartUpload(id=f"upload_{uuid.UUID(engine.new_id()).hex}", key=key, filename=body["filename"],
                               size=body["bytes"], mime_type=body["mime_type"], purpose=body["purpose"],
                               created_at=now, expires_at=now + UPLOAD_TTL_SECONDS)
+    uploads.prune_sessions(ns, now)
     ns.upload_sessions.multipart[session.id] = session
     return JSON(uploads.upload_object(session, None))
 
@@ -192,6 +193,7 @@ async def add_part(request: Request) -> Response:
     part = form["data"]
     assert isinstance(part, UploadFile)  # checked by _form
     data, _ = await _file_data(request, part, "data")
+    check_room(request, len(data))
     part_id = f"part_{uuid.UUID(request.app.state.engine.new_id()).hex}"
     now = ns.clock.now()
     session.parts[part_id] = (now, data)
@@ -223,7 +225,7 @@ async def complete(request: Request) -> Response:
         raise invalid(request, violations)
     sniffed = uploads.sniff_mime(data, session.filename)
     upload = await store(request, ns, key, data, session.filename, purpose=session.purpose,
-                   mime_type=session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed)
+                         mime_type=session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed, arriving=False)
     session.status, session.file_id, session.parts = "completed", upload.id, {}
     return JSON(uploads.upload_object(session, uploads.file_object(upload, endpoints.image_origin(request))))
 

@@ -48,6 +48,7 @@ class Context:
     scenario: str | None = None
     model: str | None = None
     body: Any = None
+    raw_body: bytes = b""  # the JSON body as read: the journal keeps its size, and its head when it is long
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
 
@@ -87,6 +88,9 @@ def api_key(request: Request, settings: Settings) -> str:
         raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
     if not token:
         raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    if len(token) > settings.max_api_key_length:  # every key is kept (ledger, journal): a bounded size each
+        raise errors.Unauthorized(f"API key is longer than {settings.max_api_key_length} characters "
+                                  "(--max-api-key-length)")
     if settings.api_keys and token not in settings.api_keys:
         raise errors.Unauthorized("Invalid API key")
     return token
@@ -216,6 +220,7 @@ def parse_json(request: Request, raw: bytes) -> Any:
             raise errors.UnsupportedMediaType(f"Content-Type must be application/json, got {media or 'nothing'}")
     if not raw.strip():
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
+    request.scope["runapi.context"].raw_body = raw
     try:
         # What json.loads does with bytes, minus building a decoder per call.
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
