@@ -124,8 +124,8 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     after = query.get("after")
     if after is not None:
         ids = [u.id for u in found]
-        if after not in ids:
-            raise errors.BadRequest(f"after names no file of this list: {after[:100]}", code="invalid_parameter")
+        if after not in ids:  # a 404 as for any unknown file id: the request is well formed, the file is not there
+            raise errors.NotFound(f"after names no file of this list: {after[:100]!a}")
         found = found[ids.index(after) + 1:]
     page, origin = found[:limit], endpoints.image_origin(request)
     return {"object": "list", "data": [uploads.file_object(u, origin) for u in page],
