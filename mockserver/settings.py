@@ -270,8 +270,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
-    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1,
-    "max_upload_total_bytes": 1, "journal_body_bytes": 0, "max_api_key_length": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "max_upload_total_bytes": 1,
+    "journal_body_bytes": 0, "max_api_key_length": 1, "callback_timeout": 0, "callback_concurrency": 1,
 }
 
 # Upper bounds (inclusive): a file's expiry (the clock plus its TTL) must stay a writable date (clock.LATEST).

@@ -303,7 +303,7 @@ class StateStore:
             try:
                 with self._db_lock:
                     self._write([row for commit in batch for row in commit.rows])
-            except Exception:  # noqa: BLE001 - some operation's rows were refused: write each apart
+            except Exception:  # some operation's rows were refused: write each apart
                 self._write_apart(batch)
             else:
                 for commit in batch:
@@ -343,7 +343,7 @@ class StateStore:
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
-        except Exception as exc:  # noqa: BLE001 - the file itself failed: every operation is told
+        except Exception as exc:  # the file itself failed: every operation is told
             errors = [exc] * len(batch)
         for commit, error in zip(batch, errors, strict=True):
             commit.finish(error)
@@ -389,7 +389,8 @@ class StateStore:
         return Snapshot(
             namespaces=self._records(rows, "namespaces", lambda name, record: namespace_from_record(name, record)),
             tasks=self._records(rows, "tasks", lambda name, record: task_from_record({**record, "namespace": name})),
-            accounts=self._records(rows, "accounts", lambda name, key, record: (name, key, account_from_record(record))),
+            accounts=self._records(rows, "accounts",
+                                   lambda name, key, record: (name, key, account_from_record(record))),
             idempotency=[row[1:] for row in rows["idempotency"]],
             deliveries=self._records(rows, "deliveries",
                                      lambda name, record: delivery_from_record({**record, "namespace": name})),

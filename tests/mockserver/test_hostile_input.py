@@ -139,7 +139,7 @@ def test_other_unicode_encodings_of_json_are_read(client: TestClient, raw: bytes
                                  b'{"model": "flux-kontext-pro", "prompt": "\xed\xa0\x80"}',  # UTF-8 of U+D800
                                  b'{"model": "flux-kontext-pro", "prompt": "x", "watermark": "\\udfff"}'])
 def test_lone_surrogates_are_refused_and_the_refusal_renders(client: TestClient, raw: bytes) -> None:
-    """Not storable text (SQLite cannot encode it): a 400 at the door (issue 19, tests/mockserver/test_durability.py)."""
+    """Not storable text (SQLite cannot encode it): a 400 at the door (issue 19; see test_durability.py)."""
     response = post_raw(client, raw, **{"X-Mock-Progression": "immediate", "Idempotency-Key": "k1"})
     assert assert_client_error(response, 400)["error"]["code"] == "invalid_json"
     for path in ("/_mock/journal", "/_mock/tasks"):
