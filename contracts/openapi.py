@@ -241,6 +241,11 @@ def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, erro
     return op
 
 
+# At least one byte of standard base64 (padding optional), bare or in a data: URL whose parameters name base64.
+_BASE64 = (r"^(?:data:[^,;]*(?:;[^,;]*)*;base64(?:;[^,;]*)*,)?(?:[A-Za-z0-9+/]{4})*"
+           r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}={0,2}|[A-Za-z0-9+/]{3}=?)$")
+
+
 def files_paths() -> dict[str, Any]:
     """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads."""
     text = {"type": "string"}
@@ -254,7 +259,8 @@ def files_paths() -> dict[str, Any]:
         {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": text}},
         {"type": "object", "required": ["type", "data"],
          "properties": {"type": {"const": "base64"},
-                        "data": {**text, "minLength": 1, "description": "base64, or a data: URL"}}}]}
+                        "data": {**text, "pattern": _BASE64, "description": "base64 (padding optional), or a "
+                                 "data: URL of it"}}}]}
     file_id, upload_id = [_task_id_param("file_id")], [_task_id_param("upload_id")]
     query = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
         ("after", text), ("limit", {"type": "integer", "minimum": 1}), ("order", {"enum": ["asc", "desc"]}),
