@@ -263,8 +263,8 @@ def files_paths() -> dict[str, Any]:
                                  "data: URL of it"}}}]}
     file_id, upload_id = [_task_id_param("file_id")], [_task_id_param("upload_id")]
     query = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
-        ("after", text), ("limit", {"type": "integer", "minimum": 1}), ("order", {"enum": ["asc", "desc"]}),
-        ("purpose", text))]
+        ("after", text), ("limit", {"type": "integer", "minimum": 1, "maximum": 10_000}),
+        ("order", {"enum": ["asc", "desc"]}), ("purpose", text))]
     multipart = "multipart/form-data"
     binary = {"type": "string", "format": "binary"}
     return {

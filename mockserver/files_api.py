@@ -56,6 +56,9 @@ async def json_request(request: Request, spec: Mapping[str, Field], limit: int,
     body = parse_json(request, raw)
     context(request).body = summary(body) if summary is not None and isinstance(body, dict) else body
     endpoints._scenario(request, engine, ns, key, None, b"")
+    if isinstance(body, dict):  # JSON Schema's integer is a number with no fraction: 1200.0 is 1200
+        body = {name: int(value) if isinstance(value, float) and value.is_integer() and name in spec
+                and spec[name].kind is int else value for name, value in body.items()}
     violations = uploads.check_fields(body, spec)
     if violations:
         raise invalid(request, violations)
