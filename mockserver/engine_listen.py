@@ -9,12 +9,12 @@ listen routes (listen_api.py) and the admin API call the rest. Refusals are the 
 
 from __future__ import annotations
 
-import secrets
+import base64
+import os
+import random
 import threading
 from collections.abc import Iterable
 from typing import Any
-
-from runapi_contracts.signing import generate_secret
 
 from . import callbacks, errors, events
 from .listen import MAX_POLL_EVENTS, Listeners, ListenEvent, ListenKey, ListenSession
@@ -28,9 +28,17 @@ class ListenBook:
 
     settings: Settings
     _lock: threading.RLock
+    _ids: random.Random | None  # the --seed's generator: secrets and tokens are reproducible with it too
 
     def new_id(self) -> str:
         raise NotImplementedError
+
+    def _random(self, size: int) -> bytes:
+        return os.urandom(size) if self._ids is None else self._ids.getrandbits(8 * size).to_bytes(size, "big")
+
+    def _new_secret(self) -> str:
+        """A listen signing secret as generate_secret() makes them: 32 random bytes, base64."""
+        return base64.b64encode(self._random(32)).decode()
 
     # -- the engine's event: a task ended ------------------------------------------------------------------
 
@@ -56,7 +64,7 @@ class ListenBook:
             seen: Iterable[str] = (*self.settings.api_keys, *ns.ledger.snapshot(), caller)
             for key in seen:
                 if key:
-                    book.subscription(key, generate_secret())
+                    book.subscription(key, self._new_secret())
             return sorted(book.keys.values(), key=lambda k: k.key)
 
     def listen_secret(self, ns: Namespace, caller: str, key_id: str, *, rotate: bool = False) -> ListenKey:
@@ -65,7 +73,7 @@ class ListenBook:
         with self._lock:
             key = self._usable_key(ns, caller, key_id)
             if rotate:
-                key.secret = generate_secret()
+                key.secret = self._new_secret()
                 book, now = self._listeners(ns), ns.clock.now()
                 for session in book.open_sessions(key):
                     book.end(session, "rotated", now)
@@ -91,7 +99,8 @@ class ListenBook:
                 raise errors.RateLimited(f"key {key.id} has {MAX_SESSIONS} open listener sessions, the most "
                                          "RunAPI allows; close one (DELETE /api/v1/cli/listen_sessions/{token})",
                                          code="too_many_listeners", retry_after=self.settings.listen_session_ttl)
-            session = book.open(key, caller, "ls_" + secrets.token_urlsafe(24), ns.clock.now())
+            token = "ls_" + base64.urlsafe_b64encode(self._random(24)).decode()
+            session = book.open(key, caller, token, ns.clock.now())
             return session, key
 
     def poll_listen(self, ns: Namespace, caller: str, token: str, last_id: int) -> tuple[list[ListenEvent],

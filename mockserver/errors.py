@@ -7,7 +7,8 @@ MockError
  ├── NotFound (404)              ├── RateLimited (429, Retry-After)
  ├── MethodNotAllowed (405)      ├── ServerError (500)
  ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
- └── Gone (410)                  └── TemporarilyUnavailable (455)
+ ├── Gone (410)                  ├── InsufficientStorage (507)
+ │                               └── TemporarilyUnavailable (455)
 
 `respond()` is the one place an error becomes a response: app.py registers it for MockErrors, the router's
 404/405 (Starlette HTTPExceptions) and anything unexpected (a 500, its traceback logged).
@@ -138,6 +139,13 @@ class ServerError(MockError):
     """An injected (or, never on purpose, a real) internal error."""
 
     status, code, message = 500, "internal_error", "Internal server error"
+
+
+class InsufficientStorage(MockError):
+    """The uploads the mock holds together are at their bound (--max-upload-total-bytes): RFC 4918's 507, the
+    server cannot store the representation. Not a 413: the file may be small, the store is what is full."""
+
+    status, code, message = 507, "insufficient_storage", "Insufficient storage"
 
 
 class ServiceUnavailable(MockError):
