@@ -422,3 +422,28 @@ def test_keys_are_every_key_of_the_namespace_masked_and_the_key_header_is_requir
                         headers={**cli._headers(), "X-Session-Token": "t"}).status_code == 400
         assert http.get("/api/v1/cli/listen_events", headers={**cli._headers(), "X-Session-Token": "t"}
                         ).status_code == 404
+
+
+def test_bad_listen_requests_get_the_error_envelope(client: Any) -> None:
+    cli = {"X-API-Key": KEY}
+    cases = [
+        ("POST", "/api/v1/cli/listen_sessions", {"content": b"{nope"}, 400),
+        ("POST", "/api/v1/cli/listen_sessions", {"json": []}, 400),
+        ("POST", "/api/v1/cli/listen_sessions", {"json": {"callback_api_key_id": 5}}, 400),
+        ("POST", "/api/v1/cli/listen_sessions", {"json": {"callback_api_key_id": "key_nope"}}, 404),
+        ("GET", "/api/v1/cli/listen_secret", {}, 400),
+        ("GET", "/api/v1/cli/listen_events?last_id=-1", {"headers": {"X-Session-Token": "t"}}, 400),
+        ("GET", "/api/v1/cli/listen_events?last_id=1234567890123456", {"headers": {"X-Session-Token": "t"}}, 400),
+        ("GET", "/api/v1/cli/listen_events", {}, 400),
+        ("POST", "/api/v1/cli/listen_events/x/ack", {"headers": {"X-Session-Token": "t"}}, 400),
+        ("POST", "/api/v1/cli/listen_events/1/ack", {"headers": {"X-Session-Token": "t"}}, 404),
+        ("DELETE", "/api/v1/cli/listen_sessions/nope", {}, 404),
+        ("PUT", "/api/v1/cli/listen_secret", {}, 405),
+    ]
+    for method, path, extra, status in cases:
+        headers = {**cli, **extra.pop("headers", {})}
+        response = client.request(method, path, headers=headers, **extra)
+        assert response.status_code == status, (method, path, response.text)
+        assert validate_response("error", response.json()) == [], (method, path)
+    created = client.post("/api/v1/cli/listen_sessions", json={}, headers=cli)  # no key id: the caller's own
+    assert created.status_code == 201 and created.json()["callback_api_key"]["masked_token"] == "sk-l••••••••0001"
