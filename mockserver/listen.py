@@ -102,6 +102,10 @@ class Listeners:
         self.ended: deque[ListenSession] = deque(maxlen=CLOSED_KEPT)
         self.next_event_id = 1
 
+    def holds_data(self) -> bool:
+        """An open session or a disabled key: what an evicted namespace would lose (a secret is made again)."""
+        return bool(self.sessions) or any(not key.enabled for key in self.keys.values())
+
     def subscription(self, key: str, secret: str) -> ListenKey:
         """The ListenKey of `key`, made with `secret` the first time it is asked for."""
         found = self.keys.get(key_id(key))

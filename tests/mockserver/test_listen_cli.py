@@ -447,3 +447,14 @@ def test_bad_listen_requests_get_the_error_envelope(client: Any) -> None:
         assert validate_response("error", response.json()) == [], (method, path)
     created = client.post("/api/v1/cli/listen_sessions", json={}, headers=cli)  # no key id: the caller's own
     assert created.status_code == 201 and created.json()["callback_api_key"]["masked_token"] == "sk-l••••••••0001"
+
+
+def test_an_open_listener_keeps_its_namespace_from_eviction(make_client: Any) -> None:
+    client = make_client(max_namespaces=3)
+    cli = {"X-API-Key": KEY, "X-Mock-Namespace": "listening"}
+    token = client.post("/api/v1/cli/listen_sessions", json={}, headers=cli).json()["session_token"]
+    for index in range(10):  # read-only requests on fresh names, past the bound
+        assert client.get("/api/v1/me/balance", headers={"Authorization": f"Bearer {KEY}",
+                                                         "X-Mock-Namespace": f"reader-{index}"}).status_code == 200
+    polled = client.get("/api/v1/cli/listen_events", headers={**cli, "X-Session-Token": token})
+    assert polled.status_code == 200, polled.text
