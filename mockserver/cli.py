@@ -47,7 +47,8 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
-             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
+             "api_keys": "KEY", "allow_callback_hosts": "HOST", "allowed_hosts": "HOST",
+             "allow_source_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

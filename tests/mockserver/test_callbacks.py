@@ -134,7 +134,7 @@ def barrier(server: RunningServer, sentinel: CallbackReceiver) -> None:
 
 
 def freeze(client: httpx.Client) -> float:
-    response = client.post("/_mock/clock/freeze")
+    response = client.post("/_mock/clock/freeze", json={})
     assert response.status_code == 200, response.text
     assert response.json()["frozen"] is True
     return float(response.json()["now"])
@@ -438,7 +438,7 @@ def test_non_loopback_callback_url_is_accepted_but_blocked(
         client.get(STATUS.format(create(client, receiver.url)))
         receiver.wait_for(1)
         after = delivery(client, record["id"])
-        redeliver = client.post(f"/_mock/callbacks/{record['id']}/redeliver")
+        redeliver = client.post(f"/_mock/callbacks/{record['id']}/redeliver", json={})
     assert record["state"] == "blocked"
     assert "example.com" in record["reason"]
     assert record["url"] == "https://example.com/hook"
@@ -500,7 +500,7 @@ def test_redeliver_sends_the_same_callback_id_again(make_server: MakeServer, rec
         client.get(STATUS.format(task_id))
         (first,) = receiver.wait_for(1)
         delivery_id = wait_state(client, only_delivery(client, task_id)["id"], "delivered")["id"]
-        response = client.post(f"/_mock/callbacks/{delivery_id}/redeliver")
+        response = client.post(f"/_mock/callbacks/{delivery_id}/redeliver", json={})
         assert response.status_code == 202
         second = receiver.wait_for(2)[1]
         record = wait_until(lambda: delivery(client, delivery_id),
@@ -516,7 +516,7 @@ def test_redeliver_sends_the_same_callback_id_again(make_server: MakeServer, rec
 def test_redeliver_unknown_delivery_is_404(make_server: MakeServer) -> None:
     server = make_server()
     with api(server) as client:
-        response = client.post(f"/_mock/callbacks/{uuid.uuid4()}/redeliver")
+        response = client.post(f"/_mock/callbacks/{uuid.uuid4()}/redeliver", json={})
         missing = client.get(f"/_mock/callbacks/{uuid.uuid4()}")
     assert response.status_code == 404
     assert missing.status_code == 404
@@ -571,7 +571,7 @@ def test_early_mode_delivers_the_end_while_status_still_says_processing(
     server = make_server(progression=MANUAL)
     with api(server) as client:
         task_id = create(client, receiver.url, mode="early")
-        stepped = client.post(f"/_mock/tasks/{task_id}/step")
+        stepped = client.post(f"/_mock/tasks/{task_id}/step", json={})
         assert stepped.json()["status"] == "processing"
         (call,) = receiver.wait_for(1)
         during = client.get(STATUS.format(task_id)).json()
@@ -596,7 +596,7 @@ def test_early_mode_for_a_failing_task_delivers_the_failure(
     server = make_server(progression=MANUAL)
     with api(server) as client:
         task_id = create(client, receiver.url, mode="early", scenario="failed")
-        client.post(f"/_mock/tasks/{task_id}/step")
+        client.post(f"/_mock/tasks/{task_id}/step", json={})
         (call,) = receiver.wait_for(1)
         during = client.get(STATUS.format(task_id)).json()
     payload = json.loads(call.body)
@@ -680,7 +680,7 @@ def test_rotated_secret_signs_new_deliveries_and_the_old_one_no_longer_verifies(
         old = secret_of(client)
         client.get(STATUS.format(create(client, receiver.url)))
         (before,) = receiver.wait_for(1)
-        rotated = client.post("/_mock/callback-secret/rotate")
+        rotated = client.post("/_mock/callback-secret/rotate", json={})
         assert rotated.status_code == 200
         new = rotated.json()["secret"]
         shown = client.get("/_mock/callback-secret").json()
@@ -709,7 +709,7 @@ def test_retries_after_rotation_are_signed_with_the_new_secret(
         receiver.wait_for(1)
         delivery_id = only_delivery(client, task_id)["id"]
         wait_until(lambda: delivery(client, delivery_id), lambda d: d["state"] == "pending" and d["attempts"])
-        new = client.post("/_mock/callback-secret/rotate").json()["secret"]
+        new = client.post("/_mock/callback-secret/rotate", json={}).json()["secret"]
         advance(client, 5)
         first, retry = receiver.wait_for(2)
     assert first.headers["x-callback-id"] == retry.headers["x-callback-id"]

@@ -108,6 +108,8 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_FROZEN_CLOCK", "true", "frozen_clock", True),
              ("RUNAPI_MOCK_CALLBACK_SECRET", "c2VjcmV0", "callback_secret", "c2VjcmV0"),
              ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS", "h1,h2", "allow_callback_hosts", ("h1", "h2")),
+             ("RUNAPI_MOCK_ALLOWED_HOSTS", "mock, .example.test", "allowed_hosts", ("mock", ".example.test")),
+             ("RUNAPI_MOCK_ALLOW_SOURCE_HOSTS", "127.0.0.1:9000", "allow_source_hosts", ("127.0.0.1:9000",)),
              ("RUNAPI_MOCK_STATE", "mock.sqlite", "state_path", "mock.sqlite"),
              ("RUNAPI_MOCK_PUBLIC_URL", "https://mock.example/", "public_url", "https://mock.example"),
              ("RUNAPI_MOCK_LOG_FORMAT", "json", "log_format", "json"), ("RUNAPI_MOCK_QUIET", "yes", "quiet", True),

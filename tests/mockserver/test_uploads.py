@@ -25,6 +25,7 @@ from runapi_mock.server import RunningServer
 from runapi_mock.uploads import sniff_mime
 
 AUTH = {"Authorization": "Bearer test-key"}
+JSON_TYPE = {"Content-Type": "application/json"}  # admin writes must say JSON
 FILES = "/api/v1/files"
 SMOKE = b"hello from java sdk"
 
@@ -283,16 +284,17 @@ def test_uploads_expire_on_the_clock_and_the_admin_deletes_them(client: TestClie
     kept, deleted = upload(client, SMOKE, "kept.txt", **ns), upload(client, SMOKE, "deleted.txt", **ns)
     listed = client.get("/_mock/uploads", headers=ns).json()["uploads"]
     assert [u["file_name"] for u in listed] == ["kept.txt", "deleted.txt"] and not listed[0]["expired"]
-    assert client.delete(f"/_mock/uploads/{listed[1]['id']}", headers=ns).json() == {"deleted": listed[1]["id"]}
+    deleted_one = client.delete(f"/_mock/uploads/{listed[1]['id']}", headers={**ns, **JSON_TYPE})
+    assert deleted_one.json() == {"deleted": listed[1]["id"]}
     refused(client.get(deleted["url"]), 404, "No such upload")
-    refused(client.delete(f"/_mock/uploads/{listed[1]['id']}", headers=ns), 404, "No upload")
+    refused(client.delete(f"/_mock/uploads/{listed[1]['id']}", headers={**ns, **JSON_TYPE}), 404, "No upload")
     client.post("/_mock/clock/advance", json={"seconds": 7 * 86400 - 60}, headers=ns)
     assert client.get(kept["url"]).status_code == 200
     client.post("/_mock/clock/advance", json={"seconds": 120}, headers=ns)
     body = refused(client.get(kept["url"]), 410, "expired")
     assert body["error"]["code"] == "file_expired"
     assert client.get("/_mock/uploads", headers=ns).json()["uploads"][0]["expired"] is True
-    client.post("/_mock/reset", headers=ns)
+    client.post("/_mock/reset", json={}, headers=ns)
     assert client.get("/_mock/uploads", headers=ns).json() == {"uploads": []}
     refused(client.get(kept["url"]), 404, "No such upload")
 
@@ -382,8 +384,8 @@ def test_uploads_survive_a_restart_with_state(tmp_path: Path) -> None:
                                 upload(first, SMOKE, "other.txt", **{"X-Mock-Namespace": "gone"}))
         before = first.get("/_mock/uploads").json()["uploads"]
         ids = {u["file_name"]: u["id"] for u in before}
-        first.delete(f"/_mock/uploads/{ids['deleted.png']}")
-        first.post("/_mock/reset", headers={"X-Mock-Namespace": "gone"})
+        first.delete(f"/_mock/uploads/{ids['deleted.png']}", headers=JSON_TYPE)
+        first.post("/_mock/reset", json={}, headers={"X-Mock-Namespace": "gone"})
         second = open_app()
         served = second.get(kept["url"])
         assert served.status_code == 200 and served.content == SMOKE
