@@ -311,7 +311,8 @@ async def serve(request: Request) -> Response:
     if upload.file_name != request.path_params["file_name"]:
         raise errors.NotFound("No such upload (unknown, or deleted)")
     context(request).namespace = ns
-    return Response(upload.data, media_type=upload.mime_type, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(upload.data, media_type=upload.mime_type,
+                    headers={"Cache-Control": "private, max-age=3600", **uploads.served_headers(upload)})
 
 
 def _admin_namespace(request: Request) -> Namespace:
