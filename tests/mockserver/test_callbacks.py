@@ -810,3 +810,31 @@ def test_without_a_public_url_a_callbacks_image_urls_are_on_the_creating_request
         url = json.loads(call.body)["images"][0]["url"]
         assert url.startswith(f"http://localhost:{httpx.URL(server.base_url).port}/files/default/")
         assert client.get(url).status_code == 200
+
+
+def test_a_host_no_longer_allowed_after_a_restart_is_neither_sent_nor_redelivered(
+        make_server: MakeServer, receiver: CallbackReceiver, sentinel: CallbackReceiver, tmp_path: Any) -> None:
+    # Issue 19, item 8: `127.1` is 127.0.0.1 to a socket but not a loopback literal to the allow-list.
+    state = str(tmp_path / "mock.sqlite")
+    url = receiver.url.replace("127.0.0.1", "127.1")
+    first = make_server(state_path=state, allow_callback_hosts=("127.1",), frozen_clock=True)
+    with api(first) as client:
+        sent = create(client, url, progression="immediate")
+        receiver.wait_for(1)
+        wait_state(client, only_delivery(client, sent)["id"], "delivered")
+        owed = create(client, url, progression="immediate", mode="delay:60")
+        assert only_delivery(client, owed)["state"] == "pending"
+    first.stop()
+    again = make_server(state_path=state, frozen_clock=True)  # restarted without --allow-callback-host 127.1
+    with api(again) as client:
+        blocked = only_delivery(client, owed)
+        assert blocked["state"] == "blocked" and blocked["attempts"] == [], blocked
+        assert "'127.1'" in blocked["reason"] and "--allow-callback-host" in blocked["reason"], blocked
+        done = only_delivery(client, sent)
+        refused = client.post(f"/_mock/callbacks/{done['id']}/redeliver", json={})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "delivery_blocked", refused.text
+        assert "'127.1'" in refused.json()["error"]["message"]
+        client.post("/_mock/clock/advance", json={"seconds": 120})
+        barrier(again, sentinel)
+        assert only_delivery(client, owed)["state"] == "blocked"
+    assert len(receiver.calls) == 1
