@@ -838,3 +838,13 @@ def test_a_host_no_longer_allowed_after_a_restart_is_neither_sent_nor_redelivere
         barrier(again, sentinel)
         assert only_delivery(client, owed)["state"] == "blocked"
     assert len(receiver.calls) == 1
+
+
+def test_an_ipv6_loopback_callback_url_is_accepted_and_delivered(make_server: MakeServer) -> None:
+    # Issue 19, item 9: the README allows ::1, and the schema refused http://[::1]:port/.
+    with CallbackReceiver(host="::1") as on_ipv6, api(make_server()) as client:
+        assert on_ipv6.url.startswith("http://[::1]:")
+        task_id = create(client, on_ipv6.url, progression="immediate")
+        (call,) = on_ipv6.wait_for(1)
+        assert json.loads(call.body)["id"] == task_id
+        assert wait_for_delivery(client, task_id)["state"] in ("sending", "delivered")

@@ -10,10 +10,10 @@ import contextlib
 import hashlib
 import io
 import socket
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
