@@ -243,3 +243,17 @@ def test_make_serve_takes_port_and_host_from_its_command_line() -> None:
     assert recipe("PORT=9140", "HOST=0.0.0.0")[-5:] == ["serve", "--host", "0.0.0.0", "--port", "9140"]
     assert recipe("ARGS=--progression immediate")[-3:] == ["serve", "--progression", "immediate"]
     assert recipe(HOST="a-shells-hostname", PORT="80")[-1] == "serve"  # left to RUNAPI_MOCK_* and defaults
+
+
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["--host", "0.0.0.0"], "other host names (a docker-compose service name) need --allowed-host NAME"),
+    (["--host", "0.0.0.0", "--allowed-host", "runapi-mock"], "and runapi-mock"),
+    (["--host", "127.0.0.1"], None),
+])
+def test_serving_beyond_loopback_says_which_host_names_are_answered(
+        argv: list[str], hint: str | None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(server, "serve_forever", lambda settings, on_ready, **_: on_ready("http://0.0.0.0:4321"))
+    assert cli.main(["serve", "--port", "0", *argv]) == 0
+    hosts = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hosts:")]
+    assert (hosts == []) if hint is None else (len(hosts) == 1 and hint in hosts[0]), hosts
