@@ -73,9 +73,9 @@ class CallbackReceiver:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("CallbackReceiver is not started; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else host
-        return f"http://{shown!s}:{port}{self._path}"
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}{self._path}"
 
     @property
     def calls(self) -> list[ReceivedCallback]:

@@ -288,7 +288,19 @@ def parse_setting(name: str, value: object) -> Any:
         raise InvalidSetting(f"delays must be at least 0, got {value!r}")
     if name == "public_url" and parsed is not None:
         parsed = _base_url(parsed)
+    if name in _HOST_ENTRIES:
+        pattern, example = _HOST_ENTRIES[name]
+        bad = [entry for entry in parsed if not pattern.fullmatch(entry)]
+        if bad:
+            raise InvalidSetting(f"must be host names such as {example} (no scheme or path), got {bad[0]!r}")
     return parsed
+
+
+_HOST = r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\]"
+_HOST_ENTRIES = {  # the host allow-lists hosts.py and files_api.py read
+    "allowed_hosts": (re.compile(rf"all|\*|\.?({_HOST})"), "runapi-mock, .example.test or all"),
+    "allow_source_hosts": (re.compile(rf"({_HOST})(:[0-9]{{1,5}})?"), "images.internal or 127.0.0.1:9000"),
+}
 
 
 def _base_url(value: str) -> str:
