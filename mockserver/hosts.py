@@ -102,7 +102,7 @@ class HostPolicy:
 
 
 def refusal(host: str) -> errors.Forbidden:
-    name = host_name(host) or host
+    name = (host_name(host) or host)[:200]
     return errors.Forbidden(
         f"Host {name!r} is not allowed: the mock answers only on loopback names and addresses, IP addresses, the "
         f"--public-url host and hosts allowed with --allowed-host (a guard against DNS rebinding). To serve it, "
@@ -140,7 +140,7 @@ class HostGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             ctx: Context = scope["runapi.context"]
-            host = ctx.headers.get("host")
+            host = ctx.headers.get("host")  # none from an HTTP/1.0 client: a browser always sends one
             if host is not None and not self.policy.any and not self.policy.allows(host):
                 raise refusal(host)
             check_admin_write(self.policy, scope["method"], route_path(scope), ctx)
