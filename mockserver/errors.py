@@ -4,11 +4,11 @@ MockError
  ├── BadRequest (400)            ├── PayloadTooLarge (413)
  ├── Unauthorized (401)          ├── UnsupportedMediaType (415)
  ├── InsufficientCredits (402)   ├── ValidationFailed (422, per-field `errors`)
- ├── NotFound (404)              ├── RateLimited (429, Retry-After)
- ├── MethodNotAllowed (405)      ├── ServerError (500)
- ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
- ├── Gone (410)                  ├── InsufficientStorage (507)
- │                               └── TemporarilyUnavailable (455)
+ ├── Forbidden (403)             ├── RateLimited (429, Retry-After)
+ ├── NotFound (404)              ├── ServerError (500)
+ ├── MethodNotAllowed (405)      ├── ServiceUnavailable (503, Retry-After)
+ ├── Conflict (409)              ├── InsufficientStorage (507)
+ └── Gone (410)                  └── TemporarilyUnavailable (455)
 
 `respond()` is the one place an error becomes a response: app.py registers it for MockErrors, the router's
 404/405 (Starlette HTTPExceptions) and anything unexpected (a 500, its traceback logged).
@@ -85,6 +85,12 @@ class InsufficientCredits(MockError):
     """The task's price exceeds the account's available balance."""
 
     status, code, message = 402, "insufficient_credits", "Insufficient credits"
+
+
+class Forbidden(MockError):
+    """A request the mock will not serve whoever asks: a foreign Host, a cross-site admin write (hosts.py)."""
+
+    status, code, message = 403, "forbidden", "Forbidden"
 
 
 class NotFound(MockError):

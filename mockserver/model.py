@@ -205,8 +205,9 @@ class Namespace:
 
     def holds_data(self) -> bool:
         """Whether dropping the namespace would lose something: tasks, uploads (done or on their way), rules,
-        settings, a clock moved or frozen, an account changed, an open listener or a disabled key. Only a namespace that holds none is evicted to
-        make room for a new one (what read-only requests open: their journal alone goes with it)."""
+        settings, a clock moved or frozen, an account changed, an open listener or a disabled key. Only a
+        namespace that holds none is evicted to make room for a new one (what read-only requests open: their
+        journal alone goes with it)."""
         sessions = self.upload_sessions
         return bool(self.tasks or self.uploads or sessions.direct or sessions.multipart or self.idempotency
                     or len(self.rules.to_list()) or self.progression or self.callback_mode

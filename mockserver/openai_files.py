@@ -149,7 +149,7 @@ async def content(request: Request) -> Response:
     engine, settings = request.app.state.engine, request.app.state.settings
     ns, key = endpoints._admit(request, engine, settings)
     upload = _owned(request, ns, key)
-    return Response(upload.data, media_type=upload.mime_type)
+    return Response(upload.data, media_type=upload.mime_type, headers=uploads.served_headers(upload))
 
 
 # -- /v1/uploads -------------------------------------------------------------------------------------------------
