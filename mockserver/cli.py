@@ -47,7 +47,8 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
-             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
+             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT",
+             "user_name": "NAME", "user_email": "EMAIL", "seed": "NUMBER", "poll_retry_after": "NUMBER"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -58,7 +59,7 @@ def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]]
     if isinstance(default, bool):  # a flag; click reads its variable as a boolean (1/0, true/false, ...)
         return click.option(option.flag, option.field, is_flag=True, default=default, **common)
     # Text in, text to the callback: the option's type is click's STRING, whatever the field's type.
-    metavar = _METAVARS.get(option.field, "NUMBER")
+    metavar = _METAVARS.get(option.field, "NUMBER" if isinstance(default, (int, float)) else "TEXT")
     default_text = None if default is None else str(default)
     return click.option(option.flag, option.field, default=default_text, show_default=default is not None,
                         metavar=metavar, **common)

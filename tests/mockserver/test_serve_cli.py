@@ -161,6 +161,15 @@ def test_serve_help_shows_every_variable(capsys: pytest.CaptureFixture[str]) -> 
         assert option.flag in out and option.env[0] in out
 
 
+def test_serve_help_names_text_options_by_what_they_take(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--user-name NAME" in out and "--user-email EMAIL" in out
+    for option in SERVE_OPTIONS:  # a text setting is never labelled NUMBER
+        if isinstance(getattr(Settings(), option.field), str):
+            assert f"{option.flag} NUMBER" not in out, option.flag
+
+
 def test_serve_takes_its_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     seen: list[Settings] = []
