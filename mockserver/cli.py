@@ -106,9 +106,10 @@ def serve_command(settings: Settings) -> int:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
         print(f"dashboard: {base_url}/_mock/ui/", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
+        key = settings.api_keys[0] if settings.api_keys else "test-key"  # with --api-key, only those answer
         print("try:", flush=True)
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"
-              "    -H 'Authorization: Bearer test-key' -H 'Content-Type: application/json' \\\n"
+              f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
         if console is not None:
             console.start()  # the request log begins after the banner

@@ -196,6 +196,16 @@ def test_serve_prints_the_bound_url_and_examples(monkeypatch: pytest.MonkeyPatch
     assert seen[0].port == 0 and seen[0].progression == Progression(mode="immediate")
 
 
+def test_the_banner_curl_uses_a_key_the_server_accepts(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(server, "serve_forever", lambda settings, on_ready, **_: on_ready("http://127.0.0.1:1"))
+    assert cli.main(["serve", "--api-key", "good", "--api-key", "other"]) == 0
+    out = capsys.readouterr().out
+    assert "Bearer good" in out and "Bearer test-key" not in out
+    assert cli.main(["serve"]) == 0
+    assert "Bearer test-key" in capsys.readouterr().out  # no --api-key: any key is accepted
+
+
 def test_serve_exits_0_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(settings: Settings, on_ready: Callable[[str], None], **_: Any) -> None:
         raise KeyboardInterrupt
