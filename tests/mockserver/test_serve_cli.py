@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -224,6 +225,28 @@ def test_serve_reports_a_busy_port_in_one_line(monkeypatch: pytest.MonkeyPatch,
     err = capsys.readouterr().err
     assert err.startswith("runapi-mock: error:") and "Address already in use" in err
     assert "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_error_line_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:  # a real busy port, not a stubbed serve_forever
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"runapi-mock: error: [Errno 98] cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_an_unknown_host_is_one_error_line_naming_it(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    def unknown(*args: Any, **kwargs: Any) -> Any:  # no resolver query leaves the machine
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    assert cli.main(["serve", "--host", "notahost", "--port", "8799", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("runapi-mock: error:") and "notahost:8799" in err and "Name or service" in err
+    assert err.count("\n") == 1
 
 
 def test_python_m_mockserver_serves_until_terminated() -> None:
