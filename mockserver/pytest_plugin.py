@@ -6,6 +6,7 @@ imported lazily, inside fixtures, so loading the plugin costs a test session not
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,10 @@ def runapi_server(request: pytest.FixtureRequest, runapi_served: RunningServer) 
 def runapi_respx(runapi_server: MockHandle) -> Iterator[respx.MockRouter]:
     """A respx router sending https://runapi.ai/... to the served mock (sync and async httpx clients)."""
     import httpx
+
+    if importlib.util.find_spec("respx") is None:  # it comes with the [pytest] extra, not with runapi-mock
+        pytest.fail("runapi_respx needs respx, which is not installed: pip install 'runapi-mock[pytest]'",
+                    pytrace=False)
     import respx
 
     from runapi_contracts.vocabulary import NAMESPACE_HEADER

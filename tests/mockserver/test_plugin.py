@@ -112,6 +112,15 @@ def test_every_fixture_works_under_warnings_as_errors(pytester: pytest.Pytester)
     result.assert_outcomes(passed=7)
 
 
+def test_runapi_respx_without_respx_names_the_extra(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("import sys\nsys.modules['respx'] = None  # as if respx were not installed\n")
+    pytester.makepyfile(test_user="def test_it(runapi_respx):\n    pass\n")
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    assert "runapi_respx needs respx, which is not installed: pip install 'runapi-mock[pytest]'" in result.stdout.str()
+    assert "Traceback" not in result.stdout.str() and "During handling" not in result.stdout.str()
+
+
 def test_unknown_marker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user='''
 import pytest
