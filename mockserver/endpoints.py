@@ -214,8 +214,8 @@ async def get_task_result(request: Request) -> Response:
     if task.status == "completed":
         body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
                             "body": task.to_body(origin=image_origin(request))}
-    elif task.status == "failed":
-        body["error"] = task.failure[0]
+    elif task.status == "failed":  # as every status route says it: the message and its code
+        body["error"], body["error_code"] = task.failure
     return _task_response(request, task, body)
 
 

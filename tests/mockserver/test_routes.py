@@ -151,6 +151,8 @@ def test_task_result_route_carries_the_failure(client: TestClient) -> None:
                           headers=headers).json()["id"]
     body = client.get(f"/api/v1/tasks/{task_id}", headers=AUTH).json()
     assert body["status"] == "failed" and body["error"] == "Image generation failed"
+    status = client.get(f"/v1/tasks/{task_id}", headers=AUTH).json()  # the same failure, both fields
+    assert (body["error"], body["error_code"]) == (status["error"], status["error_code"]) != (None, None)
 
 
 def test_task_result_body_has_task_id_and_model(client: TestClient) -> None:
