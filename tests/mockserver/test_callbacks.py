@@ -339,6 +339,25 @@ def test_failing_receiver_is_retried_on_the_schedule_then_exhausted(
         assert_signed(call, secret)
 
 
+def test_one_advance_past_the_whole_schedule_runs_every_retry_due_in_it(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    schedule = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # 63 s in all
+    server = make_server(progression=MANUAL, callback_schedule=schedule)
+    receiver.respond_with(status=500)
+    with api(server) as client:
+        start = freeze(client)
+        task_id = create(client, receiver.url)
+        finish(client, task_id)
+        delivery_id = only_delivery(client, task_id)["id"]
+        receiver.wait_for(1)
+        wait_until(lambda: delivery(client, delivery_id), lambda d: len(d["attempts"]) == 1 and d["state"] == "pending")
+        advance(client, 136)  # once: every retry falls within it
+        record = wait_state(client, delivery_id, "exhausted", timeout=30)
+    assert len(record["attempts"]) == len(schedule) + 1 and record["next_attempt_at"] is None
+    assert len(receiver.calls) == len(schedule) + 1
+    assert all(a["at"] == pytest.approx(start + 136) for a in record["attempts"][1:])  # run when the clock got there
+
+
 def test_retry_succeeds_after_transient_failures(make_server: MakeServer, receiver: CallbackReceiver) -> None:
     server = make_server(progression=MANUAL, callback_schedule=(2.0, 2.0, 2.0))
     receiver.respond_with(statuses=[503, 429], status=204)
