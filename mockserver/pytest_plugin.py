@@ -7,7 +7,7 @@ imported lazily, inside fixtures, so loading the plugin costs a test session not
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -106,6 +106,26 @@ def runapi_server(request: pytest.FixtureRequest, runapi_served: RunningServer) 
         _apply_marker(request, handle)
         yield handle
         handle.reset()
+
+
+@pytest.fixture
+def runapi_sdk(runapi_server: MockHandle) -> Iterator[Callable[..., Any]]:
+    """Make official SDK clients on this test's served namespace: `runapi_sdk(Flux2Client, max_retries=0)`
+    (api_key defaults to the handle's; any option may be given); each is closed after the test."""
+    from runapi_mock.testing import close_sdk_client
+
+    made: list[Any] = []
+
+    def make(client_class: Callable[..., Any], /, **options: Any) -> Any:
+        options.setdefault("base_url", runapi_server.namespaced_url)
+        options.setdefault("api_key", runapi_server.api_key)
+        client = client_class(**options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        close_sdk_client(client)
 
 
 @pytest.fixture

@@ -85,7 +85,9 @@ def test_a_script_example_runs(example: Example, served: RunningServer) -> None:
 @pytest.mark.parametrize("example", _of("pytest"), ids=str)
 def test_a_pytest_example_passes(example: Example, pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_readme_example=example.code)
-    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    # As a project with `filterwarnings = error` runs it: a leaked socket (PytestUnraisableExceptionWarning) fails.
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-W", "error")
     tests = len(re.findall(r"^def test_", example.code, re.MULTILINE))
     assert tests > 0
     result.assert_outcomes(passed=tests)
