@@ -101,7 +101,7 @@ def only_delivery(client: httpx.Client, task_id: str) -> dict[str, Any]:
     return found[0]
 
 
-def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 5.0, what: str = "") -> Any:
+def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30.0, what: str = "") -> Any:
     """Poll `fetch` (an admin read) until `done` holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -113,12 +113,12 @@ def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: f
         time.sleep(0.02)
 
 
-def wait_state(client: httpx.Client, delivery_id: str, *states: str, timeout: float = 5.0) -> dict[str, Any]:
+def wait_state(client: httpx.Client, delivery_id: str, *states: str, timeout: float = 30.0) -> dict[str, Any]:
     return dict(wait_until(lambda: delivery(client, delivery_id), lambda d: d["state"] in states, timeout,
                            f"delivery {delivery_id} to be {'/'.join(states)}"))
 
 
-def wait_for_delivery(client: httpx.Client, task_id: str, timeout: float = 5.0) -> dict[str, Any]:
+def wait_for_delivery(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
     found = wait_until(lambda: deliveries(client, task_id), lambda ds: len(ds) >= 1, timeout,
                        f"a delivery for task {task_id}")
     assert len(found) == 1, found
@@ -130,7 +130,7 @@ def barrier(server: RunningServer, sentinel: CallbackReceiver) -> None:
     before = len(sentinel.calls)
     with api(server, "barrier") as client:
         finish(client, create(client, sentinel.url, progression="manual"))
-    sentinel.wait_for(before + 1, timeout=5)
+    sentinel.wait_for(before + 1, timeout=30)
 
 
 def freeze(client: httpx.Client) -> float:
