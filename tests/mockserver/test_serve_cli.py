@@ -268,6 +268,9 @@ def test_python_m_mockserver_serves_until_terminated() -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        for pipe in (process.stdout, process.stderr):  # an open pipe warns when collected (-W error)
+            if pipe is not None:
+                pipe.close()
     assert process.returncode is not None
 
 
