@@ -150,6 +150,8 @@ def generate_secret_command() -> int:
 
 def _unreachable(base_url: str) -> str | None:
     """Why nothing answers at base_url (one line, as check-webhook says it), or None when something does."""
+    import httpx  # lazily, as _http_error: serve starts faster without it
+
     try:
         with httpx.Client(timeout=10.0, trust_env=False) as client:
             client.get(base_url)
