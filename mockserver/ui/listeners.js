@@ -2,10 +2,10 @@
 // /_mock/listeners), with the admin actions that reach the statuses the CLI reacts to: disable a key (its
 // polls get 410), revoke a session (403).
 
-import { ago, api, badge, fill, h, shortId, time } from "./lib.js";
+import { ago, api, badge, fill, h, scrolls, shortId, time } from "./lib.js";
 
 function keysTable(ctx, keys) {
-  return h("table", { class: "list keys" },
+  return scrolls(h("table", { class: "list keys" },
     h("thead", {}, h("tr", {}, ["Key", "Id", "Enabled", "Open sessions", "Listen signing secret", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, keys.map((k) => h("tr", { dataset: { keyId: k.id } },
       h("td", { class: "mono" }, k.masked_token), h("td", { class: "mono" }, k.id),
@@ -13,7 +13,7 @@ function keysTable(ctx, keys) {
       h("td", { class: "num" }, k.open_sessions), h("td", { class: "mono" }, k.listen_secret),
       h("td", {}, h("button", { type: "button", class: k.enabled ? "disable" : "enable",
         onclick: () => ctx.act(() => api("POST", `/listeners/keys/${k.id}/${k.enabled ? "disable" : "enable"}`)) },
-        k.enabled ? "Disable (410)" : "Enable"))))));
+        k.enabled ? "Disable (410)" : "Enable")))))));
 }
 
 function sessionCard(ctx, s) {
@@ -26,11 +26,11 @@ function sessionCard(ctx, s) {
     h("p", { class: "muted" }, `created ${time(s.created_at)} · last poll ${s.last_poll === null ? "never" : `${time(s.last_poll)} (${ago(s.last_poll, ctx.now())})`}`,
       open ? ` · expires ${time(s.expires_at)} (${ago(s.expires_at, ctx.now())})` : ` · ended ${time(s.ended_at)}`),
     h("p", {}, `${s.queued} queued · ${s.delivered} delivered · ${s.acked} acked · ${s.dropped} dropped · ${s.polls} polls`),
-    s.events.length ? h("table", { class: "list events" },
+    s.events.length ? scrolls(h("table", { class: "list events" },
       h("thead", {}, h("tr", {}, ["Event", "Task", "Status", "Queued at", "X-Callback-Id"].map((t) => h("th", {}, t)))),
       h("tbody", {}, s.events.map((e) => h("tr", { dataset: { eventId: e.id } }, h("td", { class: "num" }, e.id),
         h("td", {}, h("a", { href: `#/tasks/${e.task_id}`, class: "mono", title: e.task_id }, shortId(e.task_id))),
-        h("td", {}, badge(e.status)), h("td", { class: "time" }, time(e.created_at)), h("td", { class: "mono" }, e.callback_id)))))
+        h("td", {}, badge(e.status)), h("td", { class: "time" }, time(e.created_at)), h("td", { class: "mono" }, e.callback_id))))))
       : h("p", { class: "muted" }, "Nothing queued."));
 }
 
