@@ -22,9 +22,9 @@ from runapi_contracts.vocabulary import (
 )
 
 from . import accounts, errors, files_api
+from .admission import image_origin
 from .callbacks import Dispatcher
 from .delivery import CallbackMode, InvalidCallbackMode
-from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
 from .parsing import context

@@ -1,147 +1,37 @@
-"""The task engine: namespaces of tasks, their lifecycle, credits, limits and idempotency. No HTTP here.
+"""The task engine: tasks, their lifecycle, credits and idempotency. No HTTP here.
 
-The engine owns its namespaces and their lock; callers go through its methods. It knows neither the state
-store nor the callback dispatcher: every change is published as an event (events.py) to its `Store` and to
-its subscribers, and every operation that changes state ends by flushing the store, so a 2xx create is on
-disk before the answer leaves.
+`TaskEngine` is the whole engine: its core (lock, store, subscribers, namespaces: engine_core.py), namespace
+settings (engine_namespaces.py), uploads (engine_uploads.py) and, here, tasks: create, read, drive and the
+scheduler's tick. Every change is published as an event to the store and the subscribers (see engine_core).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import heapq
 import json
-import os
-import random
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 from runapi_contracts import load_catalog, vocabulary
+from runapi_contracts.catalog import Action, Model
 from runapi_contracts.pricing import request_microcents
 
 from . import errors, events, lifecycle, scenarios, sources
-from .clock import VirtualClock
 from .delivery import CallbackMode
-from .journal import Entry
-from .ledger import Account
+from .engine_core import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, operation, uuid4_text
+from .engine_namespaces import KEEP, NamespaceSettings
+from .engine_uploads import UploadBook
 from .lifecycle import Progression
 from .model import Namespace, Snapshot, Task
 from .ratelimit import check_concurrency
-from .settings import Settings
 
-NAMESPACE_PATTERN = re.compile(vocabulary.NAMESPACE_PATTERN)
-DEFAULT_NAMESPACE = "default"
-_FLAKY_MEMORY = 10_000
-
-Subscriber = Callable[[events.Event], None]
-P = ParamSpec("P")
-R = TypeVar("R")
+__all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
 
 
-class _Keep:
-    """The default of `configure()`'s arguments: leave this setting as it is."""
+class TaskEngine(NamespaceSettings, UploadBook):
+    """Creates and reads tasks for every route; the one place that changes a namespace's state."""
 
-
-KEEP = _Keep()
-
-
-def _operation(method: Callable[Concatenate[TaskEngine, P], R]) -> Callable[Concatenate[TaskEngine, P], R]:
-    """Run under the engine's lock and end by flushing the store, whether the operation succeeds or raises."""
-
-    @functools.wraps(method)
-    def run(self: TaskEngine, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self._lock:
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                self._store.flush()
-
-    return run
-
-
-class TaskEngine:
-    """Creates and reads tasks for every route; the one place that changes task state."""
-
-    def __init__(self, settings: Settings, store: events.Store = events.NULL_STORE) -> None:
-        self.settings = settings
-        self._store = store
-        self._lock = threading.RLock()
-        self._namespaces: OrderedDict[str, Namespace] = OrderedDict()
-        self._subscribers: list[Subscriber] = []
-        self.on_change: list[Callable[[], None]] = []  # the scheduler's wake-up: something timed changed
-        self._ids = random.Random(settings.seed) if settings.seed is not None else None
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        """Call `subscriber(event)` for every change, under the engine's lock, after the store recorded it."""
-        self._subscribers.append(subscriber)
-
-    def _publish(self, event: events.Event) -> None:
-        self._store.record(event)
-        for subscriber in self._subscribers:
-            subscriber(event)
-
-    def new_id(self) -> str:
-        """A UUID4; reproducible across runs when the server has a --seed."""
-        if self._ids is None:
-            return uuid4_text(os.urandom(16).hex())  # what str(uuid.uuid4()) gives, at half its cost
-        return uuid4_text(f"{self._ids.getrandbits(128):032x}")
-
-    # -- namespaces ---------------------------------------------------------------------------------
-
-    def namespace(self, name: str | None = None) -> Namespace:
-        """The namespace called `name` (default: "default"), opened on first use; the least recently used
-        one is evicted past `max_namespaces`."""
-        name = name or DEFAULT_NAMESPACE
-        with self._lock:
-            found = self._namespaces.get(name)
-            if found is not None:
-                self._namespaces.move_to_end(name)
-                return found
-            try:
-                return self._open(name)
-            finally:
-                self._store.flush()
-
-    def _open(self, name: str) -> Namespace:
-        if not NAMESPACE_PATTERN.match(name):
-            raise errors.BadRequest(
-                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-'",
-                code="invalid_namespace",
-            )
-        if len(self._namespaces) >= self.settings.max_namespaces:
-            evicted, _ = self._namespaces.popitem(last=False)  # the least recently used namespace goes
-            self._publish(events.NamespaceReset(evicted, evicted=True))
-        created = self._namespaces[name] = Namespace(name, self.settings)
-        self._publish(events.NamespaceChanged(created))
-        return created
-
-    def find_namespace(self, name: str) -> Namespace | None:
-        """The namespace called `name` if it is open; never opens one (file URLs name theirs)."""
-        with self._lock:
-            return self._namespaces.get(name)
-
-    def namespaces(self) -> list[tuple[str, int, int]]:
-        """(name, tasks, journal entries) of every open namespace, by name; looking opens none."""
-        with self._lock:
-            return sorted((ns.name, len(ns.tasks), len(ns.journal)) for ns in self._namespaces.values())
-
-    def clock(self, name: str) -> VirtualClock:
-        """The clock of namespace `name` (opened if need be): what the dispatcher times deliveries by."""
-        return self.namespace(name).clock
-
-    @_operation
-    def reset(self, name: str | None = None) -> None:
-        if name is None:
-            self._namespaces.clear()
-        else:
-            self._namespaces.pop(name, None)
-        self._publish(events.NamespaceReset(name))
-
-    @_operation
+    @operation
     def restore(self, snapshot: Snapshot) -> int:
         """Load what a state store kept: tasks rescheduled, open reservations held again; returns tasks loaded."""
         for state in snapshot.namespaces:
@@ -169,131 +59,19 @@ class TaskEngine:
                     heapq.heappush(ns.due, (now, task.id))  # brought up to date by the next tick
         return len(snapshot.tasks)
 
-    # -- namespace settings: clock, config, balance, rules, journal -------------------------------------
-
-    def now(self, ns: Namespace) -> float:
-        return ns.clock.now()
-
-    def read_clock(self, ns: Namespace) -> tuple[float, bool]:
-        """(now, frozen) on the namespace's clock."""
-        return ns.clock.now(), ns.clock.frozen
-
-    @_operation
-    def advance_clock(self, ns: Namespace, seconds: float) -> tuple[float, bool]:
-        ns.clock.advance(seconds)
-        return self._clock_changed(ns)
-
-    @_operation
-    def freeze_clock(self, ns: Namespace) -> tuple[float, bool]:
-        ns.clock.freeze()
-        return self._clock_changed(ns)
-
-    @_operation
-    def unfreeze_clock(self, ns: Namespace) -> tuple[float, bool]:
-        ns.clock.unfreeze()
-        return self._clock_changed(ns)
-
-    def _clock_changed(self, ns: Namespace) -> tuple[float, bool]:
-        self._publish(events.NamespaceChanged(ns))
-        self.tick()  # due status changes happen at once
-        self.notify()
-        return self.read_clock(ns)
-
-    def config(self, ns: Namespace) -> tuple[Progression | None, CallbackMode | None]:
-        """The namespace's own progression and callback mode (None: the server's default)."""
-        with self._lock:
-            return ns.progression, ns.callback_mode
-
-    @_operation
-    def configure(self, ns: Namespace, *, progression: Progression | _Keep | None = KEEP,
-                  callback_mode: CallbackMode | _Keep | None = KEEP) -> None:
-        """Set the namespace's defaults for new tasks; an argument left out keeps its setting."""
-        if not isinstance(progression, _Keep):
-            ns.progression = progression
-        if not isinstance(callback_mode, _Keep):
-            ns.callback_mode = callback_mode
-        self._publish(events.NamespaceChanged(ns))
-
-    def balance(self, ns: Namespace, key: str) -> dict[str, int]:
-        with self._lock:
-            return ns.ledger.balance(key, ns.clock.now())
-
-    def account(self, ns: Namespace, key: str) -> Account:
-        with self._lock:
-            return ns.ledger.account(key)
-
-    def accounts(self, ns: Namespace) -> dict[str, dict[str, int]]:
-        with self._lock:
-            return ns.ledger.snapshot()
-
-    @_operation
-    def set_balance(self, ns: Namespace, key: str, cents: int) -> dict[str, int]:
-        """Make `cents` available to `key`, whatever it has reserved or spent; returns the new balance."""
-        ns.ledger.set_balance(key, cents)
-        self._publish(events.NamespaceChanged(ns, key=key))
-        return ns.ledger.balance(key, ns.clock.now())
-
-    @_operation
-    def set_profile(self, ns: Namespace, key: str, profile: Mapping[str, str | None]) -> None:
-        """Set `key`'s user `name` and `email` (None: the server's default); kept by --state with its credits."""
-        account = ns.ledger.account(key)
-        account.name, account.email = profile.get("name", account.name), profile.get("email", account.email)
-        self._publish(events.NamespaceChanged(ns, key=key))
-
-    @_operation
-    def set_every_balance(self, ns: Namespace, cents: int) -> dict[str, dict[str, int]]:
-        """Make `cents` available to every key of the namespace, seen or not; returns the known accounts."""
-        known = ns.ledger.set_every_balance(cents)
-        self._publish(events.NamespaceChanged(ns))  # the start of keys not seen yet is the namespace's
-        for key in known:
-            self._publish(events.NamespaceChanged(ns, key=key))
-        return ns.ledger.snapshot()
-
-    def rules(self, ns: Namespace) -> list[dict[str, Any]]:
-        with self._lock:
-            return ns.rules.to_list()
-
-    # Rules are not kept by --state; their event tells subscribers (the dashboard) that the namespace changed.
-    @_operation
-    def add_rule(self, ns: Namespace, data: Mapping[str, Any]) -> dict[str, Any]:
-        rule = ns.rules.add(data).to_dict()
-        self._publish(events.NamespaceChanged(ns))
-        return rule
-
-    @_operation
-    def remove_rule(self, ns: Namespace, rule_id: int) -> bool:
-        removed = ns.rules.remove(rule_id)
-        if removed:
-            self._publish(events.NamespaceChanged(ns))
-        return removed
-
-    @_operation
-    def clear_rules(self, ns: Namespace) -> None:
-        ns.rules.clear()
-        self._publish(events.NamespaceChanged(ns))
-
-    def take_rule(self, ns: Namespace, method: str, path: str, model: str | None, key: str | None) -> str | None:
-        """The scenario an admin rule gives this request, using up one of the rule's count."""
-        with self._lock:
-            return ns.rules.take(method, path, model, key)
-
-    def journal(self, ns: Namespace, *, limit: int, offset: int = 0, **filters: Any) -> tuple[list[Entry], int]:
-        """Entries matching `filters`, newest first, past the first `offset`; and how many the journal holds."""
-        with self._lock:
-            return ns.journal.query(limit=limit, offset=offset, **filters), len(ns.journal)
-
-    def hit_rate_limit(self, ns: Namespace, key: str) -> None:
-        """Count one request of `key` against the per-minute limit (raises RateLimited past it)."""
-        if ns.limiter.per_minute > 0:  # off by default: no lock or clock read per request then
-            with self._lock:
-                ns.limiter.hit(key, ns.clock.now())
-
     # -- create ---------------------------------------------------------------------------------------
 
-    def create(self, *args: Any, **kwargs: Any) -> tuple[Task, bool]:
+    def create(self, ns: Namespace, key: str, family: str, action: str, body: dict[str, Any], *, origin: str,
+               requested_model: str | None = None, scenario: scenarios.Scenario | None = None,
+               progression: Progression | None = None, idempotency_key: str | None = None,
+               client_request_id: str | None = None,
+               callback_mode: CallbackMode | None = None) -> tuple[Task, bool]:
         """A new task for a validated, normalised body, or the replayed one for a repeated Idempotency-Key;
         returns once it is on disk (see create_pending)."""
-        task, replayed, pending = self.create_pending(*args, **kwargs)
+        task, replayed, pending = self.create_pending(
+            ns, key, family, action, body, origin=origin, requested_model=requested_model, scenario=scenario,
+            progression=progression, idempotency_key=idempotency_key, client_request_id=client_request_id,
+            callback_mode=callback_mode)
         if pending is not None:
             pending.wait()
         return task, replayed
@@ -335,8 +113,8 @@ class TaskEngine:
             self.notify()
         return task, replayed, pending
 
-    def _create(self, ns: Namespace, key: str, family: str, action: str, body: dict[str, Any], entry: Any,
-                model: Any, fingerprint: str, *, origin: str, requested_model: str | None,
+    def _create(self, ns: Namespace, key: str, family: str, action: str, body: dict[str, Any], entry: Action,
+                model: Model, fingerprint: str, *, origin: str, requested_model: str | None,
                 scenario: scenarios.Scenario | None, progression: Progression | None,
                 idempotency_key: str | None, client_request_id: str | None,
                 callback_mode: CallbackMode | None) -> tuple[Task, bool, bool]:
@@ -396,7 +174,7 @@ class TaskEngine:
         with self._lock:
             return ns.tasks.get(task_id)
 
-    @_operation
+    @operation
     def read(self, ns: Namespace, key: str, task_id: str, *, family: str | None = None,
              action: str | None = None) -> Task:
         """A status read by the task's owner: counts as a poll for `polls:N` and `immediate`."""
@@ -409,7 +187,7 @@ class TaskEngine:
         self._publish(events.TaskUpdated(ns, task))
         return task
 
-    @_operation
+    @operation
     def get(self, ns: Namespace, task_id: str) -> Task:
         """A task by id for the admin API: does not count as a poll."""
         task = ns.tasks.get(task_id)
@@ -418,7 +196,7 @@ class TaskEngine:
         self._materialize(ns, task, ns.clock.now())
         return task
 
-    @_operation
+    @operation
     def list_tasks(self, ns: Namespace, *, status: str | None = None, key: str | None = None,
                    limit: int = 100, offset: int = 0) -> tuple[list[Task], int]:
         """Tasks brought up to date, newest first, matching `status` and `key`, past the first `offset`; and how
@@ -436,7 +214,7 @@ class TaskEngine:
                     break
         return found, len(ns.tasks)
 
-    @_operation
+    @operation
     def step(self, ns: Namespace, task_id: str) -> Task:
         """Move a task one step along its path (the `manual` progression's only mover)."""
         task = self.get(ns, task_id)
@@ -457,7 +235,7 @@ class TaskEngine:
         self.notify()
         return task
 
-    @_operation
+    @operation
     def _force(self, ns: Namespace, task_id: str, status: str, failure: tuple[str, str] | None) -> Task:
         task = self.get(ns, task_id)
         if task.status == status:
@@ -466,7 +244,7 @@ class TaskEngine:
             raise errors.Conflict(f"task is {task.status}; it cannot go to {status}", code="invalid_transition",
                                   task_id=task.id)
         if status in lifecycle.TERMINAL:
-            task.outcome = status
+            task.outcome = "completed" if status == "completed" else "failed"
         if status == "failed" and failure is not None:
             task.failure = failure
         task.step = lifecycle.PATHS[task.outcome].index(status)
@@ -475,7 +253,7 @@ class TaskEngine:
         self._publish(events.TaskUpdated(ns, task))
         return task
 
-    @_operation
+    @operation
     def tick(self) -> float | None:
         """Bring due `auto` tasks up to date in every namespace; wall seconds until the next is due."""
         soonest: float | None = None
@@ -551,27 +329,6 @@ class TaskEngine:
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
             self._publish(events.TaskForgotten(ns, oldest))
-
-    def flaky_attempt(self, ns: Namespace, fingerprint: str, failures: int) -> bool:
-        """True while this request (same key, route and body) is still within its failing attempts."""
-        with self._lock:
-            seen = ns.flaky.get(fingerprint, 0) + 1
-            ns.flaky[fingerprint] = seen
-            ns.flaky.move_to_end(fingerprint)
-            while len(ns.flaky) > _FLAKY_MEMORY:
-                ns.flaky.popitem(last=False)
-            return seen <= failures
-
-    def notify(self) -> None:
-        """Tell the scheduler something timed may have changed (safe from any thread)."""
-        for callback in self.on_change:
-            callback()
-
-
-def uuid4_text(hex32: str) -> str:
-    """str(uuid.UUID(hex=hex32, version=4)): the version nibble set to 4, the variant's two bits to 10."""
-    h = hex32
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def _has_callback(task: Task) -> bool:

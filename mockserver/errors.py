@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .responses import JSON
+from .responses import JSON, TASK_ID_HEADER
 from .routing import route_path
 
 logger = logging.getLogger("runapi_mock")
@@ -64,7 +64,7 @@ class MockError(Exception):
         if self.retry_after is not None:
             headers["Retry-After"] = str(max(0, math.ceil(self.retry_after)))
         if self.task_id:
-            headers["X-RunAPI-Task-Id"] = self.task_id
+            headers[TASK_ID_HEADER] = self.task_id
         return headers
 
 

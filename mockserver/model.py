@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from runapi_contracts import load_catalog
 from runapi_contracts.output import Output
+from runapi_contracts.vocabulary import Outcome, Status
 
 from . import images, lifecycle, scenarios
 from .clock import VirtualClock
@@ -42,7 +43,7 @@ class Task:
     body: dict[str, Any]
     created_at: float
     progression: Progression
-    outcome: str
+    outcome: Outcome
     durations: tuple[float, float]
     price: int
     origin: str
@@ -54,9 +55,9 @@ class Task:
     reads: int = 0
     manual_steps: int = 0
     step: int = 0
-    status: str = "pending"
+    status: Status = "pending"
     finished_at: float | None = None
-    history: list[tuple[str, float]] = field(default_factory=list)
+    history: list[tuple[Status, float]] = field(default_factory=list)
     callback_mode: CallbackMode | None = None  # when the request (or its namespace) asked for one
     requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
     source: SourceImage | None = None  # the primary source on the mock's own files, when it could be read
@@ -93,12 +94,17 @@ class Task:
         base = f"{origin or self.origin}/files/{self.namespace}/{self.id}"
         return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
 
+    def summary(self, status: str | None = None) -> dict[str, Any]:
+        """`{id, task_id, status, model}`: what every answer about a task starts with (create, reads,
+        callbacks); the model as the client named it."""
+        return {"id": self.id, "task_id": self.id, "status": status or self.status,
+                "model": self.requested_model or self.model}
+
     def to_body(self, status: str | None = None, *, origin: str | None = None) -> dict[str, Any]:
         """The task as the status routes show it (or will show it at `status`: early callbacks), its image
         URLs on `origin` (see `image_urls`)."""
         status = status or self.status
-        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
-                                "model": self.requested_model or self.model}
+        body = self.summary(status)
         if status == "completed":
             # The files under the members the action's output spec lays out (`images` for most actions).
             body.update(self.output().body(self.image_urls(origin)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runapi_contracts import vocabulary
-from runapi_contracts.vocabulary import ScenarioName
+from runapi_contracts.vocabulary import Outcome, ScenarioName
 
 from . import errors
 
@@ -22,7 +22,7 @@ class Scenario:
     message: str | None = None
     code: str | None = None
     retry_after: float | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
     failure_message: str | None = None
     failure_code: str | None = None
     flaky_attempts: int = 0

@@ -1,0 +1,164 @@
+"""The engine's core: its lock, its store and subscribers, ids, and the namespaces it holds. No HTTP here.
+
+The engine owns its namespaces and their lock; callers go through its methods. It knows neither the state
+store nor the callback dispatcher: every change is published as an event (events.py) to its `Store` and to
+its subscribers, and every operation that changes state ends by flushing the store, so a 2xx is on disk
+before the answer leaves. The concepts build on this core: namespace settings (engine_namespaces.py),
+uploads (engine_uploads.py) and tasks (engine.py, whose `TaskEngine` is all of them).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from runapi_contracts import vocabulary
+
+from . import errors, events
+from .clock import VirtualClock
+from .model import Namespace
+from .settings import Settings
+
+NAMESPACE_PATTERN = re.compile(vocabulary.NAMESPACE_PATTERN)
+DEFAULT_NAMESPACE = "default"
+
+Subscriber = Callable[[events.Event], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+E = TypeVar("E", bound="EngineCore")
+
+
+def operation(method: Callable[Concatenate[E, P], R]) -> Callable[Concatenate[E, P], R]:
+    """Run under the engine's lock and end by flushing the store, whether the operation succeeds or raises."""
+
+    @functools.wraps(method)
+    def run(self: E, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._store.flush()
+
+    return run
+
+
+def locked(method: Callable[Concatenate[E, P], R]) -> Callable[Concatenate[E, P], R]:
+    """Run under the engine's lock: a read that must not see an operation half done."""
+
+    @functools.wraps(method)
+    def run(self: E, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
+class EngineCore:
+    """The lock, the store, the subscribers and the namespaces every part of the engine shares."""
+
+    def __init__(self, settings: Settings, store: events.Store = events.NULL_STORE) -> None:
+        self.settings = settings
+        self._store = store
+        self._lock = threading.RLock()
+        self._namespaces: OrderedDict[str, Namespace] = OrderedDict()
+        self._subscribers: list[Subscriber] = []
+        self.on_change: list[Callable[[], None]] = []  # the scheduler's wake-up: something timed changed
+        self._ids = random.Random(settings.seed) if settings.seed is not None else None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call `subscriber(event)` for every change, under the engine's lock, after the store recorded it."""
+        self._subscribers.append(subscriber)
+
+    def _publish(self, event: events.Event) -> None:
+        self._store.record(event)
+        for subscriber in self._subscribers:
+            subscriber(event)
+
+    def new_id(self) -> str:
+        """A UUID4; reproducible across runs when the server has a --seed."""
+        if self._ids is None:
+            return uuid4_text(os.urandom(16).hex())  # what str(uuid.uuid4()) gives, at half its cost
+        return uuid4_text(f"{self._ids.getrandbits(128):032x}")
+
+    def _submitted(self, change: Callable[[], R]) -> tuple[R, events.Pending | None]:
+        """Run `change` under the lock, then hand what it published to the store without waiting: the async
+        routes await the returned Pending (None: nothing to wait for) outside the lock, so concurrent changes
+        share one commit before their 2xx."""
+        with self._lock:
+            try:
+                result = change()
+            finally:
+                pending = self._store.submit()
+        return result, pending
+
+    def notify(self) -> None:
+        """Tell the scheduler something timed may have changed (safe from any thread)."""
+        for callback in self.on_change:
+            callback()
+
+    def tick(self) -> float | None:
+        """Bring due work up to date (the task engine's); wall seconds until the next is due."""
+        raise NotImplementedError
+
+    # -- namespaces ---------------------------------------------------------------------------------
+
+    def namespace(self, name: str | None = None) -> Namespace:
+        """The namespace called `name` (default: "default"), opened on first use; the least recently used
+        one is evicted past `max_namespaces`."""
+        name = name or DEFAULT_NAMESPACE
+        with self._lock:
+            found = self._namespaces.get(name)
+            if found is not None:
+                self._namespaces.move_to_end(name)
+                return found
+            try:
+                return self._open(name)
+            finally:
+                self._store.flush()
+
+    def _open(self, name: str) -> Namespace:
+        if not NAMESPACE_PATTERN.match(name):
+            raise errors.BadRequest(
+                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-'",
+                code="invalid_namespace",
+            )
+        if len(self._namespaces) >= self.settings.max_namespaces:
+            evicted, _ = self._namespaces.popitem(last=False)  # the least recently used namespace goes
+            self._publish(events.NamespaceReset(evicted, evicted=True))
+        created = self._namespaces[name] = Namespace(name, self.settings)
+        self._publish(events.NamespaceChanged(created))
+        return created
+
+    @locked
+    def find_namespace(self, name: str) -> Namespace | None:
+        """The namespace called `name` if it is open; never opens one (file URLs name theirs)."""
+        return self._namespaces.get(name)
+
+    @locked
+    def namespaces(self) -> list[tuple[str, int, int]]:
+        """(name, tasks, journal entries) of every open namespace, by name; looking opens none."""
+        return sorted((ns.name, len(ns.tasks), len(ns.journal)) for ns in self._namespaces.values())
+
+    def clock(self, name: str) -> VirtualClock:
+        """The clock of namespace `name` (opened if need be): what the dispatcher times deliveries by."""
+        return self.namespace(name).clock
+
+    @operation
+    def reset(self, name: str | None = None) -> None:
+        if name is None:
+            self._namespaces.clear()
+        else:
+            self._namespaces.pop(name, None)
+        self._publish(events.NamespaceReset(name))
+
+
+def uuid4_text(hex32: str) -> str:
+    """str(uuid.UUID(hex=hex32, version=4)): the version nibble set to 4, the variant's two bits to 10."""
+    h = hex32
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
