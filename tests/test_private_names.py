@@ -35,7 +35,7 @@ def private_uses(source: str) -> list[str]:
                 if _private(alias.name):
                     found.append(f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import "
                                  f"{alias.name}")
-                elif node.module is None or node.level == 0 and node.module in PACKAGES:
+                elif node.module is None or (node.level == 0 and node.module in PACKAGES):
                     modules.add(alias.asname or alias.name)  # `from . import x`: x is a module
         elif isinstance(node, ast.Import):
             for alias in node.names:
