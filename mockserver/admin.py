@@ -139,7 +139,7 @@ async def force_status(request: Request) -> Response:
     status = body.get("status")
     if not isinstance(status, str):
         raise errors.BadRequest(_STATUS_HINT, code="invalid_status")
-    failure = (body["error"], str(body.get("error_code") or "generation_failed")) \
+    failure = (body["error"], str(body.get("error_code") or errors.DEFAULT_FAILURE[1])) \
         if isinstance(body.get("error"), str) else None
     task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
     _changed(request)

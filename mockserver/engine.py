@@ -156,7 +156,7 @@ class TaskEngine(NamespaceSettings, UploadBook):
         task.callback_mode = callback_mode or ns.callback_mode
         task.requested_model = requested_model
         if scenario and scenario.failure_message:
-            task.failure = (scenario.failure_message, scenario.failure_code or "generation_failed")
+            task.failure = (scenario.failure_message, scenario.failure_code or errors.DEFAULT_FAILURE[1])
         if found is not None:  # a source on the mock's own files: kept, or the reason the task will fail
             found.apply(task)
         task.history.append(("pending", now))

@@ -11,7 +11,7 @@ from runapi_contracts import load_catalog
 from runapi_contracts.output import Output
 from runapi_contracts.vocabulary import Outcome, Status
 
-from . import images, lifecycle, scenarios
+from . import errors, images, lifecycle, scenarios
 from .clock import VirtualClock
 from .delivery import CallbackMode, Delivery
 from .journal import Journal
@@ -50,7 +50,7 @@ class Task:
     image_format: str = "png"
     aspect_ratio: str | None = None  # unused since the catalog shapes output; kept so old state files load
     resolution: str = "1k"
-    failure: tuple[str, str] = ("Image generation failed", "generation_failed")
+    failure: tuple[str, str] = errors.DEFAULT_FAILURE  # (message, code) a failed task reports
     client_request_id: str | None = None
     reads: int = 0
     manual_steps: int = 0

@@ -107,7 +107,7 @@ def scenario_header(request: Request) -> scenarios.Scenario | None:
     return scenarios.lookup(name) if name is not None else None
 
 
-def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code: str) -> T | None:
+def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code: errors.ErrorCode) -> T | None:
     value = header(request, name)
     if value is None:
         return None
