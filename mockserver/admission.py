@@ -29,6 +29,8 @@ from .engine import TaskEngine, request_fingerprint
 from .lifecycle import Progression
 from .model import Namespace
 from .parsing import (
+    JsonObject,
+    JsonValue,
     api_key,
     callback_mode_header,
     context,
@@ -62,7 +64,8 @@ class Admission:
     callback_mode: CallbackMode | None = None
     idempotency_key: str | None = None
     client_request_id: str | None = None
-    body: Any = None
+    body: JsonValue = None
+    form_data: FormData | None = None
     raw: bytes = b""
 
     @property
@@ -73,7 +76,13 @@ class Admission:
 
     @property
     def form(self) -> FormData:
-        assert isinstance(self.body, FormData), "admitted without body='form'"
+        assert self.form_data is not None, "admitted without body='form'"
+        return self.form_data
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The JSON object body, once the route checked its fields (uploads.check_fields)."""
+        assert isinstance(self.body, dict), "a JSON object body was checked first"
         return self.body
 
 
@@ -97,7 +106,7 @@ async def admit(
     task_controls: bool = False,
     apply_scenario: bool = True,
     task_id: str | None = None,
-    journal_body: Callable[[Any], Any] | None = None,
+    journal_body: Callable[[JsonObject], JsonObject] | None = None,
     flaky_by_body: bool = False,
 ) -> Admission:
     """Admit `request` or raise its refusal (a MockError the middleware renders).
@@ -124,16 +133,16 @@ async def admit(
         callback_mode = callback_mode_header(request)
         idempotency_key = printable_header(request, "idempotency-key")
         client_request_id = header(request, "x-client-request-id")
-    raw, parsed = b"", None
+    raw, parsed, form = b"", None, None
     if body == "json":
         raw = await read_body(request, limit if limit is not None else settings.max_body_bytes)
         parsed = parse_json(request, raw)
         ctx.body = journal_body(parsed) if journal_body is not None and isinstance(parsed, dict) else parsed
     elif body == "form":
         raw = await read_body(request, limit if limit is not None else settings.max_body_bytes)
-        parsed = await _form(request, raw)
+        form = await _form(request, raw)
         ctx.body = {name: (f"<file {value.filename!r}>" if isinstance(value, UploadFile) else value)
-                    for name, value in parsed.multi_items()}
+                    for name, value in form.multi_items()}
     model: str | None = None
     if task_controls and isinstance(parsed, dict):
         sent = parsed.get("model")
@@ -147,7 +156,7 @@ async def admit(
     if apply_scenario:
         scenario = _scenario(request, engine, ns, key or "", model, raw if flaky_by_body else b"")
     return Admission(ns, key, scenario, progression, callback_mode, idempotency_key, client_request_id,
-                     parsed, raw)
+                     parsed, form, raw)
 
 
 def _scenario(request: Request, engine: TaskEngine, ns: Namespace, key: str, model: str | None,

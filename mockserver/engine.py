@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from typing import Any
 
 from runapi_contracts import load_catalog, vocabulary
 from runapi_contracts.catalog import Action, Model
@@ -23,6 +22,7 @@ from .engine_namespaces import KEEP, NamespaceSettings
 from .engine_uploads import UploadBook
 from .lifecycle import Progression
 from .model import Namespace, Snapshot, Task
+from .parsing import JsonObject
 from .ratelimit import check_concurrency
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
@@ -61,7 +61,7 @@ class TaskEngine(NamespaceSettings, UploadBook):
 
     # -- create ---------------------------------------------------------------------------------------
 
-    def create(self, ns: Namespace, key: str, family: str, action: str, body: dict[str, Any], *, origin: str,
+    def create(self, ns: Namespace, key: str, family: str, action: str, body: JsonObject, *, origin: str,
                requested_model: str | None = None, scenario: scenarios.Scenario | None = None,
                progression: Progression | None = None, idempotency_key: str | None = None,
                client_request_id: str | None = None,
@@ -82,7 +82,7 @@ class TaskEngine(NamespaceSettings, UploadBook):
         key: str,
         family: str,
         action: str,
-        body: dict[str, Any],
+        body: JsonObject,
         *,
         origin: str,
         requested_model: str | None = None,
@@ -95,9 +95,10 @@ class TaskEngine(NamespaceSettings, UploadBook):
         """create() that does not wait for the store: the async create route awaits the returned Pending (None:
         nothing to wait for) outside the lock, so concurrent creates share one commit before their 2xx."""
         entry = load_catalog().action(family, action)
-        if entry is None or body.get("model") not in entry.models:
+        name = body.get("model")
+        if entry is None or not isinstance(name, str) or name not in entry.models:
             raise errors.NotFound(f"no such family/action: {family}/{action}")
-        model = entry.models[body["model"]]
+        model = entry.models[name]
         fingerprint = _fingerprint(family, action, body) if idempotency_key is not None else ""
         with self._lock:
             try:
@@ -113,7 +114,7 @@ class TaskEngine(NamespaceSettings, UploadBook):
             self.notify()
         return task, replayed, pending
 
-    def _create(self, ns: Namespace, key: str, family: str, action: str, body: dict[str, Any], entry: Action,
+    def _create(self, ns: Namespace, key: str, family: str, action: str, body: JsonObject, entry: Action,
                 model: Model, fingerprint: str, *, origin: str, requested_model: str | None,
                 scenario: scenarios.Scenario | None, progression: Progression | None,
                 idempotency_key: str | None, client_request_id: str | None,
@@ -335,7 +336,7 @@ def _has_callback(task: Task) -> bool:
     return isinstance(task.body.get("callback_url"), str)
 
 
-def _fingerprint(family: str, action: str, body: dict[str, Any]) -> str:
+def _fingerprint(family: str, action: str, body: JsonObject) -> str:
     canonical = json.dumps([family, action, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -75,7 +75,7 @@ async def create(request: Request) -> Response:
     """A temporary upload from `{"source": {"type": "url", "url"} | {"type": "base64", "data"}, "file_name"?}`."""
     settings = settings_of(request)
     admitted = await json_request(request, uploads.CREATE_FIELDS, json_body_limit(settings), _without_data)
-    body = admitted.body
+    body = admitted.fields
     source = body["source"]
     kind = source.get("type")
     spec = uploads.SOURCE_FIELDS.get(kind) if isinstance(kind, str) else None
@@ -190,7 +190,7 @@ async def prepare(request: Request) -> Response:
     """POST /api/v1/files/prepare: a pre-authorized URL to PUT `byte_size` bytes of MD5 `checksum` to."""
     settings = settings_of(request)
     admitted = await json_request(request, uploads.PREPARE_FIELDS, settings.max_body_bytes)
-    ns, body = admitted.namespace, admitted.body
+    ns, body = admitted.namespace, admitted.fields
     violations = uploads.check_file_name(body["filename"], "filename")
     if not 1 <= body["byte_size"] <= settings.max_upload_bytes:
         violations.append(Violation("byte_size", "range", "byte_size must be from 1 to "
@@ -235,7 +235,7 @@ async def confirm(request: Request) -> Response:
     """POST /api/v1/files/confirm `{signed_id}`: the uploaded bytes become an upload (the answer of create)."""
     admitted = await json_request(request, uploads.CONFIRM_FIELDS, settings_of(request).max_body_bytes)
     upload, pending = engine_of(request).confirm_direct(admitted.namespace, admitted.owner,
-                                                        admitted.body["signed_id"])
+                                                        admitted.fields["signed_id"])
     await kept(pending)
     return JSON(uploads.upload_body(upload, image_origin(request)))
 

@@ -139,7 +139,7 @@ async def create_upload(request: Request) -> Response:
     """POST /v1/uploads `{bytes, filename, mime_type, purpose}`: an upload that parts are then added to."""
     settings = settings_of(request)
     admitted = await json_request(request, uploads.MULTIPART_CREATE_FIELDS, settings.max_body_bytes)
-    body = admitted.body
+    body = admitted.fields
     violations = uploads.check_file_name(body["filename"], "filename")
     if not 1 <= body["bytes"] <= settings.max_upload_bytes:
         violations.append(Violation("bytes", "range", f"bytes must be from 1 to {settings.max_upload_bytes} "
@@ -167,7 +167,7 @@ async def complete(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/complete `{part_ids}`: the parts, in that order, become a file; their sizes
     must add up to the `bytes` the upload declared (and their MD5 to `md5`, when given)."""
     admitted = await json_request(request, uploads.COMPLETE_FIELDS, settings_of(request).max_body_bytes)
-    engine, body, upload_id = engine_of(request), admitted.body, request.path_params["upload_id"]
+    engine, body, upload_id = engine_of(request), admitted.fields, request.path_params["upload_id"]
     session = engine.multipart(admitted.namespace, admitted.owner, upload_id)
     part_ids: list[Any] = body["part_ids"]
     violations = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
@@ -22,6 +22,12 @@ from runapi_contracts.vocabulary import (
 from . import errors, scenarios
 from .delivery import CallbackMode, InvalidCallbackMode
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .model import Namespace
+
+JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 MAX_HEADER_VALUE = 512
 T = TypeVar("T")
@@ -41,12 +47,12 @@ class Context:
     request_id: str
     wall: float
     headers: dict[str, str] = field(default_factory=dict)  # the request's, from request_headers()
-    namespace: Any = None
+    namespace: Namespace | None = None
     key: str | None = None
     task_id: str | None = None
     scenario: str | None = None
     model: str | None = None
-    body: Any = None
+    body: object = None  # what the journal keeps of the body (JSON, a form's summary)
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
 
@@ -186,11 +192,11 @@ async def _drain(request: Request, size: int) -> None:
             return
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(request: Request, raw: bytes) -> Any:
+def parse_json(request: Request, raw: bytes) -> JsonValue:
     content_type = header(request, "content-type")
     if content_type is not None:
         media = content_type.split(";", 1)[0].strip().lower()
@@ -200,7 +206,7 @@ def parse_json(request: Request, raw: bytes) -> Any:
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
     try:
         # What json.loads does with bytes, minus building a decoder per call.
-        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        value: JsonValue = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
     # Counting brackets is a cheap upper bound; only then walk the value to measure its real depth.
@@ -219,7 +225,7 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def _depth(value: Any) -> int:
+def _depth(value: JsonValue) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
