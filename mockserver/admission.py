@@ -10,10 +10,10 @@ refusals a client sees: 400 namespace, 401 key, 429 limit, 400 headers, 413/415/
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -21,31 +21,29 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from runapi_contracts import Violation, errors_by_field
-from runapi_contracts.vocabulary import NAMESPACE_HEADER
+from runapi_contracts.vocabulary import (
+    CALLBACK_MODE_HEADER,
+    NAMESPACE_HEADER,
+    PROGRESSION_HEADER,
+    RETRY_AFTER_HEADER,
+    SCENARIO_HEADER,
+    InvalidProgression,
+)
 
 from . import errors, routing, scenarios
-from .delivery import CallbackMode
+from .delivery import CallbackMode, InvalidCallbackMode
 from .engine import TaskEngine, request_fingerprint
 from .lifecycle import Progression
 from .model import Namespace
-from .parsing import (
-    JsonObject,
-    JsonValue,
-    api_key,
-    callback_mode_header,
-    context,
-    header,
-    parse_json,
-    printable_header,
-    progression_header,
-    read_body,
-    retry_after_header,
-    scenario_header,
-)
+from .parsing import MAX_HEADER_VALUE, Context, JsonObject, JsonValue, context, read_body, read_json
 from .settings import Settings
 
 BodyKind = Literal["none", "json", "form"]
-_NAMESPACE_HEADER = NAMESPACE_HEADER.lower()  # headers are read lower-cased
+T = TypeVar("T")
+# ASGI header names are lower case.
+_NAMESPACE_HEADER, _SCENARIO = NAMESPACE_HEADER.lower(), SCENARIO_HEADER.lower()
+_PROGRESSION = PROGRESSION_HEADER.lower()
+_RETRY_AFTER, _CALLBACK_MODE = RETRY_AFTER_HEADER.lower(), CALLBACK_MODE_HEADER.lower()
 _MAX_FORM_FILES, _MAX_FORM_FIELDS = 4, 16
 
 
@@ -53,12 +51,17 @@ _MAX_FORM_FILES, _MAX_FORM_FIELDS = 4, 16
 class Admission:
     """What an admitted request is: whose, in which namespace, under which scenario, with which body.
 
-    `key` is None only where a key is optional (the price routes without Authorization). `body` is the parsed
-    JSON value or the multipart form (None when the route reads none); `raw` the bytes it came from.
+    `key` is "" only where a key is optional (the price routes without Authorization). `model` is the model the
+    request names: a create's `model`, or the model of the key's task a read names. `body` is the parsed JSON
+    value, `form_data` the multipart form (None when the route reads none); `raw` the bytes they came from.
     """
 
+    engine: TaskEngine
     namespace: Namespace
-    key: str | None
+    key: str
+    origin: str  # scheme://host[:port][/ns/<name>] the client reached us at: the base of URLs a create keeps
+    context: Context  # the request's journal facts (model, task id, scenario), which admission filled in
+    model: str | None = None
     scenario: scenarios.Scenario | None = None
     progression: Progression | None = None
     callback_mode: CallbackMode | None = None
@@ -67,12 +70,6 @@ class Admission:
     body: JsonValue = None
     form_data: FormData | None = None
     raw: bytes = b""
-
-    @property
-    def owner(self) -> str:
-        """The key, for routes where one is required (admit raised 401 otherwise)."""
-        assert self.key is not None, "admitted with key_optional"
-        return self.key
 
     @property
     def form(self) -> FormData:
@@ -120,69 +117,70 @@ async def admit(
     journal_body: what the journal keeps instead of a JSON object body (base64 data is not kept there).
     flaky_by_body: `flaky:N` counts attempts per body as well as per key and route.
     """
-    engine, settings = engine_of(request), settings_of(request)
-    ctx = context(request)
-    ns = ctx.namespace = engine.namespace(header(request, _NAMESPACE_HEADER))
-    key: str | None = None
-    if not key_optional or header(request, "authorization") is not None:
-        key = ctx.key = api_key(request, settings)
+    state = request.app.state
+    engine, settings = state.engine, state.settings
+    ctx: Context = request.scope["runapi.context"]  # parsing.context(), inline: admission reads it first
+    headers = ctx.headers
+    ns = ctx.namespace = engine.namespace(headers.get(_NAMESPACE_HEADER))
+    key = ""
+    if not key_optional or "authorization" in headers:
+        key = ctx.key = api_key(headers, settings)
         engine.hit_rate_limit(ns, key)
     progression = callback_mode = idempotency_key = client_request_id = None
     if task_controls:
-        progression = progression_header(request)
-        callback_mode = callback_mode_header(request)
-        idempotency_key = printable_header(request, "idempotency-key")
-        client_request_id = header(request, "x-client-request-id")
+        progression = progression_header(headers)
+        callback_mode = callback_mode_header(headers)
+        idempotency_key = printable_header(headers, "idempotency-key")
+        client_request_id = headers.get("x-client-request-id")
     raw, parsed, form = b"", None, None
     if body == "json":
-        raw = await read_body(request, limit if limit is not None else settings.max_body_bytes)
-        parsed = parse_json(request, raw)
+        raw, parsed = await read_json(request, limit if limit is not None else settings.max_body_bytes)
         ctx.body = journal_body(parsed) if journal_body is not None and isinstance(parsed, dict) else parsed
     elif body == "form":
         raw = await read_body(request, limit if limit is not None else settings.max_body_bytes)
-        form = await _form(request, raw)
+        form = await _form(request, headers, raw)
         ctx.body = {name: (f"<file {value.filename!r}>" if isinstance(value, UploadFile) else value)
                     for name, value in form.multi_items()}
-    model: str | None = None
     if task_controls and isinstance(parsed, dict):
         sent = parsed.get("model")
-        model = ctx.model = sent if isinstance(sent, str) else None
-    if task_id is not None and key is not None:
+        ctx.model = sent if isinstance(sent, str) else None
+    if task_id is not None and key:
         known = engine.find(ns, task_id)
         if known is not None and known.key == key:
             ctx.task_id, ctx.model = task_id, known.model
-            model = known.model
     scenario = None
     if apply_scenario:
-        scenario = _scenario(request, engine, ns, key or "", model, raw if flaky_by_body else b"")
-    return Admission(ns, key, scenario, progression, callback_mode, idempotency_key, client_request_id,
-                     parsed, form, raw)
+        scenario = _scenario(request, ctx, engine, ns, key, raw if flaky_by_body else b"")
+    return Admission(engine, ns, key, origin(request), ctx, ctx.model, scenario, progression, callback_mode,
+                     idempotency_key, client_request_id, parsed, form, raw)
 
 
-def _scenario(request: Request, engine: TaskEngine, ns: Namespace, key: str, model: str | None,
+def _scenario(request: Request, ctx: Context, engine: TaskEngine, ns: Namespace, key: str,
               raw: bytes) -> scenarios.Scenario | None:
-    """The scenario for this request (header first, then admin rules); raises the error scenarios."""
-    scenario = scenario_header(request)
+    """The scenario for this request (header first, then admin rules matching `ctx.model`); raises the error
+    scenarios."""
+    scenario = scenario_header(ctx.headers)
+    path = routing.route_path(request.scope)
     if scenario is None:
-        name = engine.take_rule(ns, request.method, routing.route_path(request.scope), model, key)
+        name = engine.take_rule(ns, request.method, path, ctx.model, key)
         scenario = scenarios.lookup(name) if name else None
     if scenario is None:
         return None
-    context(request).scenario = scenario.name
+    ctx.scenario = scenario.name
     if scenario.error is None:
         return scenario
     if scenario.flaky_attempts:
-        fingerprint = request_fingerprint(key, request.method, routing.route_path(request.scope), raw)
+        fingerprint = request_fingerprint(key, request.method, path, raw)
         if not engine.flaky_attempt(ns, fingerprint, scenario.flaky_attempts):
             return None
-    override = retry_after_header(request)
+    override = retry_after_header(ctx.headers)
     retry_after = override if override is not None else scenario.retry_after
-    raise scenario.error(scenario.message, retry_after=retry_after, task_id=context(request).task_id)
+    raise scenario.error(scenario.message, retry_after=retry_after, task_id=ctx.task_id)
 
 
-async def _form(request: Request, raw: bytes) -> FormData:
+async def _form(request: Request, headers: Mapping[str, str], raw: bytes) -> FormData:
     """The multipart body `raw` (read once, bounded), parsed by Starlette's parser."""
-    media = (header(request, "content-type") or "").split(";")[0].strip().lower()
+    media = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if media != "multipart/form-data":
         raise errors.UnsupportedMediaType(f"Content-Type must be multipart/form-data, got {media or 'nothing'}")
     sent = False
@@ -211,8 +209,9 @@ def origin(request: Request) -> str:
     """The scheme://host[:port][/ns/<name>] clients reached us at: the base of the URLs the mock builds."""
     scope = request.scope
     server = scope.get("server")
-    return _origin_of(scope.get("scheme", "http"), tuple(server) if server is not None else None,
-                      header(request, "host"), scope.get("app_root_path", scope.get("root_path", "")))
+    host = scope["runapi.context"].headers.get("host")  # parsing.header(), inline: every create reads it
+    return _origin_of(scope.get("scheme", "http"), tuple(server) if server is not None else None, host,
+                      scope.get("app_root_path", scope.get("root_path", "")))
 
 
 def image_origin(request: Request) -> str:
@@ -232,3 +231,70 @@ def _origin_of(scheme: str, server: tuple[str, int] | None, host: str | None, ro
     scope = {"type": "http", "scheme": scheme, "server": server, "root_path": root_path, "path": "/",
              "query_string": b"", "headers": [] if host is None else [(b"host", host.encode("latin-1"))]}
     return str(Request(scope).base_url).rstrip("/")
+
+
+# -- the API key and the mock's control headers ------------------------------------------------------------
+
+def api_key(headers: Mapping[str, str], settings: Settings) -> str:
+    """The bearer key; otherwise a 401 that says what is wrong with the header (never echoing a key)."""
+    sent = (headers.get("authorization") or "").strip()
+    scheme, _, token = sent.partition(" ")
+    token = token.strip()
+    if sent and scheme.lower() != "bearer":
+        if token and scheme.isalpha() and len(scheme) <= 20:  # a scheme's name, not a key sent without one
+            raise errors.Unauthorized(f"Authorization must be 'Bearer <key>', not the {scheme!r} scheme")
+        raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
+    if not token:
+        raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    if settings.api_keys and token not in settings.api_keys:
+        raise errors.Unauthorized("Invalid API key")
+    return token
+
+
+def printable_header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header that must be 1-512 printable ASCII characters when present (400 otherwise)."""
+    value = headers.get(name)
+    if value is None:
+        return None
+    if not value or len(value) > MAX_HEADER_VALUE or not all(" " <= ch <= "~" for ch in value):
+        raise errors.BadRequest(f"{name} must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
+                                code="invalid_header")
+    return value
+
+
+def scenario_header(headers: Mapping[str, str]) -> scenarios.Scenario | None:
+    name = headers.get(_SCENARIO)
+    return scenarios.lookup(name) if name is not None else None
+
+
+def _parsed_header(headers: Mapping[str, str], name: str, parse: Callable[[str], T],
+                   code: errors.ErrorCode) -> T | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except (InvalidProgression, InvalidCallbackMode) as exc:
+        raise errors.BadRequest(str(exc), code=code) from None
+
+
+def progression_header(headers: Mapping[str, str]) -> Progression | None:
+    return _parsed_header(headers, _PROGRESSION, Progression.parse, "invalid_progression")
+
+
+def callback_mode_header(headers: Mapping[str, str]) -> CallbackMode | None:
+    return _parsed_header(headers, _CALLBACK_MODE, CallbackMode.parse, "invalid_callback_mode")
+
+
+def retry_after_header(headers: Mapping[str, str]) -> float | None:
+    value = headers.get(_RETRY_AFTER)
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise errors.BadRequest(f"{RETRY_AFTER_HEADER} must be a number of seconds from 0 to 86400",
+                                code="invalid_header")
+    return seconds

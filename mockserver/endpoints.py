@@ -35,21 +35,20 @@ def _task_response(request: Request, task: Task, body: dict[str, Any] | None = N
 
 
 async def _create(request: Request, resolve: Resolver) -> Response:
-    engine = engine_of(request)
     admitted = await admit(request, body="json", task_controls=True, flaky_by_body=True)
     family, action = resolve(admitted.body)
     normalized, violations = check_request(family, action, admitted.body)
     if violations:
         raise validation_failed(request, violations)
-    task, replayed, pending = engine.create_pending(
-        admitted.namespace, admitted.owner, family, action, normalized, origin=origin(request),
-        requested_model=context(request).model, scenario=admitted.scenario, progression=admitted.progression,
+    task, replayed, pending = admitted.engine.create_pending(
+        admitted.namespace, admitted.key, family, action, normalized, origin=admitted.origin,
+        requested_model=admitted.model, scenario=admitted.scenario, progression=admitted.progression,
         idempotency_key=admitted.idempotency_key, client_request_id=admitted.client_request_id,
         callback_mode=admitted.callback_mode,
     )
     if pending is not None:  # --state: the 2xx leaves once the task is on disk, with the creates of its batch
         await pending.wait_async()
-    context(request).task_id = task.id
+    admitted.context.task_id = task.id
     return JSON({**task.summary(), "task_replayed": replayed}, headers=task_headers(task.id))
 
 
@@ -89,7 +88,7 @@ async def create_docs_task(request: Request, action: str) -> Response:
 async def _read(request: Request, family: str | None = None, action: str | None = None) -> Task:
     task_id = request.path_params["task_id"]
     admitted = await admit(request, task_id=task_id)
-    return engine_of(request).read(admitted.namespace, admitted.owner, task_id, family=family, action=action)
+    return engine_of(request).read(admitted.namespace, admitted.key, task_id, family=family, action=action)
 
 
 async def get_task(request: Request, family: str, action: str) -> Response:
@@ -116,13 +115,13 @@ async def get_task_result(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     admitted = await admit(request, apply_scenario=False)
-    account = engine_of(request).account(admitted.namespace, admitted.owner)
-    return JSON(accounts.user(settings_of(request), admitted.owner, account))
+    account = engine_of(request).account(admitted.namespace, admitted.key)
+    return JSON(accounts.user(settings_of(request), admitted.key, account))
 
 
 async def balance(request: Request) -> Response:
     admitted = await admit(request, apply_scenario=False)
-    return JSON(engine_of(request).balance(admitted.namespace, admitted.owner))
+    return JSON(engine_of(request).balance(admitted.namespace, admitted.key))
 
 
 async def file(request: Request) -> Response:

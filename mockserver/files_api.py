@@ -102,7 +102,7 @@ async def create(request: Request) -> Response:
     sniffed = uploads.sniff_mime(data, file_name)
     # The type a fetched URL was served with counts only when neither the bytes nor the name say more.
     upload, pending = engine_of(request).store_upload(
-        admitted.namespace, admitted.owner, data, file_name,
+        admitted.namespace, admitted.key, data, file_name,
         mime_type=mime_type if sniffed == uploads.OCTET_STREAM and mime_type else sniffed)
     await kept(pending)
     return JSON(uploads.upload_body(upload, image_origin(request)))
@@ -199,7 +199,7 @@ async def prepare(request: Request) -> Response:
         violations.append(Violation("checksum", "format", "checksum must be the base64 of a 16-byte MD5 digest"))
     if violations:
         raise invalid(request, violations)
-    direct = engine_of(request).prepare_direct(ns, admitted.owner, body["filename"], body["byte_size"],
+    direct = engine_of(request).prepare_direct(ns, admitted.key, body["filename"], body["byte_size"],
                                                body["checksum"], body.get("content_type") or uploads.OCTET_STREAM)
     upload_url = f"{image_origin(request)}/direct-uploads/{ns.name}/{direct.token}"
     return JSON({"upload_url": upload_url, "signed_id": direct.signed_id,
@@ -234,7 +234,7 @@ async def put_direct(request: Request) -> Response:
 async def confirm(request: Request) -> Response:
     """POST /api/v1/files/confirm `{signed_id}`: the uploaded bytes become an upload (the answer of create)."""
     admitted = await json_request(request, uploads.CONFIRM_FIELDS, settings_of(request).max_body_bytes)
-    upload, pending = engine_of(request).confirm_direct(admitted.namespace, admitted.owner,
+    upload, pending = engine_of(request).confirm_direct(admitted.namespace, admitted.key,
                                                         admitted.fields["signed_id"])
     await kept(pending)
     return JSON(uploads.upload_body(upload, image_origin(request)))

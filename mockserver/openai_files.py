@@ -78,13 +78,13 @@ async def files(request: Request) -> Response:
         part = admitted.form["file"]
         assert isinstance(part, UploadFile)  # checked by _form
         data, name = await _file_data(request, part, "file")
-        upload, pending = engine_of(request).store_upload(admitted.namespace, admitted.owner, data, name,
+        upload, pending = engine_of(request).store_upload(admitted.namespace, admitted.key, data, name,
                                                           mime_type=uploads.sniff_mime(data, name),
                                                           purpose=str(admitted.form["purpose"]))
         await kept(pending)
         return JSON(uploads.file_object(upload, image_origin(request)))
     admitted = await admit(request, apply_scenario=False)
-    return JSON(_file_list(request, admitted.namespace, admitted.owner))
+    return JSON(_file_list(request, admitted.namespace, admitted.key))
 
 
 def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
 async def file(request: Request) -> Response:
     """GET /v1/files/{file_id} retrieves a file; DELETE deletes it (its URL answers 404 from then on)."""
     admitted = await admit(request, apply_scenario=False)
-    upload = _owned(request, admitted.namespace, admitted.owner)
+    upload = _owned(request, admitted.namespace, admitted.key)
     if request.method == "DELETE":
         _, pending = engine_of(request).delete_upload(admitted.namespace, upload.id)
         await kept(pending)
@@ -129,7 +129,7 @@ async def file(request: Request) -> Response:
 async def content(request: Request) -> Response:
     """GET /v1/files/{file_id}/content: the file's bytes."""
     admitted = await admit(request, apply_scenario=False)
-    upload = _owned(request, admitted.namespace, admitted.owner)
+    upload = _owned(request, admitted.namespace, admitted.key)
     return Response(upload.data, media_type=upload.mime_type)
 
 
@@ -146,7 +146,7 @@ async def create_upload(request: Request) -> Response:
                                     "(the mock's --max-upload-bytes)"))
     if violations:
         raise invalid(request, violations)
-    session = engine_of(request).open_multipart(admitted.namespace, admitted.owner, body["filename"],
+    session = engine_of(request).open_multipart(admitted.namespace, admitted.key, body["filename"],
                                                 body["bytes"], body["mime_type"], body["purpose"])
     return JSON(uploads.upload_object(session, None))
 
@@ -155,11 +155,11 @@ async def add_part(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/parts (multipart `data`): one part of the upload's bytes."""
     admitted = await _form(request, {"data": UploadFile})
     engine, upload_id = engine_of(request), request.path_params["upload_id"]
-    session = engine.multipart(admitted.namespace, admitted.owner, upload_id)
+    session = engine.multipart(admitted.namespace, admitted.key, upload_id)
     part = admitted.form["data"]
     assert isinstance(part, UploadFile)  # checked by _form
     data, _ = await _file_data(request, part, "data")
-    part_id, at = engine.add_part(admitted.namespace, admitted.owner, upload_id, data)
+    part_id, at = engine.add_part(admitted.namespace, admitted.key, upload_id, data)
     return JSON(uploads.part_object(part_id, at, session.id))
 
 
@@ -168,7 +168,7 @@ async def complete(request: Request) -> Response:
     must add up to the `bytes` the upload declared (and their MD5 to `md5`, when given)."""
     admitted = await json_request(request, uploads.COMPLETE_FIELDS, settings_of(request).max_body_bytes)
     engine, body, upload_id = engine_of(request), admitted.fields, request.path_params["upload_id"]
-    session = engine.multipart(admitted.namespace, admitted.owner, upload_id)
+    session = engine.multipart(admitted.namespace, admitted.key, upload_id)
     part_ids: list[Any] = body["part_ids"]
     violations = []
     if not part_ids:
@@ -188,7 +188,7 @@ async def complete(request: Request) -> Response:
     if violations:
         raise invalid(request, violations)
     sniffed = uploads.sniff_mime(data, session.filename)
-    upload, pending = engine.complete_multipart(admitted.namespace, admitted.owner, upload_id, part_ids,
+    upload, pending = engine.complete_multipart(admitted.namespace, admitted.key, upload_id, part_ids,
                                                 session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed)
     await kept(pending)
     return JSON(uploads.upload_object(session, uploads.file_object(upload, image_origin(request))))
@@ -197,6 +197,6 @@ async def complete(request: Request) -> Response:
 async def cancel(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/cancel: no part may be added after, and it never completes."""
     admitted = await admit(request, apply_scenario=False)
-    session = engine_of(request).cancel_multipart(admitted.namespace, admitted.owner,
+    session = engine_of(request).cancel_multipart(admitted.namespace, admitted.key,
                                                   request.path_params["upload_id"])
     return JSON(uploads.upload_object(session, None))

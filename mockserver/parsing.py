@@ -1,27 +1,18 @@
-"""Reading a request: API key, mock control headers, size-limited JSON body. Every failure is a 4xx."""
+"""Reading a request: its headers, its size-limited body and JSON. Every failure is a 4xx.
+
+The API key and the mock's control headers are read by admission.py, the one step every API handler starts with.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
-from runapi_contracts.vocabulary import (
-    CALLBACK_MODE_HEADER,
-    PROGRESSION_HEADER,
-    RETRY_AFTER_HEADER,
-    SCENARIO_HEADER,
-    InvalidProgression,
-    Progression,
-)
-
-from . import errors, scenarios
-from .delivery import CallbackMode, InvalidCallbackMode
-from .settings import Settings
+from . import errors
 
 if TYPE_CHECKING:
     from .model import Namespace
@@ -30,14 +21,10 @@ JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | flo
 JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 MAX_HEADER_VALUE = 512
-T = TypeVar("T")
 MAX_JSON_DEPTH = 64
 # How much of an oversized body is read and dropped so that its 413 arrives; past it the server answers at
 # once, and a client still sending may see the connection close (the bound keeps a runaway upload finite).
 DRAIN_LIMIT = 64 * 1024 * 1024
-# ASGI header names are lower case.
-_SCENARIO, _PROGRESSION = SCENARIO_HEADER.lower(), PROGRESSION_HEADER.lower()
-_RETRY_AFTER, _CALLBACK_MODE = RETRY_AFTER_HEADER.lower(), CALLBACK_MODE_HEADER.lower()
 
 
 @dataclass(slots=True)
@@ -79,70 +66,6 @@ def header(request: Request, name: str) -> str | None:
     """One request header (`name` in lower case), or None."""
     ctx: Context = request.scope["runapi.context"]  # read inline: this runs several times per create
     return ctx.headers.get(name)
-
-
-def api_key(request: Request, settings: Settings) -> str:
-    """The bearer key; otherwise a 401 that says what is wrong with the header (never echoing a key)."""
-    sent = (header(request, "authorization") or "").strip()
-    scheme, _, token = sent.partition(" ")
-    token = token.strip()
-    if sent and scheme.lower() != "bearer":
-        if token and scheme.isalpha() and len(scheme) <= 20:  # a scheme's name, not a key sent without one
-            raise errors.Unauthorized(f"Authorization must be 'Bearer <key>', not the {scheme!r} scheme")
-        raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
-    if not token:
-        raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
-    if settings.api_keys and token not in settings.api_keys:
-        raise errors.Unauthorized("Invalid API key")
-    return token
-
-
-def printable_header(request: Request, name: str) -> str | None:
-    """A header that must be 1-512 printable ASCII characters when present (400 otherwise)."""
-    value = header(request, name)
-    if value is None:
-        return None
-    if not value or len(value) > MAX_HEADER_VALUE or not all(" " <= ch <= "~" for ch in value):
-        raise errors.BadRequest(f"{name} must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
-                                code="invalid_header")
-    return value
-
-
-def scenario_header(request: Request) -> scenarios.Scenario | None:
-    name = header(request, _SCENARIO)
-    return scenarios.lookup(name) if name is not None else None
-
-
-def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code: errors.ErrorCode) -> T | None:
-    value = header(request, name)
-    if value is None:
-        return None
-    try:
-        return parse(value)
-    except (InvalidProgression, InvalidCallbackMode) as exc:
-        raise errors.BadRequest(str(exc), code=code) from None
-
-
-def progression_header(request: Request) -> Progression | None:
-    return _parsed_header(request, _PROGRESSION, Progression.parse, "invalid_progression")
-
-
-def callback_mode_header(request: Request) -> CallbackMode | None:
-    return _parsed_header(request, _CALLBACK_MODE, CallbackMode.parse, "invalid_callback_mode")
-
-
-def retry_after_header(request: Request) -> float | None:
-    value = header(request, _RETRY_AFTER)
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86400:
-        raise errors.BadRequest(f"{RETRY_AFTER_HEADER} must be a number of seconds from 0 to 86400",
-                                code="invalid_header")
-    return seconds
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -194,6 +117,12 @@ async def _drain(request: Request, size: int) -> None:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_json(request: Request, limit: int) -> tuple[bytes, JsonValue]:
+    """The body (read_body) and the JSON value it holds (parse_json)."""
+    raw = await read_body(request, limit)
+    return raw, parse_json(request, raw)
 
 
 def parse_json(request: Request, raw: bytes) -> JsonValue:
