@@ -21,7 +21,7 @@ from .engine_core import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, operation, uuid4_
 from .engine_namespaces import KEEP, NamespaceSettings
 from .engine_uploads import UploadBook
 from .lifecycle import Progression
-from .model import Namespace, Snapshot, Task
+from .model import Namespace, Task
 from .parsing import JsonObject
 from .ratelimit import check_concurrency
 
@@ -30,34 +30,6 @@ __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "requ
 
 class TaskEngine(NamespaceSettings, UploadBook):
     """Creates and reads tasks for every route; the one place that changes a namespace's state."""
-
-    @operation
-    def restore(self, snapshot: Snapshot) -> int:
-        """Load what a state store kept: tasks rescheduled, open reservations held again; returns tasks loaded."""
-        for state in snapshot.namespaces:
-            ns = self._namespaces.get(state.name) or self._open(state.name)
-            ns.clock.restore(state.clock_offset, state.clock_frozen_at)
-            ns.progression, ns.callback_mode = state.progression, state.callback_mode
-            if state.starting_microcents is not None:
-                ns.ledger.starting = state.starting_microcents
-        for task in snapshot.tasks:
-            self.namespace(task.namespace).add(task)
-        for name, key, stored in snapshot.accounts:
-            account = self.namespace(name).ledger.account(key)
-            account.credit, account.spent, account.spent_by_day = stored.credit, stored.spent, stored.spent_by_day
-            account.name, account.email = stored.name, stored.email
-        for name, key, idempotency_key, fingerprint, task_id in snapshot.idempotency:
-            self.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
-        for upload in snapshot.uploads:
-            self.namespace(upload.namespace).uploads[upload.id] = upload
-        for ns in self._namespaces.values():
-            now = ns.clock.now()
-            for task in ns.tasks.values():
-                if not task.terminal:  # open reservations are the tasks still running
-                    ns.ledger.account(task.key).hold(task.id, task.price)
-                if not task.terminal and (task.progression.mode == "auto" or _has_callback(task)):
-                    heapq.heappush(ns.due, (now, task.id))  # brought up to date by the next tick
-        return len(snapshot.tasks)
 
     # -- create ---------------------------------------------------------------------------------------
 
@@ -276,7 +248,7 @@ class TaskEngine(NamespaceSettings, UploadBook):
     def _materialize(self, ns: Namespace, task: Task, now: float) -> None:
         step = lifecycle.step_at(task.progression, elapsed=now - task.created_at, reads=task.reads,
                                  manual_steps=task.manual_steps, durations=task.durations,
-                                 callback=_has_callback(task))
+                                 callback=task.has_callback)
         if step > task.step:
             task.step = step
             self._apply(ns, task, now)
@@ -305,7 +277,7 @@ class TaskEngine(NamespaceSettings, UploadBook):
     def _schedule(self, ns: Namespace, task: Task, now: float) -> bool:
         """Queue a task's next status change that needs no read; False when nothing is timed."""
         wait = lifecycle.next_change_in(task.progression, now - task.created_at, task.durations, step=task.step,
-                                        callback=_has_callback(task))
+                                        callback=task.has_callback)
         if wait is None or task.terminal:
             return False
         heapq.heappush(ns.due, (now + wait, task.id))
@@ -330,10 +302,6 @@ class TaskEngine(NamespaceSettings, UploadBook):
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
             self._publish(events.TaskForgotten(ns, oldest))
-
-
-def _has_callback(task: Task) -> bool:
-    return isinstance(task.body.get("callback_url"), str)
 
 
 def _fingerprint(family: str, action: str, body: JsonObject) -> str:

@@ -10,6 +10,7 @@ uploads (engine_uploads.py) and tasks (engine.py, whose `TaskEngine` is all of t
 from __future__ import annotations
 
 import functools
+import heapq
 import os
 import random
 import re
@@ -22,7 +23,7 @@ from runapi_contracts import vocabulary
 
 from . import errors, events
 from .clock import VirtualClock
-from .model import Namespace
+from .model import Namespace, Snapshot
 from .settings import Settings
 
 NAMESPACE_PATTERN = re.compile(vocabulary.NAMESPACE_PATTERN)
@@ -148,6 +149,34 @@ class EngineCore:
     def clock(self, name: str) -> VirtualClock:
         """The clock of namespace `name` (opened if need be): what the dispatcher times deliveries by."""
         return self.namespace(name).clock
+
+    @operation
+    def restore(self, snapshot: Snapshot) -> int:
+        """Load what a state store kept: tasks rescheduled, open reservations held again; returns tasks loaded."""
+        for state in snapshot.namespaces:
+            ns = self._namespaces.get(state.name) or self._open(state.name)
+            ns.clock.restore(state.clock_offset, state.clock_frozen_at)
+            ns.progression, ns.callback_mode = state.progression, state.callback_mode
+            if state.starting_microcents is not None:
+                ns.ledger.starting = state.starting_microcents
+        for task in snapshot.tasks:
+            self.namespace(task.namespace).add(task)
+        for name, key, stored in snapshot.accounts:
+            account = self.namespace(name).ledger.account(key)
+            account.credit, account.spent, account.spent_by_day = stored.credit, stored.spent, stored.spent_by_day
+            account.name, account.email = stored.name, stored.email
+        for name, key, idempotency_key, fingerprint, task_id in snapshot.idempotency:
+            self.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
+        for upload in snapshot.uploads:
+            self.namespace(upload.namespace).uploads[upload.id] = upload
+        for ns in self._namespaces.values():
+            now = ns.clock.now()
+            for task in ns.tasks.values():
+                if not task.terminal:  # open reservations are the tasks still running
+                    ns.ledger.account(task.key).hold(task.id, task.price)
+                if not task.terminal and (task.progression.mode == "auto" or task.has_callback):
+                    heapq.heappush(ns.due, (now, task.id))  # brought up to date by the next tick
+        return len(snapshot.tasks)
 
     @operation
     def reset(self, name: str | None = None) -> None:

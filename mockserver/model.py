@@ -66,6 +66,11 @@ class Task:
     def terminal(self) -> bool:
         return self.status in lifecycle.TERMINAL
 
+    @property
+    def has_callback(self) -> bool:
+        """Whether the create asked for a callback: its status then moves without a read (see lifecycle)."""
+        return isinstance(self.body.get("callback_url"), str)
+
     def output(self) -> Output:
         """What the task makes, per its action's output spec (catalog data: no field is named here)."""
         entry = load_catalog().action(self.family, self.action)
