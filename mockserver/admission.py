@@ -34,8 +34,8 @@ from . import errors, routing, scenarios
 from .delivery import CallbackMode, InvalidCallbackMode
 from .engine import TaskEngine, request_fingerprint
 from .lifecycle import Progression
-from .model import Namespace
-from .parsing import MAX_HEADER_VALUE, Context, JsonObject, JsonValue, context, read_body, read_json
+from .model import JsonObject, JsonValue, Namespace
+from .parsing import MAX_HEADER_VALUE, Context, context, read_body, read_json
 from .settings import Settings
 
 BodyKind = Literal["none", "json", "form"]

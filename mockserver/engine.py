@@ -21,8 +21,7 @@ from .engine_core import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, operation, uuid4_
 from .engine_namespaces import KEEP, NamespaceSettings
 from .engine_uploads import UploadBook
 from .lifecycle import Progression
-from .model import Namespace, Task
-from .parsing import JsonObject
+from .model import JsonObject, Namespace, Task
 from .ratelimit import check_concurrency
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]

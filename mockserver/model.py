@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from runapi_contracts import load_catalog
@@ -19,6 +19,9 @@ from .ledger import MICROCENTS, Account, Ledger
 from .lifecycle import Progression
 from .ratelimit import RateLimiter
 from .settings import Settings
+
+JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+JsonObject: TypeAlias = "dict[str, JsonValue]"  # a request body as parsed: what a task keeps as its body
 
 
 @dataclass(frozen=True, slots=True)

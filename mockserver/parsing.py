@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
 from . import errors
+from .model import JsonObject, JsonValue
 
 if TYPE_CHECKING:
     from .model import Namespace
 
-JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
-JsonObject: TypeAlias = "dict[str, JsonValue]"
+__all__ = ["Context", "JsonObject", "JsonValue", "context", "header", "parse_json", "read_body", "read_json",
+           "request_headers"]
 
 MAX_HEADER_VALUE = 512
 MAX_JSON_DEPTH = 64
