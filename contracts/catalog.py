@@ -77,6 +77,7 @@ class Action:
     title: str = ""
     contract_key: str = ""
     output_spec: Mapping[str, Any] = field(default_factory=dict)
+    modality: str = "image"  # what the action makes (image, video, audio): the overlay's selection says
 
     @property
     def path(self) -> str:
@@ -199,6 +200,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
                 title=titles[family],
                 contract_key=raw_action.get("contract_key", ""),
                 output_spec=dict(raw_action.get("output", {})),
+                modality=str(raw_action.get("modality", "image")),
             )
     aliases = {
         name: ModelAlias(model=raw["model"], family=raw["family"], action=raw["action"])

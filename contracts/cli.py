@@ -210,14 +210,18 @@ def catalog_import_command(path: Path, out: Path | None) -> int:
 
 
 @catalog_group.command("diff", help="Print what a contract adds, removes or changes against the committed "
-                                    "catalog; exit 1 when it differs, 2 when it cannot be read.")
+                                    "catalog (or against an older contract); exit 1 when it differs, 2 when it "
+                                    "cannot be read.")
 @click.argument("path", type=click.Path(path_type=Path))
-def catalog_diff_command(path: Path) -> int:
+@click.option("--against", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="an older contract to diff against instead of the committed catalog; the actions the "
+                   "catalog does not serve are then compared too, marked (not served)")
+def catalog_diff_command(path: Path, against: Path | None) -> int:
     from .drift import diff_contract
     from .importer import ContractError
 
     try:
-        lines = diff_contract(path)
+        lines = diff_contract(path, against=against)
     except (OSError, ContractError) as exc:
         return _error(exc, 2)
     click.echo("\n".join(lines) if lines else "no changes")

@@ -45,6 +45,7 @@ _COMPONENTS = {
     "PriceQuoteRequest": "price_quote_request",
     "PriceQuote": "price_quote",
     "Models": "models",
+    "Prompts": "prompts",
 }
 
 
@@ -118,6 +119,9 @@ _CALLBACKS = {
 }
 
 
+_UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 def _task_id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
@@ -156,6 +160,8 @@ def _pricing_paths() -> dict[str, Any]:
     filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
                for name in ("service", "action", "model")]
     etag = {"ETag": _header("Tag of this list; send it back as If-None-Match.")}
+    prompt_filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
+                      for name in ("modality", "category", "q", "model")]
     return {
         "/api/v1/price_schedules": {"get": {
             "summary": "Price schedules (service: the route's family, flux_2, or its slug, flux-2)",
@@ -170,6 +176,19 @@ def _pricing_paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PriceQuoteRequest")}}},
             "responses": {"200": _json(_ref("PriceQuote"), "Quote"),
                           **_errors("400", "401", "413", "415", "422", "429")}}},
+        "/api/v1/prompts": {"get": {
+            "summary": "RunAPI's prompt library: one page of the prompts matching every filter given",
+            "tags": ["Prompts"], "security": _NO_AUTH,
+            "parameters": [*prompt_filters,
+                           {"name": "tags", "in": "query", "required": False, "description": "comma-separated; all",
+                            "schema": {"type": "string", "maxLength": 200}},
+                           {"name": "featured", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["true", "false"]}},
+                           *[{"name": name, "in": "query", "required": False,
+                              "schema": {"type": "integer", "minimum": 1, **({"maximum": 100} if name == "per_page"
+                                                                              else {})}}
+                             for name in ("page", "per_page")]],
+            "responses": {"200": _json(_ref("Prompts"), "Prompts and pagination"), **_errors("400", "401", "429")}}},
         "/v1/models": {"get": {
             "summary": "Every catalog model and the routes that serve it", "tags": ["Models"], "security": _NO_AUTH,
             "responses": {"200": _json(_ref("Models"), "Model list"), **_errors("401", "429")}}},
@@ -189,6 +208,11 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
         title = catalog.titles.get(family, family)
         paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
         paths[f"{entry.path}/{{id}}"] = {"get": _status(f"Get a {title} {action} task", title, "id")}
+    for family in sorted({family for family, _ in catalog.actions}):  # mcp-core getTask without an action
+        title = catalog.titles.get(family, family)
+        status = _status(f"Get a {title} task of any action (RunAPI's MCP server)", title, "id")
+        status["parameters"] = [{**_task_id_param("id"), "schema": {"type": "string", "pattern": _UUID}}]
+        paths[f"/api/v1/{family}/{{id}}"] = {"get": status}
     paths["/api/v1/tasks/{id}"] = {"get": {
         "summary": "Task-result resource (hybrid flow)", "tags": ["Tasks"], "parameters": [_task_id_param("id")],
         "responses": {"200": _json(_ref("TaskResult"), "Task result", _TASK_HEADERS), **_errors("401", "404")},

@@ -33,8 +33,8 @@ __all__ = [
     "spellings",
 ]
 
-# The prices are the catalog's, imported from RunAPI's contract v0.12.0 (released 2026-08-21) and its overlay:
-# they change only with a new catalog, so they are "as of" that contract.
+# The prices are the catalog's overlay's, set when the catalog was imported from RunAPI's contract v0.12.0
+# (released 2026-08-21; v0.12.2 changed no price): they change only with a new catalog, so they are "as of" it.
 AS_OF = "2026-08-21T00:00:00.000000Z"
 CURRENCY = "USD"
 CATALOG_STATUS = "active"  # every catalog model can be created on the mock
@@ -153,7 +153,8 @@ def model_list(catalog: Catalog | None = None) -> dict[str, Any]:
                                                     "owned_by": "runapi", "endpoints": []})
             schedule = price_schedule(model)
             entry["endpoints"].append({
-                "service": family, "action": action, "path": target.path, "title": target.title,
+                "service": family, "action": action, "modality": target.modality, "path": target.path,
+                "title": target.title,
                 "required_fields": list(model.required), "pricing_status": schedule["pricing_status"],
                 "unit_price_micro_cents": schedule["billing_config"]["unit_price_micro_cents"],
             })

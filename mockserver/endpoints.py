@@ -91,8 +91,8 @@ async def _read(request: Request, family: str | None = None, action: str | None 
     return engine_of(request).read(admitted.namespace, admitted.key, task_id, family=family, action=action)
 
 
-async def get_task(request: Request, family: str, action: str) -> Response:
-    """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route."""
+async def get_task(request: Request, family: str, action: str | None) -> Response:
+    """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route (no action: status_routes.py)."""
     return _task_response(request, await _read(request, family, action))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from runapi_contracts import load_catalog
 from runapi_contracts.catalog import Catalog, parse_catalog, route_table
 from runapi_contracts.drift import committed_catalog, diff_catalogs
 from runapi_contracts.importer import (
+    ContractError,
     import_contract,
     import_file,
     load_overlay,
     render_catalog,
     selected_actions,
 )
+from runapi_contracts.pricing import model_list
 from runapi_contracts.registry import model_schema
 from runapi_contracts.strategies import (
     CreateRequest,
@@ -28,13 +31,14 @@ from runapi_contracts.strategies import (
     create_requests,
     invalid_create_requests,
 )
-from runapi_contracts.validate import format_checker
+from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "fixtures" / "contracts"
-REFERENCE = ROOT.parent / "shared" / "reference" / "runapi-contract.json"
-needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="RunAPI's contract is not beside the repo")
+UPSTREAM = ROOT / "contracts" / "upstream"
+REFERENCE = UPSTREAM / "runapi-contract-v0.12.2.json"  # the contract catalog.json is imported from
+PREVIOUS = UPSTREAM / "runapi-contract-v0.12.0.json"
 
 
 def _mini_overlay() -> dict[str, Any]:
@@ -62,11 +66,33 @@ def test_an_overlay_change_changes_the_catalog() -> None:
     assert changed != (MINI / "mini-catalog.json").read_text("utf-8")
 
 
-@needs_reference
 def test_the_committed_catalog_is_the_import_of_runapis_contract() -> None:
     text = render_catalog(import_file(REFERENCE))
     assert text == (ROOT / "contracts" / "catalog.json").read_text("utf-8")
-    assert load_catalog().contract["version"] == "0.12.0"
+    assert load_catalog().contract["version"] == "0.12.2"
+
+
+def test_the_vendored_contracts_are_the_files_their_readme_names() -> None:
+    readme = (UPSTREAM / "README.md").read_text("utf-8")
+    versions = load_overlay()["contract_versions"]
+    for path, version in ((REFERENCE, "0.12.2"), (PREVIOUS, "0.12.0")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert versions[digest] == version and f"`{digest}`" in readme and f"`{path.name}` | {version}" in readme
+    assert REFERENCE.stat().st_size == 402_292  # the published v0.12.2 file's length
+    assert "Apache License" in (UPSTREAM / "LICENSE").read_text("utf-8")
+
+
+def test_a_field_with_no_type_must_be_one_a_rule_forbids() -> None:
+    # Since v0.12.2 a field a model does not accept is only named; anything else untyped is a contract error.
+    contract = json.loads((MINI / "mini-contract.json").read_text("utf-8"))
+    fields = contract["actions"]["acme-vision/text-to-image"]["fields_by_model"]["acme-vision-1-fast"]
+    fields["output_resolution"] = {"description": "Not accepted by this model."}  # a rule forbids it
+    fast = parse_catalog(import_contract(contract, _mini_overlay())).actions[
+        ("acme_vision", "text_to_image")].models["acme-vision-1-fast"]
+    assert "output_resolution" in fast.forbidden and fast.fields["output_resolution"]["type"] == "string"
+    fields["style"] = {"description": "Not accepted by this model."}  # no rule forbids it
+    with pytest.raises(ContractError, match=r"no type that no rule forbids: \['style'\]"):
+        import_contract(contract, _mini_overlay())
 
 
 def test_selection_takes_asynchronous_image_actions_with_models() -> None:
@@ -77,7 +103,6 @@ def test_selection_takes_asynchronous_image_actions_with_models() -> None:
     assert selected_actions(contract, {}) == ["acme-vision/text-to-image", "acme-vision/upscale-image"]
 
 
-@needs_reference
 def test_the_reference_selection() -> None:
     contract = json.loads(REFERENCE.read_text("utf-8"))
     keys = selected_actions(contract, load_overlay())
@@ -85,6 +110,38 @@ def test_the_reference_selection() -> None:
     assert "grok-imagine/upscale-image" not in keys and not any(k.endswith("video") for k in keys)
     assert len(keys) == 38 and len({k.split("/")[0] for k in keys}) == 19
     assert sum(len(contract["actions"][k]["models"]) for k in keys) == 66
+
+
+def test_which_actions_are_served_is_overlay_data() -> None:
+    # Serving video is a suffix more in the overlay's selection, not code.
+    contract = json.loads(REFERENCE.read_text("utf-8"))
+    selection = load_overlay()["selection"]
+    wider = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": {"_image": "image",
+                                                                                "_video": "video"}}}
+    added = set(selected_actions(contract, wider)) - set(selected_actions(contract, load_overlay()))
+    assert added and {contract["actions"][key]["endpoint"].rsplit("_", 1)[1] for key in added} == {"video"}
+    assert "kling/text-to-video" in added
+    synchronous = {**load_overlay(), "selection": {**selection, "task_types": ["synchronous"],
+                                                   "endpoint_suffixes": {"_speech": "audio"}}}
+    assert all(contract["actions"][key]["task_type"] == "synchronous"
+               for key in selected_actions(contract, synchronous))
+
+
+def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None:
+    # /v1/models reads the catalog: a catalog that also serves video (overlay data only) lists those models too.
+    selection = load_overlay()["selection"]
+    overlay = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": {"_image": "image",
+                                                                                  "_video": "video"}}}
+    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), overlay))
+    listed = {(entry["id"], endpoint["service"], endpoint["action"], endpoint["modality"])
+              for entry in model_list(catalog)["data"] for endpoint in entry["endpoints"]}
+    expected = {(model, family, action, target.modality)
+                for (family, action), target in catalog.actions.items() for model in target.models}
+    assert listed == expected
+    assert {modality for *_, modality in listed} == {"image", "video"}
+    assert ("grok-imagine-text-to-video", "grok_imagine", "text_to_video", "video") in listed
+    assert validate_response("models", model_list(catalog)) == []
+    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == {"image"}
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:
@@ -163,7 +220,7 @@ def test_a_new_family_gets_strategies_output_prices_and_docs_routes_with_no_code
     ("flux_kontext", "text_to_image", {"model": "flux-kontext-pro"}, (1, 1024, 576, "jpeg")),
     ("gpt_4o_image", "text_to_image", {"model": "gpt-4o-image", "aspect_ratio": "2:3", "output_count": 4},
      (4, 680, 1024, "png")),
-    ("topaz", "upscale_image", {"model": "topaz-upscale-image", "upscale_factor": 8}, (1, 4096, 4096, "png")),
+    ("topaz", "upscale_image", {"model": "topaz-upscale-image", "upscale_factor": 4}, (1, 2048, 2048, "png")),
     ("recraft", "upscale_image", {"model": "recraft-crisp-upscale"}, (1, 2048, 2048, "png")),
     ("seedream", "decompose_layers", {"model": "seedream-5-pro-layer-decomposition", "size": "1.5K"},
      (3, 1536, 1536, "jpeg")),
@@ -263,7 +320,6 @@ def test_diff_names_what_a_newer_contract_adds_removes_and_changes() -> None:
     assert diff_catalogs(old, old) == []
 
 
-@needs_reference
 def test_cli_diff_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["catalog", "diff", str(REFERENCE)]) == 0
     assert capsys.readouterr().out == "no changes\n"
@@ -274,10 +330,62 @@ def test_cli_diff_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     changed.write_text(json.dumps(contract), "utf-8")
     assert cli.main(["catalog", "diff", str(changed)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[1:] == ["~ topaz/upscale_image topaz-upscale-image upscale_factor.enum: +16"]
+    assert out[1:] == ["~ topaz/upscale_image topaz-upscale-image upscale_factor.enum: +8 +16"]
     target = tmp_path / "catalog.json"
     assert cli.main(["catalog", "import", str(REFERENCE), "--out", str(target)]) == 0
     assert target.read_text("utf-8") == (ROOT / "contracts" / "catalog.json").read_text("utf-8")
+
+
+V0_12_2_SERVED = [
+    "~ contract 0.12.0 (sha256 06c6ea941792) -> 0.12.2 (sha256 3bbe13a1ede2)",
+    "~ grok_imagine/edit_image grok-imagine-edit-image forbidden: +source_image_urls +aspect_ratio",
+    "~ grok_imagine/edit_image grok-imagine-image-2-0 prompt.required: true -> null",
+    "~ grok_imagine/edit_image grok-imagine-image-2-0 prompt.max_length: null -> 390000",
+    ('~ grok_imagine/edit_image grok-imagine-image-2-0 + field source_image_urls {"description":"Source image URLs, '
+     'from one to five entries.","items":{"description":"Absolute http(s) URL.","format":"http-url","type":"string"},'
+     '"max_items":5,"media":"image","min_items":1,"required":true,"type":"array"}'),
+    ('~ grok_imagine/edit_image grok-imagine-image-2-0 + field aspect_ratio {"description":"Output aspect ratio.",'
+     '"enum":["1:1","2:3","3:2","16:9","9:16","auto"],"required":true,"type":"string"}'),
+    "~ grok_imagine/edit_image grok-imagine-image-2-0 required: +source_image_urls +aspect_ratio -source_task_id "
+    "-prompt",
+    "~ grok_imagine/edit_image grok-imagine-image-2-0 forbidden: +source_task_id +mask_indices",
+    "~ grok_imagine/segment_map grok-imagine-image-2-0 source_task_id.required: true -> null",
+    ('~ grok_imagine/segment_map grok-imagine-image-2-0 + field image_url {"description":"Public image URL that the '
+     'service can fetch.","format":"http-url","media":"image","type":"string"}'),
+    "~ grok_imagine/segment_map grok-imagine-image-2-0 required: -source_task_id",
+    ('~ grok_imagine/segment_map grok-imagine-image-2-0 + rule {"if":{},"then":{"anyOf":[{"required":["image_url"]},'
+     '{"required":["source_task_id"]}]}}'),
+    ('~ grok_imagine/segment_map grok-imagine-image-2-0 + rule {"if":{"required":["image_url"]},"then":{"not":'
+     '{"anyOf":[{"required":["source_task_id"]}]}}}'),
+    ('~ grok_imagine/segment_map grok-imagine-image-2-0 + rule {"if":{"required":["source_task_id"]},"then":{"not":'
+     '{"anyOf":[{"required":["image_url"]}]}}}'),
+    "~ topaz/upscale_image topaz-upscale-image upscale_factor.enum: -8",
+]
+SUNO = "suno-v4, suno-v4.5, suno-v4.5-all, suno-v4.5-plus, suno-v5, suno-v5.5"
+
+
+def test_diff_against_v0_12_0_lists_exactly_the_changes_of_v0_12_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["catalog", "diff", str(REFERENCE), "--against", str(PREVIOUS)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    served = [line for line in lines if "(not served)" not in line]
+    assert served == V0_12_2_SERVED
+    unserved = lines[len(served):]
+    assert {line.split()[1] for line in unserved} == {
+        "suno/add-instrumental", "suno/add-vocals", "suno/cover-audio", "suno/create-mashup", "suno/extend-music",
+        "suno/replace-section", "suno/text-to-music"}
+    for line in (
+        f"~ suno/text-to-music (not served) {SUNO}: prompt max 3000 -> 5000",
+        f"~ suno/text-to-music (not served) {SUNO}: lyrics length null -> true, max null -> 5000",
+        f"~ suno/cover-audio (not served) {SUNO}: style length null -> true, max null -> 1000",
+        f"~ suno/cover-audio (not served) {SUNO}: title length null -> true, max null -> 80",
+        f"~ suno/create-mashup (not served) {SUNO}: style_weight, weirdness_constraint, audio_weight "
+        "max null -> 1, min null -> 0",
+        "~ suno/replace-section (not served) _: lyrics, full_lyrics length null -> true, max null -> 5000",
+    ):
+        assert line in unserved
+    assert len(unserved) == 27
+    assert cli.main(["catalog", "diff", str(PREVIOUS), "--against", str(PREVIOUS)]) == 0
+    assert capsys.readouterr().out == "no changes\n"
 
 
 def test_cli_reports_a_file_that_is_not_a_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,133 @@
+"""Contract v0.12.2 through the newest official SDKs, unmodified (`base_url=`), against a served mock.
+
+runapi-grok-imagine 0.3.0 sends Image 2.0 edits as 1-5 `source_image_urls` with an `aspect_ratio`, and segment
+maps by `image_url`; the v0.12.0 shapes (an edit of a segment-map task, a segment map of a task) are refused as
+v0.12.2 says, and Topaz's 8x, which v0.12.2 removed, is refused too.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from runapi.core import RequestOptions, ValidationError
+from runapi.grok_imagine import GrokImagineClient
+from runapi.topaz import TopazClient
+
+from runapi_contracts import load_catalog
+from runapi_mock import Settings
+from runapi_mock.lifecycle import Progression
+from runapi_mock.server import RunningServer, serve_in_thread
+
+KEY = "v0122-key"
+SOURCE = "https://example.com/source.png"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate"), api_keys=(KEY,)))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def ns() -> str:
+    return f"v0122-{uuid.uuid4().hex[:12]}"
+
+
+def _opts(ns: str) -> RequestOptions:
+    return RequestOptions(headers={"X-Mock-Namespace": ns})
+
+
+def _grok(server: RunningServer) -> GrokImagineClient:
+    return GrokImagineClient(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+
+
+def _size(url: str) -> tuple[int, int]:
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    with Image.open(io.BytesIO(response.content)) as image:
+        return image.size
+
+
+def _refusal(call: Any, **params: Any) -> dict[str, Any]:
+    """The 422's `errors` (field -> messages) the SDK raises for `params`."""
+    with pytest.raises(ValidationError) as caught:
+        call(**params)
+    assert caught.value.status == 422
+    errors: dict[str, Any] = caught.value.details["errors"]
+    return errors
+
+
+def test_image_2_0_edit_of_source_image_urls_with_an_aspect_ratio_completes(server: RunningServer, ns: str) -> None:
+    client = _grok(server)
+    result = client.edit_image.run(model="grok-imagine-image-2-0", source_image_urls=[SOURCE, SOURCE],
+                                   aspect_ratio="16:9", prompt="make it dusk", options=_opts(ns))
+    assert result.status == "completed" and len(result.images) == 1
+    assert _size(result.images[0].url) == (1024, 576)
+    square = client.edit_image.run(model="grok-imagine-image-2-0", source_image_urls=[SOURCE], aspect_ratio="1:1",
+                                   options=_opts(ns))  # prompt is optional since v0.12.2
+    assert square.status == "completed" and _size(square.images[0].url) == (1024, 1024)
+
+
+def test_segment_map_of_an_uploaded_image_url_completes_with_segments_of_its_shape(
+        server: RunningServer, ns: str, tmp_path: Path) -> None:
+    client = _grok(server)
+    Image.new("RGB", (600, 400), (200, 40, 40)).save(tmp_path / "scene.png", format="PNG")
+    upload = client.files.create(file=str(tmp_path / "scene.png"), options=_opts(ns))
+    body = {"model": "grok-imagine-image-2-0", "image_url": upload.url}
+    result = client.segment_map.run(options=_opts(ns), **body)
+    assert result.status == "completed"
+    expected = load_catalog().actions[("grok_imagine", "segment_map")].models["grok-imagine-image-2-0"].output(
+        body, (600, 400))
+    segments = result.to_dict()["segments"]
+    assert [segment["index"] for segment in segments] == list(range(1, expected.count + 1))
+    assert {_size(segment["url"]) for segment in segments} == {(expected.width, expected.height)}
+    assert (expected.width, expected.height) == (1024, 680)  # the source's 3:2 (sides in steps of 8), not a square
+
+
+def test_segment_map_still_takes_a_source_task_id(server: RunningServer, ns: str) -> None:
+    client = _grok(server)
+    made = client.text_to_image.run(model="grok-imagine-image-2-0", prompt="a harbour", aspect_ratio="1:1",
+                                    options=_opts(ns))
+    result = client.segment_map.run(model="grok-imagine-image-2-0", source_task_id=made.id, options=_opts(ns))
+    assert result.status == "completed" and result.to_dict()["segments"]
+
+
+def test_the_v0_12_0_shapes_are_refused_as_v0_12_2_says(server: RunningServer, ns: str) -> None:
+    client = _grok(server)
+    edit = client.edit_image.create
+    old_edit = _refusal(edit, model="grok-imagine-image-2-0", source_task_id="a" * 8, mask_indices=[1],
+                        prompt="make it dusk", options=_opts(ns))
+    assert set(old_edit) == {"source_task_id", "mask_indices", "source_image_urls", "aspect_ratio"}
+    assert old_edit["source_task_id"] == ["source_task_id is not allowed when model is grok-imagine-image-2-0"]
+    assert old_edit["aspect_ratio"] == ["aspect_ratio is required"]
+    assert set(_refusal(edit, model="grok-imagine-image-2-0", source_image_urls=[SOURCE] * 6, aspect_ratio="1:1",
+                        options=_opts(ns))) == {"source_image_urls"}  # one to five
+    assert set(_refusal(edit, model="grok-imagine-edit-image", source_image_url=SOURCE, aspect_ratio="1:1",
+                        options=_opts(ns))) == {"aspect_ratio"}  # the legacy model takes no ratio
+    segment = client.segment_map.create
+    both = _refusal(segment, model="grok-imagine-image-2-0", image_url=SOURCE, source_task_id="a" * 8,
+                    options=_opts(ns))
+    assert both == {"image_url": ["image_url not allowed when source_task_id is set"],
+                    "source_task_id": ["source_task_id not allowed when image_url is set"]}
+    assert _refusal(segment, model="grok-imagine-image-2-0", options=_opts(ns)) == {
+        "image_url": ["one of image_url, source_task_id required"]}
+
+
+def test_topaz_8x_is_refused_and_4x_completes(server: RunningServer, ns: str) -> None:
+    client = TopazClient(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+    errors = _refusal(client.upscale_image.create, model="topaz-upscale-image", source_image_url=SOURCE,
+                      upscale_factor=8, options=_opts(ns))
+    assert errors == {"upscale_factor": ["upscale_factor must be one of: 1, 2, 4"]}
+    result = client.upscale_image.run(model="topaz-upscale-image", source_image_url=SOURCE, upscale_factor=4,
+                                      options=_opts(ns))
+    assert result.status == "completed" and _size(result.images[0].url) == (2048, 2048)
