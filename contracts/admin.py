@@ -9,49 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import httpx
 
+from .admin_paths import AdminPath, admin_path
 from .vocabulary import NAMESPACE_HEADER, JournalEntry
 
 __all__ = ["AdminPath", "MockAdmin", "MockAdminError", "Requester", "admin_path"]
-
-
-class AdminPath:
-    """The admin API's paths under `/_mock`: the server's admin route table serves exactly these (its OpenAPI
-    document is generated from that table), and `MockAdmin` calls them. `{name}` marks a path parameter."""
-
-    INDEX = "/"
-    RESET = "/reset"
-    NAMESPACES = "/namespaces"
-    TASKS = "/tasks"
-    TASK = "/tasks/{task_id}"
-    TASK_STATUS = "/tasks/{task_id}/status"
-    TASK_STEP = "/tasks/{task_id}/step"
-    JOURNAL = "/journal"
-    RULES = "/rules"
-    RULE = "/rules/{rule_id}"
-    CLOCK = "/clock"
-    CLOCK_ADVANCE = "/clock/advance"
-    CLOCK_FREEZE = "/clock/freeze"
-    CLOCK_UNFREEZE = "/clock/unfreeze"
-    BALANCE = "/balance"
-    ACCOUNT = "/accounts/{key}"
-    CONFIG = "/config"
-    CALLBACKS = "/callbacks"
-    CALLBACK = "/callbacks/{delivery_id}"
-    CALLBACK_REDELIVER = "/callbacks/{delivery_id}/redeliver"
-    CALLBACK_SECRET = "/callback-secret"
-    CALLBACK_SECRET_ROTATE = "/callback-secret/rotate"
-    OPENAPI = "/openapi.json"
-    UPLOADS = "/uploads"
-    UPLOAD = "/uploads/{upload_id}"
-
-
-def admin_path(template: str, **values: str) -> str:
-    """`template` (an AdminPath) with its parameters filled in, each percent-encoded as one path segment."""
-    return template.format(**{name: quote(value, safe="") for name, value in values.items()})
 
 
 class Requester(Protocol):

@@ -1,6 +1,6 @@
 """The admin API's route table, written once: each route under /_mock with its handler and, beside it, its
 documented operations and schemas. The Starlette routes, the index (`GET /_mock/`) and the admin OpenAPI
-document (`GET /_mock/openapi.json`) are all generated from it; the paths are `runapi_contracts.admin.AdminPath`,
+document (`GET /_mock/openapi.json`) are all generated from it; the paths are `runapi_contracts.admin_paths.AdminPath`,
 the ones `MockAdmin` calls.
 """
 
@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from runapi_contracts import vocabulary as v
-from runapi_contracts.admin import AdminPath as P
+from runapi_contracts.admin_paths import AdminPath as P
 
 from . import admin, files_api
 from .admission import origin

@@ -42,7 +42,7 @@ def test_the_document_lists_no_admin_route_the_app_does_not_serve() -> None:
 
 
 def test_the_table_serves_exactly_the_paths_the_admin_client_calls() -> None:
-    from runapi_contracts.admin import AdminPath
+    from runapi_contracts.admin_paths import AdminPath
     from runapi_mock.admin_routes import TABLE
 
     vocabulary = {value for name, value in vars(AdminPath).items() if name.isupper()}
