@@ -246,6 +246,9 @@ def api_key(headers: Mapping[str, str], settings: Settings) -> str:
         raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
     if not token:
         raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    if len(token) > settings.max_api_key_length:  # every key is kept (ledger, journal): a bounded size each
+        raise errors.Unauthorized(f"API key is longer than {settings.max_api_key_length} characters "
+                                  "(--max-api-key-length)")
     if settings.api_keys and token not in settings.api_keys:
         raise errors.Unauthorized("Invalid API key")
     return token

@@ -20,6 +20,7 @@ from .admission import admit, engine_of, image_origin, origin, settings_of, vali
 from .model import Task
 from .parsing import context
 from .responses import JSON, task_headers
+from .state import StateError
 
 Resolver = Callable[[Any], "tuple[str, str]"]
 
@@ -47,7 +48,15 @@ async def _create(request: Request, resolve: Resolver) -> Response:
         callback_mode=admitted.callback_mode,
     )
     if pending is not None:  # --state: the 2xx leaves once the task is on disk, with the creates of its batch
-        await pending.wait_async()
+        try:
+            await pending.wait_async()
+        except StateError as exc:  # its rows were refused (the others of its batch were written): no 2xx
+            if not replayed:
+                try:
+                    await run_in_threadpool(admitted.engine.discard, admitted.namespace, task.id)
+                except StateError:
+                    pass  # forgotten in memory all the same; the file never held it
+            raise errors.ServerError(f"the task could not be stored: {exc}", code="state_write_failed") from None
     admitted.context.task_id = task.id
     return JSON({**task.summary(), "task_replayed": replayed}, headers=task_headers(task.id))
 

@@ -242,6 +242,17 @@ class TaskEngine(NamespaceSettings, UploadBook):
                 soonest = wait if soonest is None else min(soonest, wait)
         return soonest
 
+    @operation
+    def discard(self, ns: Namespace, task_id: str) -> None:
+        """Forget a task whose create could not be stored (its answer is an error, not a 2xx): a refused write
+        leaves nothing in memory either. Its reservation and Idempotency-Key go with it."""
+        task = ns.tasks.pop(task_id, None)
+        if task is None:
+            return
+        ns.ledger.refund(task.key, task.id)
+        ns.idempotency = {k: v for k, v in ns.idempotency.items() if v[1] != task_id}
+        self._publish(events.TaskForgotten(ns, task))
+
     # -- internals ------------------------------------------------------------------------------------
 
     def _materialize(self, ns: Namespace, task: Task, now: float) -> None:

@@ -35,9 +35,33 @@ class UploadBook(EngineCore):
 
     def store_upload(self, ns: Namespace, key: str, data: bytes, file_name: str, *, mime_type: str,
                      purpose: str = "user_data") -> Kept:
-        """Keep `data` as a new upload of `key`, on the namespace's clock, expiring like generated files (the
-        ones past the retention are forgotten first); the Pending is the store writing it."""
-        return self._submitted(lambda: self._keep(ns, key, data, file_name, mime_type, purpose))
+        """Keep `data` (bytes new to the mock: they must fit, see check_room) as a new upload of `key`, on the
+        namespace's clock, expiring like generated files (the ones past the retention are forgotten first);
+        the Pending is the store writing it."""
+
+        def store() -> Upload:
+            self._check_room(len(data))
+            return self._keep(ns, key, data, file_name, mime_type, purpose)
+
+        return self._submitted(store)
+
+    @locked
+    def check_room(self, adding: int) -> None:
+        """A 507 when `adding` more bytes would take every namespace's uploads past --max-upload-total-bytes."""
+        self._check_room(adding)
+
+    def _check_room(self, adding: int) -> None:
+        """Uploads on their way in that have expired are dropped first, in every namespace."""
+        held = 0
+        for each in self._namespaces.values():
+            uploads.prune_sessions(each, each.clock.now())
+            held += uploads.held_bytes(each)
+        bound = self.settings.max_upload_total_bytes
+        if held + adding > bound:
+            raise errors.InsufficientStorage(
+                f"the mock holds {held} bytes of uploads; {adding} more would pass its bound of {bound} "
+                "(--max-upload-total-bytes, RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES): delete files, reset a namespace "
+                "or raise the bound")
 
     def _keep(self, ns: Namespace, key: str, data: bytes, file_name: str, mime_type: str, purpose: str) -> Upload:
         for gone in uploads.prune(ns, self.settings.retention_seconds):
@@ -66,7 +90,9 @@ class UploadBook(EngineCore):
     @locked
     def prepare_direct(self, ns: Namespace, key: str, file_name: str, byte_size: int, checksum: str,
                        content_type: str) -> DirectUpload:
-        """A prepared direct upload: its bytes come by PUT to its token's URL (the token is the authorization)."""
+        """A prepared direct upload: its bytes come by PUT to its token's URL (the token is the authorization).
+        Expired sessions of the namespace are dropped first."""
+        uploads.prune_sessions(ns, ns.clock.now())
         direct = DirectUpload(signed_id=secrets.token_urlsafe(24), token=secrets.token_urlsafe(32), key=key,
                               file_name=file_name, byte_size=byte_size, checksum=checksum,
                               content_type=content_type, created_at=ns.clock.now())
@@ -81,8 +107,9 @@ class UploadBook(EngineCore):
 
     @locked
     def receive_direct(self, direct: DirectUpload, data: bytes, problems: list[str]) -> None:
-        """The PUT's bytes: a second PUT is a 409; bytes the route found `problems` with (size, MD5, type
-        differing from what was prepared) a 422."""
+        """The PUT's bytes: they must fit (507, see check_room); a second PUT is a 409; bytes the route found
+        `problems` with (size, MD5, type differing from what was prepared) a 422."""
+        self._check_room(len(data))
         if direct.data is not None:
             raise errors.Conflict("These bytes were uploaded already: an upload URL takes one PUT",
                                   code="upload_already_received")
@@ -117,6 +144,7 @@ class UploadBook(EngineCore):
     def open_multipart(self, ns: Namespace, key: str, filename: str, size: int, mime_type: str,
                        purpose: str) -> MultipartUpload:
         now = ns.clock.now()
+        uploads.prune_sessions(ns, now)
         session = MultipartUpload(id=f"upload_{uuid.UUID(self.new_id()).hex}", key=key, filename=filename,
                                   size=size, mime_type=mime_type, purpose=purpose, created_at=now,
                                   expires_at=now + UPLOAD_TTL_SECONDS)
@@ -138,8 +166,9 @@ class UploadBook(EngineCore):
 
     @locked
     def add_part(self, ns: Namespace, key: str, upload_id: str, data: bytes) -> tuple[str, float]:
-        """One part of a pending upload's bytes: its id and when it came."""
+        """One part of a pending upload's bytes (they must fit, see check_room): its id and when it came."""
         session = self.multipart(ns, key, upload_id)
+        self._check_room(len(data))
         part_id = f"part_{uuid.UUID(self.new_id()).hex}"
         now = ns.clock.now()
         session.parts[part_id] = (now, data)

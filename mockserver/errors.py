@@ -7,7 +7,8 @@ MockError
  ├── NotFound (404)              ├── RateLimited (429, Retry-After)
  ├── MethodNotAllowed (405)      ├── ServerError (500)
  ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
- └── Gone (410)                  └── TemporarilyUnavailable (455)
+ ├── Gone (410)                  ├── InsufficientStorage (507)
+ │                               └── TemporarilyUnavailable (455)
 
 `CODES` is the one table of error codes: code -> HTTP status -> default message. Every raise names a code of it
 (`ErrorCode`, checked by mypy), and the status an error answers with is its code's. `FAILURES` is the table of
@@ -42,8 +43,9 @@ ErrorCode = Literal[
     "request_conflict", "invalid_transition", "delivery_blocked", "upload_already_received",
     "upload_already_confirmed", "upload_not_received", "upload_not_pending",
     "file_expired", "payload_too_large", "unsupported_media_type", "validation_failed", "upload_integrity_error",
-    "rate_limited", "too_many_tasks", "too_many_active_tasks",
-    "internal_error", "service_unavailable", "service_temporarily_unavailable",
+    "rate_limited", "too_many_tasks", "too_many_active_tasks", "too_many_namespaces",
+    "internal_error", "state_write_failed", "service_unavailable", "service_temporarily_unavailable",
+    "insufficient_storage",
 ]
 CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "bad_request": (400, "Bad request"),
@@ -79,9 +81,12 @@ CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests"),
     "too_many_tasks": (429, "The namespace holds the most tasks it keeps"),
     "too_many_active_tasks": (429, "Too many active tasks"),
+    "too_many_namespaces": (429, "The mock holds the most namespaces it keeps"),
     "internal_error": (500, "Internal server error"),
+    "state_write_failed": (500, "The task could not be stored"),
     "service_unavailable": (503, "Service unavailable"),
     "service_temporarily_unavailable": (455, "Service temporarily unavailable"),
+    "insufficient_storage": (507, "Insufficient storage"),
 }
 assert set(CODES) == set(get_args(ErrorCode)), "every code has one row"
 
@@ -201,6 +206,13 @@ class ServerError(MockError):
     """An injected (or, never on purpose, a real) internal error."""
 
     status, code = 500, "internal_error"
+
+
+class InsufficientStorage(MockError):
+    """The uploads the mock holds together are at their bound (--max-upload-total-bytes): RFC 4918's 507, the
+    server cannot store the representation. Not a 413: the file may be small, the store is what is full."""
+
+    status, code = 507, "insufficient_storage"
 
 
 class ServiceUnavailable(MockError):

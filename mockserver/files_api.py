@@ -7,6 +7,7 @@ other host is refused before anything is contacted. A URL on the mock's own file
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -49,7 +50,12 @@ async def json_request(request: Request, spec: Mapping[str, Field], limit: int,
                        journal_body: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Admission:
     """Admit the request with its JSON body and check the body's fields (422 naming every bad field)."""
     admitted = await admit(request, body="json", limit=limit, journal_body=journal_body)
-    violations = uploads.check_fields(admitted.body, spec)
+    body = admitted.body
+    if isinstance(body, dict):  # JSON Schema's integer is a number with no fraction: 1200.0 is 1200
+        body = {name: int(value) if isinstance(value, float) and value.is_integer() and name in spec
+                and spec[name].kind is int else value for name, value in body.items()}
+        admitted = dataclasses.replace(admitted, body=body)
+    violations = uploads.check_fields(body, spec)
     if violations:
         raise invalid(request, violations)
     return admitted

@@ -20,6 +20,7 @@ from .admission import Admission, admit, engine_of, image_origin, settings_of
 from .engine_uploads import UPLOAD_TTL_SECONDS
 from .files_api import form_body_limit, invalid, json_request, kept, live_upload
 from .model import Namespace, Upload
+from .parsing import query_int
 from .responses import JSON
 
 __all__ = ["UPLOAD_TTL_SECONDS", "add_part", "cancel", "complete", "content", "create_upload", "file", "files"]
@@ -93,9 +94,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     if unknown:
         raise errors.BadRequest(f"Unknown query parameter {unknown[0][:50]!r}: this list takes "
                                 f"{', '.join(LIST_PARAMETERS)}", code="invalid_parameter")
-    limit_text, order = query.get("limit", str(MAX_LIST_LIMIT)), query.get("order", "desc")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
-        raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}", code="invalid_parameter")
+    limit, order = query_int(request, "limit", MAX_LIST_LIMIT, 1, MAX_LIST_LIMIT), query.get("order", "desc")
     if order not in LIST_ORDERS:
         raise errors.BadRequest("order must be asc or desc", code="invalid_parameter")
     now, purpose = ns.clock.now(), query.get("purpose")
@@ -106,10 +105,10 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     after = query.get("after")
     if after is not None:
         ids = [u.id for u in found]
-        if after not in ids:
-            raise errors.BadRequest(f"after names no file of this list: {after[:100]}", code="invalid_parameter")
+        if after not in ids:  # a 404 as for any unknown file id: the request is well formed, the file is not there
+            raise errors.NotFound(f"after names no file of this list: {after[:100]!a}")
         found = found[ids.index(after) + 1:]
-    page, origin = found[:int(limit_text)], image_origin(request)
+    page, origin = found[:limit], image_origin(request)
     return {"object": "list", "data": [uploads.file_object(u, origin) for u in page],
             "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
             "has_more": len(found) > len(page)}

@@ -6,6 +6,7 @@ The API key and the mock's control headers are read by admission.py, the one ste
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,8 @@ from .model import JsonObject, JsonValue
 if TYPE_CHECKING:
     from .model import Namespace
 
-__all__ = ["Context", "JsonObject", "JsonValue", "context", "header", "parse_json", "read_body", "read_json",
-           "request_headers"]
+__all__ = ["Context", "JsonObject", "JsonValue", "context", "header", "parse_json", "query_int", "read_body",
+           "read_json", "refuse_unstorable", "request_headers"]
 
 MAX_HEADER_VALUE = 512
 MAX_JSON_DEPTH = 64
@@ -41,6 +42,7 @@ class Context:
     scenario: str | None = None
     model: str | None = None
     body: object = None  # what the journal keeps of the body (JSON, a form's summary)
+    raw_body: bytes = b""  # the JSON body as read: the journal keeps its size, and its head when it is long
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
 
@@ -116,6 +118,23 @@ async def _drain(request: Request, size: int) -> None:
             return
 
 
+_QUERY_INTEGER = re.compile(r"[0-9]{1,12}")
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """`?name=N`, a whole number from `low` to `high` written in ASCII digits (`default` when absent), else a 400.
+
+    `str.isdigit()` passes '²' and Arabic-Indic digits, and `int()` refuses more than 4,300 digits: both
+    were 500s. One strict parser for every list's `limit` and `offset`.
+    """
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if _QUERY_INTEGER.fullmatch(value) is None or not low <= int(value) <= high:
+        raise errors.BadRequest(f"{name} must be an integer from {low} to {high}", code="invalid_parameter")
+    return int(value)
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -134,15 +153,54 @@ def parse_json(request: Request, raw: bytes) -> JsonValue:
             raise errors.UnsupportedMediaType(f"Content-Type must be application/json, got {media or 'nothing'}")
     if not raw.strip():
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
+    request.scope["runapi.context"].raw_body = raw
     try:
         # What json.loads does with bytes, minus building a decoder per call.
-        value: JsonValue = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        value: JsonValue = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+    refuse_unstorable(text, value)
     # Counting brackets is a cheap upper bound; only then walk the value to measure its real depth.
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise errors.BadRequest(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json")
     return value
+
+
+# A lone surrogate comes from an escape (\\ud800) or from its bytes decoded with surrogatepass; only then walk.
+_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def refuse_unstorable(text: str, value: object) -> None:
+    """A 400 for a JSON value holding a string that is not Unicode text: a lone surrogate (`"a\\ud800b"`).
+
+    JSON's grammar lets one through (RFC 8259 8.2 leaves it "unpredictable"), but it cannot be encoded as
+    UTF-8: SQLite refuses it under --state, and so would any client reading it back. It is refused at the
+    door, with `invalid_json` like any body that is not JSON text, before anything reaches the engine (a
+    400, not a 422: the body is unreadable as text, not a field breaking the contract).
+    """
+    if _MAY_HOLD_SURROGATE.search(text) is None:
+        return
+    stack: list[tuple[object, str]] = [(value, "$")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            for name, child in node.items():
+                _utf8(name, f"a member name in {where}")
+                stack.append((child, f"{where}.{name}"))
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(node))
+        elif isinstance(node, str):
+            _utf8(node, where)
+
+
+def _utf8(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.BadRequest(
+            f"Body is not valid Unicode text: a lone surrogate ({text[exc.start]!a}) in {where[:100]}; "
+            "JSON strings must hold whole characters", code="invalid_json") from None
 
 
 def _finite_float(text: str) -> float:

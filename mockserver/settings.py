@@ -43,6 +43,10 @@ class Settings:
         retention_seconds: tasks (and their files) older than this on the clock are forgotten.
         file_ttl_seconds: generated image URLs (and uploads' URLs) answer 410 after this.
         max_upload_bytes: the largest file the files API takes (base64 bodies may be 4/3 of it).
+        max_upload_total_bytes: the bytes every namespace's uploads (and uploads on their way) hold together.
+        max_namespaces: namespaces kept; past it one that holds nothing is dropped, else a new one is a 429.
+        journal_body_bytes: a request body the journal keeps whole; a longer one is cut, its size recorded.
+        max_api_key_length: the longest API key accepted (401 past it).
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
@@ -75,6 +79,9 @@ class Settings:
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 30 * 1024 * 1024
+    max_upload_total_bytes: int = 512 * 1024 * 1024
+    journal_body_bytes: int = 16 * 1024
+    max_api_key_length: int = 256
     callback_secret: str | None = None
     allow_callback_hosts: tuple[str, ...] = ()
     callback_schedule: tuple[float, ...] = (1, 2, 4, 8, 16, 32)
@@ -145,6 +152,8 @@ SERVE_OPTIONS = (
     Option("seed", "--seed", ("RUNAPI_MOCK_SEED",), "make task ids reproducible"),
     Option("poll_retry_after", "--poll-retry-after", ("RUNAPI_MOCK_POLL_RETRY_AFTER",),
            "Retry-After seconds on pending/processing reads (SDKs poll at that pace)"),
+    Option("max_namespaces", "--max-namespaces", ("RUNAPI_MOCK_MAX_NAMESPACES",),
+           "namespaces kept; past it one holding nothing is dropped, else a new one is refused (429)"),
     Option("journal_size", "--journal-size", ("RUNAPI_MOCK_JOURNAL_SIZE",), "requests kept in the journal"),
     Option("retention_seconds", "--retention", ("RUNAPI_MOCK_RETENTION", "RUNAPI_MOCK_RETENTION_SECONDS"),
            "seconds tasks are kept"),
@@ -152,6 +161,12 @@ SERVE_OPTIONS = (
            "seconds image URLs live (410 after)"),
     Option("max_upload_bytes", "--max-upload-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_BYTES",),
            "the largest file the files API takes, in bytes"),
+    Option("max_upload_total_bytes", "--max-upload-total-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES",),
+           "the bytes all uploads hold together; past it an upload is refused (507)"),
+    Option("journal_body_bytes", "--journal-body-bytes", ("RUNAPI_MOCK_JOURNAL_BODY_BYTES",),
+           "request bodies the journal keeps whole, in bytes; longer ones are cut and their size recorded"),
+    Option("max_api_key_length", "--max-api-key-length", ("RUNAPI_MOCK_MAX_API_KEY_LENGTH",),
+           "the longest API key accepted, in characters (401 past it)"),
     Option("frozen_clock", "--frozen-clock", ("RUNAPI_MOCK_FROZEN_CLOCK",),
            "start with every namespace's clock frozen"),
     Option("callback_secret", "--callback-secret", ("RUNAPI_MOCK_CALLBACK_SECRET", "RUNAPI_CALLBACK_SECRET"),
@@ -255,8 +270,12 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
-    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "max_upload_total_bytes": 1,
+    "journal_body_bytes": 0, "max_api_key_length": 1, "callback_timeout": 0, "callback_concurrency": 1,
 }
+
+# Upper bounds (inclusive): a file's expiry (the clock plus its TTL) must stay a writable date (clock.LATEST).
+_AT_MOST: dict[str, float] = {"file_ttl_seconds": 1000 * 365 * 86400}
 
 
 def parse_setting(name: str, value: object) -> Any:
@@ -265,6 +284,9 @@ def parse_setting(name: str, value: object) -> Any:
     low = _AT_LEAST.get(name)
     if low is not None and parsed is not None and parsed < low:
         raise InvalidSetting(f"must be at least {low:g}, got {value!r}")
+    high = _AT_MOST.get(name)
+    if high is not None and parsed is not None and parsed > high:
+        raise InvalidSetting(f"must be at most {high:g}, got {value!r}")
     if name == "port" and parsed > 65535:
         raise InvalidSetting(f"must be at most 65535, got {value!r}")
     if name == "speed" and parsed <= 0:

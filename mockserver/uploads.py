@@ -173,6 +173,32 @@ def own_path(path: str) -> tuple[str, str, str, str] | None:
     return match["kind"], unquote(match["namespace"]), unquote(match["id"]), unquote(match["name"])
 
 
+DIRECT_TTL_SECONDS = 3600.0  # a prepared direct upload not confirmed within an hour is dropped, bytes and all
+
+
+def prune_sessions(ns: Namespace, now: float) -> None:
+    """Drop what uploads on their way in hold past their expiry: prepared direct uploads (PUT or not) an hour
+    after prepare, and the parts of /v1/uploads past their expires_at (the upload is `expired` from then on)."""
+    sessions = ns.upload_sessions
+    stale = [d for d in sessions.direct.values() if now - d.created_at > DIRECT_TTL_SECONDS]
+    for direct in stale:
+        del sessions.direct[direct.signed_id]
+        sessions.tokens.pop(direct.token, None)
+    for session in sessions.multipart.values():
+        if session.status == "pending" and now > session.expires_at:
+            session.status = "expired"
+        if session.status != "pending" and session.parts:
+            session.parts = {}
+
+
+def held_bytes(ns: Namespace) -> int:
+    """The bytes the namespace's uploads hold, with those of uploads still on their way in."""
+    sessions = ns.upload_sessions
+    return (sum(u.size for u in ns.uploads.values())
+            + sum(len(d.data) for d in sessions.direct.values() if d.data is not None)
+            + sum(len(data) for s in sessions.multipart.values() for _, data in s.parts.values()))
+
+
 def prune(ns: Namespace, retention_seconds: float) -> list[str]:
     """Forget uploads older than the retention on the clock, as tasks and their files are; their ids."""
     now = ns.clock.now()

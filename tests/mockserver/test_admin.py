@@ -341,12 +341,13 @@ def test_good_namespace_names_work(client: TestClient, name: str) -> None:
     assert client.get("/api/v1/me", headers={**AUTH, "X-Mock-Namespace": name}).status_code == 200
 
 
-def test_oldest_namespace_is_evicted_past_max_namespaces(make_client: Callable[..., TestClient]) -> None:
+def test_past_max_namespaces_an_idle_one_goes_and_one_with_tasks_stays(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_namespaces=2)
     task_id = create(client, "first")
-    create(client, "second")
-    create(client, "third")
-    assert client.get(f"{PATH}/{task_id}", headers={**AUTH, "X-Mock-Namespace": "first"}).status_code == 404
+    assert client.get("/_mock/clock", headers={"X-Mock-Namespace": "idle"}).status_code == 200
+    create(client, "second")  # evicts "idle", which holds nothing (tests/mockserver/test_namespace_bound.py)
+    assert client.get(f"{PATH}/{task_id}", headers={**AUTH, "X-Mock-Namespace": "first"}).status_code == 200
+    assert client.post(PATH, json=BODY, headers={**AUTH, "X-Mock-Namespace": "third"}).status_code == 429
 
 
 # -- listing namespaces and paging (the dashboard's picker and lists) ------------------------------------------

@@ -320,7 +320,7 @@ def test_openai_files_list_pages_and_filters(client: TestClient) -> None:
     other = client.get("/v1/files", headers={"Authorization": "Bearer other", "X-Mock-Namespace": "listing"})
     assert other.json()["data"] == [] and other.json()["first_id"] is None
     refused(client.get("/v1/files", params={"order": "sideways"}, headers=ns), 400, "order must be")
-    refused(client.get("/v1/files", params={"after": "nope"}, headers=ns), 400, "after names no file")
+    refused(client.get("/v1/files", params={"after": "nope"}, headers=ns), 404, "after names no file")
     refused(client.get("/v1/files", params={"purpse": "vision"}, headers=ns), 400, "Unknown query parameter 'purpse'")
     deleted = conforms("deleted_file", client.delete(f"/v1/files/{made[0]['id']}", headers=ns).json())
     assert deleted == {"id": made[0]["id"], "object": "file", "deleted": True}
