@@ -39,11 +39,13 @@ from .model import Namespace, Snapshot, Task, Upload
 from .state_records import (
     account_from_record,
     account_record,
+    delete_namespace,
     delivery_from_record,
     delivery_record,
     dump,
     namespace_from_record,
     namespace_record,
+    runs,
     task_from_record,
     task_record,
     upload_record,
@@ -273,7 +275,7 @@ class StateStore:
             return []
         rows: list[tuple[str, tuple[Any, ...]]] = []
         for name in self._dropped:
-            rows.extend(_delete_namespace(name))
+            rows.extend(delete_namespace(name))
         for name, ns in self._namespaces.items():
             rows.append(("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, dump(namespace_record(ns)))))
         for (name, task_id), task in self._tasks.items():
@@ -322,7 +324,7 @@ class StateStore:
         """Write `rows` in one transaction, or none of them."""
         self._db.execute("BEGIN")
         try:
-            for sql, params in _runs(rows):  # in order; a run of one statement at once
+            for sql, params in runs(rows):  # in order; a run of one statement at once
                 self._db.executemany(sql, params)
             self._db.execute("COMMIT")
         except BaseException:
@@ -437,34 +439,6 @@ _LOADS = {
     "uploads": "SELECT rowid, namespace, record, data FROM uploads ORDER BY rowid",
 }
 _RECORD_COLUMN = {"namespaces": 1, "tasks": 1, "accounts": 2, "deliveries": 1, "uploads": 1}
-
-
-def _runs(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The batch's rows as runs of one statement each, for executemany.
-
-    Without a DELETE every statement is an upsert of its own table, so statements of different tables commute
-    and rows are grouped by statement (in order within each: the last write of a row wins, as before). With a
-    DELETE (a forgotten task, a reset) only consecutive rows are grouped: the order stays exactly as marked.
-    """
-    if any(sql.startswith("DELETE") for sql, _ in rows):
-        runs: list[tuple[str, list[tuple[Any, ...]]]] = []
-        for sql, params in rows:
-            if runs and runs[-1][0] == sql:
-                runs[-1][1].append(params)
-            else:
-                runs.append((sql, [params]))
-        return runs
-    grouped: dict[str, list[tuple[Any, ...]]] = {}
-    for sql, params in rows:
-        grouped.setdefault(sql, []).append(params)
-    return list(grouped.items())
-
-
-def _delete_namespace(name: str | None) -> list[tuple[str, tuple[Any, ...]]]:
-    if name is None:
-        return [(f"DELETE FROM {table}", ()) for table in (*_NAMESPACED_TABLES, "namespaces")]
-    return [*((f"DELETE FROM {table} WHERE namespace = ?", (name,)) for table in _NAMESPACED_TABLES),
-            ("DELETE FROM namespaces WHERE name = ?", (name,))]
 
 
 _MARKS: dict[type, Callable[[StateStore, Any], None]] = {

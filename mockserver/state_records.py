@@ -1,5 +1,5 @@
-"""The --state store's records: plain JSON for each kind of row (task, account, namespace, upload, delivery),
-and back. Kept apart from state.py, which writes and reads the rows; a record is what a row's JSON holds.
+"""The --state store's rows: plain JSON records for each kind (task, account, namespace, upload, delivery) and
+back, and the statements a batch runs. Kept apart from state.py, which queues, commits and loads them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,38 @@ from .delivery import Attempt, CallbackMode, Delivery
 from .ledger import Account
 from .lifecycle import Progression
 from .model import Namespace, NamespaceState, SourceImage, Task, Upload
+
+NAMESPACED_TABLES = ("tasks", "accounts", "idempotency", "deliveries", "uploads")
+
+
+def runs(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The batch's rows as runs of one statement each, for executemany.
+
+    Without a DELETE every statement is an upsert of its own table, so statements of different tables commute
+    and rows are grouped by statement (in order within each: the last write of a row wins, as before). With a
+    DELETE (a forgotten task, a reset) only consecutive rows are grouped: the order stays exactly as marked.
+    """
+    if any(sql.startswith("DELETE") for sql, _ in rows):
+        found: list[tuple[str, list[tuple[Any, ...]]]] = []
+        for sql, params in rows:
+            if found and found[-1][0] == sql:
+                found[-1][1].append(params)
+            else:
+                found.append((sql, [params]))
+        return found
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in rows:
+        grouped.setdefault(sql, []).append(params)
+    return list(grouped.items())
+
+
+def delete_namespace(name: str | None) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements that forget namespace `name` (None: every namespace) in every table."""
+    if name is None:
+        return [(f"DELETE FROM {table}", ()) for table in (*NAMESPACED_TABLES, "namespaces")]
+    return [*((f"DELETE FROM {table} WHERE namespace = ?", (name,)) for table in NAMESPACED_TABLES),
+            ("DELETE FROM namespaces WHERE name = ?", (name,))]
+
 
 # json.dumps() with options builds a new encoder per call; this one gives the same text.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
