@@ -16,6 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -397,36 +398,15 @@ class StateStore:
                 rows = {table: self._db.execute(sql).fetchall() for table, sql in _LOADS.items()}
             except sqlite3.DatabaseError as exc:
                 raise StateError(f"{self.path} cannot be read: {exc}") from None
+        built = partial(_built, self.path, rows)
         return Snapshot(
-            namespaces=self._records(rows, "namespaces", lambda name, record: namespace_from_record(name, record)),
-            tasks=self._records(rows, "tasks", lambda name, record: task_from_record({**record, "namespace": name})),
-            accounts=self._records(rows, "accounts",
-                                   lambda name, key, record: (name, key, account_from_record(record))),
+            namespaces=built("namespaces", namespace_from_record),
+            tasks=built("tasks", lambda name, record: task_from_record({**record, "namespace": name})),
+            accounts=built("accounts", lambda name, key, record: (name, key, account_from_record(record))),
             idempotency=[row[1:] for row in rows["idempotency"]],
-            deliveries=self._records(rows, "deliveries",
-                                     lambda name, record: delivery_from_record({**record, "namespace": name})),
-            uploads=self._records(rows, "uploads",
-                                  lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
+            deliveries=built("deliveries", lambda name, record: delivery_from_record({**record, "namespace": name})),
+            uploads=built("uploads", lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
         )
-
-    def _records(self, rows: dict[str, list[Any]], table: str, build: Callable[..., Any]) -> list[Any]:
-        """Each row of `table` built from its columns, the JSON `record` column decoded; a bad row is a StateError."""
-        built = []
-        for rowid, *columns in rows[table]:
-            try:
-                record_at = _RECORD_COLUMN[table]
-                columns[record_at] = json.loads(columns[record_at])
-                if not isinstance(columns[record_at], dict):
-                    raise TypeError("the record is not a JSON object")
-                built.append(build(*columns))
-            except json.JSONDecodeError as exc:
-                raise StateError(f"{self.path}: table {table}, row {rowid}: bad JSON in the record ({exc})") from None
-            except KeyError as exc:
-                raise StateError(f"{self.path}: table {table}, row {rowid}: the record is missing {exc}") from None
-            except (TypeError, ValueError, AttributeError) as exc:
-                raise StateError(f"{self.path}: table {table}, row {rowid}: the record cannot be read ({exc})") \
-                    from None
-        return built
 
 
 # What load() reads of each table, rowid first, in the order rows were written.
@@ -439,6 +419,26 @@ _LOADS = {
     "uploads": "SELECT rowid, namespace, record, data FROM uploads ORDER BY rowid",
 }
 _RECORD_COLUMN = {"namespaces": 1, "tasks": 1, "accounts": 2, "deliveries": 1, "uploads": 1}
+
+
+def _built(path: Path, rows: dict[str, list[Any]], table: str, build: Callable[..., Any]) -> list[Any]:
+    """Each row of `table` built from its columns, the JSON `record` column decoded; a bad row is a StateError."""
+    built = []
+    for rowid, *columns in rows[table]:
+        try:
+            record_at = _RECORD_COLUMN[table]
+            columns[record_at] = json.loads(columns[record_at])
+            if not isinstance(columns[record_at], dict):
+                raise TypeError("the record is not a JSON object")
+            built.append(build(*columns))
+        except json.JSONDecodeError as exc:
+            raise StateError(f"{path}: table {table}, row {rowid}: bad JSON in the record ({exc})") from None
+        except KeyError as exc:
+            raise StateError(f"{path}: table {table}, row {rowid}: the record is missing {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StateError(f"{path}: table {table}, row {rowid}: the record cannot be read ({exc})") \
+                from None
+    return built
 
 
 _MARKS: dict[type, Callable[[StateStore, Any], None]] = {
