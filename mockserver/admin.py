@@ -269,6 +269,8 @@ async def config(request: Request) -> Response:
         "callback_schedule": list(settings.callback_schedule),
         "callback_mode": callback_mode.__dict__ if callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),
+        "allowed_hosts": list(settings.allowed_hosts),
+        "allow_source_hosts": list(settings.allow_source_hosts),
     })
 
 

@@ -154,7 +154,7 @@ async def file(request: Request) -> Response:
     source = task.source.data if task.source is not None else None
     data = await run_in_threadpool(cache.get_or_render, key, key, width, height, task.image_format, label, source)
     return Response(data, media_type=images.content_type(task.image_format),
-                    headers={"Cache-Control": "private, max-age=3600"})
+                    headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
 @lru_cache(maxsize=64)

@@ -4,11 +4,11 @@ MockError
  ├── BadRequest (400)            ├── PayloadTooLarge (413)
  ├── Unauthorized (401)          ├── UnsupportedMediaType (415)
  ├── InsufficientCredits (402)   ├── ValidationFailed (422, per-field `errors`)
- ├── NotFound (404)              ├── RateLimited (429, Retry-After)
- ├── MethodNotAllowed (405)      ├── ServerError (500)
- ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
- ├── Gone (410)                  ├── InsufficientStorage (507)
- │                               └── TemporarilyUnavailable (455)
+ ├── Forbidden (403)             ├── RateLimited (429, Retry-After)
+ ├── NotFound (404)              ├── ServerError (500)
+ ├── MethodNotAllowed (405)      ├── ServiceUnavailable (503, Retry-After)
+ ├── Conflict (409)              ├── InsufficientStorage (507)
+ └── Gone (410)                  └── TemporarilyUnavailable (455)
 
 `CODES` is the one table of error codes: code -> HTTP status -> default message. Every raise names a code of it
 (`ErrorCode`, checked by mypy), and the status an error answers with is its code's. `FAILURES` is the table of
@@ -39,7 +39,8 @@ ErrorCode = Literal[
     "bad_request", "invalid_json", "invalid_header", "invalid_parameter", "invalid_namespace", "invalid_multipart",
     "invalid_progression", "invalid_callback_mode", "invalid_rule", "invalid_account", "invalid_balance",
     "invalid_seconds", "invalid_status", "unknown_scenario",
-    "unauthorized", "insufficient_credits", "not_found", "method_not_allowed",
+    "unauthorized", "insufficient_credits", "forbidden", "host_not_allowed", "cross_origin_refused", "not_found",
+    "method_not_allowed",
     "request_conflict", "invalid_transition", "delivery_blocked", "upload_already_received",
     "upload_already_confirmed", "upload_not_received", "upload_not_pending",
     "file_expired", "payload_too_large", "unsupported_media_type", "validation_failed", "upload_integrity_error",
@@ -64,6 +65,9 @@ CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "unknown_scenario": (400, "Unknown scenario"),
     "unauthorized": (401, "Unauthorized"),
     "insufficient_credits": (402, "Insufficient credits"),
+    "forbidden": (403, "Forbidden"),
+    "host_not_allowed": (403, "This Host is not one the mock answers on"),
+    "cross_origin_refused": (403, "A cross-origin admin write is refused"),
     "not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "request_conflict": (409, "Conflict"),
@@ -152,6 +156,12 @@ class InsufficientCredits(MockError):
     """The task's price exceeds the account's available balance."""
 
     status, code = 402, "insufficient_credits"
+
+
+class Forbidden(MockError):
+    """A request the mock will not serve whoever asks: a foreign Host, a cross-site admin write (hosts.py)."""
+
+    status, code = 403, "forbidden"
 
 
 class NotFound(MockError):

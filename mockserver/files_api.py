@@ -11,7 +11,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +21,6 @@ from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from . import endpoints, errors, events, uploads
 from .admission import Admission, admit, engine_of, image_origin, origin, settings_of, validation_failed
-from .callbacks import host_allowed
 from .engine import TaskEngine
 from .model import Namespace, Upload
 from .parsing import Context, context, header, read_body
@@ -124,8 +123,8 @@ def _own_netlocs(request: Request, settings: Settings) -> set[str]:
 
 
 async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str | None]:
-    """The bytes at `url` (and the type it was served with): the mock's own files from the engine, loopback and
-    allowed hosts over HTTP; any other host is refused (BadUpload) without being contacted."""
+    """The bytes at `url` (and the type it was served with): the mock's own files from the engine, --allow-source-host
+    hosts over HTTP; any other host, loopback too, is refused (BadUpload) without being contacted."""
     settings = settings_of(request)
     try:
         parts = urlsplit(url.strip())
@@ -137,10 +136,27 @@ async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str |
     own = uploads.own_path(parts.path)
     if own is not None and parts.netloc.lower() in _own_netlocs(request, settings):
         return await own_file(request, *own)
-    allowed, reason = host_allowed(url.strip(), settings.allow_callback_hosts)
-    if not allowed:
-        raise BadUpload(f"url refused: {reason}")
+    if not source_allowed(parts, settings.allow_source_hosts):
+        netloc = parts.netloc.rpartition("@")[2].lower()
+        raise BadUpload(f"url refused: host {netloc!r} is not allowed as a source; start the mock with "
+                        f"--allow-source-host {netloc} (or the host alone, for any port) to fetch from it. Loopback "
+                        "is not allowed by default: the mock would republish a local service to anyone; its own "
+                        "files need no flag")
     return await fetch(url.strip(), limit)
+
+
+def source_allowed(parts: SplitResult, allowed: tuple[str, ...]) -> bool:
+    """Is the URL on an --allow-source-host entry: `host` (any port) or `host:port`?"""
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    for entry in allowed:
+        entry_parts = urlsplit(f"//{entry.strip().lower()}")
+        try:
+            if entry_parts.hostname == host and entry_parts.port in (None, port):
+                return True
+        except ValueError:  # an entry with a malformed port names nothing
+            continue
+    return False
 
 
 async def own_file(request: Request, kind: str, namespace: str, item_id: str, name: str) -> tuple[bytes, str]:
@@ -268,7 +284,8 @@ async def serve(request: Request) -> Response:
     if upload.file_name != request.path_params["file_name"]:
         raise errors.NotFound("No such upload (unknown, or deleted)")
     context(request).namespace = ns
-    return Response(upload.data, media_type=upload.mime_type, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(upload.data, media_type=upload.mime_type,
+                    headers={"Cache-Control": "private, max-age=3600", **uploads.served_headers(upload)})
 
 
 def _admin_namespace(request: Request) -> Namespace:

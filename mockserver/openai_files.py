@@ -129,7 +129,7 @@ async def content(request: Request) -> Response:
     """GET /v1/files/{file_id}/content: the file's bytes."""
     admitted = await admit(request, apply_scenario=False)
     upload = _owned(request, admitted.namespace, admitted.key)
-    return Response(upload.data, media_type=upload.mime_type)
+    return Response(upload.data, media_type=upload.mime_type, headers=uploads.served_headers(upload))
 
 
 # -- /v1/uploads -------------------------------------------------------------------------------------------------

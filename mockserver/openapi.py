@@ -103,12 +103,26 @@ CONTROL_PATHS: dict[str, Schema] = {
 }
 
 
+def _json_writes(paths: dict[str, Any]) -> None:
+    """Every admin write takes Content-Type: application/json, a bodiless one too (hosts.py says why)."""
+    for path, item in paths.items():
+        for method, op in item.items():
+            if not path.startswith("/_mock/") or method not in ("post", "put", "patch", "delete"):
+                continue
+            op.setdefault("requestBody", {"required": False, "content": {"application/json": {"schema": OBJECT}}})
+            op["responses"].update({
+                "403": {"description": "a foreign Host, or an Origin that is not the mock's own, loopback or "
+                                       "an --allowed-host"},
+                "415": {"description": "not sent as Content-Type: application/json"}})
+
+
 def document(admin: Iterable[Documented], server_url: str, schemas: Mapping[str, Schema]) -> Schema:
     """The control surface's OpenAPI document: CONTROL_PATHS, then every admin route under /_mock."""
     paths = dict(CONTROL_PATHS)
     for route in admin:
         item = paths.setdefault("/_mock" + route.path, {})
         item.update({method.lower(): op.item() for method, op in route.ops.items()})
+    _json_writes(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "runapi-mock control surface", "version": "1",

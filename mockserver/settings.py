@@ -53,6 +53,10 @@ class Settings:
         public_url: the http(s)://host[:port][/path] clients reach the mock at, behind a proxy: the base of
             every image URL, callbacks' included (None: each read's own origin; callbacks, the creating
             request's).
+        allowed_hosts: Host names served besides loopback, IP literals and the public_url's host (a guard
+            against DNS rebinding): `mock`, `.example.test` for a domain and its subdomains, `all` for any.
+        allow_source_hosts: hosts a files `url` source may be fetched from (`host` or `host:port`); none by
+            default, loopback included: the mock's own files are read without a fetch.
         log_format, quiet: `runapi-mock serve`'s request log on stdout (`text` or `json`), or none; an app
             made in code never logs to the console.
 
@@ -84,6 +88,8 @@ class Settings:
     max_api_key_length: int = 256
     callback_secret: str | None = None
     allow_callback_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allow_source_hosts: tuple[str, ...] = ()
     callback_schedule: tuple[float, ...] = (1, 2, 4, 8, 16, 32)
     callback_timeout: float = 10.0
     callback_concurrency: int = 16
@@ -174,6 +180,13 @@ SERVE_OPTIONS = (
     Option("allow_callback_hosts", "--allow-callback-host", ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS",),
            "deliver callbacks to this host too; loopback is always allowed (repeatable; the variable takes "
            "a comma list)", multiple=True),
+    Option("allowed_hosts", "--allowed-host", ("RUNAPI_MOCK_ALLOWED_HOSTS",),
+           "answer requests for this Host too (a docker-compose service name, a LAN name); loopback, IP "
+           "addresses and the --public-url host always; .example.test allows a domain and its subdomains, all "
+           "any host (repeatable; the variable takes a comma list)", multiple=True),
+    Option("allow_source_hosts", "--allow-source-host", ("RUNAPI_MOCK_ALLOW_SOURCE_HOSTS",),
+           "fetch files-API url sources from this host or host:port (default: none, loopback included; the "
+           "mock's own files need no fetch) (repeatable; the variable takes a comma list)", multiple=True),
     Option("state_path", "--state", ("RUNAPI_MOCK_STATE", "RUNAPI_MOCK_STATE_PATH"),
            "keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file across restarts "
            "(default: in memory)"),
@@ -297,7 +310,19 @@ def parse_setting(name: str, value: object) -> Any:
         raise InvalidSetting(f"delays must be at least 0, got {value!r}")
     if name == "public_url" and parsed is not None:
         parsed = _base_url(parsed)
+    if name in _HOST_ENTRIES:
+        pattern, example = _HOST_ENTRIES[name]
+        bad = [entry for entry in parsed if not pattern.fullmatch(entry)]
+        if bad:
+            raise InvalidSetting(f"must be host names such as {example} (no scheme or path), got {bad[0]!r}")
     return parsed
+
+
+_HOST = r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\]"
+_HOST_ENTRIES = {  # the host allow-lists hosts.py and files_api.py read
+    "allowed_hosts": (re.compile(rf"all|\*|\.?({_HOST})"), "runapi-mock, .example.test or all"),
+    "allow_source_hosts": (re.compile(rf"({_HOST})(:[0-9]{{1,5}})?"), "images.internal or 127.0.0.1:9000"),
+}
 
 
 def _base_url(value: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from PIL import Image
 
@@ -153,6 +153,24 @@ def sniff_mime(data: bytes, file_name: str | None = None) -> str:
         return "text/plain"
     guessed = mimetypes.guess_type(file_name)[0] if file_name else None
     return guessed or OCTET_STREAM
+
+
+# What users upload is served so that no browser runs it: no sniffing, a sandbox with nothing allowed, and only
+# media shown inline (SVG is an image that runs scripts: an attachment too). Generated files get the first.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+SANDBOX = {**NOSNIFF, "Content-Security-Policy": "sandbox; default-src 'none'"}
+_INLINE = ("image/", "audio/", "video/")
+
+
+def served_headers(upload: Upload) -> dict[str, str]:
+    """The headers an upload's bytes are served with, wherever it is read from (its URL, /v1/files/.../content)."""
+    headers = dict(SANDBOX)
+    media = upload.mime_type.lower()
+    if not media.startswith(_INLINE) or "svg" in media or "xml" in media:
+        quoted = quote(upload.file_name, safe="")
+        headers["Content-Disposition"] = f'attachment; filename="{upload.file_name}"' if quoted == upload.file_name \
+            else f"attachment; filename*=utf-8''{quoted}"
+    return headers
 
 
 def default_file_name(mime_type: str, url: str | None = None) -> str:

@@ -316,7 +316,7 @@ def test_random_requests_never_crash_and_4xx_have_an_envelope(
     client: TestClient, method: str, prefix: str, segment: bytes, query: dict[str, str],
     headers: dict[str, bytes], body: bytes,
 ) -> None:
-    client.post("/_mock/reset", params={"all": "1"})
+    client.post("/_mock/reset", json={}, params={"all": "1"})
     response = client.request(method, prefix + quote(segment, safe="/"), params=query, headers=headers, content=body)
     scenario = headers.get("X-Mock-Scenario", b"").decode("latin-1").strip().lower()
     if response.status_code >= 500:
