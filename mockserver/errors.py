@@ -29,8 +29,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .responses import JSON, TASK_ID_HEADER
-from .routing import route_path
+from .api.responses import JSON, TASK_ID_HEADER
+from .api.routing import route_path
 
 logger = logging.getLogger("runapi_mock")
 
