@@ -84,7 +84,7 @@ async def main() -> Walk:
     app = create_app(Settings(seed=1))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": "Bearer sk-walk"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
         warm = await client.post(PATH, json=BODY, headers=headers)  # caches filled, the namespace opened
         assert warm.status_code == 200, warm.text
         walk = Walk()
