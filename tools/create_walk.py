@@ -33,7 +33,7 @@ PATH = "/api/v1/flux_kontext/text_to_image"
 
 def module_of(filename: str) -> str | None:
     """The project module a code object belongs to, as its import name; None outside the project."""
-    path = Path(filename)
+    path = Path(filename).resolve()
     for folder, name in PACKAGES.items():
         if path.is_relative_to(folder):
             parts = path.relative_to(folder).with_suffix("").parts
