@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 CHROMIUM = os.environ.get("RUNAPI_CHROMIUM", "/usr/bin/chromium")
 KEY = "sk-listen-ui-0001"

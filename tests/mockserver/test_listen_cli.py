@@ -22,7 +22,7 @@ import pytest
 from runapi_contracts import validate_response
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_contracts.signing import SignatureMismatch, verify
-from runapi_mock.server import RunningServer
+from runapi_mock.serving.server import RunningServer
 
 MakeServer = Callable[..., RunningServer]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -458,3 +458,18 @@ def test_an_open_listener_keeps_its_namespace_from_eviction(make_client: Any) ->
                                                          "X-Mock-Namespace": f"reader-{index}"}).status_code == 200
     polled = client.get("/api/v1/cli/listen_events", headers={**cli, "X-Session-Token": token})
     assert polled.status_code == 200, polled.text
+
+
+def test_the_listen_routes_are_in_both_openapi_documents(client: Any) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    poll = paths["/api/v1/cli/listen_events"]["get"]
+    assert poll["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ListenEvents"}
+    assert {"404", "410", "401", "403"} <= set(poll["responses"])
+    assert paths["/api/v1/cli/listen_sessions"]["post"]["responses"]["201"]["content"]["application/json"][
+        "schema"] == {"$ref": "#/components/schemas/ListenSession"}
+    assert {"/api/v1/cli/keys", "/api/v1/cli/listen_secret", "/api/v1/cli/listen_sessions/{token}",
+            "/api/v1/cli/listen_events/{id}/ack"} <= set(paths)
+    admin_paths = client.get("/_mock/openapi.json").json()["paths"]
+    assert {"/_mock/listeners", "/_mock/listeners/keys/{key_id}/disable", "/_mock/listeners/keys/{key_id}/enable",
+            "/_mock/listeners/sessions/{token}/revoke"} <= set(admin_paths)
