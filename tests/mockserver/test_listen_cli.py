@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from runapi_contracts import validate_response
+from runapi_contracts.admin import MockAdmin
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_contracts.signing import SignatureMismatch, verify
 from runapi_mock.serving.server import RunningServer
@@ -236,10 +237,9 @@ def advance(client: httpx.Client, seconds: float) -> None:
     assert response.status_code == 200, response.text
 
 
-def admin(client: httpx.Client, path: str) -> dict[str, Any]:
-    response = client.post(f"/_mock/listeners/{path}", json={})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+def admin(client: httpx.Client) -> MockAdmin:
+    """The kit's admin client (its listener methods), on the default namespace."""
+    return MockAdmin(client)
 
 
 def run(cli: ListenCLI, client: httpx.Client, passes: int) -> list[float]:
@@ -332,8 +332,7 @@ def test_the_clis_idle_polls_keep_a_session_alive_and_a_silent_one_expires_with_
         assert cli.step() == 0.0  # the CLI opens a new session with the same secret and starts at 0
         assert cli.token != first and cli.last_id == 0
         assert cli.poll() == []
-        listed = client.get("/_mock/listeners").json()
-        assert [s["state"] for s in listed["sessions"]] == ["open", "expired"]
+        assert [s["state"] for s in admin(client).listeners()["sessions"]] == ["open", "expired"]
 
 
 def test_a_disabled_key_gives_410_and_the_listener_stops(make_server: MakeServer) -> None:
@@ -343,7 +342,7 @@ def test_a_disabled_key_gives_410_and_the_listener_stops(make_server: MakeServer
         cli.start(cli.choose_key())
         finish(client, create(client))
         (event,) = cli.poll()
-        assert admin(client, f"keys/{cli.key_id}/disable")["enabled"] is False
+        assert admin(client).set_listen_key_enabled(cli.key_id, False)["enabled"] is False
         with pytest.raises(KeyUnusable):
             cli.ack(event["id"])
         with pytest.raises(ListenerStopped):
@@ -351,7 +350,7 @@ def test_a_disabled_key_gives_410_and_the_listener_stops(make_server: MakeServer
         assert [k["enabled"] for k in cli.fetch_api_keys()] == [False]
         assert http.post("/api/v1/cli/listen_sessions", json={"callback_api_key_id": cli.key_id},
                          headers=cli._headers()).status_code == 410
-        admin(client, f"keys/{cli.key_id}/enable")
+        admin(client).set_listen_key_enabled(cli.key_id, True)
         assert cli.poll() == [event]  # the session kept its queue
 
 
@@ -364,7 +363,7 @@ def test_a_revoked_session_gives_403_and_the_listener_stops(make_server: MakeSer
         finish(client, create(client))
         if on_ack:
             (event,) = cli.poll()
-        assert admin(client, f"sessions/{cli.token}/revoke")["state"] == "revoked"
+        assert admin(client).revoke_listen_session(cli.token)["state"] == "revoked"
         with pytest.raises(CLIError) as refused:
             cli.ack(event["id"]) if on_ack else cli.poll()
         assert refused.value.status == 403
