@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -264,9 +266,21 @@ async def file(request: Request) -> Response:
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
+# A path segment of a URL (RFC 3986 pchar, percent escapes included).
+_SEGMENT = r"[A-Za-z0-9._~%!$&'()*+,;=:@-]+"
+
+
+def own_file_urls(origin: str) -> str:
+    """The pattern of the `url` sources this mock takes: its own uploads and generated files at `origin`'s
+    scheme, host and port (behind any /ns/<name>), read from the engine. Any other host is refused unfetched."""
+    parts = urlsplit(origin)
+    return (f"^{re.escape(f'{parts.scheme}://{parts.netloc}')}(?:/ns/{_SEGMENT})?/(?:uploads|files)"
+            f"/{_SEGMENT}/{_SEGMENT}/{_SEGMENT}$")
+
+
 @lru_cache(maxsize=64)
 def _openapi_for(origin: str) -> dict[str, Any]:
-    return runapi_openapi(server_url=origin)
+    return runapi_openapi(server_url=origin, url_sources=own_file_urls(origin))
 
 
 async def openapi(request: Request) -> Response:
