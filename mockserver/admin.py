@@ -259,8 +259,15 @@ async def config(request: Request) -> Response:
                 changes["callback_mode"] = CallbackMode.parse(value) if value else None
             except InvalidCallbackMode as exc:
                 raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
+        if "render_cache_bytes" in body:  # server-wide, as the memory it bounds
+            value = body["render_cache_bytes"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise errors.BadRequest("render_cache_bytes must be a whole number of bytes >= 0",
+                                        code="invalid_render_cache_bytes")
+            request.app.state.render_cache.resize(value)
         engine.configure(ns, **changes)
     progression, callback_mode = engine.config(ns)
+    cache = request.app.state.render_cache
     return JSON({
         "namespace": ns.name,
         "progression": str(progression or settings.progression),
@@ -270,6 +277,7 @@ async def config(request: Request) -> Response:
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
         "max_upload_bytes": settings.max_upload_bytes,
+        "render_cache_bytes": cache.max_bytes, "render_cache_used_bytes": cache.total_bytes,
         "callback_schedule": list(settings.callback_schedule),
         "callback_mode": callback_mode.__dict__ if callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),

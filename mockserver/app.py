@@ -15,6 +15,7 @@ from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
+from .media.cache import RenderCache
 from .middleware import RequestContextMiddleware
 from .routes import routes
 from .routing import ExactRouter
@@ -92,4 +93,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.changes = changes
     app.state.request_listeners = request_listeners
     app.state.image_cache = images.ImageCache()
+    app.state.render_cache = RenderCache(settings.render_cache_bytes)  # videos and audio (file_serving.py)
     return app

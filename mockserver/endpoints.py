@@ -16,7 +16,7 @@ from runapi_contracts.openapi import runapi_openapi
 from runapi_contracts.validate import check_request
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
-from . import accounts, errors, images, routing, scenarios
+from . import accounts, errors, file_serving, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
 from .model import Namespace, Task
 from .parsing import (
@@ -245,6 +245,8 @@ async def file(request: Request) -> Response:
     if task.finished_at is not None and engine.now(ns) - task.finished_at > settings.file_ttl_seconds:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
+    if task.kind != "image":  # video, audio: rendered in a worker thread, cached, ranged
+        return await file_serving.serve(request, engine, ns, task, int(name.partition(".")[0]))
     width, height = task.image_size()
     cache: images.ImageCache = request.app.state.image_cache
     key = f"{task.id}/{name}"

@@ -43,6 +43,8 @@ class Settings:
         retention_seconds: tasks (and their files) older than this on the clock are forgotten.
         file_ttl_seconds: generated image URLs (and uploads' URLs) answer 410 after this.
         max_upload_bytes: the largest file the files API takes (base64 bodies may be 4/3 of it).
+        render_cache_bytes: rendered videos and audio kept in memory for repeated downloads; past it the
+            least recently used are dropped (and rendered again if asked for).
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
@@ -75,6 +77,7 @@ class Settings:
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 30 * 1024 * 1024
+    render_cache_bytes: int = 256 * 1024 * 1024
     callback_secret: str | None = None
     allow_callback_hosts: tuple[str, ...] = ()
     callback_schedule: tuple[float, ...] = (1, 2, 4, 8, 16, 32)
@@ -152,6 +155,8 @@ SERVE_OPTIONS = (
            "seconds image URLs live (410 after)"),
     Option("max_upload_bytes", "--max-upload-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_BYTES",),
            "the largest file the files API takes, in bytes"),
+    Option("render_cache_bytes", "--render-cache-bytes", ("RUNAPI_MOCK_RENDER_CACHE_BYTES",),
+           "memory kept for rendered videos and audio, in bytes (least recently used dropped past it)"),
     Option("frozen_clock", "--frozen-clock", ("RUNAPI_MOCK_FROZEN_CLOCK",),
            "start with every namespace's clock frozen"),
     Option("callback_secret", "--callback-secret", ("RUNAPI_MOCK_CALLBACK_SECRET", "RUNAPI_CALLBACK_SECRET"),
@@ -255,7 +260,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
-    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "render_cache_bytes": 0, "callback_timeout": 0,
+    "callback_concurrency": 1,
 }
 
 

@@ -105,6 +105,7 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_RETENTION", "60", "retention_seconds", 60.0),
              ("RUNAPI_MOCK_FILE_TTL", "30", "file_ttl_seconds", 30.0),
              ("RUNAPI_MOCK_MAX_UPLOAD_BYTES", "1024", "max_upload_bytes", 1024),
+             ("RUNAPI_MOCK_RENDER_CACHE_BYTES", "1048576", "render_cache_bytes", 1048576),
              ("RUNAPI_MOCK_FROZEN_CLOCK", "true", "frozen_clock", True),
              ("RUNAPI_MOCK_CALLBACK_SECRET", "c2VjcmV0", "callback_secret", "c2VjcmV0"),
              ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS", "h1,h2", "allow_callback_hosts", ("h1", "h2")),
