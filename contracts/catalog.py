@@ -99,6 +99,7 @@ class Action:
     contract_key: str = ""
     output_spec: Mapping[str, Any] = field(default_factory=dict)
     implied_model: str | None = None  # the model of a request that names none (the SDKs send no `model`)
+    modality: str = "image"  # what the action makes (image, video, audio): the overlay's selection says
 
     @property
     def path(self) -> str:
@@ -226,6 +227,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
                 contract_key=raw_action.get("contract_key", ""),
                 output_spec=dict(raw_action.get("output", {})),
                 implied_model=raw_action.get("implied_model"),
+                modality=str(raw_action.get("modality", "image")),
             )
     aliases = {
         name: ModelAlias(model=raw["model"], family=raw["family"], action=raw["action"])

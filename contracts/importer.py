@@ -8,12 +8,14 @@ overlay entry carries a ``why``.
 Which actions is the overlay's ``selection``, data only: actions of one of its ``task_types`` with models
 whose endpoint ends in one of its ``endpoint_suffixes`` (asynchronous ``*_image``), plus those its
 ``include`` names (segment maps, background removal, layer decomposition return images under other
-names), less its ``exclude``. Each file of ``contracts/overlay/`` is a part for one kind of output
-(``video.json``...): a selection of its own with its ``kind``, its own ``defaults`` (output spec, prices,
-timings), ``actions``, ``families`` and ``contract_additions``, so serving a kind is data in its own file,
-not code. An action the contract lists without models takes the overlay's ``implied_model`` name, and one
-whose models declare no ``model`` field gets an optional one (the SDKs send none), defaulting to the first
-model. The route is ``/api/v1/{family}/{endpoint}`` with
+names), less its ``exclude``. Each suffix names its modality (``{"_image": "image"}``), which an action
+records (an action's own overlay ``modality``, else its suffix's, else ``defaults.modality``, else its
+output ``kind``). Each file of ``contracts/overlay/`` is a part for one kind of output (``video.json``...):
+a selection of its own, its own ``defaults`` (output spec, prices, timings), ``actions``, ``families`` and
+``contract_additions``, so serving a kind is data in its own file, not code. An action the contract lists
+without models takes the overlay's ``implied_model`` name, and one whose models declare no ``model`` field
+gets an optional one (the SDKs send none), defaulting to the first model. The route is
+``/api/v1/{family}/{endpoint}`` with
 the family the contract key's first part in snake case (``flux-kontext/text-to-image`` ->
 ``flux_kontext``), which is what every official SDK calls.
 
@@ -80,7 +82,7 @@ def _selected(contract: Mapping[str, Any], overlay: Mapping[str, Any]) -> list[s
     actions = _actions(contract)
     selection = overlay.get("selection", {})
     include, exclude = set(selection.get("include", {})), set(selection.get("exclude", {}))
-    suffixes = tuple(selection.get("endpoint_suffixes", ("_image",)))
+    suffixes = tuple(selection.get("endpoint_suffixes", {"_image": "image"}))
     task_types = set(selection.get("task_types", ("asynchronous",)))
     keys = []
     for key, entry in sorted(actions.items()):
@@ -238,7 +240,7 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
             fields[name][field] = _patched(fields[name].get(field, {}), patch)
         required[name] += [f for f in model_extra.get("required", ()) if f not in required[name]]
     base, overrides = _factor(models, fields)
-    raw: dict[str, Any] = {"contract_key": key}
+    raw: dict[str, Any] = {"contract_key": key, "modality": _modality(entry, extra, overlay)}
     if extra.get("field_aliases"):
         raw["field_aliases"] = dict(extra["field_aliases"])
     output["source"] = _primary_source(models, fields, extra, overlay)
@@ -271,6 +273,16 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
         raw_model["price_source"] = model_extra.get("price_source", defaults.get("price_source", "assumed"))
         raw["models"][name] = raw_model
     return raw
+
+
+def _modality(entry: Mapping[str, Any], extra: Mapping[str, Any], overlay: Mapping[str, Any]) -> str:
+    if extra.get("modality"):
+        return str(extra["modality"])
+    suffixes = overlay.get("selection", {}).get("endpoint_suffixes", {"_image": "image"})
+    endpoint = str(entry.get("endpoint", ""))
+    named = [str(suffixes[s]) for s in suffixes if isinstance(suffixes, Mapping) and endpoint.endswith(s)]
+    defaults = overlay.get("defaults", {})
+    return named[0] if named else str(defaults.get("modality") or defaults.get("output", {}).get("kind", "image"))
 
 
 def _assumed_prices(resolution: Mapping[str, Any], defaults: Mapping[str, Any], fallback: str) -> dict[str, float]:

@@ -45,6 +45,7 @@ _COMPONENTS = {
     "PriceQuoteRequest": "price_quote_request",
     "PriceQuote": "price_quote",
     "Models": "models",
+    "Prompts": "prompts",
 }
 
 
@@ -118,6 +119,9 @@ _CALLBACKS = {
 }
 
 
+_UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 def _task_id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
@@ -156,6 +160,8 @@ def _pricing_paths() -> dict[str, Any]:
     filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
                for name in ("service", "action", "model")]
     etag = {"ETag": _header("Tag of this list; send it back as If-None-Match.")}
+    prompt_filters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}}
+                      for name in ("modality", "category", "q", "model")]
     return {
         "/api/v1/price_schedules": {"get": {
             "summary": "Price schedules (service: the route's family, flux_2, or its slug, flux-2)",
@@ -170,6 +176,19 @@ def _pricing_paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PriceQuoteRequest")}}},
             "responses": {"200": _json(_ref("PriceQuote"), "Quote"),
                           **_errors("400", "401", "413", "415", "422", "429")}}},
+        "/api/v1/prompts": {"get": {
+            "summary": "RunAPI's prompt library: one page of the prompts matching every filter given",
+            "tags": ["Prompts"], "security": _NO_AUTH,
+            "parameters": [*prompt_filters,
+                           {"name": "tags", "in": "query", "required": False, "description": "comma-separated; all",
+                            "schema": {"type": "string", "maxLength": 200}},
+                           {"name": "featured", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["true", "false"]}},
+                           *[{"name": name, "in": "query", "required": False,
+                              "schema": {"type": "integer", "minimum": 1, **({"maximum": 100} if name == "per_page"
+                                                                              else {})}}
+                             for name in ("page", "per_page")]],
+            "responses": {"200": _json(_ref("Prompts"), "Prompts and pagination"), **_errors("400", "401", "429")}}},
         "/v1/models": {"get": {
             "summary": "Every catalog model and the routes that serve it", "tags": ["Models"], "security": _NO_AUTH,
             "responses": {"200": _json(_ref("Models"), "Model list"), **_errors("401", "429")}}},
@@ -189,6 +208,11 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
         title = catalog.titles.get(family, family)
         paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
         paths[f"{entry.path}/{{id}}"] = {"get": _status(f"Get a {title} {action} task", title, "id")}
+    for family in sorted({family for family, _ in catalog.actions}):  # mcp-core getTask without an action
+        title = catalog.titles.get(family, family)
+        status = _status(f"Get a {title} task of any action (RunAPI's MCP server)", title, "id")
+        status["parameters"] = [{**_task_id_param("id"), "schema": {"type": "string", "pattern": _UUID}}]
+        paths[f"/api/v1/{family}/{{id}}"] = {"get": status}
     paths["/api/v1/tasks/{id}"] = {"get": {
         "summary": "Task-result resource (hybrid flow)", "tags": ["Tasks"], "parameters": [_task_id_param("id")],
         "responses": {"200": _json(_ref("TaskResult"), "Task result", _TASK_HEADERS), **_errors("401", "404")},
@@ -223,7 +247,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
 
 
 def _body(properties: dict[str, Any], required: list[str], media: str = "application/json") -> dict[str, Any]:
-    schema = {"type": "object", "required": required, "properties": properties}
+    # The files API refuses members it does not know (uploads.check_fields): the document says so.
+    schema = {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
     return {"required": True, "content": {media: {"schema": schema}}}
 
 
@@ -240,20 +265,30 @@ def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, erro
     return op
 
 
+# At least one byte of standard base64 (padding optional), bare or in a data: URL whose parameters name base64.
+_BASE64 = (r"^(?:data:[^,;]*(?:;[^,;]*)*;base64(?:;[^,;]*)*,)?(?:[A-Za-z0-9+/]{4})*"
+           r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}={0,2}|[A-Za-z0-9+/]{3}=?)$")
+
+
 def files_paths() -> dict[str, Any]:
     """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads."""
     text = {"type": "string"}
+    # What the server calls blank (str.strip() leaves nothing) it refuses: a required text has a non-space.
+    filled = {"type": "string", "pattern": r"\S"}
     name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^/\\\x00-\x1f\x7f]+$"}
     size = {"type": "integer", "minimum": 1}
+    # The mock's default --max-upload-bytes: a direct upload prepared for more is refused (422).
+    upload_size = {"type": "integer", "minimum": 1, "maximum": 30 * 1024 * 1024}
     source = {"oneOf": [
         {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": text}},
         {"type": "object", "required": ["type", "data"],
          "properties": {"type": {"const": "base64"},
-                        "data": {**text, "minLength": 1, "description": "base64, or a data: URL"}}}]}
+                        "data": {**text, "pattern": _BASE64, "description": "base64 (padding optional), or a "
+                                 "data: URL of it"}}}]}
     file_id, upload_id = [_task_id_param("file_id")], [_task_id_param("upload_id")]
     query = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
-        ("after", text), ("limit", {"type": "integer", "minimum": 1}), ("order", {"enum": ["asc", "desc"]}),
-        ("purpose", text))]
+        ("after", text), ("limit", {"type": "integer", "minimum": 1, "maximum": 10_000}),
+        ("order", {"enum": ["asc", "desc"]}), ("purpose", text))]
     multipart = "multipart/form-data"
     binary = {"type": "string", "format": "binary"}
     return {
@@ -263,16 +298,16 @@ def files_paths() -> dict[str, Any]:
         "/api/v1/files/prepare": {"post": _op(
             "Prepare a direct upload: PUT the bytes to upload_url with the headers given, then confirm",
             "UploadPrepare", errors=("400", "422"),
-            body=_body({"filename": name, "byte_size": size,
+            body=_body({"filename": name, "byte_size": upload_size,
                         "checksum": {**text, "pattern": "^[A-Za-z0-9+/]{22}==$", "description": "base64 MD5"},
-                        "content_type": text}, ["filename", "byte_size", "checksum"]))},
+                        "content_type": filled}, ["filename", "byte_size", "checksum"]))},
         "/api/v1/files/confirm": {"post": _op("Confirm a direct upload whose bytes were PUT", "Upload",
-                                              body=_body({"signed_id": text}, ["signed_id"]),
+                                              body=_body({"signed_id": filled}, ["signed_id"]),
                                               errors=("404", "409", "422"))},
         "/v1/files": {
             "post": _op("Create a file (multipart)", "FileObject", errors=("400", "413", "415", "422"),
-                        body=_body({"purpose": text, "file": binary}, ["purpose", "file"], multipart)),
-            "get": _op("List files", "FileList", errors=("400",), params=query)},
+                        body=_body({"purpose": filled, "file": binary}, ["purpose", "file"], multipart)),
+            "get": _op("List files", "FileList", errors=("400", "404"), params=query)},
         "/v1/files/{file_id}": {
             "get": _op("Retrieve a file", "FileObject", errors=("404", "410"), params=file_id),
             "delete": _op("Delete a file", "DeletedFile", errors=("404", "410"), params=file_id)},
@@ -280,15 +315,17 @@ def files_paths() -> dict[str, Any]:
             "summary": "A file's bytes", "tags": ["Files"], "parameters": file_id,
             "responses": {"200": {"description": "The bytes, with their MIME type"}, **_errors("401", "404", "410")}}},
         "/v1/uploads": {"post": _op("Create an upload that parts are added to", "UploadObject", errors=("422",),
-                                    body=_body({"bytes": size, "filename": name, "mime_type": text,
-                                                "purpose": text}, ["bytes", "filename", "mime_type", "purpose"]))},
+                                    body=_body({"bytes": size, "filename": name, "mime_type": filled,
+                                                "purpose": filled}, ["bytes", "filename", "mime_type", "purpose"]))},
         "/v1/uploads/{upload_id}/parts": {"post": _op(
             "Add a part (multipart `data`)", "UploadPart", errors=("404", "409", "413", "422"), params=upload_id,
             body=_body({"data": binary}, ["data"], multipart))},
         "/v1/uploads/{upload_id}/complete": {"post": _op(
             "Complete: the parts, in order, become a file (their sizes must add up to `bytes`)", "UploadObject",
             errors=("404", "409", "422"), params=upload_id,
-            body=_body({"part_ids": {"type": "array", "items": text}, "md5": text}, ["part_ids"]))},
+            body=_body({"part_ids": {"type": "array", "items": text},
+                        "md5": {"type": "string", "pattern": "^[0-9A-Fa-f]{32}$", "description": "hex MD5"}},
+                       ["part_ids"]))},
         "/v1/uploads/{upload_id}/cancel": {"post": _op("Cancel an upload", "UploadObject", errors=("404", "409"),
                                                        params=upload_id)},
     }

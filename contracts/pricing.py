@@ -153,7 +153,8 @@ def model_list(catalog: Catalog | None = None) -> dict[str, Any]:
                                                     "owned_by": "runapi", "endpoints": []})
             schedule = price_schedule(model)
             entry["endpoints"].append({
-                "service": family, "action": action, "path": target.path, "title": target.title,
+                "service": family, "action": action, "modality": target.modality, "path": target.path,
+                "title": target.title,
                 "required_fields": list(model.required), "pricing_status": schedule["pricing_status"],
                 "unit_price_micro_cents": schedule["billing_config"]["unit_price_micro_cents"],
             })

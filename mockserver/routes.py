@@ -12,7 +12,8 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from runapi_contracts import Catalog, load_catalog
 
-from . import admin, dashboard, endpoints, files_api, openai_files, pricing_api
+from . import admin, dashboard, endpoints, files_api, openai_files, pricing_api, prompts_api
+from .status_routes import family_status_routes
 
 
 def catalog_routes(catalog: Catalog) -> list[Route]:
@@ -44,9 +45,11 @@ routes: list[BaseRoute] = [
     Route("/api/v1/price_schedules", pricing_api.schedules, methods=["GET"]),
     Route("/api/v1/price_quotes", pricing_api.quotes, methods=["POST"]),
     Route("/v1/models", pricing_api.models, methods=["GET"]),
+    Route("/api/v1/prompts", prompts_api.prompts, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task_result, methods=["GET"]),
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     *catalog_routes(load_catalog()),
+    *family_status_routes(load_catalog()),  # after every literal route: a task id is never an action's name
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
     # The files API (issue 12): RunAPI's uploads, the direct upload's PUT target, OpenAI-style files and uploads.
     Route("/api/v1/files", files_api.create, methods=["POST"]),

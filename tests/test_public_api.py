@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("runapi_mock", "runapi_contracts", "runapi_contracts.conformance")
+PACKAGES = ("runapi_mock", "runapi_mock.media", "runapi_contracts", "runapi_contracts.conformance")
 _README_IMPORT = re.compile(r"^from (runapi_mock|runapi_contracts(?:\.conformance)?) import ([\w, ]+)$", re.M)
 
 

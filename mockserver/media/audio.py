@@ -19,7 +19,7 @@ import av
 from .tones import melody
 
 __all__ = ["FORMATS", "AudioFormat", "AudioInfo", "AudioSpec", "audio_format", "content_type", "encode",
-           "extension", "probe_audio", "render_audio"]
+           "encode_looped", "extension", "probe_audio", "render_audio"]
 
 _AMPLITUDE = 9000  # about -11 dBFS: plainly audible, with headroom for mixing
 
@@ -147,6 +147,8 @@ def encode(samples: array[int], sample_rate: int, fmt: str, channels: int = 1, b
         if entry.codec == "libmp3lame":
             # Fastest LAME search and no bit reservoir: a 3-minute song encodes in well under 2 s.
             stream.codec_context.options = {"compression_level": "9", "reservoir": "0"}
+        elif entry.codec == "aac":
+            stream.codec_context.options = {"aac_coder": "fast"}  # about a fifth faster, same bitrate
         raw = data.tobytes()
         step = sample_rate  # one second per frame handed to the encoder
         for start in range(0, len(samples), step):
@@ -160,6 +162,38 @@ def encode(samples: array[int], sample_rate: int, fmt: str, channels: int = 1, b
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return out.getvalue()
+
+
+def encode_looped(period: array[int], total: int, sample_rate: int, fmt: str, bitrate: int | None = None) -> bytes:
+    """`period` repeated to `total` mono samples, encoded as `fmt`.
+
+    Why: LAME is nearly all of a long song's cost. When the period is a whole number of MP3 frames, LAME
+    encodes only two periods and the remainder; the second period's frames (encoded with the period before
+    and after it, so in steady state; no bit reservoir, so each frame stands alone) are repeated, and the
+    frames are remuxed, so FFmpeg writes the Info header for the whole file. The one difference from encoding
+    every sample: the Info header no longer records the encoder's delay and padding, so decoders play about
+    1,300 samples (60 ms at 22050 Hz) more than `total`. Other formats, and short songs, encode every sample.
+    """
+    entry = audio_format(fmt)
+    frame = 1152 if sample_rate >= 32000 else 576  # samples per MP3 frame: MPEG-1, else MPEG-2/2.5
+    repeats, remainder = divmod(total, len(period)) if period else (0, 0)
+    if entry.codec != "libmp3lame" or not period or len(period) % frame or repeats < 3:
+        return encode((period * (repeats + 1))[:total], sample_rate, fmt, 1, bitrate)
+    encoded = encode(period * 2 + period[:remainder], sample_rate, fmt, 1, bitrate)
+    per = len(period) // frame
+    out = io.BytesIO()
+    with av.open(io.BytesIO(encoded)) as source:
+        stream = source.streams.audio[0]
+        packets = [bytes(packet) for packet in source.demux(stream) if packet.size]
+        frames = packets[:per] + packets[per:2 * per] * (repeats - 1) + packets[2 * per:]
+        with av.open(out, "w", format="mp3", options={"fflags": "+bitexact"}) as container:
+            target = container.add_stream_from_template(stream)
+            for index, data in enumerate(frames):
+                packet = av.Packet(data)
+                packet.pts = packet.dts = index * frame
+                packet.duration, packet.time_base, packet.stream = frame, Fraction(1, sample_rate), target
+                container.mux(packet)
     return out.getvalue()
 
 

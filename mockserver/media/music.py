@@ -1,9 +1,9 @@
 """Mock songs: a seeded tune with vocals, chords, bass and drums, its stems, its MIDI notes and lyric timings.
 
-Why notes first: a song is composed as notes (two 4-bar phrases, A and B, in the pattern A A B A), and
+Why notes first: a song is composed as notes (two 2-bar phrases, A and B, in the pattern A A B A), and
 everything else reads those notes: the audio plays them, each stem plays its own layer of them (every stem
 as long as the song), `midi_notes` lists them, and `aligned_words` times the lyrics inside the song. Only
-the two phrases are synthesised; the song repeats them, so a 3-minute song costs about one encode.
+the two phrases are synthesised, and an MP3 song encodes only two rounds of AABA (`encode_looped`).
 Songs default to 22050 Hz mono at 32 kbit/s (ElevenLabs' own lowest MP3, `mp3_22050_32`): audible, and
 the cheapest MP3 LAME writes; the encoder is nearly all of a song's cost.
 """
@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .audio import audio_format, encode, resolved_rate
+from .audio import audio_format, encode_looped, resolved_rate
 from .speech import Word, transcript, word_timings
 from .tones import PENTATONIC, frequency, mix, noise, note, rest, seed_bytes
 
@@ -38,8 +38,9 @@ _STEM_WORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 _AMPLITUDES = {"vocals": 7000, "chords": 5000, "bass": 6000, "drums": 6000}  # sum < 32767: no clipping
 _SHAPES = {"vocals": "saw", "chords": "sine", "bass": "square"}
 _DRUM_PITCHES = {"kick": 36, "snare": 38, "hat": 42}  # General MIDI percussion keys
-_BARS = 4
+_BARS = 2
 _ORDER = "AABA"
+_STEP, _STEP_RATE = 72, 22050  # 8 beats of 72-sample steps: 576 samples (an MPEG-2 frame) per step
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,16 @@ class Note:
 
 
 def _tempo(seed: str) -> tuple[float, int]:
-    """Seconds per beat (90-129 bpm) and the key's root pitch, both from the seed."""
+    """Seconds per beat (90-129 bpm) and the key's root pitch, both from the seed. The beat is a whole number
+    of 72-sample steps at 22050 Hz, so a phrase (8 beats) is a whole number of MP3 frames at 22050 and
+    44100 Hz, and `encode_looped` can repeat its frames instead of encoding every second of the song."""
     digest = seed_bytes(seed, "song")
-    return 60.0 / (90 + digest[0] % 40), 57 + digest[1] % 7
+    steps = round(60.0 / (90 + digest[0] % 40) * _STEP_RATE / _STEP)
+    return steps * _STEP / _STEP_RATE, 57 + digest[1] % 7
 
 
 def _phrase(seed: str, part: str) -> list[Note]:
-    """One 4-bar phrase's notes, times from the phrase's start: part "A" or "B" varies only the vocals."""
+    """One 2-bar phrase's notes, times from the phrase's start: part "A" or "B" varies only the vocals."""
     beat, root = _tempo(seed)
     digest = seed_bytes(seed, f"phrase-{part}")
     chords = [0, 5, 7, 3 + 2 * (seed_bytes(seed, "mode")[0] % 2)]  # I IV V and vi or a minor turn
@@ -124,13 +128,10 @@ def _song(spec: SongSpec, layers: Sequence[str]) -> bytes:
         notes = _phrase(spec.seed, part)
         phrases[part] = mix([_layer(notes, layer, length, rate, spec.seed) for layer in wanted]) \
             if wanted else rest(length)
-    total = round(spec.duration_seconds * rate)
-    samples = array("h")
-    i = 0
-    while len(samples) < total:
-        samples += phrases[_ORDER[i % len(_ORDER)]]
-        i += 1
-    return encode(samples[:total], rate, entry.name, 1, spec.bitrate)
+    period = array("h")
+    for part in _ORDER:
+        period += phrases[part]
+    return encode_looped(period, round(spec.duration_seconds * rate), rate, entry.name, spec.bitrate)
 
 
 def render_song(spec: SongSpec) -> bytes:

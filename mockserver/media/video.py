@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
@@ -26,11 +26,13 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from .. import images
 from .tones import melody
 
-__all__ = ["ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster", "probe",
-           "render_video"]
+__all__ = ["CONTENT_TYPES", "ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster",
+           "probe", "render_video"]
 
 ImageSource = bytes | Image.Image  # PNG/JPEG/WebP bytes, or a Pillow image
 MAX_SIDE = 4096
+CONTENT_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime"}  # the containers, and the MIME types served
+MAX_DERIVED_FPS = 4
 _TIME_BASE = Fraction(1, 1000)  # millisecond timestamps: any duration is exact to the millisecond
 _AUDIO_RATE = 24000  # mono AAC at 24 kHz: a tune is plainly audible and costs little to encode
 _AUDIO_AMPLITUDE = 8000
@@ -56,7 +58,7 @@ class VideoSpec:
     with_audio: bool = False  # an AAC track (the seed's tune, or `audio` when given)
     first_frame: ImageSource | None = None  # every frame shows it (the first one plainly)
     last_frame: ImageSource | None = None  # the last frame shows it; with first_frame, a cross-fade
-    audio: bytes | None = None  # any audio file PyAV reads: muxed as AAC, and the length follows it
+    audio: bytes | None = None  # an audio file with a header (not raw pcm_*): muxed as AAC, sets the length
     source_video: bytes | None = None  # its frames are the base; past its end, its last frame held
     container: str = "mp4"  # "mp4" or "mov" (Seedance's output_format)
 
@@ -146,11 +148,16 @@ def _seed_colour(seed: str) -> tuple[int, int, int]:
     return (int(pixel[0]), int(pixel[1]), int(pixel[2]))
 
 
-def _source_frames(data: bytes, width: int, height: int) -> Iterator[tuple[float, Image.Image]]:
-    """The source video's frames, in order, with their start times, fitted to width x height."""
+def _picture(frame: av.VideoFrame) -> Image.Image:
+    image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]  # untyped in av's stubs
+    return image
+
+
+def _source_frames(data: bytes) -> Iterator[tuple[float, av.VideoFrame]]:
+    """The source video's decoded frames, in order, with their start times (converted only when shown)."""
     with av.open(io.BytesIO(data)) as container:
         for frame in container.decode(video=0):
-            yield float(frame.time or 0.0), _open(frame.to_image(), width, height)
+            yield float(frame.time or 0.0), frame
 
 
 def _decoded_audio(data: bytes) -> bytes:
@@ -186,12 +193,24 @@ class _Frames:
         self.scene = images.draw(spec.seed, width, height)
         self.first = _open(spec.first_frame, width, height) if spec.first_frame is not None else None
         self.last = _open(spec.last_frame, width, height) if spec.last_frame is not None else None
-        self.source = _source_frames(spec.source_video, width, height) if spec.source_video else None
-        self.current: tuple[float, Image.Image] | None = None
-        self.upcoming: tuple[float, Image.Image] | None = None
+        self.source = _source_frames(spec.source_video) if spec.source_video else None
+        self.source_end = probe(spec.source_video).duration_seconds if spec.source_video else 0.0
+        self.current: tuple[float, av.VideoFrame] | None = None
+        self.upcoming: tuple[float, av.VideoFrame] | None = None
         self.source_done = False
+        self.memo: dict[object, Image.Image] = {}
+
+    def _shown(self, key: object, make: Callable[[], Image.Image]) -> tuple[object, Image.Image]:
+        """The background for `key`, made once while consecutive frames share it."""
+        if key not in self.memo:
+            if len(self.memo) >= 2:  # a source frame and its extension blend; older ones are not shown again
+                self.memo.clear()
+            self.memo[key] = make()
+        return key, self.memo[key]
 
     def _from_source(self, at: float) -> tuple[object, Image.Image]:
+        """The source frame showing at `at` (decoding forward only), or past the source's end its last
+        frame half in the seed's colours (an extension)."""
         assert self.source is not None
         while not self.source_done:
             if self.upcoming is None:
@@ -202,11 +221,13 @@ class _Frames:
             if self.current is not None and self.upcoming[0] > at + 1e-6:
                 break
             self.current, self.upcoming = self.upcoming, None
-        if self.current is None:
+        current = self.current
+        if current is None:
             return "scene", self.scene
-        if self.source_done and self.upcoming is None and at >= self.current[0] + 1.0 / self.spec.fps:
-            return ("past", self.current[0]), Image.blend(self.current[1], self.scene, _EXTENSION_BLEND)
-        return ("source", self.current[0]), self.current[1]
+        fitted = self._shown(("source", current[0]), lambda: _open(_picture(current[1]), self.width, self.height))
+        if at < self.source_end - 1e-6:
+            return fitted
+        return self._shown(("past", current[0]), lambda: Image.blend(fitted[1], self.scene, _EXTENSION_BLEND))
 
     def background(self, index: int) -> tuple[object, Image.Image]:
         """The frame's background and a key that is equal for frames sharing one (so it is converted once)."""
@@ -243,7 +264,7 @@ def _size(spec: VideoSpec) -> tuple[int, int]:
         raise ValueError(f"video size must be 2..{MAX_SIDE} on each side, got {spec.width}x{spec.height}")
     if spec.fps < 1 or spec.fps > 60:
         raise ValueError(f"fps must be 1..60, got {spec.fps}")
-    if spec.container not in ("mp4", "mov"):
+    if spec.container not in CONTENT_TYPES:
         raise ValueError(f"container must be mp4 or mov, got {spec.container!r}")
     return width, height
 
@@ -297,6 +318,7 @@ def render_video(spec: VideoSpec) -> bytes:
         if spec.with_audio or sound is not None:  # every stream exists before the first packet is written
             audio = container.add_stream("aac", rate=_AUDIO_RATE, layout="mono")
             audio.bit_rate = 48_000
+            audio.codec_context.options = {"aac_coder": "fast"}  # FFmpeg's AAC encoder is the slow part
         packets = []
         for index, frame in enumerate(_video_frames(frames)):
             frame.pts, frame.time_base = round(index * 1000 / spec.fps), _TIME_BASE
@@ -372,10 +394,11 @@ def frame_at(data: bytes, seconds: float = 0.0) -> Image.Image:
 def derive(source: bytes, seed: str, label: tuple[str, ...] = (), added_seconds: float = 0.0,
            scale: float = 1.0, audio: bytes | None = None, with_audio: bool | None = None) -> VideoSpec:
     """A spec built on a source video: extend (`added_seconds` past its end), upscale (`scale` times its
-    size) or lip sync (`audio`: the length follows it). Frame rate and sound follow the source unless given."""
+    size) or lip sync (`audio`: the length follows it). Sound follows the source unless given; the frame rate
+    follows it up to `MAX_DERIVED_FPS` (a 30 fps upload would cost 15 times the frames and show nothing more)."""
     info = probe(source)
     base = VideoSpec(seed=seed, label=label, source_video=source)
     return replace(base, width=round(info.width * scale), height=round(info.height * scale),
                    duration_seconds=None if audio is not None else info.duration_seconds + added_seconds,
-                   fps=max(1, min(60, round(info.fps or 2))), audio=audio,
+                   fps=max(1, min(MAX_DERIVED_FPS, round(info.fps or 2))), audio=audio,
                    with_audio=info.has_audio if with_audio is None else with_audio)

@@ -23,6 +23,7 @@ from runapi_contracts.importer import (
     render_catalog,
     selected_actions,
 )
+from runapi_contracts.pricing import model_list
 from runapi_contracts.registry import model_schema
 from runapi_contracts.strategies import (
     CreateRequest,
@@ -30,7 +31,7 @@ from runapi_contracts.strategies import (
     create_requests,
     invalid_create_requests,
 )
-from runapi_contracts.validate import format_checker
+from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +120,7 @@ def test_which_actions_are_served_is_overlay_data() -> None:
     # Serving a kind is a part of the overlay with a selection of its own, not code.
     contract = json.loads(REFERENCE.read_text("utf-8"))
     base = {**load_overlay(), "parts": {}}
-    part = {"selection": {"kind": "video", "task_types": ["asynchronous"], "endpoint_suffixes": ["_video"]}}
+    part = {"selection": {"task_types": ["asynchronous"], "endpoint_suffixes": {"_video": "video"}}}
     wider = {**base, "parts": {"video": part}}
     added = set(selected_actions(contract, wider)) - set(selected_actions(contract, base))
     assert added and {contract["actions"][key]["endpoint"].rsplit("_", 1)[1] for key in added} == {"video"}
@@ -128,9 +129,25 @@ def test_which_actions_are_served_is_overlay_data() -> None:
     with pytest.raises(ContractError, match="selected by two overlay parts"):
         selected_actions(contract, twice)
     selection = base["selection"]
-    synchronous = {**base, "selection": {**selection, "task_types": ["synchronous"], "endpoint_suffixes": ["_speech"]}}
+    synchronous = {**base, "selection": {**selection, "task_types": ["synchronous"],
+                                         "endpoint_suffixes": {"_speech": "audio"}}}
     assert all(contract["actions"][key]["task_type"] == "synchronous"
                for key in selected_actions(contract, synchronous))
+
+
+def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None:
+    # /v1/models reads the catalog: a catalog that also serves video (overlay data only) lists those models too.
+    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), load_overlay()))
+    listed = {(entry["id"], endpoint["service"], endpoint["action"], endpoint["modality"])
+              for entry in model_list(catalog)["data"] for endpoint in entry["endpoints"]}
+    expected = {(model, family, action, target.modality)
+                for (family, action), target in catalog.actions.items() for model in target.models}
+    assert listed == expected
+    assert {modality for *_, modality in listed} == {"image", "video"}
+    assert ("grok-imagine-text-to-video", "grok_imagine", "text_to_video", "video") in listed
+    assert validate_response("models", model_list(catalog)) == []
+    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == \
+        {"image", "video"}  # the packaged catalog serves both since overlay/video.json
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:

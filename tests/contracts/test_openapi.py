@@ -19,6 +19,7 @@ def test_runapi_document_loads_in_schemathesis_with_every_route() -> None:
     for family, action in load_catalog().actions:
         assert f"POST /api/v1/{family}/{action}" in labels
         assert f"GET /api/v1/{family}/{action}/{{id}}" in labels
+        assert f"GET /api/v1/{family}/{{id}}" in labels  # the status route without an action (MCP server)
     for route in ("POST /v1/text_to_image", "POST /v1/remix_image", "POST /v1/edit_image",
                   "GET /v1/tasks/{task_id}", "GET /api/v1/tasks/{id}", "GET /api/v1/me", "GET /api/v1/me/balance"):
         assert route in labels

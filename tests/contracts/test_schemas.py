@@ -110,6 +110,14 @@ EXAMPLES: dict[str, tuple[Any, Any, str]] = {
         {"object": "list", "data": [{"object": "model"}]},
         "a model without its id",
     ),
+    "prompts": (
+        {"prompts": [{"id": 1, "title": "Lo-fi beat", "prompt": "A chill lo-fi beat", "modality": "music",
+                      "runapi_model": "suno-v4.5-plus", "tags": ["lo-fi"], "featured": True, "source_url": None}],
+         "pagination": {"page": 1, "per_page": 20, "total": 1, "pages": 1}},
+        {"prompts": [{"id": "1", "prompt": "A chill lo-fi beat", "modality": "speech"}],
+         "pagination": {"page": 0, "per_page": 20, "total": 1}},
+        "a string id, an unknown modality, page 0 and no pages",
+    ),
     "request/flux_kontext/text_to_image": (
         {
             "model": "flux-kontext-pro",

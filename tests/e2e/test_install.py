@@ -59,7 +59,8 @@ def test_building_from_a_clone_leaves_no_build_folder_behind(built: tuple[set[st
     before, after, wheel = built
     assert after == before, after ^ before  # no build/, no runapi_mock.egg-info
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"runapi_mock/cli.py", "runapi_contracts/signing.py", "runapi_contracts/catalog.json"} <= set(names)
+    assert {"runapi_mock/cli.py", "runapi_mock/media/video.py", "runapi_contracts/signing.py",
+            "runapi_contracts/catalog.json"} <= set(names)
 
 
 def test_a_build_folder_that_was_there_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
