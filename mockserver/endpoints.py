@@ -255,7 +255,10 @@ async def file(request: Request) -> Response:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
     if task.kind != "image":  # video, audio: rendered in a worker thread, cached, ranged
-        return await file_serving.serve(request, engine, ns, task, int(name.partition(".")[0]))
+        index = int(name.partition(".")[0])
+        if "poster" in request.query_params:  # the dashboard's thumbnail: the first frame, as PNG
+            return await file_serving.poster(request, engine, ns, task, index)
+        return await file_serving.serve(request, engine, ns, task, index)
     width, height = task.image_size()
     cache: images.ImageCache = request.app.state.image_cache
     key = f"{task.id}/{name}"
