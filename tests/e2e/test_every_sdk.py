@@ -244,10 +244,26 @@ def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], re
             assert abs(info.duration_seconds - (output.duration_seconds or 0)) <= 0.1 * (output.duration_seconds or 0)
             assert info.has_audio is output.has_audio and (info.audio_codec == "aac" or not output.has_audio)
             assert response.headers["content-type"] == VIDEO_MIME[output.format]
+            check_asked(model, body, info)
             continue
         with Image.open(io.BytesIO(response.content)) as image:
             assert (image.format, image.size) == (PILLOW_FORMAT[output.format], (output.width, output.height))
         assert response.headers["content-type"] == MIME[PILLOW_FORMAT[output.format]]
+
+
+def check_asked(model: Model, body: Mapping[str, Any], info: Any) -> None:
+    """What the request itself asked for, read from the body (not from Model.output): a sound track, the
+    seconds of a clip that does not follow a source, the short side of a resolution label."""
+    spec = model.output_spec
+    audio, duration, resolution = (spec.get(key) for key in ("audio", "duration", "resolution"))
+    if isinstance(audio, str) and body.get(audio) is True:
+        assert info.has_audio, f"{audio}=true but the file has no sound"
+    seconds = body.get(duration) if isinstance(duration, str) else None
+    if isinstance(seconds, int | float) and seconds > 0 and "duration_from" not in spec:
+        assert abs(info.duration_seconds - seconds) <= 0.1 * seconds, (seconds, info)
+    label = body.get(resolution) if isinstance(resolution, str) else None
+    if isinstance(label, str) and label.lower() in model.video_sizes and "upscale_factor" not in spec:
+        assert min(info.width, info.height) == model.video_sizes[label.lower()], (label, info)
 
 
 # -- the tests -----------------------------------------------------------------------------------------------
