@@ -274,7 +274,6 @@ async def config(request: Request) -> Response:
         "rate_limit": settings.rate_limit, "max_concurrent": settings.max_concurrent,
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
-        "max_upload_bytes": settings.max_upload_bytes,
         "render_cache_bytes": cache.max_bytes, "render_cache_used_bytes": cache.total_bytes,
         "max_upload_bytes": settings.max_upload_bytes, "max_upload_total_bytes": settings.max_upload_total_bytes,
         "max_namespaces": settings.max_namespaces, "max_tasks_per_namespace": settings.max_tasks_per_namespace,

@@ -15,8 +15,8 @@ from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
-from .media.cache import RenderCache
 from .hosts import HostGuard, HostPolicy
+from .media.cache import RenderCache
 from .middleware import RequestContextMiddleware
 from .routes import routes
 from .routing import ExactRouter
