@@ -14,7 +14,7 @@ from runapi_contracts.output import Output
 from runapi_contracts.vocabulary import Outcome, Status
 
 from .. import errors
-from ..media import images, renderers
+from ..media import images, kinds
 from ..settings import Settings
 from . import lifecycle, scenarios
 from .clock import VirtualClock
@@ -142,7 +142,7 @@ class Task:
         each read)."""
         kind = self.kind
         ext = images.extension(self.image_format) if kind == "image" else \
-            renderers.extension(kind, self.image_format)
+            kinds.extension(kind, self.image_format)
         base = f"{origin or self.origin}/files/{self.namespace}/{self.id}"
         return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
 
@@ -156,7 +156,7 @@ class Task:
         """What each file's result item may say about it (output.py's item facts), without rendering it."""
         kind = output.kind
         mime = images.content_type(self.image_format) if kind == "image" else \
-            renderers.content_type(kind, self.image_format)
+            kinds.content_type(kind, self.image_format)
         facts: dict[str, Any] = {"format": self.image_format, "mime_type": mime, "width": output.width,
                                  "height": output.height, "resolution": output.resolution,
                                  "duration": output.duration_seconds, "has_audio": output.has_audio}
