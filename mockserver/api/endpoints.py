@@ -22,6 +22,7 @@ from ..background.state import StateError
 from ..engine import accounts
 from ..engine.model import Task
 from ..media import images
+from . import file_serving
 from .admission import admit, engine_of, image_origin, origin, settings_of, validation_failed
 from .parsing import context
 from .responses import JSON, task_headers
@@ -153,6 +154,11 @@ async def file(request: Request) -> Response:
     if task.finished_at is not None and engine.now(ns) - task.finished_at > settings.file_ttl_seconds:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
+    if task.kind != "image":  # video, audio: rendered in a worker thread, cached, ranged
+        index = int(name.partition(".")[0])
+        if "poster" in request.query_params:  # the dashboard's thumbnail: the first frame, as PNG
+            return await file_serving.poster(request, engine, ns, task, index)
+        return await file_serving.serve(request, engine, ns, task, index)
     width, height = task.image_size()
     cache: images.ImageCache = request.app.state.image_cache
     key = f"{task.id}/{name}"
