@@ -51,6 +51,7 @@ class Context:
     raw_body: bytes = b""  # the JSON body as read: the journal keeps its size, and its head when it is long
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
+    answered: float | None = None  # time.monotonic() as the answer's last part was handed to the server
 
 
 def context(request: Request) -> Context:
