@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 README = Path(__file__).parents[1] / "README.md"
 README_URL = "http://127.0.0.1:8787"
