@@ -9,6 +9,7 @@ cost a client that honours them about 4 s; bad clients that break something else
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from runapi.core import PollingOptions, RequestOptions, polling
+from runapi.core import PollingOptions, RequestOptions, http_client, polling
 from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 from runapi.gpt_image_2 import GptImage2Client
@@ -49,6 +50,44 @@ def mock(make_server: Callable[..., RunningServer]) -> RunningServer:
 # -- the official SDKs ---------------------------------------------------------------------------------------
 
 
+class SdkTime:
+    """Stands in for the `time` module of runapi.core's http_client and polling: `sleep` is the running call's
+    `context.sleep` (an advance of its frozen mock clock) and `monotonic` counts what it slept, so the SDK's
+    deadlines (max_wait, its last wait cut to what is left) run on the same time as its waits; everything
+    else is the real module. The SDK's waits, its Retry-After on 429 and its own backoff on 503, are then
+    judged exactly as it chose them."""
+
+    def __init__(self) -> None:
+        self.calls = threading.local()  # the harness runs each adapter call on a thread of its own
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def start(self, sleep: Callable[[float], None]) -> None:
+        """This thread's call waits with `sleep`; time.sleep (a run on wall time) leaves the SDK on real time."""
+        self.calls.sleep, self.calls.slept = (None, 0.0) if sleep is time.sleep else (sleep, 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        virtual = getattr(self.calls, "sleep", None)
+        if virtual is None:
+            time.sleep(seconds)
+            return
+        virtual(seconds)
+        self.calls.slept += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + getattr(self.calls, "slept", 0.0)
+
+
+SDK_TIME = SdkTime()
+
+
+@pytest.fixture
+def sdk_on_mock_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_client, "time", SDK_TIME)
+    monkeypatch.setattr(polling, "time", SDK_TIME)
+
+
 def sdk_adapter(client_class: type, operations: tuple[tuple[str, str], ...], *,
                 idempotency_key: bool = False) -> ClientAdapter:
     """Wrap `client.<action>` of an official SDK.
@@ -59,6 +98,7 @@ def sdk_adapter(client_class: type, operations: tuple[tuple[str, str], ...], *,
     """
     def generate(base_url: str, api_key: str, request: dict[str, Any], *, family: str, action: str,
                  context: ClientContext) -> Any:
+        SDK_TIME.start(context.sleep)
         client = client_class(api_key=api_key, base_url=base_url, retry_base_delay=0.01, retry_max_delay=0.05)
         resource = getattr(client, action)
         headers = dict(context.headers)
@@ -82,8 +122,12 @@ SDKS = {
 
 
 @pytest.mark.parametrize("sdk", sorted(SDKS))
+@pytest.mark.usefixtures("sdk_on_mock_clock")
 def test_official_sdk_verdicts(mock: RunningServer, sdk: str) -> None:
-    report = run_client_conformance(SDKS[sdk], base_url=mock.base_url, api_key=KEY, examples=3)
+    # On wall time a busy machine could stretch the SDK's 0.01-0.05 s backoff past the 1 s Retry-After and
+    # hide the verdict; on the frozen clock each gap is the wait the SDK chose.
+    report = run_client_conformance(SDKS[sdk], base_url=mock.base_url, api_key=KEY, examples=3,
+                                    frozen_clock=True)
 
     # runapi 0.10.1 retries a 503 after its own backoff (retry_base_delay), ignoring Retry-After: the SDK
     # honours Retry-After on 429 only (reference §5.3, `HttpClient._retry_delay`). The 429 retry waits 1 s.
@@ -105,10 +149,11 @@ def test_official_sdk_verdicts(mock: RunningServer, sdk: str) -> None:
     assert len(examples) == 3 and all(run.outcome == "returned" for run in examples)
 
 
+@pytest.mark.usefixtures("sdk_on_mock_clock")
 def test_sdk_with_idempotency_key_retries_creates_with_one_key(mock: RunningServer) -> None:
     adapter = sdk_adapter(Flux2Client, (("flux_2", "text_to_image"),), idempotency_key=True)
     report = run_client_conformance(adapter, base_url=mock.base_url, api_key=KEY, examples=0,
-                                    scenarios=["success", "flaky"])
+                                    scenarios=["success", "flaky"], frozen_clock=True)
 
     assert report["idempotent_retries"].passed, str(report)
     assert report["idempotent_retries"].summary == "1 retried creates reused one Idempotency-Key"
