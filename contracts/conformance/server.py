@@ -184,7 +184,7 @@ def check_bad_key(target: Target, family: str, action: str, *, invalid_key: bool
 
 def check_callback(target: Target, receiver: CallbackReceiver, request: CreateRequest, *,
                    progression: str | None = None, wait: float = 60.0, interval: float = 1.0,
-                   timeout: float = 10.0) -> dict[str, Any]:
+                   timeout: float = 30.0) -> dict[str, Any]:
     """A task with `callback_url` set to the receiver ends, and its callback verifies and conforms."""
     if target.callback_secret is None:
         raise ValueError("the target has no callback secret to verify with")
