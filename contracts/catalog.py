@@ -78,6 +78,7 @@ class Action:
     contract_key: str = ""
     output_spec: Mapping[str, Any] = field(default_factory=dict)
     modality: str = "image"  # what the action makes (image, video, audio): the overlay's selection says
+    implied_model: str | None = None  # the model of a request that names none (the SDKs send no `model`)
 
     @property
     def path(self) -> str:
@@ -99,6 +100,9 @@ class Catalog:
     default_resolution: str
     titles: Mapping[str, str] = field(default_factory=dict)
     contract: Mapping[str, str] = field(default_factory=dict)
+    # Routes an official SDK calls that the contract names otherwise: {path, method, action (contract key),
+    # sync, fields (SDK name -> contract name), sdk}.
+    sdk_routes: tuple[Mapping[str, Any], ...] = ()
 
     def action(self, family: str, action: str) -> Action | None:
         return self.actions.get((family, action))
@@ -201,6 +205,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
                 contract_key=raw_action.get("contract_key", ""),
                 output_spec=dict(raw_action.get("output", {})),
                 modality=str(raw_action.get("modality", "image")),
+                implied_model=raw_action.get("implied_model"),
             )
     aliases = {
         name: ModelAlias(model=raw["model"], family=raw["family"], action=raw["action"])
@@ -213,6 +218,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         default_resolution=default_resolution,
         titles=titles,
         contract=dict(data.get("contract", {})),
+        sdk_routes=tuple(dict(route) for route in data.get("sdk_routes", ())),
     )
 
 
