@@ -10,7 +10,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from runapi_contracts.vocabulary import (
     FORCEABLE_STATUSES,
@@ -21,11 +20,11 @@ from runapi_contracts.vocabulary import (
     Progression,
 )
 
-from . import accounts, errors, files_api
+from . import accounts, errors
+from .admission import image_origin
 from .callbacks import Dispatcher
 from .clock import ClockRangeError
 from .delivery import CallbackMode, InvalidCallbackMode
-from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
 from .parsing import context, query_int, refuse_unstorable
@@ -40,7 +39,8 @@ def _engine(request: Request) -> TaskEngine:
     return engine
 
 
-def _namespace(request: Request) -> Namespace:
+def namespace_of(request: Request) -> Namespace:
+    """The namespace an admin call names (header, else ?namespace=), opened if need be."""
     name = request.headers.get(NAMESPACE_HEADER) or request.query_params.get("namespace")
     return _engine(request).namespace(name)
 
@@ -95,23 +95,18 @@ def _task_view(ns: Namespace, task: Task, origin: str) -> dict[str, Any]:
     }
 
 
-async def index(request: Request) -> Response:
-    return JSON({"namespace": _namespace(request).name,
-                 "routes": sorted({f"{m} /_mock{r.path}" for r in routes for m in (r.methods or []) if m != "HEAD"})})
-
-
 async def reset(request: Request) -> Response:
     engine = _engine(request)
     if request.query_params.get("all") in ("1", "true"):
         engine.reset()
         return JSON({"reset": "all"})
-    name = _namespace(request).name
+    name = namespace_of(request).name
     engine.reset(name)
     return JSON({"reset": name})
 
 
 async def list_tasks(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     limit, offset = _int_param(request, "limit", 100), _offset(request)
     status, key = request.query_params.get("status"), request.query_params.get("key")
     # One past the page tells whether there is a next one.
@@ -122,19 +117,19 @@ async def list_tasks(request: Request) -> Response:
 
 
 async def get_task(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     view = _task_view(ns, engine.get(ns, request.path_params["task_id"]), image_origin(request))
     context(request).task_id = view["id"]
     return JSON(view)
 
 
 async def force_status(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     body = await _json_body(request)
     status = body.get("status")
     if not isinstance(status, str):
         raise errors.BadRequest(_STATUS_HINT, code="invalid_status")
-    failure = (body["error"], str(body.get("error_code") or "generation_failed")) \
+    failure = (body["error"], str(body.get("error_code") or errors.DEFAULT_FAILURE[1])) \
         if isinstance(body.get("error"), str) else None
     task = engine.force(ns, request.path_params["task_id"], status, failure=failure)
     _changed(request)
@@ -142,14 +137,14 @@ async def force_status(request: Request) -> Response:
 
 
 async def step_task(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     task = engine.step(ns, request.path_params["task_id"])
     _changed(request)
     return JSON(_task_view(ns, task, image_origin(request)))
 
 
 async def journal(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     filters = {name: request.query_params.get(name) for name in JOURNAL_FILTERS}
     limit, offset = _int_param(request, "limit", 100), _offset(request)
     entries, size = engine.journal(ns, limit=limit + 1, offset=offset, **filters)
@@ -159,7 +154,7 @@ async def journal(request: Request) -> Response:
 
 
 async def rules(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     if request.method == "POST":
         return JSON(engine.add_rule(ns, await _json_body(request)), status_code=201)
     if request.method == "DELETE":
@@ -168,7 +163,7 @@ async def rules(request: Request) -> Response:
 
 
 async def delete_rule(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     rule_id = request.path_params["rule_id"]
     if not engine.remove_rule(ns, rule_id):
         raise errors.NotFound(f"No rule {rule_id}")
@@ -181,12 +176,12 @@ def _clock_view(reading: tuple[float, bool]) -> dict[str, Any]:
 
 
 async def clock(request: Request) -> Response:
-    return JSON(_clock_view(_engine(request).read_clock(_namespace(request))))
+    return JSON(_clock_view(_engine(request).read_clock(namespace_of(request))))
 
 
-async def clock_action(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
-    action = request.path_params["action"]
+async def clock_action(request: Request, action: str) -> Response:
+    """POST /_mock/clock/{advance,freeze,unfreeze} (one route each, see admin_routes.py)."""
+    ns, engine = namespace_of(request), _engine(request)
     if action == "advance":
         seconds = (await _json_body(request)).get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 ** 9:
@@ -200,12 +195,12 @@ async def clock_action(request: Request) -> Response:
     elif action == "unfreeze":
         reading = engine.unfreeze_clock(ns)
     else:
-        raise errors.NotFound(f"No clock action {action!r}: use advance, freeze or unfreeze")
+        raise ValueError(f"no clock action {action!r}")  # the route table names only the three
     return JSON(_clock_view(reading))
 
 
 async def balance(request: Request) -> Response:
-    ns, engine = _namespace(request), _engine(request)
+    ns, engine = namespace_of(request), _engine(request)
     if request.method == "PUT":
         body = await _json_body(request)
         key, cents = body.get("key"), body.get("balance_cents")
@@ -225,7 +220,7 @@ async def balance(request: Request) -> Response:
 
 async def account(request: Request) -> Response:
     """GET/PUT /_mock/accounts/{key}: one key's user (name, email) and balance, as its own API calls see them."""
-    ns, engine, key = _namespace(request), _engine(request), request.path_params["key"]
+    ns, engine, key = namespace_of(request), _engine(request), request.path_params["key"]
     if request.method == "PUT":
         profile, cents = accounts.parse_change(await _json_body(request))
         engine.set_profile(ns, key, profile)
@@ -237,7 +232,7 @@ async def account(request: Request) -> Response:
 
 
 async def config(request: Request) -> Response:
-    ns, engine, settings = _namespace(request), _engine(request), request.app.state.settings
+    ns, engine, settings = namespace_of(request), _engine(request), request.app.state.settings
     if request.method == "PUT":
         body = await _json_body(request)
         changes: dict[str, Any] = {}
@@ -280,7 +275,7 @@ async def config(request: Request) -> Response:
 
 
 async def callbacks(request: Request) -> Response:
-    ns = _namespace(request)
+    ns = namespace_of(request)
     task_id, state = request.query_params.get("task_id"), request.query_params.get("state")
     limit, offset = _int_param(request, "limit", 100), _offset(request)
     every = _dispatcher(request).deliveries(ns.name)  # a copy, newest first, at most MAX_DELIVERIES
@@ -290,7 +285,7 @@ async def callbacks(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    ns = _namespace(request)
+    ns = namespace_of(request)
     delivery = _dispatcher(request).delivery(ns.name, request.path_params["delivery_id"])
     if delivery is None:
         raise errors.NotFound("No such delivery")
@@ -298,7 +293,7 @@ async def callback(request: Request) -> Response:
 
 
 async def redeliver(request: Request) -> Response:
-    ns = _namespace(request)
+    ns = namespace_of(request)
     try:
         delivery = _dispatcher(request).redeliver(ns.name, request.path_params["delivery_id"])
     except KeyError:
@@ -322,36 +317,3 @@ async def namespaces(request: Request) -> Response:
     return JSON({"namespaces": [{"name": name, "tasks": tasks, "deliveries": deliveries.get(name, 0),
                                  "journal": journal}
                                 for name, tasks, journal in _engine(request).namespaces()]})
-
-
-async def mock_openapi(request: Request) -> Response:
-    from .openapi import mock_openapi as build
-
-    return JSON(build(str(request.base_url).rstrip("/")))
-
-
-routes = [
-    Route("/", index, methods=["GET"]),
-    Route("/reset", reset, methods=["POST"]),
-    Route("/namespaces", namespaces, methods=["GET"]),
-    Route("/tasks", list_tasks, methods=["GET"]),
-    Route("/tasks/{task_id}", get_task, methods=["GET"]),
-    Route("/tasks/{task_id}/status", force_status, methods=["POST"]),
-    Route("/tasks/{task_id}/step", step_task, methods=["POST"]),
-    Route("/journal", journal, methods=["GET"]),
-    Route("/rules", rules, methods=["GET", "POST", "DELETE"]),
-    Route("/rules/{rule_id:int}", delete_rule, methods=["DELETE"]),
-    Route("/clock", clock, methods=["GET"]),
-    Route("/clock/{action}", clock_action, methods=["POST"]),
-    Route("/balance", balance, methods=["GET", "PUT"]),
-    Route("/accounts/{key}", account, methods=["GET", "PUT"]),
-    Route("/config", config, methods=["GET", "PUT"]),
-    Route("/callbacks", callbacks, methods=["GET"]),
-    Route("/callbacks/{delivery_id}", callback, methods=["GET"]),
-    Route("/callbacks/{delivery_id}/redeliver", redeliver, methods=["POST"]),
-    Route("/callback-secret", callback_secret, methods=["GET"]),
-    Route("/callback-secret/rotate", callback_secret, methods=["POST"]),
-    Route("/openapi.json", mock_openapi, methods=["GET"]),
-    Route("/uploads", files_api.admin_list, methods=["GET"]),
-    Route("/uploads/{upload_id}", files_api.admin_delete, methods=["DELETE"]),
-]

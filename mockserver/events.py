@@ -71,7 +71,7 @@ class NamespaceReset:
 
 @dataclass(slots=True)
 class UploadStored:
-    """The files API kept an upload (files_api.py records it; the engine never sees uploads change)."""
+    """An upload was kept (the files API, through the engine's upload book)."""
 
     namespace: Namespace
     upload: Upload

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from runapi_contracts import load_catalog
 from runapi_contracts.output import Output
+from runapi_contracts.vocabulary import Outcome, Status
 
-from . import images, lifecycle, scenarios
+from . import errors, images, lifecycle, scenarios
 from .clock import VirtualClock
 from .delivery import CallbackMode, Delivery
 from .journal import Journal
@@ -18,6 +19,9 @@ from .ledger import MICROCENTS, Account, Ledger
 from .lifecycle import Progression
 from .ratelimit import RateLimiter
 from .settings import Settings
+
+JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+JsonObject: TypeAlias = "dict[str, JsonValue]"  # a request body as parsed: what a task keeps as its body
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,21 +46,21 @@ class Task:
     body: dict[str, Any]
     created_at: float
     progression: Progression
-    outcome: str
+    outcome: Outcome
     durations: tuple[float, float]
     price: int
     origin: str
     image_format: str = "png"
     aspect_ratio: str | None = None  # unused since the catalog shapes output; kept so old state files load
     resolution: str = "1k"
-    failure: tuple[str, str] = ("Image generation failed", "generation_failed")
+    failure: tuple[str, str] = errors.DEFAULT_FAILURE  # (message, code) a failed task reports
     client_request_id: str | None = None
     reads: int = 0
     manual_steps: int = 0
     step: int = 0
-    status: str = "pending"
+    status: Status = "pending"
     finished_at: float | None = None
-    history: list[tuple[str, float]] = field(default_factory=list)
+    history: list[tuple[Status, float]] = field(default_factory=list)
     callback_mode: CallbackMode | None = None  # when the request (or its namespace) asked for one
     requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
     source: SourceImage | None = None  # the primary source on the mock's own files, when it could be read
@@ -64,6 +68,11 @@ class Task:
     @property
     def terminal(self) -> bool:
         return self.status in lifecycle.TERMINAL
+
+    @property
+    def has_callback(self) -> bool:
+        """Whether the create asked for a callback: its status then moves without a read (see lifecycle)."""
+        return isinstance(self.body.get("callback_url"), str)
 
     def output(self) -> Output:
         """What the task makes, per its action's output spec (catalog data: no field is named here)."""
@@ -93,12 +102,17 @@ class Task:
         base = f"{origin or self.origin}/files/{self.namespace}/{self.id}"
         return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
 
+    def summary(self, status: str | None = None) -> dict[str, Any]:
+        """`{id, task_id, status, model}`: what every answer about a task starts with (create, reads,
+        callbacks); the model as the client named it."""
+        return {"id": self.id, "task_id": self.id, "status": status or self.status,
+                "model": self.requested_model or self.model}
+
     def to_body(self, status: str | None = None, *, origin: str | None = None) -> dict[str, Any]:
         """The task as the status routes show it (or will show it at `status`: early callbacks), its image
         URLs on `origin` (see `image_urls`)."""
         status = status or self.status
-        body: dict[str, Any] = {"id": self.id, "task_id": self.id, "status": status,
-                                "model": self.requested_model or self.model}
+        body = self.summary(status)
         if status == "completed":
             # The files under the members the action's output spec lays out (`images` for most actions).
             body.update(self.output().body(self.image_urls(origin)))

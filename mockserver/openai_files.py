@@ -7,54 +7,33 @@ object carries that `url` as an extra member. Times are integer epoch seconds on
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message
 
 from runapi_contracts import Violation
 
-from . import endpoints, errors, uploads
-from .files_api import check_room, delete, form_body_limit, invalid, json_request, live_upload, store
-from .model import MultipartUpload, Namespace, Upload
-from .parsing import context, query_int, read_body
+from . import errors, uploads
+from .admission import Admission, admit, engine_of, image_origin, settings_of
+from .engine_uploads import UPLOAD_TTL_SECONDS
+from .files_api import form_body_limit, invalid, json_request, kept, live_upload
+from .model import Namespace, Upload
+from .parsing import query_int
 from .responses import JSON
 
-UPLOAD_TTL_SECONDS = 3600.0  # an OpenAI upload must be completed within an hour of its creation
+__all__ = ["UPLOAD_TTL_SECONDS", "add_part", "cancel", "complete", "content", "create_upload", "file", "files"]
 LIST_ORDERS = ("asc", "desc")
 LIST_PARAMETERS = ("after", "limit", "order", "purpose")
 MAX_LIST_LIMIT = 10_000
 
 
-async def _form(request: Request, fields: dict[str, type]) -> tuple[Namespace, str, FormData]:
-    """Admit the request and read its multipart body (bounded like an upload), checking the fields it has:
+async def _form(request: Request, fields: dict[str, type]) -> Admission:
+    """Admit the request with its multipart body (bounded like an upload) and check the fields it has:
     `fields` maps each name to `str` (a plain field) or `UploadFile` (a file part)."""
-    engine, settings = request.app.state.engine, request.app.state.settings
-    ns, key = endpoints._admit(request, engine, settings)
-    raw = await read_body(request, form_body_limit(settings))
-    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media != "multipart/form-data":
-        raise errors.UnsupportedMediaType(f"Content-Type must be multipart/form-data, got {media or 'nothing'}")
-    sent = False
-
-    async def replay() -> Message:  # the body read once (and bounded), handed to Starlette's parser
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    try:
-        form = await Request(request.scope, replay).form(max_files=4, max_fields=16)
-    except HTTPException as exc:
-        raise errors.BadRequest(f"Malformed multipart body: {exc.detail}", code="invalid_multipart") from None
-    context(request).body = {name: (f"<file {value.filename!r}>" if isinstance(value, UploadFile) else value)
-                             for name, value in form.multi_items()}
-    endpoints._scenario(request, engine, ns, key, None, b"")
+    admitted = await admit(request, body="form", limit=form_body_limit(settings_of(request)))
+    form = admitted.form
     violations = [Violation(name, "unknown", f"{name} is not a field of this request; known fields: "
                             f"{', '.join(fields)}") for name in form if name not in fields]
     for name, kind in fields.items():
@@ -67,7 +46,7 @@ async def _form(request: Request, fields: dict[str, type]) -> tuple[Namespace, s
             violations.append(Violation(name, "type", f"{name} must be a plain field, not a file"))
     if violations:
         raise invalid(request, violations)
-    return ns, key, form
+    return admitted
 
 
 async def _file_data(request: Request, part: UploadFile, field: str) -> tuple[bytes, str]:
@@ -75,7 +54,7 @@ async def _file_data(request: Request, part: UploadFile, field: str) -> tuple[by
     name = part.filename or "upload"
     problems = uploads.check_file_name(name, field)
     try:
-        uploads.check_size(data, request.app.state.settings.max_upload_bytes)
+        uploads.check_size(data, settings_of(request).max_upload_bytes)
     except uploads.BadUpload as exc:
         problems.append(Violation(field, "file", f"{field}: {exc}"))
     if problems:
@@ -85,7 +64,7 @@ async def _file_data(request: Request, part: UploadFile, field: str) -> tuple[by
 
 def _owned(request: Request, ns: Namespace, key: str) -> Upload:
     """The key's upload named by the path, or 404; 410 once expired."""
-    upload = live_upload(request.app.state.engine, ns, request.path_params["file_id"])
+    upload = live_upload(engine_of(request), ns, request.path_params["file_id"])
     if upload.key != key:
         raise errors.NotFound("No such file (unknown, deleted, or of another key)")
     return upload
@@ -96,15 +75,17 @@ def _owned(request: Request, ns: Namespace, key: str) -> Upload:
 async def files(request: Request) -> Response:
     """POST /v1/files (multipart `purpose` and `file`) creates a file; GET lists the key's files."""
     if request.method == "POST":
-        ns, key, form = await _form(request, {"purpose": str, "file": UploadFile})
-        part = form["file"]
+        admitted = await _form(request, {"purpose": str, "file": UploadFile})
+        part = admitted.form["file"]
         assert isinstance(part, UploadFile)  # checked by _form
         data, name = await _file_data(request, part, "file")
-        upload = await store(request, ns, key, data, name, purpose=str(form["purpose"]))
-        return JSON(uploads.file_object(upload, endpoints.image_origin(request)))
-    engine, settings = request.app.state.engine, request.app.state.settings
-    ns, key = endpoints._admit(request, engine, settings)
-    return JSON(_file_list(request, ns, key))
+        upload, pending = engine_of(request).store_upload(admitted.namespace, admitted.key, data, name,
+                                                          mime_type=uploads.sniff_mime(data, name),
+                                                          purpose=str(admitted.form["purpose"]))
+        await kept(pending)
+        return JSON(uploads.file_object(upload, image_origin(request)))
+    admitted = await admit(request, apply_scenario=False)
+    return JSON(_file_list(request, admitted.namespace, admitted.key))
 
 
 def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
@@ -117,7 +98,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     if order not in LIST_ORDERS:
         raise errors.BadRequest("order must be asc or desc", code="invalid_parameter")
     now, purpose = ns.clock.now(), query.get("purpose")
-    found = [u for u in ns.uploads.values()
+    found = [u for u in engine_of(request).uploads(ns)
              if u.key == key and not u.expired(now) and (purpose is None or u.purpose == purpose)]
     if order == "desc":
         found.reverse()  # uploads are kept in creation order
@@ -127,7 +108,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
         if after not in ids:  # a 404 as for any unknown file id: the request is well formed, the file is not there
             raise errors.NotFound(f"after names no file of this list: {after[:100]!a}")
         found = found[ids.index(after) + 1:]
-    page, origin = found[:limit], endpoints.image_origin(request)
+    page, origin = found[:limit], image_origin(request)
     return {"object": "list", "data": [uploads.file_object(u, origin) for u in page],
             "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
             "has_more": len(found) > len(page)}
@@ -135,76 +116,58 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
 
 async def file(request: Request) -> Response:
     """GET /v1/files/{file_id} retrieves a file; DELETE deletes it (its URL answers 404 from then on)."""
-    engine, settings = request.app.state.engine, request.app.state.settings
-    ns, key = endpoints._admit(request, engine, settings)
-    upload = _owned(request, ns, key)
+    admitted = await admit(request, apply_scenario=False)
+    upload = _owned(request, admitted.namespace, admitted.key)
     if request.method == "DELETE":
-        await delete(request, ns, upload.id)
+        _, pending = engine_of(request).delete_upload(admitted.namespace, upload.id)
+        await kept(pending)
         return JSON({"id": upload.id, "object": "file", "deleted": True})
-    return JSON(uploads.file_object(upload, endpoints.image_origin(request)))
+    return JSON(uploads.file_object(upload, image_origin(request)))
 
 
 async def content(request: Request) -> Response:
     """GET /v1/files/{file_id}/content: the file's bytes."""
-    engine, settings = request.app.state.engine, request.app.state.settings
-    ns, key = endpoints._admit(request, engine, settings)
-    upload = _owned(request, ns, key)
+    admitted = await admit(request, apply_scenario=False)
+    upload = _owned(request, admitted.namespace, admitted.key)
     return Response(upload.data, media_type=upload.mime_type, headers=uploads.served_headers(upload))
 
 
 # -- /v1/uploads -------------------------------------------------------------------------------------------------
 
-def _session(request: Request, ns: Namespace, key: str, *, pending: bool = True) -> MultipartUpload:
-    """The key's upload named by the path (404 otherwise); with `pending`, 409 unless parts may still come."""
-    session = ns.upload_sessions.multipart.get(request.path_params["upload_id"])
-    if session is None or session.key != key:
-        raise errors.NotFound("No such upload (unknown, or of another key)")
-    if session.status == "pending" and ns.clock.now() > session.expires_at:
-        session.status = "expired"
-    if pending and session.status != "pending":
-        raise errors.Conflict(f"This upload is {session.status}: it takes no more parts and cannot complete",
-                              code="upload_not_pending")
-    return session
-
-
 async def create_upload(request: Request) -> Response:
     """POST /v1/uploads `{bytes, filename, mime_type, purpose}`: an upload that parts are then added to."""
-    engine, settings = request.app.state.engine, request.app.state.settings
-    ns, key, body = await json_request(request, uploads.MULTIPART_CREATE_FIELDS, settings.max_body_bytes)
+    settings = settings_of(request)
+    admitted = await json_request(request, uploads.MULTIPART_CREATE_FIELDS, settings.max_body_bytes)
+    body = admitted.fields
     violations = uploads.check_file_name(body["filename"], "filename")
     if not 1 <= body["bytes"] <= settings.max_upload_bytes:
         violations.append(Violation("bytes", "range", f"bytes must be from 1 to {settings.max_upload_bytes} "
                                     "(the mock's --max-upload-bytes)"))
     if violations:
         raise invalid(request, violations)
-    now = ns.clock.now()
-    session = MultipartUpload(id=f"upload_{uuid.UUID(engine.new_id()).hex}", key=key, filename=body["filename"],
-                              size=body["bytes"], mime_type=body["mime_type"], purpose=body["purpose"],
-                              created_at=now, expires_at=now + UPLOAD_TTL_SECONDS)
-    uploads.prune_sessions(ns, now)
-    ns.upload_sessions.multipart[session.id] = session
+    session = engine_of(request).open_multipart(admitted.namespace, admitted.key, body["filename"],
+                                                body["bytes"], body["mime_type"], body["purpose"])
     return JSON(uploads.upload_object(session, None))
 
 
 async def add_part(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/parts (multipart `data`): one part of the upload's bytes."""
-    ns, key, form = await _form(request, {"data": UploadFile})
-    session = _session(request, ns, key)
-    part = form["data"]
+    admitted = await _form(request, {"data": UploadFile})
+    engine, upload_id = engine_of(request), request.path_params["upload_id"]
+    session = engine.multipart(admitted.namespace, admitted.key, upload_id)
+    part = admitted.form["data"]
     assert isinstance(part, UploadFile)  # checked by _form
     data, _ = await _file_data(request, part, "data")
-    check_room(request, len(data))
-    part_id = f"part_{uuid.UUID(request.app.state.engine.new_id()).hex}"
-    now = ns.clock.now()
-    session.parts[part_id] = (now, data)
-    return JSON(uploads.part_object(part_id, now, session.id))
+    part_id, at = engine.add_part(admitted.namespace, admitted.key, upload_id, data)
+    return JSON(uploads.part_object(part_id, at, session.id))
 
 
 async def complete(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/complete `{part_ids}`: the parts, in that order, become a file; their sizes
     must add up to the `bytes` the upload declared (and their MD5 to `md5`, when given)."""
-    ns, key, body = await json_request(request, uploads.COMPLETE_FIELDS, request.app.state.settings.max_body_bytes)
-    session = _session(request, ns, key)
+    admitted = await json_request(request, uploads.COMPLETE_FIELDS, settings_of(request).max_body_bytes)
+    engine, body, upload_id = engine_of(request), admitted.fields, request.path_params["upload_id"]
+    session = engine.multipart(admitted.namespace, admitted.key, upload_id)
     part_ids: list[Any] = body["part_ids"]
     violations = []
     if not part_ids:
@@ -224,16 +187,15 @@ async def complete(request: Request) -> Response:
     if violations:
         raise invalid(request, violations)
     sniffed = uploads.sniff_mime(data, session.filename)
-    upload = await store(request, ns, key, data, session.filename, purpose=session.purpose,
-                         mime_type=session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed, arriving=False)
-    session.status, session.file_id, session.parts = "completed", upload.id, {}
-    return JSON(uploads.upload_object(session, uploads.file_object(upload, endpoints.image_origin(request))))
+    upload, pending = engine.complete_multipart(admitted.namespace, admitted.key, upload_id, part_ids,
+                                                session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed)
+    await kept(pending)
+    return JSON(uploads.upload_object(session, uploads.file_object(upload, image_origin(request))))
 
 
 async def cancel(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/cancel: no part may be added after, and it never completes."""
-    engine, settings = request.app.state.engine, request.app.state.settings
-    ns, key = endpoints._admit(request, engine, settings)
-    session = _session(request, ns, key)
-    session.status, session.parts = "cancelled", {}
+    admitted = await admit(request, apply_scenario=False)
+    session = engine_of(request).cancel_multipart(admitted.namespace, admitted.key,
+                                                  request.path_params["upload_id"])
     return JSON(uploads.upload_object(session, None))

@@ -1,38 +1,32 @@
-"""Reading a request: API key, mock control headers, size-limited JSON body. Every failure is a 4xx."""
+"""Reading a request: its headers, its size-limited body and JSON. Every failure is a 4xx.
+
+The API key and the mock's control headers are read by admission.py, the one step every API handler starts with.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
-from runapi_contracts.vocabulary import (
-    CALLBACK_MODE_HEADER,
-    PROGRESSION_HEADER,
-    RETRY_AFTER_HEADER,
-    SCENARIO_HEADER,
-    InvalidProgression,
-    Progression,
-)
+from . import errors
+from .model import JsonObject, JsonValue
 
-from . import errors, scenarios
-from .delivery import CallbackMode, InvalidCallbackMode
-from .settings import Settings
+if TYPE_CHECKING:
+    from .model import Namespace
+
+__all__ = ["Context", "JsonObject", "JsonValue", "context", "header", "parse_json", "query_int", "read_body",
+           "read_json", "refuse_unstorable", "request_headers"]
 
 MAX_HEADER_VALUE = 512
-T = TypeVar("T")
 MAX_JSON_DEPTH = 64
 # How much of an oversized body is read and dropped so that its 413 arrives; past it the server answers at
 # once, and a client still sending may see the connection close (the bound keeps a runaway upload finite).
 DRAIN_LIMIT = 64 * 1024 * 1024
-# ASGI header names are lower case.
-_SCENARIO, _PROGRESSION = SCENARIO_HEADER.lower(), PROGRESSION_HEADER.lower()
-_RETRY_AFTER, _CALLBACK_MODE = RETRY_AFTER_HEADER.lower(), CALLBACK_MODE_HEADER.lower()
 
 
 @dataclass(slots=True)
@@ -42,12 +36,12 @@ class Context:
     request_id: str
     wall: float
     headers: dict[str, str] = field(default_factory=dict)  # the request's, from request_headers()
-    namespace: Any = None
+    namespace: Namespace | None = None
     key: str | None = None
     task_id: str | None = None
     scenario: str | None = None
     model: str | None = None
-    body: Any = None
+    body: object = None  # what the journal keeps of the body (JSON, a form's summary)
     raw_body: bytes = b""  # the JSON body as read: the journal keeps its size, and its head when it is long
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
@@ -75,73 +69,6 @@ def header(request: Request, name: str) -> str | None:
     """One request header (`name` in lower case), or None."""
     ctx: Context = request.scope["runapi.context"]  # read inline: this runs several times per create
     return ctx.headers.get(name)
-
-
-def api_key(request: Request, settings: Settings) -> str:
-    """The bearer key; otherwise a 401 that says what is wrong with the header (never echoing a key)."""
-    sent = (header(request, "authorization") or "").strip()
-    scheme, _, token = sent.partition(" ")
-    token = token.strip()
-    if sent and scheme.lower() != "bearer":
-        if token and scheme.isalpha() and len(scheme) <= 20:  # a scheme's name, not a key sent without one
-            raise errors.Unauthorized(f"Authorization must be 'Bearer <key>', not the {scheme!r} scheme")
-        raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
-    if not token:
-        raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
-    if len(token) > settings.max_api_key_length:  # every key is kept (ledger, journal): a bounded size each
-        raise errors.Unauthorized(f"API key is longer than {settings.max_api_key_length} characters "
-                                  "(--max-api-key-length)")
-    if settings.api_keys and token not in settings.api_keys:
-        raise errors.Unauthorized("Invalid API key")
-    return token
-
-
-def printable_header(request: Request, name: str) -> str | None:
-    """A header that must be 1-512 printable ASCII characters when present (400 otherwise)."""
-    value = header(request, name)
-    if value is None:
-        return None
-    if not value or len(value) > MAX_HEADER_VALUE or not all(" " <= ch <= "~" for ch in value):
-        raise errors.BadRequest(f"{name} must be 1-{MAX_HEADER_VALUE} printable ASCII characters",
-                                code="invalid_header")
-    return value
-
-
-def scenario_header(request: Request) -> scenarios.Scenario | None:
-    name = header(request, _SCENARIO)
-    return scenarios.lookup(name) if name is not None else None
-
-
-def _parsed_header(request: Request, name: str, parse: Callable[[str], T], code: str) -> T | None:
-    value = header(request, name)
-    if value is None:
-        return None
-    try:
-        return parse(value)
-    except (InvalidProgression, InvalidCallbackMode) as exc:
-        raise errors.BadRequest(str(exc), code=code) from None
-
-
-def progression_header(request: Request) -> Progression | None:
-    return _parsed_header(request, _PROGRESSION, Progression.parse, "invalid_progression")
-
-
-def callback_mode_header(request: Request) -> CallbackMode | None:
-    return _parsed_header(request, _CALLBACK_MODE, CallbackMode.parse, "invalid_callback_mode")
-
-
-def retry_after_header(request: Request) -> float | None:
-    value = header(request, _RETRY_AFTER)
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86400:
-        raise errors.BadRequest(f"{RETRY_AFTER_HEADER} must be a number of seconds from 0 to 86400",
-                                code="invalid_header")
-    return seconds
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -208,11 +135,17 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     return int(value)
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(request: Request, raw: bytes) -> Any:
+async def read_json(request: Request, limit: int) -> tuple[bytes, JsonValue]:
+    """The body (read_body) and the JSON value it holds (parse_json)."""
+    raw = await read_body(request, limit)
+    return raw, parse_json(request, raw)
+
+
+def parse_json(request: Request, raw: bytes) -> JsonValue:
     content_type = header(request, "content-type")
     if content_type is not None:
         media = content_type.split(";", 1)[0].strip().lower()
@@ -224,7 +157,7 @@ def parse_json(request: Request, raw: bytes) -> Any:
     try:
         # What json.loads does with bytes, minus building a decoder per call.
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-        value = _DECODER.decode(text)
+        value: JsonValue = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
     refuse_unstorable(text, value)
@@ -238,7 +171,7 @@ def parse_json(request: Request, raw: bytes) -> Any:
 _MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
-def refuse_unstorable(text: str, value: Any) -> None:
+def refuse_unstorable(text: str, value: object) -> None:
     """A 400 for a JSON value holding a string that is not Unicode text: a lone surrogate (`"a\\ud800b"`).
 
     JSON's grammar lets one through (RFC 8259 8.2 leaves it "unpredictable"), but it cannot be encoded as
@@ -248,7 +181,7 @@ def refuse_unstorable(text: str, value: Any) -> None:
     """
     if _MAY_HOLD_SURROGATE.search(text) is None:
         return
-    stack: list[tuple[Any, str]] = [(value, "$")]
+    stack: list[tuple[object, str]] = [(value, "$")]
     while stack:
         node, where = stack.pop()
         if isinstance(node, dict):
@@ -280,7 +213,7 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def _depth(value: Any) -> int:
+def _depth(value: JsonValue) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()

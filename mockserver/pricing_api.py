@@ -18,28 +18,15 @@ from starlette.responses import Response
 from runapi_contracts import Violation, load_catalog
 from runapi_contracts.pricing import AS_OF, find_action, find_family, model_list, price_quote, price_schedules
 from runapi_contracts.validate import check_request
-from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from . import errors
-from .endpoints import _engine, _scenario, _validation_failed
-from .parsing import api_key, context, header, parse_json, read_body
+from .admission import admit, validation_failed
+from .parsing import header
 from .responses import JSON
 
 _FILTERS = ("service", "action", "model")
 _QUOTE_FIELDS = ("service", "action", "model", "params")
 _MAX_FILTER = 200
-
-
-def _admit(request: Request) -> tuple[Any, str | None]:
-    """The namespace, and the key when one was sent (checked as on every route); None when none was."""
-    engine, settings = _engine(request)
-    ctx = context(request)
-    ns = ctx.namespace = engine.namespace(header(request, NAMESPACE_HEADER.lower()))
-    if header(request, "authorization") is None:
-        return ns, None
-    key = ctx.key = api_key(request, settings)
-    engine.hit_rate_limit(ns, key)
-    return ns, key
 
 
 def _etag(body: bytes) -> str:
@@ -64,9 +51,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 async def schedules(request: Request) -> Response:
     """GET /api/v1/price_schedules?service=&action=&model=: every schedule matching the filters."""
-    engine, _ = _engine(request)
-    ns, key = _admit(request)
-    _scenario(request, engine, ns, key or "", None, b"")
+    await admit(request, key_optional=True)
     filters: dict[str, str | None] = {}
     for name in _FILTERS:
         value = request.query_params.get(name)
@@ -120,26 +105,20 @@ async def quotes(request: Request) -> Response:
     `params`, when sent, is validated as the create's body (same 422); without it, the quote is for a request
     that leaves every priced field at its default (`estimate_basis: defaults`).
     """
-    engine, settings = _engine(request)
-    ns, key = _admit(request)
-    raw = await read_body(request, settings.max_body_bytes)
-    body = context(request).body = parse_json(request, raw)
-    _scenario(request, engine, ns, key or "", None, raw)
-    target, create, basis, violations = _quote_request(body)
+    admitted = await admit(request, body="json", key_optional=True, flaky_by_body=True)
+    target, create, basis, violations = _quote_request(admitted.body)
     normalized = create
     if not violations:
         normalized, violations = check_request(target.family, target.name, create)
         if basis == "defaults":  # no params to check: only the model must be right
             violations = [v for v in violations if v.field == "model"]
     if violations:
-        raise _validation_failed(request, violations)
+        raise validation_failed(request, violations)
     model = target.models[normalized["model"]]
     return JSON({"price_quote": price_quote(model, normalized, basis=basis)})
 
 
 async def models(request: Request) -> Response:
     """GET /v1/models: every catalog model, the routes it serves and their prices (RunAPI's MCP `listModels`)."""
-    engine, _ = _engine(request)
-    ns, key = _admit(request)
-    _scenario(request, engine, ns, key or "", None, b"")
+    await admit(request, key_optional=True)
     return JSON(model_list())

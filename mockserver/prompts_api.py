@@ -12,16 +12,13 @@ from starlette.responses import Response
 from runapi_contracts.prompt_library import parse_query, search_prompts
 
 from . import errors
-from .endpoints import _engine, _scenario
-from .pricing_api import _admit
+from .admission import admit
 from .responses import JSON
 
 
 async def prompts(request: Request) -> Response:
     """GET /api/v1/prompts?modality=&category=&tags=&q=&model=&featured=&page=&per_page=: one page of matches."""
-    engine, _ = _engine(request)
-    ns, key = _admit(request)
-    _scenario(request, engine, ns, key or "", None, b"")
+    await admit(request, key_optional=True)
     try:
         query = parse_query(request.query_params)
     except ValueError as exc:

@@ -10,6 +10,8 @@ from typing import Any
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse
 
+TASK_ID_HEADER = "X-RunAPI-Task-Id"  # every answer about one task names it, errors included
+
 # One encoder for every response: json.dumps() with options builds a new JSONEncoder per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
@@ -56,3 +58,11 @@ class JSON(JSONResponse):
         if _C_ENCODE is None or not isinstance(content, (dict, list)):
             return _ENCODER.encode(content).encode("ascii")
         return "".join(_C_ENCODE(content, 0)).encode("ascii")
+
+
+def task_headers(task_id: str, retry_after: float | None = None) -> dict[str, str]:
+    """The headers of an answer about one task: its id, and the poll's Retry-After when one is set."""
+    headers = {TASK_ID_HEADER: task_id}
+    if retry_after is not None:
+        headers["Retry-After"] = f"{retry_after:g}"
+    return headers

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from runapi_contracts import Catalog, load_catalog
 
-from . import admin, dashboard, endpoints, files_api, openai_files, pricing_api, prompts_api
+from . import admin_routes, dashboard, endpoints, files_api, openai_files, pricing_api, prompts_api
 from .status_routes import family_status_routes
 
 
@@ -67,6 +67,6 @@ routes: list[BaseRoute] = [
     *dashboard.routes,  # `/` and /_mock/ui/, before the admin mount that would take /_mock/ui
     # Paths take no trailing slash: no redirect (the SDKs do not follow one) but a 404, under /_mock/ too;
     # only the admin index answers both ways, as /_mock/ and /_mock.
-    Route("/_mock", admin.index, methods=["GET"]),
-    Mount("/_mock", app=Router(admin.routes, redirect_slashes=False)),
+    Route("/_mock", admin_routes.index, methods=["GET"]),
+    Mount("/_mock", app=Router(admin_routes.routes, redirect_slashes=False)),
 ]

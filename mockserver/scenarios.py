@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runapi_contracts import vocabulary
-from runapi_contracts.vocabulary import ScenarioName
+from runapi_contracts.vocabulary import Outcome, ScenarioName
 
 from . import errors
 
@@ -22,9 +22,9 @@ class Scenario:
     message: str | None = None
     code: str | None = None
     retry_after: float | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
     failure_message: str | None = None
-    failure_code: str | None = None
+    failure_code: errors.FailureCode | None = None
     flaky_attempts: int = 0
 
     @property
@@ -34,8 +34,9 @@ class Scenario:
 
 _BEHAVIOURS = (
     Scenario("success", outcome="completed"),
-    Scenario("failed", outcome="failed", failure_message="Image generation failed", failure_code="generation_failed"),
-    Scenario("content_policy", outcome="failed", failure_message="Content policy violation",
+    Scenario("failed", outcome="failed", failure_message=errors.FAILURES["generation_failed"],
+             failure_code="generation_failed"),
+    Scenario("content_policy", outcome="failed", failure_message=errors.FAILURES["content_policy_violation"],
              failure_code="content_policy_violation"),
     Scenario("stuck", outcome="stuck"),
     Scenario("insufficient_credits", error=errors.InsufficientCredits),

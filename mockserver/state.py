@@ -12,16 +12,15 @@ rules, rate-limit windows and the image cache are not kept: they describe a run,
 from __future__ import annotations
 
 import asyncio
-import base64
-import dataclasses
 import json
 import sqlite3
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .delivery import Attempt, CallbackMode, Delivery
+from .delivery import Delivery
 from .events import (
     DeliveryChanged,
     DeliveryForgotten,
@@ -37,8 +36,21 @@ from .events import (
     UploadStored,
 )
 from .ledger import Account
-from .lifecycle import Progression
-from .model import Namespace, NamespaceState, Snapshot, SourceImage, Task, Upload
+from .model import Namespace, Snapshot, Task, Upload
+from .state_records import (
+    account_from_record,
+    account_record,
+    delete_namespace,
+    delivery_from_record,
+    delivery_record,
+    dump,
+    namespace_from_record,
+    namespace_record,
+    runs,
+    task_from_record,
+    task_record,
+    upload_record,
+)
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -264,30 +276,30 @@ class StateStore:
             return []
         rows: list[tuple[str, tuple[Any, ...]]] = []
         for name in self._dropped:
-            rows.extend(_delete_namespace(name))
+            rows.extend(delete_namespace(name))
         for name, ns in self._namespaces.items():
-            rows.append(("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, _dump(namespace_record(ns)))))
+            rows.append(("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, dump(namespace_record(ns)))))
         for (name, task_id), task in self._tasks.items():
             if task is None:
                 rows.append(("DELETE FROM tasks WHERE namespace = ? AND id = ?", (name, task_id)))
                 rows.append(("DELETE FROM idempotency WHERE namespace = ? AND task_id = ?", (name, task_id)))
             else:
-                rows.append((_UPSERT_TASK, (name, task_id, _dump(task_record(task)))))
+                rows.append((_UPSERT_TASK, (name, task_id, dump(task_record(task)))))
         for (name, key), account in self._accounts.items():
             rows.append(("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
-                         (name, key, _dump(account_record(account)))))
+                         (name, key, dump(account_record(account)))))
         rows.extend(("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)", row) for row in self._idempotency)
         for (name, delivery_id), delivery in self._deliveries.items():
             if delivery is None:
                 rows.append(("DELETE FROM deliveries WHERE namespace = ? AND id = ?", (name, delivery_id)))
             else:
-                rows.append((_UPSERT_DELIVERY, (name, delivery_id, _dump(delivery_record(delivery)))))
+                rows.append((_UPSERT_DELIVERY, (name, delivery_id, dump(delivery_record(delivery)))))
         for (name, upload_id), upload in self._uploads.items():
             if upload is None:
                 rows.append(("DELETE FROM uploads WHERE namespace = ? AND id = ?", (name, upload_id)))
             else:
                 rows.append(("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)",
-                             (name, upload_id, _dump(upload_record(upload)), upload.data)))
+                             (name, upload_id, dump(upload_record(upload)), upload.data)))
         self._clear_marks()
         return rows
 
@@ -313,7 +325,7 @@ class StateStore:
         """Write `rows` in one transaction, or none of them."""
         self._db.execute("BEGIN")
         try:
-            for sql, params in _runs(rows):  # in order; a run of one statement at once
+            for sql, params in runs(rows):  # in order; a run of one statement at once
                 self._db.executemany(sql, params)
             self._db.execute("COMMIT")
         except BaseException:
@@ -386,36 +398,15 @@ class StateStore:
                 rows = {table: self._db.execute(sql).fetchall() for table, sql in _LOADS.items()}
             except sqlite3.DatabaseError as exc:
                 raise StateError(f"{self.path} cannot be read: {exc}") from None
+        built = partial(_built, self.path, rows)
         return Snapshot(
-            namespaces=self._records(rows, "namespaces", lambda name, record: namespace_from_record(name, record)),
-            tasks=self._records(rows, "tasks", lambda name, record: task_from_record({**record, "namespace": name})),
-            accounts=self._records(rows, "accounts",
-                                   lambda name, key, record: (name, key, account_from_record(record))),
+            namespaces=built("namespaces", namespace_from_record),
+            tasks=built("tasks", lambda name, record: task_from_record({**record, "namespace": name})),
+            accounts=built("accounts", lambda name, key, record: (name, key, account_from_record(record))),
             idempotency=[row[1:] for row in rows["idempotency"]],
-            deliveries=self._records(rows, "deliveries",
-                                     lambda name, record: delivery_from_record({**record, "namespace": name})),
-            uploads=self._records(rows, "uploads",
-                                  lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
+            deliveries=built("deliveries", lambda name, record: delivery_from_record({**record, "namespace": name})),
+            uploads=built("uploads", lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
         )
-
-    def _records(self, rows: dict[str, list[Any]], table: str, build: Callable[..., Any]) -> list[Any]:
-        """Each row of `table` built from its columns, the JSON `record` column decoded; a bad row is a StateError."""
-        built = []
-        for rowid, *columns in rows[table]:
-            try:
-                record_at = _RECORD_COLUMN[table]
-                columns[record_at] = json.loads(columns[record_at])
-                if not isinstance(columns[record_at], dict):
-                    raise TypeError("the record is not a JSON object")
-                built.append(build(*columns))
-            except json.JSONDecodeError as exc:
-                raise StateError(f"{self.path}: table {table}, row {rowid}: bad JSON in the record ({exc})") from None
-            except KeyError as exc:
-                raise StateError(f"{self.path}: table {table}, row {rowid}: the record is missing {exc}") from None
-            except (TypeError, ValueError, AttributeError) as exc:
-                raise StateError(f"{self.path}: table {table}, row {rowid}: the record cannot be read ({exc})") \
-                    from None
-        return built
 
 
 # What load() reads of each table, rowid first, in the order rows were written.
@@ -430,32 +421,24 @@ _LOADS = {
 _RECORD_COLUMN = {"namespaces": 1, "tasks": 1, "accounts": 2, "deliveries": 1, "uploads": 1}
 
 
-def _runs(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The batch's rows as runs of one statement each, for executemany.
-
-    Without a DELETE every statement is an upsert of its own table, so statements of different tables commute
-    and rows are grouped by statement (in order within each: the last write of a row wins, as before). With a
-    DELETE (a forgotten task, a reset) only consecutive rows are grouped: the order stays exactly as marked.
-    """
-    if any(sql.startswith("DELETE") for sql, _ in rows):
-        runs: list[tuple[str, list[tuple[Any, ...]]]] = []
-        for sql, params in rows:
-            if runs and runs[-1][0] == sql:
-                runs[-1][1].append(params)
-            else:
-                runs.append((sql, [params]))
-        return runs
-    grouped: dict[str, list[tuple[Any, ...]]] = {}
-    for sql, params in rows:
-        grouped.setdefault(sql, []).append(params)
-    return list(grouped.items())
-
-
-def _delete_namespace(name: str | None) -> list[tuple[str, tuple[Any, ...]]]:
-    if name is None:
-        return [(f"DELETE FROM {table}", ()) for table in (*_NAMESPACED_TABLES, "namespaces")]
-    return [*((f"DELETE FROM {table} WHERE namespace = ?", (name,)) for table in _NAMESPACED_TABLES),
-            ("DELETE FROM namespaces WHERE name = ?", (name,))]
+def _built(path: Path, rows: dict[str, list[Any]], table: str, build: Callable[..., Any]) -> list[Any]:
+    """Each row of `table` built from its columns, the JSON `record` column decoded; a bad row is a StateError."""
+    built = []
+    for rowid, *columns in rows[table]:
+        try:
+            record_at = _RECORD_COLUMN[table]
+            columns[record_at] = json.loads(columns[record_at])
+            if not isinstance(columns[record_at], dict):
+                raise TypeError("the record is not a JSON object")
+            built.append(build(*columns))
+        except json.JSONDecodeError as exc:
+            raise StateError(f"{path}: table {table}, row {rowid}: bad JSON in the record ({exc})") from None
+        except KeyError as exc:
+            raise StateError(f"{path}: table {table}, row {rowid}: the record is missing {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StateError(f"{path}: table {table}, row {rowid}: the record cannot be read ({exc})") \
+                from None
+    return built
 
 
 _MARKS: dict[type, Callable[[StateStore, Any], None]] = {
@@ -465,95 +448,3 @@ _MARKS: dict[type, Callable[[StateStore, Any], None]] = {
     DeliveryChanged: StateStore._delivery_changed, DeliveryForgotten: StateStore._delivery_forgotten,
     UploadStored: StateStore._upload_stored, UploadDeleted: StateStore._upload_deleted,
 }
-
-
-# -- records: plain JSON for each kind of row ---------------------------------------------------------------
-
-# json.dumps() with options builds a new encoder per call; this one gives the same text.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def _dump(record: dict[str, Any]) -> str:
-    return _ENCODER.encode(record)
-
-
-_TASK_FIELDS = tuple(f.name for f in dataclasses.fields(Task))
-_DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(Delivery))
-
-
-def task_record(task: Task) -> dict[str, Any]:
-    # Shallow, by hand: dataclasses.asdict deep-copies every value and was half the cost of a create.
-    record = {name: getattr(task, name) for name in _TASK_FIELDS}
-    record["progression"] = {"mode": task.progression.mode, "polls": task.progression.polls}
-    mode = task.callback_mode
-    record["callback_mode"] = {"duplicate": mode.duplicate, "delay": mode.delay, "early": mode.early} if mode else None
-    source = task.source  # the source image's bounded copy, base64: a restored task still renders derived output
-    record["source"] = {"data": base64.b64encode(source.data).decode("ascii"), "width": source.width,
-                        "height": source.height, "label": source.label} if source else None
-    return record
-
-
-def task_from_record(record: dict[str, Any]) -> Task:
-    record = dict(record)
-    record["progression"] = Progression(**record["progression"])
-    record["callback_mode"] = CallbackMode(**record["callback_mode"]) if record.get("callback_mode") else None
-    record["durations"] = tuple(record["durations"])
-    record["failure"] = tuple(record["failure"])
-    record["history"] = [tuple(item) for item in record["history"]]
-    source = record.get("source")  # absent from files written before source images
-    record["source"] = SourceImage(base64.b64decode(source["data"]), source["width"], source["height"],
-                                   source["label"]) if source else None
-    return Task(**record)
-
-
-def account_record(account: Account) -> dict[str, Any]:
-    # Reservations are not stored: they are exactly the prices of the tasks still running.
-    return {"credit": account.credit, "spent": account.spent,
-            "spent_by_day": {str(day): amount for day, amount in account.spent_by_day.items()},
-            "name": account.name, "email": account.email}
-
-
-def account_from_record(record: dict[str, Any]) -> Account:
-    return Account(credit=record["credit"], spent=record["spent"],
-                   spent_by_day={int(day): amount for day, amount in record["spent_by_day"].items()},
-                   name=record.get("name"), email=record.get("email"))  # absent from files written before
-
-
-def namespace_record(ns: Namespace) -> dict[str, Any]:
-    offset, frozen_at = ns.clock.state()
-    return {"clock_offset": offset, "clock_frozen_at": frozen_at,
-            "progression": dataclasses.asdict(ns.progression) if ns.progression else None,
-            "callback_mode": dataclasses.asdict(ns.callback_mode) if ns.callback_mode else None,
-            "starting_microcents": ns.ledger.starting}
-
-
-def namespace_from_record(name: str, record: dict[str, Any]) -> NamespaceState:
-    return NamespaceState(
-        name=name, clock_offset=record["clock_offset"], clock_frozen_at=record["clock_frozen_at"],
-        progression=Progression(**record["progression"]) if record["progression"] else None,
-        callback_mode=CallbackMode(**record["callback_mode"]) if record["callback_mode"] else None,
-        starting_microcents=record.get("starting_microcents"),  # absent from files written before it was kept
-    )
-
-
-_UPLOAD_FIELDS = tuple(f.name for f in dataclasses.fields(Upload) if f.name not in ("namespace", "data"))
-
-
-def upload_record(upload: Upload) -> dict[str, Any]:
-    """An upload's row but its bytes (a BLOB column of their own) and namespace (the key's)."""
-    return {name: getattr(upload, name) for name in _UPLOAD_FIELDS}
-
-
-def delivery_record(delivery: Delivery) -> dict[str, Any]:
-    record = {name: getattr(delivery, name) for name in _DELIVERY_FIELDS}
-    record["attempts"] = [attempt.to_dict() for attempt in delivery.attempts]
-    record["body"] = delivery.body.decode("ascii")  # payload() writes ASCII-only JSON
-    return record
-
-
-def delivery_from_record(record: dict[str, Any]) -> Delivery:
-    record = dict(record)
-    record["body"] = record["body"].encode("ascii")
-    record["attempts"] = [Attempt(**attempt) for attempt in record["attempts"]]
-    return Delivery(**record)
-

@@ -17,7 +17,8 @@ from runapi_contracts.conformance.lifecycle import PROGRESSIONS
 from runapi_contracts.conformance.matrix import SCENARIOS as CLIENT_SCENARIOS
 from runapi_contracts.vocabulary import InvalidProgression, Progression
 from runapi_mock import scenarios
-from runapi_mock.openapi import REQUEST_HEADERS, mock_openapi
+from runapi_mock.admin_routes import mock_openapi
+from runapi_mock.openapi import REQUEST_HEADERS
 
 EDGE_VALUES = [
     "auto", "immediate", "manual", "polls:1", "polls:2", "polls:999999", "polls:1000000", " Auto ", "POLLS:7",

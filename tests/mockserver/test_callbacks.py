@@ -28,7 +28,7 @@ from runapi_mock.callbacks import host_allowed
 from runapi_mock.delivery import Attempt, CallbackMode, Delivery, InvalidCallbackMode
 from runapi_mock.lifecycle import Progression
 from runapi_mock.server import RunningServer
-from runapi_mock.state import delivery_from_record, delivery_record
+from runapi_mock.state_records import delivery_from_record, delivery_record
 
 MakeServer = Callable[..., RunningServer]
 CREATE = "/api/v1/flux_kontext/text_to_image"

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from runapi_contracts import validate_response
 from runapi_mock import Settings, create_app, images, sources
 from runapi_mock.model import Upload
-from runapi_mock.state import task_from_record, task_record
+from runapi_mock.state_records import task_from_record, task_record
 
 AUTH = {"Authorization": "Bearer test-key"}
 IMMEDIATE = {**AUTH, "X-Mock-Progression": "immediate"}

@@ -31,14 +31,8 @@ from runapi_mock.delivery import Attempt, CallbackMode, Delivery
 from runapi_mock.events import NullStore
 from runapi_mock.lifecycle import Progression
 from runapi_mock.model import Task
-from runapi_mock.state import (
-    StateError,
-    StateStore,
-    delivery_from_record,
-    delivery_record,
-    task_from_record,
-    task_record,
-)
+from runapi_mock.state import StateError, StateStore
+from runapi_mock.state_records import delivery_from_record, delivery_record, task_from_record, task_record
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/api/v1/flux_kontext/text_to_image"
