@@ -19,6 +19,7 @@ from . import errors, events, lifecycle, scenarios, sources
 from .delivery import CallbackMode
 from .engine_core import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, operation, uuid4_text
 from .engine_namespaces import KEEP, NamespaceSettings
+from .engine_resources import ResourceBook
 from .engine_uploads import UploadBook
 from .lifecycle import Progression
 from .model import JsonObject, Namespace, Task
@@ -27,7 +28,7 @@ from .ratelimit import check_concurrency
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
 
 
-class TaskEngine(NamespaceSettings, UploadBook):
+class TaskEngine(NamespaceSettings, UploadBook, ResourceBook):
     """Creates and reads tasks for every route; the one place that changes a namespace's state."""
 
     # -- create ---------------------------------------------------------------------------------------
