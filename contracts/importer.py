@@ -8,14 +8,12 @@ overlay entry carries a ``why``.
 Which actions is the overlay's ``selection``, data only: actions of one of its ``task_types`` with models
 whose endpoint ends in one of its ``endpoint_suffixes`` (today asynchronous ``*_image``), plus those its
 ``include`` names (segment maps, background removal, layer decomposition return images under other
-names), less its ``exclude``. Each suffix names its modality (``{"_image": "image"}``), which an action
-records (an action's own overlay ``modality``, else its suffix's, else ``defaults.modality``). Serving video
-or audio is a suffix more there, not code. The route is ``/api/v1/{family}/{endpoint}`` with
-the family the contract key's first part in snake case (``flux-kontext/text-to-image`` ->
-``flux_kontext``), which is what every official SDK calls.
-
-The output is canonical JSON (sorted where the contract has no order of its own, two-space indent), so
-importing the same contract twice yields the same bytes.
+names), less its ``exclude``. Each suffix names the modality an action records (else the action's own
+``modality``, else ``defaults.modality``). Each ``overlay/<part>.json`` (``sync.json``...) selects its own
+actions with its own defaults, entries and ``sdk_routes``. An action without models or a model field gets
+its ``implied_model``. The route is ``/api/v1/{family}/{endpoint}``, the family the contract key's first
+part in snake case (``flux-kontext/text-to-image`` -> ``flux_kontext``), as every official SDK calls it.
+The output is canonical JSON (two-space indent): importing the same contract twice yields the same bytes.
 """
 
 from __future__ import annotations
@@ -128,11 +126,8 @@ def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | No
         "model_aliases": copy.deepcopy(overlay.get("model_aliases", {})),
         "families": families,
     }
-    routes = [route for part in overlay.get("parts", {}).values()
-              for route in part.get("sdk_routes", {}).get("routes", ())]
-    if routes:  # routes an official SDK calls that the contract names otherwise (each says which SDK)
-        catalog["sdk_routes"] = routes
-    return catalog
+    routes = [r for part in overlay.get("parts", {}).values() for r in part.get("sdk_routes", {}).get("routes", ())]
+    return {**catalog, "sdk_routes": routes} if routes else catalog  # routes an SDK calls that the contract lacks
 
 
 def render_catalog(catalog: Mapping[str, Any]) -> str:

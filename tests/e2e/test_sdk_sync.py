@@ -66,7 +66,7 @@ def client(cls: Any, server: RunningServer, key: str | None = None) -> tuple[Any
 
 def took_202(recorder: Recorder) -> bool:
     statuses = [status for method, path, status in recorder.seen if method == "POST"]
-    polled = [path for method, path, _ in recorder.seen if method == "GET" and path.startswith("/api/v1/tasks/")]
+    polled = [path for method, path, _ in recorder.seen if method == "GET" and "/api/v1/tasks/" in path]
     return statuses == [202] and len(polled) == 2
 
 
@@ -243,3 +243,16 @@ def test_a_synchronous_action_is_priced_like_a_create(server: RunningServer) -> 
     sdk.shorten_prompt.run(prompt="a cat", options=RequestOptions(headers=IMMEDIATE))
     after = sdk.account.balance()
     assert after.balance_cents == before.balance_cents - 1  # the assumed 1 cent of sync.json
+
+
+def test_the_202_path_works_in_a_namespace(server: RunningServer) -> None:
+    # httpx appends the relative Location to the base URL's path: it must not carry the /ns/<name> prefix.
+    key = f"sync-{uuid.uuid4().hex}"
+    recorder = Recorder()
+    base = f"{server.base_url}/ns/sync-team"
+    options = ClientOptions(api_key=key, base_url=base, max_retries=0)
+    sdk = MidjourneyClient(api_key=key, base_url=base, http_client=HttpClient(options, transport=recorder))
+    result = sdk.shorten_prompt.run(prompt="a red fox in snow", options=RequestOptions(headers=SLOW))
+    assert "fox" in result.prompts[0]
+    assert [path for _, path, _ in recorder.seen][1].startswith("/ns/sync-team/api/v1/tasks/"), recorder.seen
+    assert took_202(recorder), recorder.seen
