@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import load_catalog
+from .openapi_sync import is_sync, sync_components, sync_paths
 from .registry import load_schema
 
 PRODUCTION_URL = "https://runapi.ai"
@@ -204,6 +205,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
     for (family, action), entry in catalog.actions.items():
         component = f"Create_{family}_{action}"
         schemas[component] = _component(f"request/{family}/{action}")
+        if is_sync(entry):  # answers its result at once or by a 202: openapi_sync.py
+            continue
         by_action.setdefault(action, []).append(component)
         title = catalog.titles.get(family, family)
         paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
@@ -231,6 +234,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
     paths.update(files_paths())
     paths.update(_pricing_paths())
+    paths.update(sync_paths(catalog, {key: f"Create_{key[0]}_{key[1]}" for key in catalog.actions}))
+    schemas.update(sync_components(catalog))
     return {
         "openapi": "3.1.0",
         "info": {"title": "RunAPI image generation", "version": "1",

@@ -33,6 +33,10 @@ STATIC_SCHEMAS = (
     "price_schedules", "price_quote", "models",
     # the prompt library (issue 20)
     "prompts",
+    # the synchronous actions' answers, the 202 of the hybrid ones and Suno's persona read (issue 20)
+    "sync_accepted", "answer_speech", "answer_fish_voice", "answer_fish_voices", "answer_transcription",
+    "answer_gemini_audio", "answer_gemini_character", "answer_seed", "answer_prompts", "answer_style",
+    "answer_voice_check", "answer_persona", "answer_aligned_words", "persona_read",
 )
 GENERATED_SCHEMAS = ("price_quote_request",)  # built from the catalog, as the request schemas are
 _H16 = "[0-9A-Fa-f]{1,4}"

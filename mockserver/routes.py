@@ -30,7 +30,7 @@ def catalog_routes(catalog: Catalog) -> list[Route]:
                      methods=["POST"], name=f"create:{family}/{action}"),
                Route(spec.path + "/{task_id}", partial(endpoints.get_task, family=family, action=action),
                      methods=["GET"], name=f"get:{family}/{action}"),
-           )]
+           )[:1 if "sync" in spec.output_spec else 2]]  # a synchronous action answers: nothing to poll there
     docs = [route  # the docs' routes resolve a task's family by model: the synchronous actions have none
             for action in sorted({name for (_, name), spec in catalog.actions.items()
                                   if "sync" not in spec.output_spec})
