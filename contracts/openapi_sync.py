@@ -118,9 +118,10 @@ def sync_paths(catalog: Catalog, request_component: Mapping[tuple[str, str], str
                 action.output_spec["sync"] == "hybrid", _ref(request_component[key]))}
     for entry in catalog.sdk_routes:
         family, _, name = str(entry["action"]).partition("/")
-        action = catalog.action(family.replace("-", "_"), name.replace("-", "_"))
-        if action is None:
+        target = catalog.action(family.replace("-", "_"), name.replace("-", "_"))
+        if target is None:
             continue
+        action = target
         title = catalog.titles.get(action.family, action.family)
         summary = f"{title} {action.name}, as {entry['sdk']} calls it"
         hybrid, where = entry.get("sync") == "hybrid", entry.get("body", "json")

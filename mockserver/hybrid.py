@@ -18,7 +18,7 @@ from starlette.responses import Response
 from . import errors
 from .model import Task
 from .responses import JSON, task_headers
-from .sync_answers import Answer, Facts, answer
+from .sync_answers import Facts, answer
 
 __all__ = ["RETRY_AFTER", "accepted", "final", "stored_response", "task_result"]
 

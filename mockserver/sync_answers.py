@@ -26,7 +26,8 @@ __all__ = ["Answer", "Facts", "answer", "answer_name", "stable_id"]
 
 Answer = tuple[str, Any]  # (content type, body): a JSON object, or text for a transcript's text formats
 JSON_TYPE = "application/json"
-_STOP = frozenset("a an the of and with in on at to for by from very really that this is are its".split())
+_STOP = frozenset(["a", "an", "the", "of", "and", "with", "in", "on", "at", "to", "for", "by", "from", "very",
+                   "really", "that", "this", "is", "are", "its"])
 _STYLE_WORDS = ("warm analog mix", "tight drums", "wide stereo", "clear lead vocal", "polished production")
 
 

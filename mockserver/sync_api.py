@@ -24,8 +24,8 @@ from starlette.routing import Route
 from runapi_contracts import Catalog, Violation, load_catalog
 from runapi_contracts.validate import check_request
 
-from . import errors, hybrid, speech_files, sync_reads
-from .admission import Admission, admit, engine_of, image_origin, settings_of, validation_failed
+from . import hybrid, speech_files, sync_reads
+from .admission import Admission, admit, image_origin, settings_of, validation_failed
 from .endpoints import store_task, task_response
 from .lifecycle import Progression
 from .media import audio, speech
@@ -237,14 +237,15 @@ def sync_routes(catalog: Catalog) -> list[Route]:
         target = catalog.action(family.replace("-", "_"), action.replace("-", "_"))
         if target is None:
             continue
-        args = {"family": target.family, "action": target.name, "sync": str(entry.get("sync", "plain"))}
+        family, action, sync = target.family, target.name, str(entry.get("sync", "plain"))
         body = entry.get("body", "json")
         if body == "multipart":
-            handler = partial(transcribe, **args, defaults=dict(entry.get("defaults", {})))
+            handler = partial(transcribe, family=family, action=action, sync=sync,
+                              defaults=dict(entry.get("defaults", {})))
         elif body in ("query", "path"):
-            handler = partial(read, family=target.family, action=target.name, source=str(body))
+            handler = partial(read, family=family, action=action, source=str(body))
         else:
-            handler = partial(create, **args, fields=dict(entry.get("fields", {})))
+            handler = partial(create, family=family, action=action, sync=sync, fields=dict(entry.get("fields", {})))
         routes.append(Route(str(entry["path"]), handler, methods=[str(entry.get("method", "POST"))],
                             name=f"sdk:{entry['method']} {entry['path']}"))
     return [*routes, *sync_reads.routes]

@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import errors, speech_files
-from .media import audio
 from .admission import Admission, admit, engine_of, settings_of
+from .media import audio
 from .parsing import context
 from .responses import JSON
 
