@@ -29,8 +29,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .responses import JSON, TASK_ID_HEADER
-from .routing import route_path
+from .api.responses import JSON, TASK_ID_HEADER
+from .api.routing import route_path
 
 logger = logging.getLogger("runapi_mock")
 
@@ -40,13 +40,15 @@ ErrorCode = Literal[
     "invalid_progression", "invalid_callback_mode", "invalid_rule", "invalid_account", "invalid_balance",
     "invalid_seconds", "invalid_status", "unknown_scenario",
     "unauthorized", "insufficient_credits", "forbidden", "host_not_allowed", "cross_origin_refused", "not_found",
-    "method_not_allowed",
+    "cli_listen_required", "method_not_allowed",
     "request_conflict", "invalid_transition", "delivery_blocked", "upload_already_received",
-    "upload_already_confirmed", "upload_not_received", "upload_not_pending",
-    "file_expired", "payload_too_large", "unsupported_media_type", "validation_failed", "upload_integrity_error",
+    "upload_already_confirmed", "upload_not_received", "upload_not_pending", "upload_part_unknown",
+    "upload_size_mismatch", "upload_checksum_mismatch",
+    "file_expired", "callback_api_key_unusable", "payload_too_large", "unsupported_media_type", "validation_failed",
+    "upload_integrity_error",
     "rate_limited", "too_many_tasks", "too_many_active_tasks", "too_many_namespaces",
-    "internal_error", "state_write_failed", "service_unavailable", "service_temporarily_unavailable",
-    "insufficient_storage",
+    "too_many_listeners", "internal_error", "state_write_failed", "service_unavailable",
+    "service_temporarily_unavailable", "insufficient_storage",
 ]
 CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "bad_request": (400, "Bad request"),
@@ -68,6 +70,7 @@ CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "forbidden": (403, "Forbidden"),
     "host_not_allowed": (403, "This Host is not one the mock answers on"),
     "cross_origin_refused": (403, "A cross-origin admin write is refused"),
+    "cli_listen_required": (403, "Listener access revoked"),  # the code RunAPI's CLI tests answer 401/403 with
     "not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "request_conflict": (409, "Conflict"),
@@ -77,7 +80,11 @@ CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "upload_already_confirmed": (409, "This signed_id was confirmed already"),
     "upload_not_received": (409, "Nothing was uploaded for this signed_id yet"),
     "upload_not_pending": (409, "This upload takes no more parts"),
+    "upload_part_unknown": (409, "part_ids names a part this upload does not have"),
+    "upload_size_mismatch": (409, "The parts do not add up to the upload's bytes"),
+    "upload_checksum_mismatch": (409, "The parts do not match the upload's md5"),
     "file_expired": (410, "File expired"),
+    "callback_api_key_unusable": (410, "Callback API key is no longer usable"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Content-Type must be application/json"),
     "validation_failed": (422, "Validation failed"),
@@ -86,6 +93,7 @@ CODES: Mapping[ErrorCode, tuple[int, str]] = {
     "too_many_tasks": (429, "The namespace holds the most tasks it keeps"),
     "too_many_active_tasks": (429, "Too many active tasks"),
     "too_many_namespaces": (429, "The mock holds the most namespaces it keeps"),
+    "too_many_listeners": (429, "The key has the most open listener sessions RunAPI allows"),
     "internal_error": (500, "Internal server error"),
     "state_write_failed": (500, "The task could not be stored"),
     "service_unavailable": (503, "Service unavailable"),

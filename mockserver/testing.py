@@ -12,11 +12,24 @@ from starlette.applications import Starlette
 from runapi_contracts.admin import MockAdmin
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
-from .app import create_app
-from .inprocess import serve_in_portal
+from .serving.app import create_app
+from .serving.inprocess import serve_in_portal
 from .settings import Settings
 
 DEFAULT_KEY = "test-key"
+
+
+def close_sdk_client(client: Any) -> None:
+    """Close an official RunAPI SDK client's connections (its API and upload `httpx.Client`s).
+
+    The SDK clients (`runapi-core` 0.10) have no `close()` of their own; their `HttpClient` (`client._http`)
+    has. Left open, each client's sockets are reported as `PytestUnraisableExceptionWarning` when collected,
+    which `-W error` turns into a failure of whichever test is running then. A client without `_http` is
+    left alone.
+    """
+    close = getattr(getattr(client, "_http", None), "close", None)
+    if callable(close):
+        close()
 
 
 class MockHandle:
@@ -154,7 +167,7 @@ class MockHandle:
 class InProcessMock:
     """An app with its lifespan running on an event-loop thread of its own: no port, real background work.
 
-    `client` is a plain `httpx.Client` on the app (see `runapi_mock.inprocess`), there once entered.
+    `client` is a plain `httpx.Client` on the app (see `runapi_mock.serving.inprocess`), there once entered.
     """
 
     def __init__(self, settings: Settings | None = None, *, base_url: str = "http://runapi-mock.local") -> None:

@@ -33,7 +33,7 @@ PATH = "/api/v1/flux_kontext/text_to_image"
 
 def module_of(filename: str) -> str | None:
     """The project module a code object belongs to, as its import name; None outside the project."""
-    path = Path(filename)
+    path = Path(filename).resolve()
     for folder, name in PACKAGES.items():
         if path.is_relative_to(folder):
             parts = path.relative_to(folder).with_suffix("").parts
@@ -84,7 +84,7 @@ async def main() -> Walk:
     app = create_app(Settings(seed=1))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": "Bearer sk-walk"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
         warm = await client.post(PATH, json=BODY, headers=headers)  # caches filled, the namespace opened
         assert warm.status_code == 200, warm.text
         walk = Walk()

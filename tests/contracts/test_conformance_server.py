@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +27,8 @@ from runapi_contracts.conformance import (
 )
 from runapi_contracts.strategies import create_requests
 from runapi_mock import Settings, create_app
-from runapi_mock.cli import main
-from runapi_mock.lifecycle import Progression
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.cli import main
 
 BASE_URL = "http://127.0.0.1:8787"
 ONE_ACTION = [("flux_kontext", "text_to_image")]
@@ -137,6 +138,16 @@ def test_cli_passes_against_the_mock_on_a_port(make_server: Callable[..., Any],
     expected = TASK_ACTIONS * len(CHECKS) + len(ROUTE_CHECKS)
     assert f"target {server.base_url}: {expected} passed, 0 failed, 0 skipped" in out
     assert "callback_verified" in out
+
+
+def test_cli_reports_an_unreachable_target_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as closed:  # bound, never listening: connecting is refused, and no one else takes it
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        code = main(["conformance", "--target", url, "--examples", "1"])
+    out, err = capsys.readouterr()
+    assert code == 3 and out == ""
+    assert err.startswith(f"runapi-mock: error: cannot reach {url}: ConnectError:") and err.count("\n") == 1
 
 
 def test_suite_passes_through_an_async_client_adapter() -> None:

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from runapi.core import FilesClient, NotFoundError, ValidationError
+from runapi.core import ConflictError, FilesClient, NotFoundError, ValidationError
 from runapi.flux_kontext import FluxKontextClient
 
 from runapi_contracts import validate_response
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
 SMOKE = b"hello from java sdk"
@@ -113,7 +113,7 @@ def test_openai_uploads(base_url: str, tmp_path: Path) -> None:
                                                        mime_type="image/png"))
     assert session.status == "pending"
     parts = [conforms("upload_part", uploads.add_part(session.id, half)) for half in halves]
-    with pytest.raises(ValidationError, match="add up to 50 bytes"):
+    with pytest.raises(ConflictError, match="add up to 50 bytes"):  # the upload's parts, not the request: a 409
         uploads.complete(session.id, [parts[0].id])
     done = conforms("upload_object", uploads.complete(session.id, [p.id for p in parts]))
     assert done.status == "completed" and done.file.bytes == len(whole) and done.file.filename == "photo.png"
@@ -140,3 +140,4 @@ def test_the_java_smoke_upload_against_serve_with_no_flags() -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        process.stdout.close()  # an open pipe warns when collected (PytestUnraisableExceptionWarning)

@@ -31,7 +31,7 @@ from runapi.openai_tts import OpenaiTtsClient
 from runapi.suno import SunoClient
 
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 IMMEDIATE = {"X-Mock-Progression": "immediate"}
 SLOW = {"X-Mock-Progression": "polls:1"}

@@ -7,7 +7,7 @@ import re
 from starlette.routing import Mount, Route
 
 from runapi_mock import create_app
-from runapi_mock.admin_routes import mock_openapi
+from runapi_mock.api.admin_routes import mock_openapi
 
 
 def served_admin_operations() -> set[tuple[str, str]]:
@@ -43,7 +43,7 @@ def test_the_document_lists_no_admin_route_the_app_does_not_serve() -> None:
 
 def test_the_table_serves_exactly_the_paths_the_admin_client_calls() -> None:
     from runapi_contracts.admin_paths import AdminPath
-    from runapi_mock.admin_routes import TABLE
+    from runapi_mock.api.admin_routes import TABLE
 
     vocabulary = {value for name, value in vars(AdminPath).items() if name.isupper()}
     assert sorted(route.path for route in TABLE) == sorted(vocabulary)
