@@ -23,9 +23,9 @@ from .delivery import CallbackMode
 from .lifecycle import Progression
 from .listen_book import ListenBook
 from .model import JsonObject, Namespace, Task
-from .resources import ResourceBook
 from .namespaces import KEEP, NamespaceSettings
 from .ratelimit import check_concurrency
+from .resources import ResourceBook
 from .upload_book import UploadBook
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
