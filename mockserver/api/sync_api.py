@@ -173,13 +173,10 @@ async def transcribe(request: Request, family: str, action: str, sync: str,
     sent = admitted.form.get("model")
     model = entry.models.get(sent if isinstance(sent, str) else str((defaults or {}).get("model")))
     body, upload = _form_body(admitted.form, model.fields if model else {}, defaults or {})
-    try:
-        data = await upload.read() if upload is not None else None
-    finally:
-        await admitted.form.close()  # the parts' temporary files
-    if upload is None or data is None:
+    if upload is None:  # (the middleware closes the parts' temporary files)
         raise validation_failed(request, [Violation("file", "required", "file is required (a multipart file part)",
                                                     "/file")])
+    data = await upload.read()
     body["file"] = upload.filename or "audio"
     heard = await run_in_threadpool(_hear, admitted, upload.filename or "audio", data)
     return await _run(request, admitted, family, action, body, sync, heard)
