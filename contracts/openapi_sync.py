@@ -66,7 +66,7 @@ def _responses(action: Action, hybrid: bool) -> dict[str, Any]:
             "description": "Accepted: poll the Location (relative to the base URL) as a task result",
             "headers": {name: {"schema": {"type": "string"}} for name in ("Location", "Retry-After")},
             "content": {"application/json": {"schema": _ref("SyncAccepted")}}}
-    return {**responses, **_errors("400", "401", "402", "409", "413", "415", "422", "429", "455", "500", "503")}
+    return {**responses, **_errors("400", "401", "402", "404", "409", "413", "415", "422", "429", "455", "500", "503")}
 
 
 def _renamed(schema: dict[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:

@@ -52,9 +52,9 @@ def spoken(task: Task) -> tuple[str, str, int | None, int | None, str]:
     """(text, format, sample rate, bitrate in bit/s, voice) of the task's speech, per its output spec."""
     spec, body = _spec(task), task.body
     text = _field(spec, "speech_text", body)
-    fmt = _field(spec, "format", body)
-    if not isinstance(fmt, str) or fmt not in spec.get("formats", ()):
-        fmt = str(spec.get("default_format", "mp3"))
+    fmt = _field(spec, "speech_format", body)  # not `format`: that is an image task's encoding (output.py)
+    if not isinstance(fmt, str) or fmt not in spec.get("speech_formats", ()):
+        fmt = str(spec.get("speech_default_format", "mp3"))
     rate = _field(spec, "sample_rate", body)
     kbps = _field(spec, "bitrate", body)
     voice = _field(spec, "voice", body)

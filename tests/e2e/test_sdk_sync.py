@@ -256,3 +256,12 @@ def test_the_202_path_works_in_a_namespace(server: RunningServer) -> None:
     assert "fox" in result.prompts[0]
     assert [path for _, path, _ in recorder.seen][1].startswith("/ns/sync-team/api/v1/tasks/"), recorder.seen
     assert took_202(recorder), recorder.seen
+
+
+def test_the_admin_api_lists_a_speech_task(server: RunningServer) -> None:
+    # A speech task records no image format: the admin list (and the dashboard) show it like any task.
+    key = f"sync-{uuid.uuid4().hex}"
+    tts, _ = client(OpenaiTtsClient, server, key)
+    tts.text_to_speech.run(model="tts-1", text=TEXT, options=RequestOptions(headers=IMMEDIATE))
+    listed = httpx.get(f"{server.base_url}/_mock/tasks", params={"key": key})
+    assert listed.status_code == 200 and listed.json()["tasks"][0]["status"] == "completed"
