@@ -133,13 +133,13 @@ def _heard_url(admitted: Admission, url: str) -> Heard:
 
 
 def _form_body(form: Any, fields: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any]
-               ) -> tuple[dict[str, Any], UploadFile | None]:
+               ) -> tuple[dict[str, Any], UploadFile | str | None]:
     """A multipart form as the action's JSON fields: `name[]` parts are arrays, numbers and booleans typed by
     the field's spec (a value that does not parse stays text, and validation says so); the file apart."""
     body: dict[str, Any] = dict(defaults)
-    upload = None
+    upload: UploadFile | str | None = None
     for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
+        if isinstance(value, UploadFile) or name == "file":  # a file part without a filename arrives as text
             if name == "file":
                 upload = value
             continue
@@ -176,9 +176,10 @@ async def transcribe(request: Request, family: str, action: str, sync: str,
     if upload is None:  # (the middleware closes the parts' temporary files)
         raise validation_failed(request, [Violation("file", "required", "file is required (a multipart file part)",
                                                     "/file")])
-    data = await upload.read()
-    body["file"] = upload.filename or "audio"
-    heard = await run_in_threadpool(_hear, admitted, upload.filename or "audio", data)
+    data = await upload.read() if isinstance(upload, UploadFile) else upload.encode("utf-8", "surrogatepass")
+    name = (upload.filename if isinstance(upload, UploadFile) else None) or "audio"
+    body["file"] = name
+    heard = await run_in_threadpool(_hear, admitted, name, data)
     return await _run(request, admitted, family, action, body, sync, heard)
 
 
