@@ -73,8 +73,11 @@ def _renamed(schema: dict[str, Any], fields: Mapping[str, str]) -> dict[str, Any
     """A request schema with the SDK's names for the contract's fields (`fields`: SDK name -> contract name)."""
     sdk = {contract: name for name, contract in fields.items()}
     out = copy.deepcopy(schema)
-    out["properties"] = {sdk.get(k, k): v for k, v in out.get("properties", {}).items()}
-    out["required"] = [sdk.get(k, k) for k in out.get("required", ())]
+    for node in (out, *out.get("oneOf", ())):  # the action's schema and each model's variant
+        if "properties" in node:
+            node["properties"] = {sdk.get(k, k): v for k, v in node["properties"].items()}
+        if "required" in node:
+            node["required"] = [sdk.get(k, k) for k in node["required"]]
     return out
 
 
@@ -87,8 +90,8 @@ def _multipart(action: Action, defaults: Mapping[str, Any]) -> dict[str, Any]:
         for name, spec in schema.get("properties", {}).items():
             if name == "file":
                 props[name] = {"type": "string", "contentMediaType": "application/octet-stream"}
-            elif spec.get("type") == "array":
-                props[f"{name}[]"] = spec
+            elif spec.get("type") == "array":  # at most 4 parts each: the form takes 16 parts in all
+                props[f"{name}[]"] = {**spec, "maxItems": min(4, int(spec.get("maxItems", 4)))}
             else:
                 props[name] = spec
         required = [name for name in schema.get("required", ()) if name not in defaults]
@@ -132,8 +135,9 @@ def sync_paths(catalog: Catalog, request_component: Mapping[tuple[str, str], str
             op = _operation(summary, title, action, hybrid, _multipart(action, entry.get("defaults", {})),
                             "multipart/form-data")
         elif where in ("query", "path"):
+            fields = schema.get("properties") or next(iter(schema.get("oneOf", [{}]))).get("properties", {})
             params = [{"name": n, "in": where, "required": where == "path", "schema": s}
-                      for n, s in schema.get("properties", {}).items() if n != "model"]
+                      for n, s in fields.items() if n != "model"]
             op = _operation(summary, title, action, hybrid, None, parameters=params)
         else:
             op = _operation(summary, title, action, hybrid, _renamed(schema, entry.get("fields", {})))
