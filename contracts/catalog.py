@@ -121,6 +121,9 @@ class Catalog:
     default_resolution: str
     titles: Mapping[str, str] = field(default_factory=dict)
     contract: Mapping[str, str] = field(default_factory=dict)
+    # Routes an official SDK calls that the contract names otherwise: {path, method, action (contract key),
+    # sync, fields (SDK name -> contract name), sdk}.
+    sdk_routes: tuple[Mapping[str, Any], ...] = ()
 
     def action(self, family: str, action: str) -> Action | None:
         return self.actions.get((family, action))
@@ -255,6 +258,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         default_resolution=default_resolution,
         titles=titles,
         contract=dict(data.get("contract", {})),
+        sdk_routes=tuple(dict(route) for route in data.get("sdk_routes", ())),
     )
 
 

@@ -12,7 +12,8 @@ names), less its ``exclude``. Each suffix names its modality (``{"_image": "imag
 records (an action's own overlay ``modality``, else its suffix's, else ``defaults.modality``, else its
 output ``kind``). Each file of ``contracts/overlay/`` is a part for one kind of output (``video.json``...):
 a selection of its own, its own ``defaults`` (output spec, prices, timings), ``actions``, ``families`` and
-``contract_additions``, so serving a kind is data in its own file, not code. An action the contract lists
+``contract_additions`` (and ``sdk_routes``: routes an SDK calls that the contract lacks), so serving a kind
+is data in its own file, not code. An action the contract lists
 without models takes the overlay's ``implied_model`` name, and one whose models declare no ``model`` field
 gets an optional one (the SDKs send none), defaulting to the first model. The route is
 ``/api/v1/{family}/{endpoint}`` with
@@ -123,7 +124,7 @@ def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | No
         raw_family = families.setdefault(family, _family(key, entry, scope))
         raw_family["actions"][str(entry["endpoint"])] = _action(key, entry, scope)
     version = overlay.get("contract_versions", {}).get(digest) or contract.get("version") or "unknown"
-    catalog = {
+    catalog: dict[str, Any] = {
         "about": ABOUT,
         "contract": {"version": version, "sha256": digest},
         "resolutions": dict(overlay.get("resolutions", {"1k": 1024, "2k": 2048, "4k": 4096})),
@@ -135,6 +136,9 @@ def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | No
              if k != "why"}
     if sizes:
         catalog["video_sizes"] = sizes
+    routes = [r for part in overlay.get("parts", {}).values() for r in part.get("sdk_routes", {}).get("routes", ())]
+    if routes:
+        catalog["sdk_routes"] = routes  # routes an SDK calls that the contract lacks
     return catalog
 
 

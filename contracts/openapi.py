@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import load_catalog
+from .openapi_sync import is_sync, sync_components, sync_paths
 from .registry import URL_PATTERN, load_schema
 
 PRODUCTION_URL = "https://runapi.ai"
@@ -214,6 +215,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = N
     for (family, action), entry in catalog.actions.items():
         component = f"Create_{family}_{action}"
         schemas[component] = _component(f"request/{family}/{action}")
+        if is_sync(entry):  # answers its result at once or by a 202: openapi_sync.py
+            continue
         by_action.setdefault(action, []).append(component)
         title = catalog.titles.get(family, family)
         paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
@@ -241,6 +244,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = N
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
     paths.update(files_paths(url_sources))
     paths.update(_pricing_paths())
+    paths.update(sync_paths(catalog, {key: f"Create_{key[0]}_{key[1]}" for key in catalog.actions}))
+    schemas.update(sync_components(catalog))
     paths.update(listen_paths())
     return {
         "openapi": "3.1.0",

@@ -34,6 +34,10 @@ STATIC_SCHEMAS = (
     "price_schedules", "price_quote", "models",
     # the prompt library (issue 20)
     "prompts",
+    # the synchronous actions' answers, the 202 of the hybrid ones and Suno's persona read (issue 20)
+    "sync_accepted", "answer_speech", "answer_fish_voice", "answer_fish_voices", "answer_transcription",
+    "answer_gemini_audio", "answer_gemini_character", "answer_seed", "answer_prompts", "answer_style",
+    "answer_voice_check", "answer_persona", "answer_aligned_words", "persona_read",
     # `runapi listen` (issue 20)
     "listen_keys", "listen_secret", "listen_session", "listen_events",
 )

@@ -25,12 +25,13 @@ from .listen_book import ListenBook
 from .model import JsonObject, Namespace, Task
 from .namespaces import KEEP, NamespaceSettings
 from .ratelimit import check_concurrency
+from .resources import ResourceBook
 from .upload_book import UploadBook
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
 
 
-class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
+class TaskEngine(NamespaceSettings, UploadBook, ListenBook, ResourceBook):
     """Creates and reads tasks for every route; the one place that changes a namespace's state."""
 
     # -- create ---------------------------------------------------------------------------------------

@@ -114,6 +114,9 @@ def test_the_reference_selection() -> None:
     videos = set(selected_actions(contract, overlay)) - set(images)  # overlay/video.json's selection
     assert len(videos) == 42 and "grok-imagine/upscale-image" in videos and "suno/visualize-music" not in videos
     assert {contract["actions"][k]["endpoint"] for k in videos} >= {"ai_avatar", "motion_control", "animate"}
+    only_sync = {**overlay, "parts": {"sync": overlay["parts"]["sync"]}}
+    synchronous = set(selected_actions(contract, only_sync)) - set(images)
+    assert len(synchronous) == 15 and {contract["actions"][k]["task_type"] for k in synchronous} == {"synchronous"}
 
 
 def test_which_actions_are_served_is_overlay_data() -> None:
@@ -137,7 +140,9 @@ def test_which_actions_are_served_is_overlay_data() -> None:
 
 def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None:
     # /v1/models reads the catalog: a catalog that also serves video (overlay data only) lists those models too.
-    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), load_overlay()))
+    overlay = load_overlay()
+    overlay = {**overlay, "parts": {"video": overlay["parts"]["video"]}}  # the images and overlay/video.json
+    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), overlay))
     listed = {(entry["id"], endpoint["service"], endpoint["action"], endpoint["modality"])
               for entry in model_list(catalog)["data"] for endpoint in entry["endpoints"]}
     expected = {(model, family, action, target.modality)
@@ -146,8 +151,8 @@ def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None
     assert {modality for *_, modality in listed} == {"image", "video"}
     assert ("grok-imagine-text-to-video", "grok_imagine", "text_to_video", "video") in listed
     assert validate_response("models", model_list(catalog)) == []
-    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == \
-        {"image", "video"}  # the packaged catalog serves both since overlay/video.json
+    packaged = {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]}
+    assert packaged == {"image", "audio", "video"}  # the synchronous actions (overlay/sync.json) are audio and video
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:
