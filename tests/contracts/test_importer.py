@@ -111,7 +111,8 @@ def test_the_reference_selection() -> None:
     assert "grok-imagine/upscale-image" not in images and not any(k.endswith("video") for k in images)
     assert len(images) == 38 and len({k.split("/")[0] for k in images}) == 19
     assert sum(len(contract["actions"][k]["models"]) for k in images) == 66
-    videos = set(selected_actions(contract, overlay)) - set(images)  # overlay/video.json's selection
+    only_video = {**overlay, "parts": {"video": overlay["parts"]["video"]}}
+    videos = set(selected_actions(contract, only_video)) - set(images)  # overlay/video.json's selection
     assert len(videos) == 42 and "grok-imagine/upscale-image" in videos and "suno/visualize-music" not in videos
     assert {contract["actions"][k]["endpoint"] for k in videos} >= {"ai_avatar", "motion_control", "animate"}
     only_sync = {**overlay, "parts": {"sync": overlay["parts"]["sync"]}}
