@@ -38,12 +38,13 @@ from ..engine.events import (
 from ..engine.ledger import Account
 from ..engine.model import Namespace, Snapshot, Task, Upload
 from .state_records import (
+    LOADS,
     account_from_record,
     account_record,
     delete_namespace,
     delivery_from_record,
     delivery_record,
-    dump,
+    encoded,
     namespace_from_record,
     namespace_record,
     runs,
@@ -149,6 +150,8 @@ class StateStore:
         elif version != SCHEMA_VERSION:
             raise StateError(f"{self.path} holds state version {version}; this runapi-mock reads {SCHEMA_VERSION}")
         self._clear_marks()
+        # Each account's record as last handed to the committer: a row is written only when it changes.
+        self._stored_accounts: dict[tuple[str, str], dict[str, Any]] = {}
         self._committer = threading.Thread(target=self._commit_forever, name="runapi-mock-state", daemon=True)
         self._committer.start()
 
@@ -236,7 +239,9 @@ class StateStore:
         with self._lock:
             if name is None:
                 self._clear_marks()
+                self._stored_accounts.clear()
             else:
+                self._stored_accounts = {k: v for k, v in self._stored_accounts.items() if k[0] != name}
                 self._tasks = {k: v for k, v in self._tasks.items() if k[0] != name}
                 self._accounts = {k: v for k, v in self._accounts.items() if k[0] != name}
                 self._deliveries = {k: v for k, v in self._deliveries.items() if k[0] != name}
@@ -270,7 +275,8 @@ class StateStore:
                 return commit
 
     def _rows(self) -> list[tuple[str, tuple[Any, ...]]]:
-        """The statements that write what is marked, in order; the marks are cleared."""
+        """The statements that write what is marked, in order; the marks are cleared. Records stay dicts (a
+        snapshot: no mutable member shared with the engine); the committer encodes them, off the engine's lock."""
         if not (self._tasks or self._accounts or self._namespaces or self._deliveries or self._idempotency
                 or self._uploads or self._dropped):
             return []
@@ -278,28 +284,30 @@ class StateStore:
         for name in self._dropped:
             rows.extend(delete_namespace(name))
         for name, ns in self._namespaces.items():
-            rows.append(("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, dump(namespace_record(ns)))))
+            rows.append(("INSERT OR REPLACE INTO namespaces VALUES (?, ?)", (name, namespace_record(ns))))
         for (name, task_id), task in self._tasks.items():
             if task is None:
                 rows.append(("DELETE FROM tasks WHERE namespace = ? AND id = ?", (name, task_id)))
                 rows.append(("DELETE FROM idempotency WHERE namespace = ? AND task_id = ?", (name, task_id)))
             else:
-                rows.append((_UPSERT_TASK, (name, task_id, dump(task_record(task)))))
+                rows.append((_UPSERT_TASK, (name, task_id, task_record(task))))
         for (name, key), account in self._accounts.items():
-            rows.append(("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
-                         (name, key, dump(account_record(account)))))
+            record = account_record(account)
+            if self._stored_accounts.get((name, key)) != record:  # a create's reservation changes no stored field
+                self._stored_accounts[(name, key)] = record
+                rows.append(("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)", (name, key, record)))
         rows.extend(("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)", row) for row in self._idempotency)
         for (name, delivery_id), delivery in self._deliveries.items():
             if delivery is None:
                 rows.append(("DELETE FROM deliveries WHERE namespace = ? AND id = ?", (name, delivery_id)))
             else:
-                rows.append((_UPSERT_DELIVERY, (name, delivery_id, dump(delivery_record(delivery)))))
+                rows.append((_UPSERT_DELIVERY, (name, delivery_id, delivery_record(delivery))))
         for (name, upload_id), upload in self._uploads.items():
             if upload is None:
                 rows.append(("DELETE FROM uploads WHERE namespace = ? AND id = ?", (name, upload_id)))
             else:
                 rows.append(("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)",
-                             (name, upload_id, dump(upload_record(upload)), upload.data)))
+                             (name, upload_id, upload_record(upload), upload.data)))
         self._clear_marks()
         return rows
 
@@ -314,8 +322,10 @@ class StateStore:
                 return
             try:
                 with self._db_lock:
-                    self._write([row for commit in batch for row in commit.rows])
+                    self._write(encoded([row for commit in batch for row in commit.rows]))
             except Exception:  # some operation's rows were refused: write each apart
+                with self._lock:  # whether its account rows were written is unknown: the next change writes them
+                    self._stored_accounts.clear()
                 self._write_apart(batch)
             else:
                 for commit in batch:
@@ -343,7 +353,7 @@ class StateStore:
                     for commit in batch:
                         self._db.execute("SAVEPOINT operation")
                         try:
-                            for sql, params in commit.rows:
+                            for sql, params in encoded(commit.rows):
                                 self._db.execute(sql, params)
                         except (sqlite3.Error, ValueError) as exc:  # UnicodeEncodeError, OverflowError too
                             self._db.execute("ROLLBACK TO operation")
@@ -395,7 +405,7 @@ class StateStore:
                 if problem != "ok":
                     problem = " ".join(str(problem).replace("*** in database main ***", "").split())
                     raise StateError(f"{self.path} is damaged ({problem}): restore it from a copy or remove it")
-                rows = {table: self._db.execute(sql).fetchall() for table, sql in _LOADS.items()}
+                rows = {table: self._db.execute(sql).fetchall() for table, sql in LOADS.items()}
             except sqlite3.DatabaseError as exc:
                 raise StateError(f"{self.path} cannot be read: {exc}") from None
         built = partial(_built, self.path, rows)
@@ -408,16 +418,6 @@ class StateStore:
             uploads=built("uploads", lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
         )
 
-
-# What load() reads of each table, rowid first, in the order rows were written.
-_LOADS = {
-    "namespaces": "SELECT rowid, name, record FROM namespaces ORDER BY rowid",
-    "tasks": "SELECT rowid, namespace, record FROM tasks ORDER BY rowid",
-    "accounts": "SELECT rowid, namespace, key, record FROM accounts",
-    "idempotency": "SELECT rowid, * FROM idempotency",
-    "deliveries": "SELECT rowid, namespace, record FROM deliveries ORDER BY rowid",
-    "uploads": "SELECT rowid, namespace, record, data FROM uploads ORDER BY rowid",
-}
 _RECORD_COLUMN = {"namespaces": 1, "tasks": 1, "accounts": 2, "deliveries": 1, "uploads": 1}
 
 

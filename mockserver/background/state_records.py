@@ -55,14 +55,21 @@ def dump(record: dict[str, Any]) -> str:
     return _ENCODER.encode(record)
 
 
+def encoded(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """`rows` with each record (a dict parameter) as the JSON its row holds: the committer's work."""
+    return [(sql, tuple(dump(p) if p.__class__ is dict else p for p in params)) for sql, params in rows]
+
+
 _TASK_FIELDS = tuple(f.name for f in dataclasses.fields(Task))
 _MEDIA_FIELDS = tuple(f.name for f in dataclasses.fields(SourceMedia) if f.name != "data")
 _DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(Delivery))
 
 
 def task_record(task: Task) -> dict[str, Any]:
-    # Shallow, by hand: dataclasses.asdict deep-copies every value and was half the cost of a create.
+    # Shallow, by hand: dataclasses.asdict deep-copies every value and was half the cost of a create. A snapshot
+    # all the same (the committer encodes it later): `history` is the one member the engine changes in place.
     record = {name: getattr(task, name) for name in _TASK_FIELDS}
+    record["history"] = list(task.history)
     record["progression"] = {"mode": task.progression.mode, "polls": task.progression.polls}
     mode = task.callback_mode
     record["callback_mode"] = {"duplicate": mode.duplicate, "delay": mode.delay, "early": mode.early} if mode else None
@@ -143,3 +150,13 @@ def delivery_from_record(record: dict[str, Any]) -> Delivery:
     record["attempts"] = [Attempt(**attempt) for attempt in record["attempts"]]
     return Delivery(**record)
 
+
+# What load() reads of each table, rowid first, in the order rows were written.
+LOADS = {
+    "namespaces": "SELECT rowid, name, record FROM namespaces ORDER BY rowid",
+    "tasks": "SELECT rowid, namespace, record FROM tasks ORDER BY rowid",
+    "accounts": "SELECT rowid, namespace, key, record FROM accounts",
+    "idempotency": "SELECT rowid, * FROM idempotency",
+    "deliveries": "SELECT rowid, namespace, record FROM deliveries ORDER BY rowid",
+    "uploads": "SELECT rowid, namespace, record, data FROM uploads ORDER BY rowid",
+}

@@ -1,0 +1,41 @@
+"""--state writes an account's row only when a stored field changed, and still reloads every account right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runapi_contracts.validate import check_request
+from runapi_mock import Settings
+from runapi_mock.background.state import StateStore
+from runapi_mock.background.state_records import account_record
+from runapi_mock.engine.tasks import TaskEngine
+
+BODY = {"model": "flux-kontext-pro", "prompt": "A lighthouse at dusk"}
+
+
+def _tables(engine: TaskEngine, ns_name: str) -> list[str]:
+    """The tables the rows of one create write to."""
+    normalized, _ = check_request("flux_kontext", "text_to_image", BODY)
+    _, _, pending = engine.create_pending(engine.namespace(ns_name), "key", "flux_kontext", "text_to_image",
+                                          dict(normalized), origin="http://127.0.0.1:8787")
+    assert pending is not None
+    pending.wait()
+    return [sql.split()[4] if sql.startswith("INSERT OR REPLACE") else sql.split()[2] for sql, _ in pending.rows]
+
+
+def test_an_account_row_is_written_only_when_it_changed(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db")
+    engine = TaskEngine(Settings(balance_cents=10**6), store)
+    assert "accounts" in _tables(engine, "a")  # a new account
+    assert "accounts" not in _tables(engine, "a")  # a reservation changes no stored field
+    engine.set_balance(engine.namespace("a"), "key", 5000)  # a stored field changed: written
+    store.flush()
+    wanted = account_record(engine.namespace("a").ledger.account("key"))
+    assert "accounts" in _tables(engine, "b")  # another namespace, another row
+    engine.reset("b")
+    assert "accounts" in _tables(engine, "b")  # the reset dropped its row: written again
+    store.close()
+    stored = {(name, key): account_record(account)
+              for name, key, account in StateStore(tmp_path / "state.db").load().accounts}
+    assert stored[("a", "key")] == wanted
+    assert ("b", "key") in stored
