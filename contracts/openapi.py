@@ -231,7 +231,10 @@ def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = N
         "responses": {"200": _json(_ref("TaskResult"), "Task result", _TASK_HEADERS), **_errors("401", "404")},
     }}
     for action, components in sorted(by_action.items()):
-        schema = {"oneOf": [_ref(c) for c in components]} if len(components) > 1 else _ref(components[0])
+        # The family comes from `model` here, so it is required even where an SDK route implies it (Grok's
+        # extend and upscale name no model: the SDKs send none on their own routes).
+        variants = [{"allOf": [_ref(c), {"required": ["model"]}]} for c in components]
+        schema = {"oneOf": variants} if len(variants) > 1 else variants[0]
         paths[f"/v1/{action}"] = {"post": _create(f"Create a {action} task (public docs route; family from model)",
                                                   schema, "Docs routes")}
     paths["/v1/tasks/{task_id}"] = {"get": _status("Get a task (public docs route)", "Docs routes", "task_id")}
