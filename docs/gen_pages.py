@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "contracts" / "catalog.json"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 FAMILIES_INDEX = "families/index.md"
-HELP_WIDTH = 100
+HELP_WIDTH = 78  # the width --help wraps at on the page: a code block shows about 80 columns
 _MARKER = re.compile(r"^<!-- generated: (?P<name>[\w-]+) -->$", re.MULTILINE)
 
 
@@ -227,7 +227,7 @@ def _commands(command: click.Command, parent: click.Context | None = None) -> It
                         terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH)
     yield ctx
     if isinstance(command, click.Group):
-        for name in command.list_commands(ctx):
+        for name in sorted(command.list_commands(ctx), key=lambda n: (n != "serve", n)):  # serve first
             sub = command.get_command(ctx, name)
             if sub is not None:
                 yield from _commands(sub, ctx)
