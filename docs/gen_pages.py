@@ -157,7 +157,7 @@ def _action_section(catalog: Catalog, action: Action, routes: Sequence[str]) -> 
     yield ""
     yield from (f"- {route}" for route in routes)
     yield ""
-    yield f"A completed task lists its files as {_members(action)}, with `usage: {{cost, generated_images}}`."
+    yield f"A completed task lists its files as {_members(action)}, next to `usage` (its cost in USD)."
     aliases = sorted(name for name, alias in catalog.model_aliases.items()
                      if (alias.family, alias.action) == (action.family, action.name))
     if aliases:
@@ -171,6 +171,19 @@ def _action_section(catalog: Catalog, action: Action, routes: Sequence[str]) -> 
         yield (f"| `{model.name}` | {_price(model)} | {model.price_source} | "
                f"{', '.join(_code(f) for f in model.required)} | {', '.join(_code(f) for f in model.forbidden)} |")
     yield ""
+    rules: dict[str, list[str]] = {}
+    for model in action.models.values():
+        for rule in model.rules:
+            message = str(rule.get("message") or rule.get("field") or "")
+            if message and model.name not in rules.setdefault(message, []):
+                rules[message].append(model.name)
+    if rules:
+        yield "Rules across fields (a request that breaks one is a 422 naming it):"
+        yield ""
+        for message, names in rules.items():
+            who = "" if len(names) == len(action.models) else " (" + ", ".join(_code(n) for n in names) + ")"
+            yield f"- {_cell(message)}{who}"
+        yield ""
     yield "| Field | Type | Required | Default | Values | Models | Description |"
     yield "|---|---|---|---|---|---|---|"
     yield from _field_rows(action)
