@@ -133,6 +133,21 @@ class Catalog:
 
         return max(candidates, key=claim), model  # max keeps the first of equal claims
 
+    def served_elsewhere(self, action: str, model: str) -> str:
+        """Where a docs route's unknown `model` is served instead, as a hint for its 422 ("" when nowhere):
+        the other actions that serve it and, when one takes a source image, the field that carries it."""
+        hints = []
+        for other in self.models():
+            if other.name != model or other.action == action:
+                continue
+            hint = f"/v1/{other.action}"
+            if other.source_fields:
+                aliases = self.actions[(other.family, other.action)].field_aliases
+                sent_as = next((a for a, f in aliases.items() if f == other.source_fields[0]), other.source_fields[0])
+                hint += f" (the source image goes in {sent_as})"
+            hints.append(hint)
+        return f"; {model} is served by {', '.join(sorted(set(hints)))}" if hints else ""
+
     def resolve(self, action: str, model: str) -> tuple[Action, str] | None:
         """The same as resolve_docs (the name the server has always called)."""
         return self.resolve_docs(action, model)
