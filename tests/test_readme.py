@@ -91,8 +91,9 @@ def served() -> Iterator[RunningServer]:
 def test_a_script_example_runs(example: Example, served: RunningServer) -> None:
     code = example.code.replace(README_URL, served.base_url)
     for run in ("first", "second"):  # a reader runs an example again against the server still running
-        done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
-                              timeout=120)
+        # -W error: as a reader whose warnings are errors runs it (a DeprecationWarning from the kit fails it)
+        done = subprocess.run([sys.executable, "-W", "error", "-c", code], check=False, capture_output=True,
+                              text=True, timeout=120)
         assert done.returncode == 0, f"{example} failed on its {run} run:\n{done.stdout}\n{done.stderr}"
 
 
