@@ -64,8 +64,8 @@ async def drive(app: Any, n: int) -> float:
 
 
 def mock_app() -> Any:
-    from runapi_mock.app import create_app
-    from runapi_mock.lifecycle import Progression
+    from runapi_mock.engine.lifecycle import Progression
+    from runapi_mock.serving.app import create_app
     from runapi_mock.settings import Settings
 
     return create_app(Settings(progression=Progression.parse("immediate"), balance_cents=10 ** 12,
@@ -88,7 +88,7 @@ def main() -> int:
     import reference_app
 
     if args.no_wake:
-        from runapi_mock.scheduler import Scheduler
+        from runapi_mock.background.scheduler import Scheduler
 
         Scheduler.wake = lambda self: None  # type: ignore[method-assign]
 

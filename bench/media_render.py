@@ -15,12 +15,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-from runapi_mock import images
 from runapi_mock.media import (
     AudioSpec,
     SongSpec,
     VideoSpec,
     caption,
+    images,
     render_audio,
     render_song,
     render_speech,

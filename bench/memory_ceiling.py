@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runapi_contracts.validate import check_request
-from runapi_mock.engine import TaskEngine
+from runapi_mock.engine.tasks import TaskEngine
 from runapi_mock.errors import MockError
 from runapi_mock.settings import Settings
 

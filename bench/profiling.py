@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 def profile_child(port: int, out: Path) -> int:
     """Serve the mock exactly as `runapi-mock serve` does, under pyinstrument (or cProfile), until SIGINT."""
-    from runapi_mock.cli import settings_from_args
-    from runapi_mock.server import serve_forever
+    from runapi_mock.serving.cli import settings_from_args
+    from runapi_mock.serving.server import serve_forever
 
     args = ["--host", HOST, "--port", str(port), "--progression", "immediate", "--balance", str(BIG_BALANCE)]
     settings = settings_from_args(args).replace(callback_secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")

@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--http", default="auto",
                         help="uvicorn's --http: auto (httptools when installed), h11, httptools")
     args = parser.parse_args()
-    # The same uvicorn settings as `runapi-mock serve` (mockserver/server.py: serve_forever).
+    # The same uvicorn settings as `runapi-mock serve` (mockserver/serving/server.py: serve_forever).
     uvicorn.run(app, host=args.host, port=args.port, loop=args.loop, http=args.http, log_level="warning",
                 lifespan="on", access_log=False, timeout_graceful_shutdown=10)
 

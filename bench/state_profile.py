@@ -24,7 +24,7 @@ def per_create_us(store: object, creates: int) -> float:
     """process_time per create (every thread of the process: the committer's work counts too)."""
     from runapi_contracts.validate import check_request
     from runapi_mock import Settings
-    from runapi_mock.engine import TaskEngine
+    from runapi_mock.engine.tasks import TaskEngine
 
     normalized, _ = check_request("flux_kontext", "text_to_image", BODY)
     engine = TaskEngine(Settings(balance_cents=10**9), store)  # type: ignore[arg-type]
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--creates", type=int, default=5000)
     creates = parser.parse_args(argv).creates
-    from runapi_mock.events import NullStore
-    from runapi_mock.state import StateStore
+    from runapi_mock.background.state import StateStore
+    from runapi_mock.engine.events import NullStore
 
     with tempfile.TemporaryDirectory() as folder:
         memory = per_create_us(NullStore(), creates)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import httpx
 
+from .admin_paths import AdminPath, admin_path
 from .vocabulary import NAMESPACE_HEADER, JournalEntry
 
-__all__ = ["MockAdmin", "MockAdminError", "Requester"]
+__all__ = ["AdminPath", "MockAdmin", "MockAdminError", "Requester", "admin_path"]
 
 
 class Requester(Protocol):
@@ -81,7 +81,8 @@ class MockAdmin:
     def available(self) -> bool:
         """Whether the server has this admin API (`GET /_mock/` lists its routes); False when unreachable."""
         try:
-            answer = self.client.request("GET", f"{self.base_url}/_mock/", headers={"Accept": "application/json"})
+            answer = self.client.request("GET", f"{self.base_url}/_mock{AdminPath.INDEX}",
+                                         headers={"Accept": "application/json"})
         except httpx.HTTPError:
             return False
         if answer.status_code != 200:
@@ -92,30 +93,30 @@ class MockAdmin:
             return False
 
     def reset(self, *, every_namespace: bool = False) -> None:
-        self.call("POST", "/reset", params={"all": "1"} if every_namespace else None)
+        self.call("POST", AdminPath.RESET, params={"all": "1"} if every_namespace else None)
 
     def now(self) -> float:
-        return float(self.call("GET", "/clock")["now"])
+        return float(self.call("GET", AdminPath.CLOCK)["now"])
 
     def advance(self, seconds: float) -> float:
         """Move the namespace's clock forward; due status changes and callback retries happen at once."""
-        return float(self.call("POST", "/clock/advance", json={"seconds": seconds})["now"])
+        return float(self.call("POST", AdminPath.CLOCK_ADVANCE, json={"seconds": seconds})["now"])
 
     def freeze(self) -> float:
-        return float(self.call("POST", "/clock/freeze")["now"])
+        return float(self.call("POST", AdminPath.CLOCK_FREEZE)["now"])
 
     def unfreeze(self) -> float:
-        return float(self.call("POST", "/clock/unfreeze")["now"])
+        return float(self.call("POST", AdminPath.CLOCK_UNFREEZE)["now"])
 
     def config(self) -> dict[str, Any]:
-        return dict(self.call("GET", "/config"))
+        return dict(self.call("GET", AdminPath.CONFIG))
 
     def set_progression(self, progression: str | None) -> None:
         """`auto`, `immediate`, `manual`, `polls:N` for new tasks of the namespace (None: server default)."""
-        self.call("PUT", "/config", json={"progression": progression})
+        self.call("PUT", AdminPath.CONFIG, json={"progression": progression})
 
     def set_callback_mode(self, mode: str | None) -> None:
-        self.call("PUT", "/config", json={"callback_mode": mode})
+        self.call("PUT", AdminPath.CONFIG, json={"callback_mode": mode})
 
     # -- scenario rules ----------------------------------------------------------------------------------
 
@@ -123,69 +124,69 @@ class MockAdmin:
                  path: str | None = None, model: str | None = None, key: str | None = None) -> dict[str, Any]:
         """The next `count` matching requests (all, when None) get `scenario`."""
         rule = {"scenario": scenario, "count": count, "method": method, "path": path, "model": model, "key": key}
-        return dict(self.call("POST", "/rules", json={k: v for k, v in rule.items() if v is not None}))
+        return dict(self.call("POST", AdminPath.RULES, json={k: v for k, v in rule.items() if v is not None}))
 
     def clear_rules(self) -> None:
-        self.call("DELETE", "/rules")
+        self.call("DELETE", AdminPath.RULES)
 
     # -- journal and tasks -------------------------------------------------------------------------------
 
     def journal(self, limit: int = 1000, **filters: Any) -> list[JournalEntry]:
         """Requests the namespace received, newest first (filters: `vocabulary.JOURNAL_FILTERS`)."""
-        return list(self.call("GET", "/journal", params={"limit": limit, **filters})["entries"])
+        return list(self.call("GET", AdminPath.JOURNAL, params={"limit": limit, **filters})["entries"])
 
     def tasks(self, limit: int = 1000, **filters: Any) -> list[dict[str, Any]]:
-        return list(self.call("GET", "/tasks", params={"limit": limit, **filters})["tasks"])
+        return list(self.call("GET", AdminPath.TASKS, params={"limit": limit, **filters})["tasks"])
 
     def task(self, task_id: str) -> dict[str, Any]:
         """One task with its history; not counted as a status read."""
-        return dict(self.call("GET", f"/tasks/{task_id}"))
+        return dict(self.call("GET", admin_path(AdminPath.TASK, task_id=task_id)))
 
     def force(self, task_id: str, status: str, *, error: str | None = None) -> dict[str, Any]:
         body = {"status": status, **({"error": error} if error else {})}
-        return dict(self.call("POST", f"/tasks/{task_id}/status", json=body))
+        return dict(self.call("POST", admin_path(AdminPath.TASK_STATUS, task_id=task_id), json=body))
 
     def step(self, task_id: str) -> dict[str, Any]:
-        return dict(self.call("POST", f"/tasks/{task_id}/step"))
+        return dict(self.call("POST", admin_path(AdminPath.TASK_STEP, task_id=task_id)))
 
     # -- credits and callbacks ---------------------------------------------------------------------------
 
     def balance(self, key: str) -> dict[str, Any]:
-        return dict(self.call("GET", "/balance", params={"key": key}))
+        return dict(self.call("GET", AdminPath.BALANCE, params={"key": key}))
 
     def set_balance(self, key: str, cents: int) -> dict[str, Any]:
-        return dict(self.call("PUT", "/balance", json={"key": key, "balance_cents": cents}))
+        return dict(self.call("PUT", AdminPath.BALANCE, json={"key": key, "balance_cents": cents}))
 
     def set_every_balance(self, cents: int) -> dict[str, Any]:
         """`cents` available to every key of the namespace: the known ones, and the start of keys not seen yet."""
-        return dict(self.call("PUT", "/balance", json={"balance_cents": cents}))
+        return dict(self.call("PUT", AdminPath.BALANCE, json={"balance_cents": cents}))
 
     def account(self, key: str) -> dict[str, Any]:
         """`key`'s user (id, name, email, account) and its `balance`, as `GET /api/v1/me` and `/me/balance` show."""
-        return dict(self.call("GET", f"/accounts/{quote(key, safe='')}"))
+        return dict(self.call("GET", admin_path(AdminPath.ACCOUNT, key=key)))
 
     def set_account(self, key: str, *, name: str | None = None, email: str | None = None,
                     balance_cents: int | None = None) -> dict[str, Any]:
         """Give `key` its own user name, email and/or balance (what is left out stays as it is)."""
         change = {"name": name, "email": email, "balance_cents": balance_cents}
-        return dict(self.call("PUT", f"/accounts/{quote(key, safe='')}",
+        return dict(self.call("PUT", admin_path(AdminPath.ACCOUNT, key=key),
                               json={k: v for k, v in change.items() if v is not None}))
 
     def callbacks(self, **filters: Any) -> list[dict[str, Any]]:
-        return list(self.call("GET", "/callbacks", params=filters)["deliveries"])
+        return list(self.call("GET", AdminPath.CALLBACKS, params=filters)["deliveries"])
 
     def callback_secret(self) -> str:
-        return str(self.call("GET", "/callback-secret")["secret"])
+        return str(self.call("GET", AdminPath.CALLBACK_SECRET)["secret"])
 
     def rotate_callback_secret(self) -> str:
-        return str(self.call("POST", "/callback-secret/rotate")["secret"])
+        return str(self.call("POST", AdminPath.CALLBACK_SECRET_ROTATE)["secret"])
 
     # -- uploads (the files API) -------------------------------------------------------------------------
 
     def uploads(self) -> list[dict[str, Any]]:
         """The namespace's uploads, oldest first, each with its `url` and whether it has `expired`."""
-        return list(self.call("GET", "/uploads")["uploads"])
+        return list(self.call("GET", AdminPath.UPLOADS)["uploads"])
 
     def delete_upload(self, upload_id: str) -> None:
         """Forget an upload: its URL answers 404 from then on (a deleted source, for tests)."""
-        self.call("DELETE", f"/uploads/{upload_id}")
+        self.call("DELETE", admin_path(AdminPath.UPLOAD, upload_id=upload_id))

@@ -2,7 +2,7 @@
 
 from importlib import metadata
 
-from .app import create_app
+from .serving.app import create_app
 from .settings import Settings
 
 __version__ = metadata.version("runapi-mock")  # one version: pyproject.toml's

@@ -10,6 +10,10 @@ MockError
  ├── Conflict (409)              ├── InsufficientStorage (507)
  └── Gone (410)                  └── TemporarilyUnavailable (455)
 
+`CODES` is the one table of error codes: code -> HTTP status -> default message. Every raise names a code of it
+(`ErrorCode`, checked by mypy), and the status an error answers with is its code's. `FAILURES` is the table of
+the codes a failed task reports (its `error_code`), with their default messages.
+
 `respond()` is the one place an error becomes a response: app.py registers it for MockErrors, the router's
 404/405 (Starlette HTTPExceptions) and anything unexpected (a 500, its traceback logged).
 """
@@ -19,36 +23,103 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .responses import JSON
-from .routing import route_path
+from .api.responses import JSON, TASK_ID_HEADER
+from .api.routing import route_path
 
 logger = logging.getLogger("runapi_mock")
+
+
+ErrorCode = Literal[
+    "bad_request", "invalid_json", "invalid_header", "invalid_parameter", "invalid_namespace", "invalid_multipart",
+    "invalid_progression", "invalid_callback_mode", "invalid_rule", "invalid_account", "invalid_balance",
+    "invalid_seconds", "invalid_status", "unknown_scenario",
+    "unauthorized", "insufficient_credits", "forbidden", "host_not_allowed", "cross_origin_refused", "not_found",
+    "method_not_allowed",
+    "request_conflict", "invalid_transition", "delivery_blocked", "upload_already_received",
+    "upload_already_confirmed", "upload_not_received", "upload_not_pending",
+    "file_expired", "payload_too_large", "unsupported_media_type", "validation_failed", "upload_integrity_error",
+    "rate_limited", "too_many_tasks", "too_many_active_tasks", "too_many_namespaces",
+    "internal_error", "state_write_failed", "service_unavailable", "service_temporarily_unavailable",
+    "insufficient_storage",
+]
+CODES: Mapping[ErrorCode, tuple[int, str]] = {
+    "bad_request": (400, "Bad request"),
+    "invalid_json": (400, "Malformed JSON"),
+    "invalid_header": (400, "A header is malformed"),
+    "invalid_parameter": (400, "A query parameter is malformed"),
+    "invalid_namespace": (400, "The namespace name is malformed"),
+    "invalid_multipart": (400, "Malformed multipart body"),
+    "invalid_progression": (400, "Unknown progression"),
+    "invalid_callback_mode": (400, "Unknown callback mode"),
+    "invalid_rule": (400, "The rule is malformed"),
+    "invalid_account": (400, "The account is malformed"),
+    "invalid_balance": (400, "The balance is malformed"),
+    "invalid_seconds": (400, "seconds must be a number"),
+    "invalid_status": (400, "Unknown status"),
+    "unknown_scenario": (400, "Unknown scenario"),
+    "unauthorized": (401, "Unauthorized"),
+    "insufficient_credits": (402, "Insufficient credits"),
+    "forbidden": (403, "Forbidden"),
+    "host_not_allowed": (403, "This Host is not one the mock answers on"),
+    "cross_origin_refused": (403, "A cross-origin admin write is refused"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "request_conflict": (409, "Conflict"),
+    "invalid_transition": (409, "The task cannot go to that status"),
+    "delivery_blocked": (409, "This delivery is blocked"),
+    "upload_already_received": (409, "These bytes were uploaded already"),
+    "upload_already_confirmed": (409, "This signed_id was confirmed already"),
+    "upload_not_received": (409, "Nothing was uploaded for this signed_id yet"),
+    "upload_not_pending": (409, "This upload takes no more parts"),
+    "file_expired": (410, "File expired"),
+    "payload_too_large": (413, "Payload too large"),
+    "unsupported_media_type": (415, "Content-Type must be application/json"),
+    "validation_failed": (422, "Validation failed"),
+    "upload_integrity_error": (422, "Upload refused"),
+    "rate_limited": (429, "Too many requests"),
+    "too_many_tasks": (429, "The namespace holds the most tasks it keeps"),
+    "too_many_active_tasks": (429, "Too many active tasks"),
+    "too_many_namespaces": (429, "The mock holds the most namespaces it keeps"),
+    "internal_error": (500, "Internal server error"),
+    "state_write_failed": (500, "The task could not be stored"),
+    "service_unavailable": (503, "Service unavailable"),
+    "service_temporarily_unavailable": (455, "Service temporarily unavailable"),
+    "insufficient_storage": (507, "Insufficient storage"),
+}
+assert set(CODES) == set(get_args(ErrorCode)), "every code has one row"
+
+FailureCode = Literal["generation_failed", "content_policy_violation"]
+FAILURES: Mapping[FailureCode, str] = {
+    "generation_failed": "Image generation failed",
+    "content_policy_violation": "Content policy violation",
+}
+DEFAULT_FAILURE: tuple[str, str] = (FAILURES["generation_failed"], "generation_failed")  # (message, code)
 
 
 class MockError(Exception):
     """An error the API answers with the envelope {"error": {"code", "message"}}."""
 
     status = 500
-    code = "internal_error"
-    message = "Internal server error"
+    code: ErrorCode = "internal_error"
 
     def __init__(
         self,
         message: str | None = None,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         errors: Mapping[str, list[str]] | None = None,
         retry_after: float | None = None,
         task_id: str | None = None,
     ) -> None:
-        self.message = message or self.message
         self.code = code or self.code
+        self.status, default = CODES[self.code]
+        self.message = message or default
         self.errors = dict(errors) if errors else None
         self.retry_after = retry_after
         self.task_id = task_id
@@ -65,105 +136,105 @@ class MockError(Exception):
         if self.retry_after is not None:
             headers["Retry-After"] = str(max(0, math.ceil(self.retry_after)))
         if self.task_id:
-            headers["X-RunAPI-Task-Id"] = self.task_id
+            headers[TASK_ID_HEADER] = self.task_id
         return headers
 
 
 class BadRequest(MockError):
     """The request cannot be read: malformed JSON, a bad header, an unknown scenario name."""
 
-    status, code, message = 400, "bad_request", "Bad request"
+    status, code = 400, "bad_request"
 
 
 class Unauthorized(MockError):
     """Missing, blank or unknown API key."""
 
-    status, code, message = 401, "unauthorized", "Unauthorized"
+    status, code = 401, "unauthorized"
 
 
 class InsufficientCredits(MockError):
     """The task's price exceeds the account's available balance."""
 
-    status, code, message = 402, "insufficient_credits", "Insufficient credits"
+    status, code = 402, "insufficient_credits"
 
 
 class Forbidden(MockError):
     """A request the mock will not serve whoever asks: a foreign Host, a cross-site admin write (hosts.py)."""
 
-    status, code, message = 403, "forbidden", "Forbidden"
+    status, code = 403, "forbidden"
 
 
 class NotFound(MockError):
     """Unknown route, unknown task, or a task of another API key."""
 
-    status, code, message = 404, "not_found", "Not found"
+    status, code = 404, "not_found"
 
 
 class MethodNotAllowed(MockError):
     """The route exists but not for this method."""
 
-    status, code, message = 405, "method_not_allowed", "Method not allowed"
+    status, code = 405, "method_not_allowed"
 
 
 class Conflict(MockError):
     """An Idempotency-Key reused with a different body, or a status change that would go backwards."""
 
-    status, code, message = 409, "request_conflict", "Conflict"
+    status, code = 409, "request_conflict"
 
 
 class Gone(MockError):
     """A generated file past its expiry."""
 
-    status, code, message = 410, "file_expired", "File expired"
+    status, code = 410, "file_expired"
 
 
 class PayloadTooLarge(MockError):
     """The body is over the size limit."""
 
-    status, code, message = 413, "payload_too_large", "Payload too large"
+    status, code = 413, "payload_too_large"
 
 
 class UnsupportedMediaType(MockError):
     """The body is not JSON."""
 
-    status, code, message = 415, "unsupported_media_type", "Content-Type must be application/json"
+    status, code = 415, "unsupported_media_type"
 
 
 class ValidationFailed(MockError):
     """The body breaks the contract; `errors` holds the messages per field."""
 
-    status, code, message = 422, "validation_failed", "Validation failed"
+    status, code = 422, "validation_failed"
 
 
 class RateLimited(MockError):
     """Too many requests, or too many active tasks, for this key."""
 
-    status, code, message = 429, "rate_limited", "Too many requests"
+    status, code = 429, "rate_limited"
 
 
 class ServerError(MockError):
     """An injected (or, never on purpose, a real) internal error."""
 
-    status, code, message = 500, "internal_error", "Internal server error"
+    status, code = 500, "internal_error"
 
 
 class InsufficientStorage(MockError):
     """The uploads the mock holds together are at their bound (--max-upload-total-bytes): RFC 4918's 507, the
     server cannot store the representation. Not a 413: the file may be small, the store is what is full."""
 
-    status, code, message = 507, "insufficient_storage", "Insufficient storage"
+    status, code = 507, "insufficient_storage"
 
 
 class ServiceUnavailable(MockError):
     """The service is temporarily unavailable; retry after Retry-After."""
 
-    status, code, message = 503, "service_unavailable", "Service unavailable"
+    status, code = 503, "service_unavailable"
 
 
 class TemporarilyUnavailable(MockError):
     """RunAPI's non-standard 455: transient, retry with backoff (no SDK maps it)."""
 
-    status, code, message = 455, "service_temporarily_unavailable", "Service temporarily unavailable"
+    status, code = 455, "service_temporarily_unavailable"
 
 
 _HTTP_ERRORS: dict[int, type[MockError]] = {400: BadRequest, 404: NotFound, 405: MethodNotAllowed,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import respx
 
     from runapi_contracts.receiver import CallbackReceiver
-    from runapi_mock.server import RunningServer
+    from runapi_mock.serving.server import RunningServer
     from runapi_mock.settings import Settings
     from runapi_mock.testing import InProcessMock, MockHandle
 
@@ -62,7 +62,7 @@ def _apply_marker(request: pytest.FixtureRequest, handle: MockHandle) -> None:
 @pytest.fixture(scope="session")
 def runapi_settings() -> Settings:
     """Settings for the plugin's mocks; override this fixture in a conftest to change them."""
-    from runapi_mock.lifecycle import Progression
+    from runapi_mock.engine.lifecycle import Progression
     from runapi_mock.settings import Settings
 
     return Settings(port=0, progression=Progression.parse("immediate"))
@@ -87,7 +87,7 @@ def runapi_mock(request: pytest.FixtureRequest, runapi_inprocess: InProcessMock)
 
 @pytest.fixture(scope="session")
 def runapi_served(runapi_settings: Settings) -> Iterator[RunningServer]:
-    from runapi_mock.server import serve_in_thread
+    from runapi_mock.serving.server import serve_in_thread
 
     running = serve_in_thread(runapi_settings)
     yield running

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from .lifecycle import Progression
+from .engine.lifecycle import Progression
 
 ENV_PREFIX = "RUNAPI_MOCK_"
 LOG_FORMATS = ("text", "json")  # of serve's request log on the console

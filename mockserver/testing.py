@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from runapi_contracts.admin import MockAdmin
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
-from .app import create_app
-from .inprocess import serve_in_portal
+from .serving.app import create_app
+from .serving.inprocess import serve_in_portal
 from .settings import Settings
 
 DEFAULT_KEY = "test-key"
@@ -167,7 +167,7 @@ class MockHandle:
 class InProcessMock:
     """An app with its lifespan running on an event-loop thread of its own: no port, real background work.
 
-    `client` is a plain `httpx.Client` on the app (see `runapi_mock.inprocess`), there once entered.
+    `client` is a plain `httpx.Client` on the app (see `runapi_mock.serving.inprocess`), there once entered.
     """
 
     def __init__(self, settings: Settings | None = None, *, base_url: str = "http://runapi-mock.local") -> None:

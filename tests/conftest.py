@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from runapi_mock import Settings, create_app
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"

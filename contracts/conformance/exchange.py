@@ -18,7 +18,7 @@ from .target import Target
 T = TypeVar("T")
 
 
-def _send(target: Target, check: str, method: str, path: str, operation: str, request: Any = None,
+def send(target: Target, check: str, method: str, path: str, operation: str, request: Any = None,
           **options: Any) -> httpx.Response:
     try:
         return target.request(method, path, operation=operation, json=request, **options)
@@ -27,7 +27,7 @@ def _send(target: Target, check: str, method: str, path: str, operation: str, re
                                  request=request) from exc
 
 
-def _body(check: str, operation: str, request: Any, response: httpx.Response) -> Any:
+def body(check: str, operation: str, request: Any, response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -35,7 +35,7 @@ def _body(check: str, operation: str, request: Any, response: httpx.Response) ->
                                  f"{response.text[:200]!r}", request=request) from None
 
 
-def _conform(check: str, operation: str, request: Any, schema: str, body: Any) -> None:
+def conform(check: str, operation: str, request: Any, schema: str, body: Any) -> None:
     violations = validate_response(schema, body)
     if violations:
         first = violations[0]
@@ -48,18 +48,18 @@ def _conform(check: str, operation: str, request: Any, schema: str, body: Any) -
                                  request=request, pointer=pointer)
 
 
-def _expect_error(check: str, operation: str, request: Any, response: httpx.Response, statuses: range | int,
+def expect_error(check: str, operation: str, request: Any, response: httpx.Response, statuses: range | int,
                   why: str) -> None:
     wanted = statuses if isinstance(statuses, range) else range(statuses, statuses + 1)
     if response.status_code not in wanted:
         expected = f"{wanted.start}" if len(wanted) == 1 else f"{wanted.start // 100}xx"
         raise ConformanceFailure(check, operation, f"expected {expected} {why}, got {response.status_code}: "
                                  f"{response.text[:200]!r}", request=request)
-    _conform(check, operation, request, "error", _body(check, operation, request, response))
-    _expect_request_id(check, operation, request, response)
+    conform(check, operation, request, "error", body(check, operation, request, response))
+    expect_request_id(check, operation, request, response)
 
 
-def _expect_request_id(check: str, operation: str, request: Any, response: httpx.Response) -> None:
+def expect_request_id(check: str, operation: str, request: Any, response: httpx.Response) -> None:
     if not response.headers.get("x-request-id"):
         raise ConformanceFailure(check, operation, f"HTTP {response.status_code} has no X-Request-Id header",
                                  request=request)
@@ -73,7 +73,7 @@ def _hypothesis_settings(examples: int) -> settings:
                     verbosity=Verbosity.quiet, print_blob=False)
 
 
-def _for_examples(strategy: st.SearchStrategy[T], examples: int, seed: int | None,
+def for_examples(strategy: st.SearchStrategy[T], examples: int, seed: int | None,
                   body: Callable[[T], None]) -> None:
     @_hypothesis_settings(examples)
     @given(strategy)

@@ -26,10 +26,10 @@ from ..vocabulary import TERMINAL, moves_forward, rank
 from .server import (
     MOCK_BALANCE_CENTS,
     ConformanceFailure,
-    _wait_for_callback,
     check_create_accepted,
     check_status_progress,
     check_terminal_sticky,
+    wait_for_callback,
 )
 from .target import Target
 
@@ -205,7 +205,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert self.receiver is not None
         task = next(self._awaiting())
         operation = f"callback of POST {task.path}"
-        call = _wait_for_callback(self.receiver, task.id, timeout=5.0)
+        call = wait_for_callback(self.receiver, task.id, timeout=5.0)
         if call is None:
             raise ConformanceFailure("callback_verified", operation,
                                      f"task {task.id} ended {task.statuses[-1]}; no callback came in 5s",

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..strategies import CreateRequest, quote_requests
-from .exchange import _body, _conform, _expect_error, _expect_request_id, _for_examples, _send
+from .exchange import body as _body
+from .exchange import conform as _conform
+from .exchange import expect_error as _expect_error
+from .exchange import expect_request_id as _expect_request_id
+from .exchange import for_examples as _for_examples
+from .exchange import send as _send
 from .report import CheckResult, ConformanceFailure, Report
 from .target import Target
 

@@ -22,7 +22,12 @@ from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, InvalidRequest, create_requests, invalid_create_requests
 from ..vocabulary import TERMINAL, moves_forward
 from . import files, pricing
-from .exchange import _body, _conform, _expect_error, _expect_request_id, _for_examples, _send
+from .exchange import body as _body
+from .exchange import conform as _conform
+from .exchange import expect_error as _expect_error
+from .exchange import expect_request_id as _expect_request_id
+from .exchange import for_examples as _for_examples
+from .exchange import send as _send
 from .report import CheckResult, ConformanceFailure, Report
 from .target import StopConformance, Target
 
@@ -191,7 +196,7 @@ def check_callback(target: Target, receiver: CallbackReceiver, request: CreateRe
     operation = f"callback of POST {request.path}"
     if seen[-1] not in TERMINAL:
         raise ConformanceFailure(check, operation, f"task {task_id} did not end within {wait}s", request=body)
-    call = _wait_for_callback(receiver, task_id, timeout)
+    call = wait_for_callback(receiver, task_id, timeout)
     if call is None:
         raise ConformanceFailure(check, operation, f"no callback for task {task_id} within {timeout}s",
                                  request=body)
@@ -208,7 +213,7 @@ def check_callback(target: Target, receiver: CallbackReceiver, request: CreateRe
     return dict(payload)
 
 
-def _wait_for_callback(receiver: CallbackReceiver, task_id: str, timeout: float) -> Any:
+def wait_for_callback(receiver: CallbackReceiver, task_id: str, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         for call in receiver.calls:

@@ -23,7 +23,7 @@ from functools import lru_cache
 import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from .. import images
+from . import images
 from .tones import melody
 
 __all__ = ["CONTENT_TYPES", "ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster",

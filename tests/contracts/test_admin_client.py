@@ -10,7 +10,7 @@ import pytest
 
 from runapi_contracts.admin import MockAdmin, MockAdminError
 from runapi_contracts.conformance import Target
-from runapi_mock.server import RunningServer
+from runapi_mock.serving.server import RunningServer
 
 BODY = {"model": "flux-2-pro-text-to-image", "prompt": "a red bicycle"}
 PATH = "/api/v1/flux_2/text_to_image"

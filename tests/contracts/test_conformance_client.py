@@ -32,8 +32,8 @@ from runapi_contracts.conformance.client import (
     assert_client_conforms,
     run_client_conformance,
 )
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer
 
 KEY = "conformance-key"
 ALL_CHECKS = {check.name for check in CHECKS}

@@ -127,7 +127,7 @@ def test_storage_taking_any_bytes_fails_upload_mismatch_rejected() -> None:
 def test_a_mock_that_never_reads_its_sources_fails_deleted_source_fails(monkeypatch: pytest.MonkeyPatch,
                                                                        make_client: Callable[..., TestClient]) -> None:
     """Broken server (d): source URLs on the mock's own uploads are not checked (sources.resolve disabled)."""
-    monkeypatch.setattr("runapi_mock.sources.resolve", lambda *args, **kwargs: None)
+    monkeypatch.setattr("runapi_mock.engine.sources.resolve", lambda *args, **kwargs: None)
 
     report = _run(Target.from_client(make_client()), examples=1)
 

@@ -27,8 +27,8 @@ from runapi_contracts.conformance import (
 )
 from runapi_contracts.strategies import create_requests
 from runapi_mock import Settings, create_app
-from runapi_mock.cli import main
-from runapi_mock.lifecycle import Progression
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.cli import main
 
 BASE_URL = "http://127.0.0.1:8787"
 ONE_ACTION = [("flux_kontext", "text_to_image")]

@@ -32,7 +32,7 @@ from runapi_contracts.strategies import (
     invalid_create_requests,
 )
 from runapi_contracts.validate import format_checker, validate_response
-from runapi_mock import cli
+from runapi_mock.serving import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "fixtures" / "contracts"

@@ -40,6 +40,6 @@ def test_every_contracts_module_imports_without_the_server() -> None:
 
 def test_the_guard_catches_a_server_import() -> None:
     # What a module of the contracts package importing the server would do.
-    result = _run("import runapi_contracts.admin; import runapi_mock.lifecycle")
+    result = _run("import runapi_contracts.admin; import runapi_mock.engine.lifecycle")
     assert result.returncode != 0
     assert "runapi_contracts imported the server: runapi_mock" in result.stderr

@@ -15,9 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from runapi_contracts import load_catalog
 from runapi_contracts.conformance import BudgetExceeded, BudgetGuard, Target, live_target, run_live_conformance
 from runapi_mock import Settings, create_app
-from runapi_mock.cli import main
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.cli import main
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 LIVE_KEY = "live-key"
 

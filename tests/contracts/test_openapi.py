@@ -6,7 +6,7 @@ import schemathesis
 
 from runapi_contracts import load_catalog, load_schema
 from runapi_contracts.openapi import runapi_openapi
-from runapi_mock.openapi import mock_openapi
+from runapi_mock.api.admin_routes import mock_openapi
 
 
 def _operations(doc: dict) -> set[str]:

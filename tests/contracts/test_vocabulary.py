@@ -16,8 +16,9 @@ from runapi_contracts import vocabulary as v
 from runapi_contracts.conformance.lifecycle import PROGRESSIONS
 from runapi_contracts.conformance.matrix import SCENARIOS as CLIENT_SCENARIOS
 from runapi_contracts.vocabulary import InvalidProgression, Progression
-from runapi_mock import scenarios
-from runapi_mock.openapi import REQUEST_HEADERS, mock_openapi
+from runapi_mock.api.admin_routes import mock_openapi
+from runapi_mock.api.openapi import REQUEST_HEADERS
+from runapi_mock.engine import scenarios
 
 EDGE_VALUES = [
     "auto", "immediate", "manual", "polls:1", "polls:2", "polls:999999", "polls:1000000", " Auto ", "POLLS:7",

@@ -29,7 +29,7 @@ from runapi.flux_kontext import FluxKontextClient
 
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 CHROMIUM = os.environ.get("RUNAPI_CHROMIUM", "/usr/bin/chromium")
 # Names the host tests browse under resolve to 127.0.0.1 inside the browser only: evil.example plays a DNS

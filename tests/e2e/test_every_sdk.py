@@ -36,8 +36,8 @@ from runapi_contracts.output import result_layout, result_urls
 from runapi_contracts.registry import model_schema
 from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "requests"

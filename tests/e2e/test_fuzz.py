@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
 
 from runapi_contracts.receiver import CallbackReceiver
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 from runapi_mock.settings import Settings
 
 KEY = "test-key"

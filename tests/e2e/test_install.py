@@ -60,7 +60,7 @@ def test_building_from_a_clone_leaves_no_build_folder_behind(built: tuple[set[st
     before, after, wheel = built
     assert after == before, after ^ before  # no build/, no runapi_mock.egg-info
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"runapi_mock/cli.py", "runapi_mock/media/video.py", "runapi_contracts/signing.py",
+    assert {"runapi_mock/serving/cli.py", "runapi_mock/media/video.py", "runapi_contracts/signing.py",
             "runapi_contracts/catalog.json"} <= set(names)
 
 
@@ -70,7 +70,8 @@ def test_the_build_warns_of_no_package_left_out(built: tuple[set[str], set[str],
     assert "running bdist_wheel" in log  # the backend's output is there to read
     assert "absent from the `packages` configuration" not in log, log
     names = set(zipfile.ZipFile(built[2]).namelist())
-    assert {"runapi_mock/ui/index.html", "runapi_mock/ui/app.js", "runapi_contracts/schemas/task.json"} <= names
+    assert {"runapi_mock/serving/ui/index.html", "runapi_mock/serving/ui/app.js",
+            "runapi_contracts/schemas/task.json"} <= names
 
 
 def test_a_build_folder_that_was_there_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

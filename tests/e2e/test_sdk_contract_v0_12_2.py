@@ -22,8 +22,8 @@ from runapi.topaz import TopazClient
 
 from runapi_contracts import load_catalog
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "v0122-key"
 SOURCE = "https://example.com/source.png"

@@ -23,7 +23,7 @@ from runapi.flux_kontext import FluxKontextClient
 
 from runapi_contracts import validate_response
 from runapi_mock import Settings
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
 SMOKE = b"hello from java sdk"

@@ -33,8 +33,8 @@ from runapi.flux_kontext import FluxKontextClient
 from runapi.gpt_image_2 import GptImage2Client
 
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
 SOURCE = "https://example.com/source.png"

@@ -24,8 +24,8 @@ import pytest
 from PIL import Image
 
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 SEEDS = Path("/work/shared/seeds")
 HOST = "https://runapi.ai"

@@ -17,8 +17,8 @@ from runapi.gpt_image_2 import GptImage2Client
 
 from runapi_contracts.admin import MockAdmin
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "chain-key"
 

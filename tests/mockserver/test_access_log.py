@@ -19,9 +19,9 @@ import pytest
 
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_mock import Settings
-from runapi_mock.access_log import AccessLog, Line, as_json, attach, logged, text
-from runapi_mock.app import create_app
-from runapi_mock.server import RunningServer, serve_in_thread
+from runapi_mock.serving.access_log import AccessLog, Line, as_json, attach, logged, text
+from runapi_mock.serving.app import create_app
+from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Bearer test-key"}
@@ -247,7 +247,7 @@ def test_the_banner_prints_before_any_request_line(monkeypatch: pytest.MonkeyPat
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from starlette.testclient import TestClient
 
-    from runapi_mock import cli, server
+    from runapi_mock.serving import cli, server
 
     def serve_forever(settings: Settings, on_ready: Any, *, app: Any, **options: Any) -> None:
         # a request before the banner is out

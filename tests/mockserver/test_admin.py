@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runapi_mock.journal import Entry, Journal
+from runapi_mock.engine.journal import Entry, Journal
 
 AUTH = {"Authorization": "Bearer test-key"}
 PATH = "/api/v1/flux_kontext/text_to_image"

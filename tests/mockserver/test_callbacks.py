@@ -24,11 +24,11 @@ import pytest
 from runapi_contracts import validate_response
 from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
 from runapi_contracts.signing import SignatureMismatch, verify
-from runapi_mock.callbacks import host_allowed
-from runapi_mock.delivery import Attempt, CallbackMode, Delivery, InvalidCallbackMode
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import RunningServer
-from runapi_mock.state import delivery_from_record, delivery_record
+from runapi_mock.background.callbacks import host_allowed
+from runapi_mock.background.state_records import delivery_from_record, delivery_record
+from runapi_mock.engine.delivery import Attempt, CallbackMode, Delivery, InvalidCallbackMode
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import RunningServer
 
 MakeServer = Callable[..., RunningServer]
 CREATE = "/api/v1/flux_kontext/text_to_image"

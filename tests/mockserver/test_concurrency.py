@@ -40,8 +40,8 @@ from runapi_contracts import load_catalog, validate_response
 from runapi_contracts.receiver import CallbackReceiver, ReceivedCallback
 from runapi_contracts.signing import SignatureError, callback_headers, generate_secret, verify
 from runapi_mock import Settings
-from runapi_mock.ledger import MICROCENTS
-from runapi_mock.server import RunningServer
+from runapi_mock.engine.ledger import MICROCENTS
+from runapi_mock.serving.server import RunningServer
 
 MakeServer = Callable[..., RunningServer]
 

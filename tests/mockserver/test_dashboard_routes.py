@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from runapi_mock import dashboard
-from runapi_mock.delivery import Delivery
-from runapi_mock.events import DeliveryChanged, NamespaceReset
-from runapi_mock.server import RunningServer
+from runapi_mock.engine.delivery import Delivery
+from runapi_mock.engine.events import DeliveryChanged, NamespaceReset
+from runapi_mock.serving import dashboard
+from runapi_mock.serving.server import RunningServer
 
 AUTH = {"Authorization": "Bearer test-key"}
 PATH = "/api/v1/flux_kontext/text_to_image"
@@ -191,7 +191,7 @@ def test_the_server_stops_promptly_with_a_stream_open(make_server: Callable[...,
 
 def test_the_serve_banner_prints_the_dashboard_url(monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from runapi_mock import cli, server
+    from runapi_mock.serving import cli, server
 
     def ready_at_once(settings: Any, on_ready: Callable[[str], None], **_: Any) -> None:
         on_ready("http://127.0.0.1:8787")

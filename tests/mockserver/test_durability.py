@@ -13,10 +13,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_mock import Settings, create_app
-from runapi_mock.events import TaskCreated
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import serve_in_thread
-from runapi_mock.state import StateError, StateStore
+from runapi_mock.background.state import StateError, StateStore
+from runapi_mock.engine.events import TaskCreated
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import serve_in_thread
 
 CREATE = "/api/v1/flux_kontext/text_to_image"
 AUTH = {"Authorization": "Bearer durable-key", "Content-Type": "application/json"}

@@ -12,9 +12,8 @@ import pytest
 
 from runapi_contracts import load_catalog
 from runapi_mock import errors
-from runapi_mock.callbacks import Dispatcher
-from runapi_mock.engine import TaskEngine
-from runapi_mock.events import (
+from runapi_mock.background.callbacks import Dispatcher
+from runapi_mock.engine.events import (
     Event,
     NamespaceChanged,
     NamespaceReset,
@@ -25,8 +24,9 @@ from runapi_mock.events import (
     TaskTerminal,
     TaskUpdated,
 )
-from runapi_mock.lifecycle import Progression
-from runapi_mock.model import Namespace, NamespaceState, Snapshot, Task
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.engine.model import Namespace, NamespaceState, Snapshot, Task
+from runapi_mock.engine.tasks import TaskEngine
 from runapi_mock.settings import Settings
 
 KEY = "engine-key"

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from runapi_contracts import load_catalog
 from runapi_mock import create_app
-from runapi_mock.routing import ExactRouter
+from runapi_mock.api.routing import ExactRouter
 
 AUTH = {"Authorization": "Bearer test-key"}
 FLUX = "/api/v1/flux_kontext/text_to_image"

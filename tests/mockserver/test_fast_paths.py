@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from starlette.responses import JSONResponse
 
-from runapi_mock.engine import uuid4_text
-from runapi_mock.responses import _ENCODER, JSON
+from runapi_mock.api.responses import _ENCODER, JSON
+from runapi_mock.engine.tasks import uuid4_text
 
 
 def test_task_ids_are_what_uuid_writes_for_a_version_4_uuid() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
-from runapi_mock.server import serve_in_thread
-from runapi_mock.state import StateStore
+from runapi_mock.background.state import StateStore
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving.server import serve_in_thread
 
 CREATE = "/api/v1/flux_kontext/text_to_image"
 BODY = {"model": "flux-kontext-pro", "prompt": "a red bicycle"}

@@ -56,7 +56,7 @@ def test_all_turns_the_host_check_off(make_client: Callable[..., TestClient], va
 
 
 def test_the_policy_reads_hosts_as_browsers_send_them() -> None:
-    from runapi_mock.hosts import HostPolicy
+    from runapi_mock.api.hosts import HostPolicy
 
     policy = HostPolicy(("svc",), None)
     assert policy.allows("svc:80") and policy.allows("SVC") and policy.allows("127.0.0.1:1")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from runapi_contracts.output import dimensions
-from runapi_mock.images import ImageCache, caption, content_type, extension, render
+from runapi_mock.media.images import ImageCache, caption, content_type, extension, render
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_render_is_deterministic(fmt: str) -> None:
 
 def test_render_is_deterministic_across_processes() -> None:
     code = (
-        "import sys; from runapi_mock.images import render; "
+        "import sys; from runapi_mock.media.images import render; "
         "sys.stdout.buffer.write(render('task-1', 64, 48, 'png'))"
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)

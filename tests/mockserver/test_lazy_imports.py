@@ -15,7 +15,8 @@ LAZY = ("httpx", "jsonschema")
 
 
 def test_the_serve_path_imports_neither_httpx_nor_jsonschema() -> None:
-    code = ("import json, sys; import runapi_mock.cli, runapi_mock.server; from runapi_mock.app import create_app; "
+    code = ("import json, sys; import runapi_mock.serving.cli, runapi_mock.serving.server; "
+            "from runapi_mock.serving.app import create_app; "
             f"create_app(); print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {LAZY!r})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []

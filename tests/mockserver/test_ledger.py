@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_mock import errors
-from runapi_mock.ledger import MICROCENTS, Ledger
+from runapi_mock.engine.ledger import MICROCENTS, Ledger
 
 AUTH = {"Authorization": "Bearer test-key"}
 KONTEXT = ("/api/v1/flux_kontext/text_to_image", {"model": "flux-kontext-pro", "prompt": "x"})  # 2.5 cents

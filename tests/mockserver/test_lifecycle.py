@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runapi_mock import lifecycle
-from runapi_mock.clock import VirtualClock
-from runapi_mock.lifecycle import InvalidProgression, Progression, next_change_in, status_on_path, step_at
+from runapi_mock.engine import lifecycle
+from runapi_mock.engine.clock import VirtualClock
+from runapi_mock.engine.lifecycle import InvalidProgression, Progression, next_change_in, status_on_path, step_at
 
 AUTH = {"Authorization": "Bearer test-key"}
 FK_PATH = "/api/v1/flux_kontext/text_to_image"

@@ -15,8 +15,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from runapi_mock import images
-from runapi_mock.media import VideoSpec, caption, derive, frame_at, poster, probe, render_speech, render_video
+from runapi_mock.media import VideoSpec, caption, derive, frame_at, images, poster, probe, render_speech, render_video
 from tests.mockserver.media_helpers import correlation, rms, samples
 
 LABEL = caption("kling-v3", 640, 360, 3.0, "task-v1", "A cat surfing a wave at sunset", has_audio=True)

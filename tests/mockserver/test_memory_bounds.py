@@ -11,7 +11,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from runapi_contracts import vocabulary
-from runapi_mock import uploads
+from runapi_mock.engine import uploads
 
 AUTH = {"Authorization": "Bearer memory-key"}
 CREATE = "/api/v1/flux_kontext/text_to_image"

@@ -54,7 +54,7 @@ def test_settings_and_balances_count_as_holding_something(make_client: Callable[
 
 
 def test_the_bound_is_a_flag_a_variable_and_in_the_config(make_client: Callable[..., TestClient]) -> None:
-    from runapi_mock.cli import settings_from_args
+    from runapi_mock.serving.cli import settings_from_args
 
     assert settings_from_args(["--max-namespaces", "7"]).max_namespaces == 7
     assert Settings.from_env({"RUNAPI_MOCK_MAX_NAMESPACES": "9"}).max_namespaces == 9

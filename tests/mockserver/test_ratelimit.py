@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_mock import errors
-from runapi_mock.ratelimit import RateLimiter, check_concurrency
+from runapi_mock.engine.ratelimit import RateLimiter, check_concurrency
 
 AUTH = {"Authorization": "Bearer test-key"}
 PATH = "/api/v1/flux_kontext/text_to_image"  # catalog timing: 2 s pending + 10 s processing

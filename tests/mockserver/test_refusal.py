@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from runapi_mock.parsing import DRAIN_LIMIT
-from runapi_mock.server import RunningServer
+from runapi_mock.api.parsing import DRAIN_LIMIT
+from runapi_mock.serving.server import RunningServer
 
 PATH = "/api/v1/flux_kontext/text_to_image"
 MIB = 1024 * 1024
@@ -24,7 +24,7 @@ PIECE = 64 * 1024
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     from runapi_mock import Settings
-    from runapi_mock.server import serve_in_thread
+    from runapi_mock.serving.server import serve_in_thread
 
     running: RunningServer = serve_in_thread(Settings(port=0))
     try:

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_contracts import validate_response
-from runapi_mock.ledger import Ledger
+from runapi_mock.engine.ledger import Ledger
 
 AUTH = {"Authorization": "Bearer test-key"}
 IMMEDIATE = {**AUTH, "X-Mock-Progression": "immediate"}

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runapi_mock import errors, scenarios
-from runapi_mock.scenarios import SCENARIOS, Rule, RuleBook, lookup
+from runapi_mock import errors
+from runapi_mock.engine import scenarios
+from runapi_mock.engine.scenarios import SCENARIOS, Rule, RuleBook, lookup
 
 AUTH = {"Authorization": "Bearer test-key"}
 JSON_TYPE = {"Content-Type": "application/json"}  # admin writes must say JSON

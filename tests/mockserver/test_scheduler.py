@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from runapi_mock.scheduler import Scheduler
+from runapi_mock.background.scheduler import Scheduler
 
 
 def test_stop_returns_even_right_after_a_wake() -> None:

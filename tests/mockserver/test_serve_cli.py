@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from runapi_mock import Settings, cli, server
-from runapi_mock.lifecycle import Progression
+from runapi_mock import Settings
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.serving import cli, server
 from runapi_mock.settings import SERVE_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_mock import Settings
-from runapi_mock.lifecycle import Progression
+from runapi_mock.engine.lifecycle import Progression
 from runapi_mock.settings import InvalidSetting, parse_setting
 
 AUTH = {"Authorization": "Bearer test-key"}

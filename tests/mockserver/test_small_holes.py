@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runapi_mock import Settings, cli, create_app, server
-from runapi_mock.state import StateError, StateStore
+from runapi_mock import Settings, create_app
+from runapi_mock.background.state import StateError, StateStore
+from runapi_mock.serving import cli, server
 
 AUTH = {"Authorization": "Bearer holes-key"}
 CREATE = "/api/v1/flux_kontext/text_to_image"

@@ -14,9 +14,11 @@ from PIL import Image, ImageDraw, ImageOps
 from starlette.testclient import TestClient
 
 from runapi_contracts import validate_response
-from runapi_mock import Settings, create_app, images, sources
-from runapi_mock.model import Upload
-from runapi_mock.state import task_from_record, task_record
+from runapi_mock import Settings, create_app
+from runapi_mock.background.state_records import task_from_record, task_record
+from runapi_mock.engine import sources
+from runapi_mock.engine.model import Upload
+from runapi_mock.media import images
 
 AUTH = {"Authorization": "Bearer test-key"}
 IMMEDIATE = {**AUTH, "X-Mock-Progression": "immediate"}

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runapi_mock import Settings, server
-from runapi_mock.server import Stack, fastest_stack, serve_in_thread
+from runapi_mock import Settings
+from runapi_mock.serving import server
+from runapi_mock.serving.server import Stack, fastest_stack, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/api/v1/flux_kontext/text_to_image"
@@ -50,7 +51,7 @@ def test_without_uvloop_and_httptools_the_mock_serves_on_asyncio_and_h11(monkeyp
 def _banner(*blocked: str) -> list[str]:
     """The first three banner lines of `runapi-mock serve` with `blocked` modules made unimportable."""
     code = ("import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in blocked)
-            + "from runapi_mock.cli import main\nsys.exit(main(['serve', '--port', '0']))\n")
+            + "from runapi_mock.serving.cli import main\nsys.exit(main(['serve', '--port', '0']))\n")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)

@@ -26,19 +26,14 @@ from starlette.testclient import TestClient
 from runapi_contracts import load_catalog
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_contracts.signing import verify
-from runapi_mock import Settings, cli, create_app
-from runapi_mock.delivery import Attempt, CallbackMode, Delivery
-from runapi_mock.events import NullStore
-from runapi_mock.lifecycle import Progression
-from runapi_mock.model import Task
-from runapi_mock.state import (
-    StateError,
-    StateStore,
-    delivery_from_record,
-    delivery_record,
-    task_from_record,
-    task_record,
-)
+from runapi_mock import Settings, create_app
+from runapi_mock.background.state import StateError, StateStore
+from runapi_mock.background.state_records import delivery_from_record, delivery_record, task_from_record, task_record
+from runapi_mock.engine.delivery import Attempt, CallbackMode, Delivery
+from runapi_mock.engine.events import NullStore
+from runapi_mock.engine.lifecycle import Progression
+from runapi_mock.engine.model import Task
+from runapi_mock.serving import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATE = "/api/v1/flux_kontext/text_to_image"

@@ -9,8 +9,8 @@ from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
 from runapi_contracts import load_catalog
-from runapi_mock import routes
-from runapi_mock.status_routes import family_status_routes
+from runapi_mock.api import routes
+from runapi_mock.api.status_routes import family_status_routes
 
 AUTH = {"Authorization": "Bearer test-key", "X-Mock-Progression": "immediate"}
 BODY = {"model": "flux-2-pro-text-to-image", "prompt": "a red bicycle"}

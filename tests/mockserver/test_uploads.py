@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 
 from runapi_contracts import validate_response
 from runapi_mock import Settings, create_app
-from runapi_mock.server import RunningServer
-from runapi_mock.uploads import sniff_mime
+from runapi_mock.engine.uploads import sniff_mime
+from runapi_mock.serving.server import RunningServer
 
 AUTH = {"Authorization": "Bearer test-key"}
 JSON_TYPE = {"Content-Type": "application/json"}  # admin writes must say JSON

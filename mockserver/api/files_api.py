@@ -1,0 +1,318 @@
+"""RunAPI's files API: POST /api/v1/files (URL or base64 source), the direct upload (prepare, PUT, confirm), the
+uploads served at their URLs, and the admin view of them. The rules live in uploads.py.
+
+A URL source is fetched only from loopback or an --allow-callback-host host (the callbacks' allow-list): any
+other host is refused before anything is contacted. A URL on the mock's own files is read from the engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runapi_contracts import Violation
+from runapi_contracts.vocabulary import NAMESPACE_HEADER
+
+from .. import errors
+from ..engine import events, uploads
+from ..engine.model import Namespace, Upload
+from ..engine.tasks import TaskEngine
+from ..engine.uploads import BadUpload, Field
+from ..settings import Settings
+from . import endpoints
+from .admission import Admission, admit, engine_of, image_origin, origin, settings_of, validation_failed
+from .parsing import Context, context, header, read_body
+from .responses import JSON
+
+FETCH_TIMEOUT = 10.0  # seconds for a loopback URL source to answer in full
+
+
+def json_body_limit(settings: Settings) -> int:
+    """What a JSON body carrying a whole file as base64 (4/3 of its bytes) may weigh."""
+    return math.ceil(settings.max_upload_bytes / 3) * 4 + uploads.JSON_OVERHEAD
+
+
+def form_body_limit(settings: Settings) -> int:
+    """What a multipart body carrying a whole file may weigh (the file, its part headers, the other fields)."""
+    return settings.max_upload_bytes + uploads.JSON_OVERHEAD
+
+
+def invalid(request: Request, violations: list[Violation]) -> errors.ValidationFailed:
+    return validation_failed(request, violations)
+
+
+async def json_request(request: Request, spec: Mapping[str, Field], limit: int,
+                       journal_body: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Admission:
+    """Admit the request with its JSON body and check the body's fields (422 naming every bad field)."""
+    admitted = await admit(request, body="json", limit=limit, journal_body=journal_body)
+    body = admitted.body
+    if isinstance(body, dict):  # JSON Schema's integer is a number with no fraction: 1200.0 is 1200
+        body = {name: int(value) if isinstance(value, float) and value.is_integer() and name in spec
+                and spec[name].kind is int else value for name, value in body.items()}
+        admitted = dataclasses.replace(admitted, body=body)
+    violations = uploads.check_fields(body, spec)
+    if violations:
+        raise invalid(request, violations)
+    return admitted
+
+
+async def kept(pending: events.Pending | None) -> None:
+    """Wait until the engine's change is on disk (with --state; nothing to wait for without)."""
+    if pending is not None:
+        await pending.wait_async()
+
+
+def _without_data(body: dict[str, Any]) -> dict[str, Any]:
+    source = body.get("source")
+    if isinstance(source, dict) and isinstance(source.get("data"), str):
+        source = {**source, "data": f"<{len(source['data'])} characters>"}
+    return {**body, "source": source} if "source" in body else body
+
+
+# -- POST /api/v1/files ----------------------------------------------------------------------------------------
+
+async def create(request: Request) -> Response:
+    """A temporary upload from `{"source": {"type": "url", "url"} | {"type": "base64", "data"}, "file_name"?}`."""
+    settings = settings_of(request)
+    admitted = await json_request(request, uploads.CREATE_FIELDS, json_body_limit(settings), _without_data)
+    body = admitted.fields
+    source = body["source"]
+    kind = source.get("type")
+    spec = uploads.SOURCE_FIELDS.get(kind) if isinstance(kind, str) else None
+    if spec is None:
+        message = "source.type must be one of: url, base64" if "type" in source else "source.type is required"
+        raise invalid(request, [Violation("source", "enum" if "type" in source else "required", message)])
+    name = body.get("file_name")
+    violations = uploads.check_fields(source, spec, "source")
+    violations += uploads.check_file_name(name, "file_name") if isinstance(name, str) else []
+    if violations:
+        raise invalid(request, violations)
+    limit = settings.max_upload_bytes
+    try:
+        if kind == "base64":
+            data = uploads.decode_base64(source["data"], limit)
+            mime_type = None
+        else:
+            data, mime_type = await read_url(request, source["url"], limit)
+    except BadUpload as exc:
+        if str(exc).startswith("the file is larger"):
+            raise errors.PayloadTooLarge(f"source: {exc}") from None
+        raise invalid(request, [Violation("source", "file", f"source: {exc}")]) from None
+    file_name = name or uploads.default_file_name(uploads.sniff_mime(data), source.get("url"))
+    sniffed = uploads.sniff_mime(data, file_name)
+    # The type a fetched URL was served with counts only when neither the bytes nor the name say more.
+    upload, pending = engine_of(request).store_upload(
+        admitted.namespace, admitted.key, data, file_name,
+        mime_type=mime_type if sniffed == uploads.OCTET_STREAM and mime_type else sniffed)
+    await kept(pending)
+    return JSON(uploads.upload_body(upload, image_origin(request)))
+
+
+# -- URL sources -----------------------------------------------------------------------------------------------
+
+def _own_netlocs(request: Request, settings: Settings) -> set[str]:
+    """The host[:port] forms this mock is reached at: the request's own, and the --public-url's."""
+    found = {urlsplit(origin(request)).netloc.lower()}
+    if settings.public_url:
+        found.add(urlsplit(settings.public_url).netloc.lower())
+    return found
+
+
+async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str | None]:
+    """The bytes at `url` (and the type it was served with): the mock's own files from the engine, --allow-source-host
+    hosts over HTTP; any other host, loopback too, is refused (BadUpload) without being contacted."""
+    settings = settings_of(request)
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise BadUpload(f"url {url[:200]!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadUpload("url must be an absolute http(s) URL")
+    own = uploads.own_path(parts.path)
+    if own is not None and parts.netloc.lower() in _own_netlocs(request, settings):
+        return await own_file(request, *own)
+    if not source_allowed(parts, settings.allow_source_hosts):
+        netloc = parts.netloc.rpartition("@")[2].lower()
+        raise BadUpload(f"url refused: host {netloc!r} is not allowed as a source; start the mock with "
+                        f"--allow-source-host {netloc} (or the host alone, for any port) to fetch from it. Loopback "
+                        "is not allowed by default: the mock would republish a local service to anyone; its own "
+                        "files need no flag")
+    return await fetch(url.strip(), limit)
+
+
+def source_allowed(parts: SplitResult, allowed: tuple[str, ...]) -> bool:
+    """Is the URL on an --allow-source-host entry: `host` (any port) or `host:port`?"""
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    for entry in allowed:
+        entry_parts = urlsplit(f"//{entry.strip().lower()}")
+        try:
+            if entry_parts.hostname == host and entry_parts.port in (None, port):
+                return True
+        except ValueError:  # an entry with a malformed port names nothing
+            continue
+    return False
+
+
+async def own_file(request: Request, kind: str, namespace: str, item_id: str, name: str) -> tuple[bytes, str]:
+    """One of the mock's own files, read from the engine, not over HTTP (an in-process app cannot call itself)."""
+    engine = engine_of(request)
+    ns = engine.find_namespace(namespace)
+    if kind == "uploads":
+        upload = engine.upload(ns, item_id) if ns is not None else None
+        if upload is None or upload.file_name != name:
+            raise BadUpload(f"url names no upload of this mock (unknown or deleted): {item_id}/{name}")
+        if ns is not None and upload.expired(ns.clock.now()):
+            raise BadUpload(f"url names an upload that has expired: {item_id}/{name}")
+        return upload.data, upload.mime_type
+    # A generated image: what GET /files/... answers, through that endpoint itself (its rendering, its checks).
+    scope = {"type": "http", "method": "GET", "app": request.app, "path": f"/files/{namespace}/{item_id}/{name}",
+             "headers": [], "query_string": b"", "path_params": {"namespace": namespace, "task_id": item_id,
+                                                                  "name": name},
+             "runapi.context": Context(request_id="", wall=0.0)}
+    try:
+        response = await endpoints.file(Request(scope))
+    except errors.Gone:
+        raise BadUpload(f"url names a generated file that has expired: {item_id}/{name}") from None
+    except errors.NotFound:
+        raise BadUpload(f"url names no generated file of this mock: {item_id}/{name}") from None
+    return bytes(response.body), response.media_type or uploads.OCTET_STREAM
+
+
+async def fetch(url: str, limit: int) -> tuple[bytes, str | None]:
+    """GET `url` (an allowed host), at most `limit` bytes, no redirects followed (one could leave loopback)."""
+    import httpx  # here, not at import: a start without uploads by URL need not load it (issue 24)
+
+    try:
+        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as client, \
+                client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise BadUpload(f"fetching url answered {response.status_code}, not 200")
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise BadUpload(f"the file at url is larger than {limit} bytes")
+                chunks.append(chunk)
+            data = b"".join(chunks)
+            media = response.headers.get("content-type")
+    except httpx.HTTPError as exc:
+        raise BadUpload(f"fetching url failed: {type(exc).__name__}: {exc}"[:300]) from None
+    uploads.check_size(data, limit)
+    return data, media.split(";")[0].strip() if media else None
+
+
+# -- direct upload: prepare, PUT, confirm ----------------------------------------------------------------------
+
+async def prepare(request: Request) -> Response:
+    """POST /api/v1/files/prepare: a pre-authorized URL to PUT `byte_size` bytes of MD5 `checksum` to."""
+    settings = settings_of(request)
+    admitted = await json_request(request, uploads.PREPARE_FIELDS, settings.max_body_bytes)
+    ns, body = admitted.namespace, admitted.fields
+    violations = uploads.check_file_name(body["filename"], "filename")
+    if not 1 <= body["byte_size"] <= settings.max_upload_bytes:
+        violations.append(Violation("byte_size", "range", "byte_size must be from 1 to "
+                                    f"{settings.max_upload_bytes} (the mock's --max-upload-bytes)"))
+    if not uploads.is_md5_base64(body["checksum"]):
+        violations.append(Violation("checksum", "format", "checksum must be the base64 of a 16-byte MD5 digest"))
+    if violations:
+        raise invalid(request, violations)
+    direct = engine_of(request).prepare_direct(ns, admitted.key, body["filename"], body["byte_size"],
+                                               body["checksum"], body.get("content_type") or uploads.OCTET_STREAM)
+    upload_url = f"{image_origin(request)}/direct-uploads/{ns.name}/{direct.token}"
+    return JSON({"upload_url": upload_url, "signed_id": direct.signed_id,
+                 "headers": {"Content-Type": direct.content_type, "Content-MD5": direct.checksum}})
+
+
+async def put_direct(request: Request) -> Response:
+    """PUT /direct-uploads/{namespace}/{token}: the bytes of a prepared upload; the token is the authorization.
+
+    Like ActiveStorage's disk service: an unknown token is a 404; bytes whose size or MD5 differ from what was
+    prepared, or a Content-Type other than the one issued, a 422 (its IntegrityError answer); a second PUT, 409.
+    """
+    engine, settings = engine_of(request), settings_of(request)
+    ns = engine.find_namespace(request.path_params["namespace"])
+    direct = engine.direct_by_token(ns, request.path_params["token"]) if ns is not None else None
+    if ns is None or direct is None:
+        raise errors.NotFound("No prepared upload at this URL (unknown token, or its namespace was reset)")
+    context(request).namespace = ns
+    data = await read_body(request, settings.max_upload_bytes)
+    sent_type = (header(request, "content-type") or "").split(";")[0].strip().lower()
+    problems = []
+    if len(data) != direct.byte_size:
+        problems.append(f"the body is {len(data)} bytes, but byte_size was {direct.byte_size}")
+    elif uploads.md5_base64(data) != direct.checksum:
+        problems.append("the body's MD5 is not the checksum given to prepare")
+    if sent_type != direct.content_type.lower():
+        problems.append(f"Content-Type must be {direct.content_type!r}, the header prepare issued")
+    engine.receive_direct(direct, data, problems)
+    return Response(status_code=204)
+
+
+async def confirm(request: Request) -> Response:
+    """POST /api/v1/files/confirm `{signed_id}`: the uploaded bytes become an upload (the answer of create)."""
+    admitted = await json_request(request, uploads.CONFIRM_FIELDS, settings_of(request).max_body_bytes)
+    upload, pending = engine_of(request).confirm_direct(admitted.namespace, admitted.key,
+                                                        admitted.fields["signed_id"])
+    await kept(pending)
+    return JSON(uploads.upload_body(upload, image_origin(request)))
+
+
+# -- serving, and the admin view -------------------------------------------------------------------------------
+
+def live_upload(engine: TaskEngine, ns: Namespace | None, upload_id: str) -> Upload:
+    """The upload, or 404 (unknown or deleted) / 410 (past its expiry on the namespace's clock)."""
+    upload = engine.upload(ns, upload_id) if ns is not None else None
+    if ns is None or upload is None:
+        raise errors.NotFound("No such upload (unknown, or deleted)")
+    if upload.expired(engine.now(ns)):
+        raise errors.Gone(f"This upload has expired; uploads are kept {engine.settings.file_ttl_seconds:g} seconds",
+                          code="file_expired")
+    return upload
+
+
+async def serve(request: Request) -> Response:
+    """GET /uploads/{namespace}/{upload_id}/{file_name}: an upload's bytes, as its storage would serve them."""
+    engine = engine_of(request)
+    ns = engine.find_namespace(request.path_params["namespace"])
+    upload = live_upload(engine, ns, request.path_params["upload_id"])
+    if upload.file_name != request.path_params["file_name"]:
+        raise errors.NotFound("No such upload (unknown, or deleted)")
+    context(request).namespace = ns
+    return Response(upload.data, media_type=upload.mime_type,
+                    headers={"Cache-Control": "private, max-age=3600", **uploads.served_headers(upload)})
+
+
+def _admin_namespace(request: Request) -> Namespace:
+    return engine_of(request).namespace(request.headers.get(NAMESPACE_HEADER) or request.query_params.get("namespace"))
+
+
+def admin_view(upload: Upload, origin: str, now: float) -> dict[str, Any]:
+    return {"id": upload.id, "key": upload.key, "file_name": upload.file_name, "mime_type": upload.mime_type,
+            "size_bytes": upload.size, "purpose": upload.purpose, "url": upload.url(origin),
+            "created_at": upload.created_at, "expires_at": upload.expires_at, "expired": upload.expired(now)}
+
+
+async def admin_list(request: Request) -> Response:
+    """GET /_mock/uploads: the namespace's uploads, oldest first, expired ones too (marked)."""
+    ns = _admin_namespace(request)
+    now, base = ns.clock.now(), image_origin(request)
+    return JSON({"uploads": [admin_view(u, base, now) for u in engine_of(request).uploads(ns)]})
+
+
+async def admin_delete(request: Request) -> Response:
+    """DELETE /_mock/uploads/{upload_id}: forget an upload (its URL then answers 404; tasks reading it fail)."""
+    ns = _admin_namespace(request)
+    upload_id = request.path_params["upload_id"]
+    upload, pending = engine_of(request).delete_upload(ns, upload_id)
+    await kept(pending)
+    if upload is None:
+        raise errors.NotFound(f"No upload {upload_id}")
+    return JSON({"deleted": upload_id})

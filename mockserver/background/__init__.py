@@ -1,0 +1,1 @@
+"""The background side: the scheduler, callback deliveries, and the --state store."""

@@ -1,0 +1,209 @@
+"""Source images on the mock's own files: checked when a task is created, and kept for the output derived from them.
+
+A create's image-input URLs (the catalog's fields marked `media: image`) that point at the mock's own files, an
+upload (`/uploads/{namespace}/{id}/{name}`) or an earlier task's image (`/files/{namespace}/{task}/{n}.{ext}`),
+on a loopback host, the creating request's host or the --public-url, behind any /ns/<name> prefix, are resolved
+as the mock's own routes would serve them. One that is missing, deleted, expired or not an image makes the task
+end `failed` on its normal clock: the create is still accepted, as the real service's is, which fetches its
+sources while it processes. The primary source's pixels (the catalog's output `source`) are kept on the task,
+bounded, so its output is derived from them however long the upload lives. URLs elsewhere are never fetched.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from PIL import Image, ImageOps
+
+from runapi_contracts.catalog import Model
+from runapi_contracts.receiver import is_loopback_host
+
+from ..media import images
+from ..settings import Settings
+from .model import Namespace, SourceImage, Task
+from .uploads import own_path
+
+__all__ = ["ERROR_CODE", "KEPT_LONG_SIDE", "Resolved", "resolve"]
+
+ERROR_CODE = "source_image_unavailable"
+KEPT_LONG_SIDE = 512  # what a task keeps of its source: enough to see it in any output, a few KB to ~100 KB
+_LOOPBACK = ("http://127.", "https://127.", "http://localhost", "https://localhost", "http://[::1]",
+             "https://[::1]", "http://[0:0:0:0:0:0:0:1]", "https://[0:0:0:0:0:0:0:1]")
+_ORIENTATION = 0x0112  # EXIF: 5-8 turn the picture a quarter, so width and height swap
+
+Refresh = Callable[[Namespace, Task], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a create's own-file sources came to: the first one that cannot be used, or the primary's pixels."""
+
+    failure: tuple[str, str] | None = None  # (message, error_code) the task ends `failed` with
+    source: SourceImage | None = None
+
+    def apply(self, task: Task) -> None:
+        """Make `task` fail for its source, unless a scenario already chose another end for it; or keep it."""
+        if self.failure is None:
+            task.source = self.source
+        elif task.outcome == "completed":
+            task.outcome, task.failure = "failed", self.failure
+
+
+class _Unusable(Exception):
+    """A source URL on the mock's files that does not give an image (the message says why)."""
+
+
+def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settings,
+            namespaces: Mapping[str, Namespace], refresh: Refresh) -> Resolved | None:
+    """Check every image-input URL of `body` that is on the mock's own files; None when there is none.
+
+    `namespaces` are the engine's open ones (never opened here); `refresh` brings a task up to date on its clock.
+    """
+    sent = _file_like_urls(model, body)
+    if not sent:  # the common case: no image URL, or none with a path the mock serves files under
+        return None
+    prefixes = _prefixes(origin, settings.public_url)
+    kept: SourceImage | None = None
+    for field, index, url in sent:
+        file = _own_file(url, origin, settings.public_url) if _on_own_host(url, prefixes) else None
+        if file is None:
+            continue  # elsewhere: never fetched
+        try:
+            picture, label = _read(file, namespaces, refresh, settings.file_ttl_seconds)
+        except _Unusable as unusable:
+            where = field if index is None else f"{field}[{index}]"
+            return Resolved(failure=(f"Cannot read {where} ({url}): {unusable}", ERROR_CODE))
+        if kept is None and field == model.source_field and not index:
+            kept = _bounded(picture, label)
+    return Resolved(source=kept)
+
+
+def _file_like_urls(model: Model, body: Mapping[str, Any]) -> list[tuple[str, int | None, str]]:
+    """(field, list index or None, url) of the image-input URLs whose text names a files or uploads path: the
+    cheap test before any parsing, a substring search per URL."""
+    found: list[tuple[str, int | None, str]] = []
+    for field in model.source_fields:
+        value = body.get(field)
+        if isinstance(value, str):
+            if "/files/" in value or "/uploads/" in value:
+                found.append((field, None, value))
+        elif isinstance(value, list):
+            found += [(field, index, url) for index, url in enumerate(value)
+                      if isinstance(url, str) and ("/files/" in url or "/uploads/" in url)]
+    return found
+
+
+@lru_cache(maxsize=64)
+def _prefixes(origin: str, public_url: str | None) -> tuple[str, ...]:
+    own = [_scheme_host(origin)] + ([_scheme_host(public_url)] if public_url else [])
+    return (*_LOOPBACK, *own)
+
+
+def _scheme_host(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _on_own_host(url: str, prefixes: tuple[str, ...]) -> bool:
+    """Does the URL start with a host the mock may answer on (loopback, the request's, the public URL's)?"""
+    return url.startswith(prefixes) or url[:256].lower().startswith(prefixes)
+
+
+def _own_file(url: str, origin: str, public_url: str | None) -> tuple[str, str, str, str] | None:
+    """(kind, namespace, id, name) of the upload or task file `url` names, if it is on a host of the mock and
+    has a path the mock serves files at (uploads.own_path, after any public-URL prefix)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    path = parts.path
+    public = urlsplit(public_url) if public_url else None
+    if public is not None and host == (public.hostname or "").lower() and public.path.rstrip("/"):
+        base = public.path.rstrip("/")
+        path = path[len(base):] if path.startswith(base + "/") else path
+    elif not (is_loopback_host(host) or host == (urlsplit(origin).hostname or "").lower()
+              or (public is not None and host == (public.hostname or "").lower())):
+        return None
+    # Only the shapes the mock serves: a loopback server of the client's own may have a /files/ of its own.
+    return own_path(path)
+
+
+def _read(file: tuple[str, str, str, str], namespaces: Mapping[str, Namespace], refresh: Refresh,
+          ttl: float) -> tuple[Image.Image, str]:
+    """The picture of a mock file, and its caption label; raises _Unusable saying why there is none."""
+    kind, namespace, owner, name = file
+    ns = namespaces.get(namespace)
+    if kind == "uploads":
+        return _upload(ns, owner)
+    return _task_image(ns, owner, name, refresh, ttl)
+
+
+def _upload(ns: Namespace | None, upload_id: str) -> tuple[Image.Image, str]:
+    upload = ns.uploads.get(upload_id) if ns is not None else None
+    if ns is None or upload is None:
+        raise _Unusable(f"no upload {upload_id} (never uploaded, or deleted)")
+    now = ns.clock.now()
+    if upload.expired(now):
+        raise _Unusable(f"upload {upload_id} expired {now - upload.expires_at:g} s ago")
+    if not upload.mime_type.lower().startswith("image/"):
+        raise _Unusable(f"upload {upload_id} is {upload.mime_type}, not an image")
+    return _decode(upload.data, f"upload {upload_id}"), f"upload {upload.file_name}"
+
+
+def _task_image(ns: Namespace | None, task_id: str, name: str, refresh: Refresh,
+                ttl: float) -> tuple[Image.Image, str]:
+    task = ns.tasks.get(task_id) if ns is not None else None
+    if ns is None or task is None:
+        raise _Unusable(f"no task {task_id}")
+    refresh(ns, task)
+    if task.status != "completed":
+        raise _Unusable(f"task {task_id} is {task.status}, not completed: it has no images")
+    names = [url.rsplit("/", 1)[1] for url in task.image_urls()]
+    if name not in names:
+        raise _Unusable(f"task {task_id} has no image {name} (its images: {', '.join(names)})")
+    if task.finished_at is not None and ns.clock.now() - task.finished_at > ttl:
+        raise _Unusable(f"the images of task {task_id} expired (generated files are kept {ttl:g} s)")
+    width, height = task.image_size()
+    index = names.index(name)
+    # Drawn at the size the task keeps, not at full size (a 4k image took ~100 ms under the engine's lock): the
+    # caption is laid out in proportion to the size, so the picture is the one served, only smaller.
+    scale = min(1.0, KEPT_LONG_SIDE / max(width, height))
+    picture = images.draw(f"{task.id}/{name}", max(1, round(width * scale)), max(1, round(height * scale)),
+                          task.caption(index), task.source.data if task.source is not None else None)
+    picture.info["real_size"] = (width, height)
+    return picture, f"task {task_id[:8]} image {index + 1}"
+
+
+def _decode(data: bytes, what: str) -> Image.Image:
+    """The upload's picture, decoded small where the format allows; its `info["real_size"]` the full size."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+            if opened.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
+                width, height = height, width
+            opened.draft("RGB", (KEPT_LONG_SIDE, KEPT_LONG_SIDE))  # JPEG decodes at 1/2..1/8 scale
+            picture = ImageOps.exif_transpose(opened)
+            picture.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise _Unusable(f"{what} is not an image Pillow can read ({type(exc).__name__})") from None
+    picture.info["real_size"] = (width, height)
+    return picture
+
+
+def _bounded(picture: Image.Image, label: str) -> SourceImage:
+    """What a task keeps: the picture at most KEPT_LONG_SIDE a side, PNG when it has transparency, else JPEG."""
+    width, height = picture.info.get("real_size", picture.size)
+    copy = picture.copy()
+    copy.thumbnail((KEPT_LONG_SIDE, KEPT_LONG_SIDE), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    if copy.mode in ("RGBA", "LA", "PA") or "transparency" in copy.info:
+        copy.convert("RGBA").save(out, format="PNG", compress_level=6)
+    else:
+        copy.convert("RGB").save(out, format="JPEG", quality=90)
+    return SourceImage(out.getvalue(), width, height, label)
