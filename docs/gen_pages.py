@@ -68,7 +68,7 @@ def _actions_of(catalog: Catalog, family: str, modality: str) -> list[Action]:
 
 def served_routes(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
     """(family, action) -> "`METHOD path`" of every route the server mounts for it, read from its route table."""
-    from runapi_mock.routes import catalog_routes  # the server's own table: a route it adds shows up here
+    from runapi_mock.api.routes import catalog_routes  # the server's own table: a route it adds shows up here
 
     by_action: dict[tuple[str, str], list[str]] = {key: [] for key in catalog.actions}
     for route in catalog_routes(catalog):
@@ -235,7 +235,8 @@ def families_overview(catalog: Catalog) -> str:
 # --- the CLI ---
 
 
-def _commands(command: click.Command, parent: click.Context | None = None) -> Iterator[click.Context]:
+def commands(command: click.Command, parent: click.Context | None = None) -> Iterator[click.Context]:
+    """A context for `command` and for each of its subcommands, depth first, serve first."""
     ctx = click.Context(command, info_name=command.name if parent else "runapi-mock", parent=parent,
                         terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH)
     yield ctx
@@ -243,13 +244,13 @@ def _commands(command: click.Command, parent: click.Context | None = None) -> It
         for name in sorted(command.list_commands(ctx), key=lambda n: (n != "serve", n)):  # serve first
             sub = command.get_command(ctx, name)
             if sub is not None:
-                yield from _commands(sub, ctx)
+                yield from commands(sub, ctx)
 
 
 def cli_reference(group: click.Command) -> str:
     """Every command's `--help`, as the terminal shows it, under a heading of its own."""
     sections = []
-    for ctx in _commands(group):
+    for ctx in commands(group):
         sections += [f"## `{ctx.command_path}`", "", "```text", ctx.get_help(), "```", ""]
     return "\n".join(sections)
 
@@ -257,7 +258,7 @@ def cli_reference(group: click.Command) -> str:
 def options_table(group: click.Command) -> str:
     """Every option of every command that reads an environment variable, with the variables and the default."""
     lines = []
-    for ctx in _commands(group):
+    for ctx in commands(group):
         options = [p for p in ctx.command.params if isinstance(p, click.Option) and p.envvar]
         if not options:
             continue
@@ -290,7 +291,7 @@ def generated(name: str) -> str:
     if name == "families":
         return families_overview(read_catalog())
     if name in ("cli", "options"):
-        from runapi_mock.cli import cli
+        from runapi_mock.serving.cli import cli
 
         return cli_reference(cli) if name == "cli" else options_table(cli)
     if name == "bench":

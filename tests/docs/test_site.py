@@ -20,8 +20,8 @@ import click
 import pytest
 
 from runapi_contracts.catalog import load_catalog, parse_catalog
-from runapi_mock.cli import cli
-from runapi_mock.routes import catalog_routes
+from runapi_mock.api.routes import catalog_routes
+from runapi_mock.serving.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,7 +144,7 @@ def test_the_nav_must_name_the_families_index() -> None:
 
 def test_the_cli_page_has_every_command_and_option() -> None:
     page = gen.cli_reference(cli)
-    contexts = list(gen._commands(cli))
+    contexts = list(gen.commands(cli))
     assert {ctx.command_path for ctx in contexts} >= {"runapi-mock", "runapi-mock serve", "runapi-mock catalog",
                                                       "runapi-mock catalog diff", "runapi-mock check-webhook"}
     for ctx in contexts:
@@ -156,7 +156,7 @@ def test_the_cli_page_has_every_command_and_option() -> None:
 
 def test_the_options_table_has_every_variable() -> None:
     table = gen.options_table(cli)
-    variables = [name for ctx in gen._commands(cli) for param in ctx.command.params
+    variables = [name for ctx in gen.commands(cli) for param in ctx.command.params
                  if isinstance(param, click.Option) and param.envvar
                  for name in ([param.envvar] if isinstance(param.envvar, str) else param.envvar)]
     assert "RUNAPI_MOCK_PORT" in variables and "RUNAPI_CALLBACK_SECRET" in variables
