@@ -190,3 +190,18 @@ class MockAdmin:
     def delete_upload(self, upload_id: str) -> None:
         """Forget an upload: its URL answers 404 from then on (a deleted source, for tests)."""
         self.call("DELETE", admin_path(AdminPath.UPLOAD, upload_id=upload_id))
+
+    # -- `runapi listen` ------------------------------------------------------------------------------------
+
+    def listeners(self) -> dict[str, Any]:
+        """Every callback API key with its listen secret, every listener session with its queue, the bounds."""
+        return dict(self.call("GET", AdminPath.LISTENERS))
+
+    def set_listen_key_enabled(self, key_id: str, enabled: bool) -> dict[str, Any]:
+        """Disable a key (its sessions' polls and acks answer 410) or enable it again; the key as listed."""
+        path = AdminPath.LISTEN_KEY_ENABLE if enabled else AdminPath.LISTEN_KEY_DISABLE
+        return dict(self.call("POST", admin_path(path, key_id=key_id)))
+
+    def revoke_listen_session(self, token: str) -> dict[str, Any]:
+        """Revoke a listener session (its polls and acks answer 403); the session as listed."""
+        return dict(self.call("POST", admin_path(AdminPath.LISTEN_SESSION_REVOKE, token=token)))

@@ -40,6 +40,10 @@ class AdminPath:
     OPENAPI = "/openapi.json"
     UPLOADS = "/uploads"
     UPLOAD = "/uploads/{upload_id}"
+    LISTENERS = "/listeners"
+    LISTEN_KEY_DISABLE = "/listeners/keys/{key_id}/disable"
+    LISTEN_KEY_ENABLE = "/listeners/keys/{key_id}/enable"
+    LISTEN_SESSION_REVOKE = "/listeners/sessions/{token}/revoke"
 
 
 def admin_path(template: str, **values: str) -> str:

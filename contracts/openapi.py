@@ -16,9 +16,10 @@ ERROR_STATUSES = {
     "400": "Malformed request (bad JSON, bad header value)",
     "401": "Missing or invalid API key",
     "402": "Insufficient credits",
+    "403": "Access revoked (a listener session revoked by the admin API)",
     "404": "Unknown task or route",
     "409": "Idempotency-Key reused with a different body (files API: the upload is not in a state for this)",
-    "410": "Expired (an upload past its expiry)",
+    "410": "Expired (an upload past its expiry); a callback API key no longer usable (`runapi listen`)",
     "413": "Body too large",
     "415": "Body is not JSON",
     "422": "Validation failed (per-field `errors`)",
@@ -46,6 +47,10 @@ _COMPONENTS = {
     "PriceQuote": "price_quote",
     "Models": "models",
     "Prompts": "prompts",
+    "ListenKeys": "listen_keys",
+    "ListenSecret": "listen_secret",
+    "ListenSession": "listen_session",
+    "ListenEvents": "listen_events",
 }
 
 
@@ -231,6 +236,7 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
     paths.update(files_paths())
     paths.update(_pricing_paths())
+    paths.update(listen_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "RunAPI image generation", "version": "1",
@@ -241,8 +247,49 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"},
+                                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
         },
+    }
+
+
+def listen_paths() -> dict[str, Any]:
+    """`runapi listen` (RunAPI's CLI, cmd/runapi/listen.go): keys, listen secrets, sessions, polls and acks."""
+    cli: list[dict[str, list[str]]] = [{"apiKeyHeader": []}, {"bearerAuth": []}]  # the CLI sends X-API-Key
+    key_id = {"name": "callback_api_key_id", "in": "query", "required": True, "schema": {"type": "string"}}
+    session = {"name": "X-Session-Token", "in": "header", "required": True, "schema": {"type": "string"}}
+    gone = ("401", "403", "404", "410", "429")
+
+    def op(summary: str, responses: dict[str, Any], *errors: str, **extra: Any) -> dict[str, Any]:
+        return {"summary": summary, "tags": ["Listen"], "security": cli, **extra,
+                "responses": {**responses, **_errors(*errors)}}
+
+    secret = {"200": _json(_ref("ListenSecret"), "The key's listen signing secret")}
+    return {
+        "/api/v1/cli/keys": {"get": op("The keys whose task callbacks a listener can receive",
+                                       {"200": _json(_ref("ListenKeys"), "Keys")}, "401", "429")},
+        "/api/v1/cli/listen_secret": {
+            "get": op("A key's listen signing secret", secret, "400", "401", "404", "410", "429",
+                      parameters=[key_id]),
+            "patch": op("Rotate a key's listen signing secret (its open sessions end)", secret, "400", "401", "404",
+                        "410", "429", parameters=[key_id])},
+        "/api/v1/cli/listen_sessions": {"post": op(
+            "Open a listener session: the key's terminal callbacks are queued for it",
+            {"201": _json(_ref("ListenSession"), "The session")}, "400", "401", "404", "410", "413", "429",
+            requestBody={"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"callback_api_key_id": {"type": "string"}}}}}})},
+        "/api/v1/cli/listen_sessions/{token}": {"delete": op(
+            "Close a listener session", {"204": {"description": "Closed"}}, "401", "404", "429",
+            parameters=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/api/v1/cli/listen_events": {"get": op(
+            "The session's unacknowledged events after last_id, oldest first (404: the session expired)",
+            {"200": _json(_ref("ListenEvents"), "Events")}, "400", *gone,
+            parameters=[{"name": "last_id", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 0}}, session])},
+        "/api/v1/cli/listen_events/{id}/ack": {"post": op(
+            "Acknowledge an event: it is not sent again", {"204": {"description": "Acknowledged"}}, "400", *gone,
+            parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                        session])},
     }
 
 

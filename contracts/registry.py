@@ -3,7 +3,8 @@
 Names: ``task``, ``create_response``, ``task_result``, ``error``, ``callback_payload``, ``callback_headers``,
 ``account``, ``balance``, the files API's ``upload``, ``upload_prepare``, ``file_object``, ``file_list``,
 ``deleted_file``, ``upload_object``, ``upload_part``, the pricing API's ``price_schedules``, ``price_quote_request``,
-``price_quote``, ``models``, the prompt library's ``prompts`` and
+``price_quote``, ``models``, the prompt library's ``prompts``, `runapi listen`'s ``listen_keys``, ``listen_secret``,
+``listen_session``, ``listen_events`` and
 ``request/<family>/<action>`` (one per catalog action; ``request/<family>/<action>/<model>`` for one model).
 Every schema is draft-07 and also valid JSON Schema 2020-12 (no ``definitions``, no tuple ``items``),
 so the same dicts serve jsonschema here and OpenAPI 3.1 in openapi.py.
@@ -33,6 +34,8 @@ STATIC_SCHEMAS = (
     "price_schedules", "price_quote", "models",
     # the prompt library (issue 20)
     "prompts",
+    # `runapi listen` (issue 20)
+    "listen_keys", "listen_secret", "listen_session", "listen_events",
 )
 GENERATED_SCHEMAS = ("price_quote_request",)  # built from the catalog, as the request schemas are
 _H16 = "[0-9A-Fa-f]{1,4}"

@@ -57,6 +57,9 @@ class Settings:
             against DNS rebinding): `mock`, `.example.test` for a domain and its subdomains, `all` for any.
         allow_source_hosts: hosts a files `url` source may be fetched from (`host` or `host:port`); none by
             default, loopback included: the mock's own files are read without a fetch.
+        listen_session_ttl: clock seconds a `runapi listen` session lives without a poll or ack (then 404);
+            the CLI waits up to 33 s between empty polls.
+        listen_queue_size: unacknowledged events a listener session holds; past it the oldest is dropped.
         log_format, quiet: `runapi-mock serve`'s request log on stdout (`text` or `json`), or none; an app
             made in code never logs to the console.
 
@@ -96,6 +99,8 @@ class Settings:
     frozen_clock: bool = False
     state_path: str | None = None
     public_url: str | None = None
+    listen_session_ttl: float = 90.0
+    listen_queue_size: int = 1000
     log_format: str = "text"
     quiet: bool = False
 
@@ -192,6 +197,10 @@ SERVE_OPTIONS = (
            "(default: in memory)"),
     Option("public_url", "--public-url", ("RUNAPI_MOCK_PUBLIC_URL",),
            "base of image URLs, for a mock behind a proxy (default: the origin each request reached it at)"),
+    Option("listen_session_ttl", "--listen-session-ttl", ("RUNAPI_MOCK_LISTEN_SESSION_TTL",),
+           "clock seconds a `runapi listen` session lives without a poll (then 404)"),
+    Option("listen_queue_size", "--listen-queue-size", ("RUNAPI_MOCK_LISTEN_QUEUE_SIZE",),
+           "unacknowledged events a listener session holds; past it the oldest is dropped"),
     Option("log_format", "--log-format", ("RUNAPI_MOCK_LOG_FORMAT",),
            "the request log on stdout: text (coloured on a terminal) | json (one object a line)"),
     Option("quiet", "--quiet", ("RUNAPI_MOCK_QUIET",), "print no request log (the banner still prints)"),
@@ -285,10 +294,13 @@ _AT_LEAST: dict[str, float] = {
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
     "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "max_upload_total_bytes": 1,
     "journal_body_bytes": 0, "max_api_key_length": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "listen_session_ttl": 1, "listen_queue_size": 1,
 }
 
 # Upper bounds (inclusive): a file's expiry (the clock plus its TTL) must stay a writable date (clock.LATEST).
-_AT_MOST: dict[str, float] = {"file_ttl_seconds": 1000 * 365 * 86400}
+_AT_MOST: dict[str, float] = {"file_ttl_seconds": 1000 * 365 * 86400,
+                               # a listener's queue is memory: 100 000 events of a few KB at most
+                               "listen_session_ttl": 86400, "listen_queue_size": 100_000}
 
 
 def parse_setting(name: str, value: object) -> Any:

@@ -267,6 +267,7 @@ async def config(request: Request) -> Response:
         "max_namespaces": settings.max_namespaces, "max_tasks_per_namespace": settings.max_tasks_per_namespace,
         "max_body_bytes": settings.max_body_bytes, "journal_body_bytes": settings.journal_body_bytes,
         "max_api_key_length": settings.max_api_key_length,
+        "listen_session_ttl": settings.listen_session_ttl, "listen_queue_size": settings.listen_queue_size,
         "callback_schedule": list(settings.callback_schedule),
         "callback_mode": callback_mode.__dict__ if callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),

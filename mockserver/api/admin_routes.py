@@ -18,7 +18,7 @@ from starlette.routing import Route
 from runapi_contracts import vocabulary as v
 from runapi_contracts.admin_paths import AdminPath as P
 
-from . import admin, files_api
+from . import admin, files_api, listen_admin
 from .admission import origin
 from .openapi import PROGRESSION, Documented, Op, Schema, document, path_param, query
 from .responses import JSON
@@ -142,5 +142,14 @@ TABLE: list[AdminRoute] = [
                {"GET": Op("This namespace's uploads, oldest first (expired ones marked)")}),
     AdminRoute(P.UPLOAD, files_api.admin_delete, {"DELETE": Op(
         "Delete an upload (its URL answers 404 from then on)", params=[path_param("upload_id")])}),
+    AdminRoute(P.LISTENERS, listen_admin.listeners, {"GET": Op(
+        "`runapi listen`: every key with its listen secret, every session (open, then the last ended) with its "
+        "queue, and the bounds")}),
+    AdminRoute(P.LISTEN_KEY_DISABLE, partial(listen_admin.set_key, enabled=False), {"POST": Op(
+        "Disable a callback API key: its sessions' polls and acks answer 410", params=[path_param("key_id")])}),
+    AdminRoute(P.LISTEN_KEY_ENABLE, partial(listen_admin.set_key, enabled=True), {"POST": Op(
+        "Enable a callback API key again", params=[path_param("key_id")])}),
+    AdminRoute(P.LISTEN_SESSION_REVOKE, listen_admin.revoke, {"POST": Op(
+        "Revoke a listener session: its polls and acks answer 403", params=[path_param("token")])}),
 ]
 routes: list[Route] = [route.route() for route in TABLE]

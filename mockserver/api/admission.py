@@ -107,6 +107,7 @@ async def admit(
     task_id: str | None = None,
     journal_body: Callable[[JsonObject], JsonObject] | None = None,
     flaky_by_body: bool = False,
+    cli_key: bool = False,
 ) -> Admission:
     """Admit `request` or raise its refusal (a MockError the middleware renders).
 
@@ -118,6 +119,7 @@ async def admit(
     task_id: a status read: admin rules match the model of the key's task of that id.
     journal_body: what the journal keeps instead of a JSON object body (base64 data is not kept there).
     flaky_by_body: `flaky:N` counts attempts per body as well as per key and route.
+    cli_key: RunAPI's CLI routes: the key comes as `X-API-Key` (an `Authorization: Bearer` one is taken too).
     """
     state = request.app.state
     engine, settings = state.engine, state.settings
@@ -126,7 +128,7 @@ async def admit(
     ns = ctx.namespace = engine.namespace(headers.get(_NAMESPACE_HEADER))
     key = ""
     if not key_optional or "authorization" in headers:
-        key = ctx.key = api_key(headers, settings)
+        key = ctx.key = api_key(headers, settings, x_api_key=cli_key)
         engine.hit_rate_limit(ns, key)
     progression = callback_mode = idempotency_key = client_request_id = None
     if task_controls:
@@ -237,8 +239,14 @@ def _origin_of(scheme: str, server: tuple[str, int] | None, host: str | None, ro
 
 # -- the API key and the mock's control headers ------------------------------------------------------------
 
-def api_key(headers: Mapping[str, str], settings: Settings) -> str:
-    """The bearer key; otherwise a 401 that says what is wrong with the header (never echoing a key)."""
+def api_key(headers: Mapping[str, str], settings: Settings, *, x_api_key: bool = False) -> str:
+    """The bearer key (or, `x_api_key`, the X-API-Key one RunAPI's CLI sends); otherwise a 401 that says what is
+    wrong with the header (never echoing a key)."""
+    if x_api_key and "authorization" not in headers:
+        token = headers.get("x-api-key", "").strip()
+        if not token:
+            raise errors.Unauthorized("Missing API key: send 'X-API-Key: <key>'")
+        return _known_key(token, settings)
     sent = (headers.get("authorization") or "").strip()
     scheme, _, token = sent.partition(" ")
     token = token.strip()
@@ -248,6 +256,10 @@ def api_key(headers: Mapping[str, str], settings: Settings) -> str:
         raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
     if not token:
         raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    return _known_key(token, settings)
+
+
+def _known_key(token: str, settings: Settings) -> str:
     if len(token) > settings.max_api_key_length:  # every key is kept (ledger, journal): a bounded size each
         raise errors.Unauthorized(f"API key is longer than {settings.max_api_key_length} characters "
                                   "(--max-api-key-length)")

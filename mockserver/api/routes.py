@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from runapi_contracts import Catalog, load_catalog
 
 from ..serving import dashboard
-from . import admin_routes, endpoints, files_api, openai_files, pricing_api, prompts_api
+from . import admin_routes, endpoints, files_api, listen_api, openai_files, pricing_api, prompts_api
 from .status_routes import family_status_routes
 
 
@@ -48,6 +48,13 @@ routes: list[BaseRoute] = [
     Route("/v1/models", pricing_api.models, methods=["GET"]),
     Route("/api/v1/prompts", prompts_api.prompts, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task_result, methods=["GET"]),
+    # `runapi listen` (RunAPI's CLI): keys, listen secrets, sessions, polls and acks.
+    Route("/api/v1/cli/keys", listen_api.keys, methods=["GET"]),
+    Route("/api/v1/cli/listen_secret", listen_api.listen_secret, methods=["GET", "PATCH"]),
+    Route("/api/v1/cli/listen_sessions", listen_api.create_session, methods=["POST"]),
+    Route("/api/v1/cli/listen_sessions/{token}", listen_api.delete_session, methods=["DELETE"]),
+    Route("/api/v1/cli/listen_events", listen_api.poll, methods=["GET"]),
+    Route("/api/v1/cli/listen_events/{event_id}/ack", listen_api.ack, methods=["POST"]),
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     *catalog_routes(load_catalog()),
     *family_status_routes(load_catalog()),  # after every literal route: a task id is never an action's name

@@ -20,6 +20,7 @@ from .delivery import CallbackMode, Delivery
 from .journal import Journal
 from .ledger import MICROCENTS, Account, Ledger
 from .lifecycle import Progression
+from .listen import Listeners
 from .ratelimit import RateLimiter
 
 JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
@@ -216,16 +217,18 @@ class Namespace:
         self.callback_mode: CallbackMode | None = None  # the default for this namespace's tasks
         self.uploads: dict[str, Upload] = {}  # by id: the files API's uploads, until they expire
         self.upload_sessions = UploadSessions()  # prepared and multipart uploads not yet files
+        self.listeners = Listeners()  # `runapi listen`: listen secrets, sessions and their queues
 
     def holds_data(self) -> bool:
         """Whether dropping the namespace would lose something: tasks, uploads (done or on their way), rules,
-        settings, a clock moved or frozen, an account changed. Only a namespace that holds none is evicted to
-        make room for a new one (what read-only requests open: their journal alone goes with it)."""
+        settings, a clock moved or frozen, an account changed, an open listener or a disabled key. Only a
+        namespace that holds none is evicted to make room for a new one (what read-only requests open: their
+        journal alone goes with it)."""
         sessions = self.upload_sessions
         return bool(self.tasks or self.uploads or sessions.direct or sessions.multipart or self.idempotency
                     or len(self.rules.to_list()) or self.progression or self.callback_mode
                     or self.clock.state()[0] or self.clock.frozen != self.settings.frozen_clock
-                    or self.ledger.holds_data())
+                    or self.ledger.holds_data() or self.listeners.holds_data())
 
     def add(self, task: Task) -> None:
         self.tasks[task.id] = task

@@ -1,8 +1,9 @@
 """The task engine: tasks, their lifecycle, credits and idempotency. No HTTP here.
 
 `TaskEngine` is the whole engine: its core (lock, store, subscribers, namespaces: engine_core.py), namespace
-settings (engine_namespaces.py), uploads (engine_uploads.py) and, here, tasks: create, read, drive and the
-scheduler's tick. Every change is published as an event to the store and the subscribers (see engine_core).
+settings (engine_namespaces.py), uploads (engine_uploads.py), listeners (listen_book.py) and, here, tasks:
+create, read, drive and the scheduler's tick. Every change is published as an event to the store and the
+subscribers (see engine_core).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import events, lifecycle, scenarios, sources
 from .core import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, operation, uuid4_text
 from .delivery import CallbackMode
 from .lifecycle import Progression
+from .listen_book import ListenBook
 from .model import JsonObject, Namespace, Task
 from .namespaces import KEEP, NamespaceSettings
 from .ratelimit import check_concurrency
@@ -28,7 +30,7 @@ from .upload_book import UploadBook
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
 
 
-class TaskEngine(NamespaceSettings, UploadBook):
+class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
     """Creates and reads tasks for every route; the one place that changes a namespace's state."""
 
     # -- create ---------------------------------------------------------------------------------------

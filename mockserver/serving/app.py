@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = TaskEngine(settings, store)
     dispatcher = Dispatcher(settings, store)
     engine.subscribe(dispatcher.handle)
+    engine.subscribe(engine.queue_for_listeners)  # `runapi listen`: terminal callbacks queued for listeners
     changes = dashboard.Changes()  # what open dashboards wait on
     engine.subscribe(changes)
     dispatcher.subscribe(changes)

@@ -118,6 +118,31 @@ EXAMPLES: dict[str, tuple[Any, Any, str]] = {
          "pagination": {"page": 0, "per_page": 20, "total": 1}},
         "a string id, an unknown modality, page 0 and no pages",
     ),
+    "listen_keys": (
+        {"api_keys": [{"id": "key_0123", "name": "Mock key", "masked_token": "sk-l••••••••0001", "enabled": True}]},
+        {"api_keys": [{"id": "key_0123", "name": "Mock key", "masked_token": "sk-l••••••••0001"}]},
+        "a key without enabled",
+    ),
+    "listen_secret": (
+        {"listen_secret": "c2VjcmV0", "callback_api_key": {"id": "key_0123", "name": "Mock key",
+                                                           "masked_token": "sk-l••••••••0001"}},
+        {"listen_secret": "", "callback_api_key": {"id": "key_0123"}},
+        "an empty secret and a key without name or masked_token",
+    ),
+    "listen_session": (
+        {"session_token": "ls_abc", "listen_secret": "c2VjcmV0",
+         "callback_api_key": {"id": "key_0123", "name": "Mock key", "masked_token": "sk-l••••••••0001"}},
+        {"listen_secret": "c2VjcmV0",
+         "callback_api_key": {"id": "key_0123", "name": "Mock key", "masked_token": "sk-l••••••••0001"}},
+        "no session_token",
+    ),
+    "listen_events": (
+        {"events": [{"id": 1, "signed_body": "{}", "headers": {
+            "Content-Type": "application/json", "X-Callback-Id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "X-Callback-Timestamp": "1767225600", "X-Callback-Signature": "c2ln"}}]},
+        {"events": [{"id": "1", "signed_body": {}, "headers": {"X-Callback-Id": "x"}}]},
+        "a string id, a body that is not a string and headers without a signature",
+    ),
     "request/flux_kontext/text_to_image": (
         {
             "model": "flux-kontext-pro",

@@ -26,10 +26,10 @@ def test_page_and_its_files_are_served_with_a_self_only_policy(client: TestClien
     assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert 'src="static/app.js"' in page.text and 'href="static/style.css"' in page.text
-    for name in ("app.js", "lib.js", "views.js", "style.css"):
+    for name in ("app.js", "lib.js", "views.js", "listeners.js", "style.css"):
         assert client.get(f"/_mock/ui/static/{name}").status_code == 200
     # The page names no other origin: nothing is fetched from the internet.
-    for name in ("index.html", "app.js", "lib.js", "views.js", "style.css"):
+    for name in ("index.html", "app.js", "lib.js", "views.js", "listeners.js", "style.css"):
         text = (dashboard.UI_DIR / name).read_text()
         assert "http://" not in text and "https://" not in text, name
 

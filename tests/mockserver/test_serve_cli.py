@@ -118,6 +118,8 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_ALLOW_SOURCE_HOSTS", "127.0.0.1:9000", "allow_source_hosts", ("127.0.0.1:9000",)),
              ("RUNAPI_MOCK_STATE", "mock.sqlite", "state_path", "mock.sqlite"),
              ("RUNAPI_MOCK_PUBLIC_URL", "https://mock.example/", "public_url", "https://mock.example"),
+             ("RUNAPI_MOCK_LISTEN_SESSION_TTL", "45", "listen_session_ttl", 45.0),
+             ("RUNAPI_MOCK_LISTEN_QUEUE_SIZE", "10", "listen_queue_size", 10),
              ("RUNAPI_MOCK_LOG_FORMAT", "json", "log_format", "json"), ("RUNAPI_MOCK_QUIET", "yes", "quiet", True),
              # older names, still read
              ("RUNAPI_MOCK_STATE_PATH", "old.sqlite", "state_path", "old.sqlite"),

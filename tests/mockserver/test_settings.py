@@ -63,6 +63,10 @@ def test_text_and_typed_values_are_parsed_into_the_field_type(changes: dict[str,
     ({"public_url": "ftp://mock.example"}, "Settings.public_url: must be an absolute http(s) URL"),
     ({"public_url": "http://mock.example:x"}, "Settings.public_url: must be an absolute http(s) URL"),
     ({"public_url": "http://mock.example/?a=1"}, "Settings.public_url: must be an absolute http(s) URL"),
+    ({"listen_session_ttl": 0}, "Settings.listen_session_ttl: must be at least 1"),
+    ({"listen_session_ttl": 86401}, "Settings.listen_session_ttl: must be at most 86400"),
+    ({"listen_queue_size": 0}, "Settings.listen_queue_size: must be at least 1"),
+    ({"listen_queue_size": 100_001}, "Settings.listen_queue_size: must be at most 100000"),
 ])
 def test_a_bad_value_is_refused_naming_the_field(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidSetting) as caught:

@@ -2,9 +2,10 @@
 // and live updates: the server sends a `change` event when the namespace changes; the page fetches again.
 
 import { api, dashboardUrl, fixedNamespace, h, query, root, state, time } from "./lib.js";
+import { listenersView } from "./listeners.js";
 import { balancesView, callbacksView, configView, journalView, rulesView, taskView, tasksView } from "./views.js";
 
-const VIEWS = { tasks: tasksView, callbacks: callbacksView, journal: journalView, rules: rulesView, balances: balancesView, config: configView };
+const VIEWS = { tasks: tasksView, callbacks: callbacksView, journal: journalView, rules: rulesView, balances: balancesView, config: configView, listeners: listenersView };
 const $ = (id) => document.getElementById(id);
 
 // -- errors from the API are shown, never swallowed ----------------------------------------------------------
