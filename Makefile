@@ -52,8 +52,10 @@ bench: $(STAMP)
 	-$(BIN)/python -m pip install -q "pyinstrument>=5.1"  # the profile section's sampler; cProfile without it
 	$(BIN)/python bench/run.py
 
+# st run --checks all, every operation and phase, against a mock it serves on loopback (tools/fuzz.py);
+# RUNAPI_FUZZ_EXAMPLES examples an operation (default 50), ARGS to st run.
 fuzz: $(STAMP)
-	RUNAPI_FUZZ_EXAMPLES=300 $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
+	$(BIN)/python tools/fuzz.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info build site

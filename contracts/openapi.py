@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import load_catalog
-from .registry import load_schema
+from .registry import URL_PATTERN, load_schema
 
 PRODUCTION_URL = "https://runapi.ai"
 ERROR_STATUSES = {
@@ -128,7 +128,9 @@ _UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 
 
 def _task_id_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+    # `.` and `..` cannot be sent as a path segment: clients resolve them away (RFC 3986, 5.2.4).
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1, "not": {"enum": [".", ".."]}}}
 
 
 def _create(summary: str, schema: dict[str, Any], tag: str) -> dict[str, Any]:
@@ -200,8 +202,11 @@ def _pricing_paths() -> dict[str, Any]:
     }
 
 
-def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
-    """The RunAPI image API as clients see it: SDK routes, the public docs' routes, account routes."""
+def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = None) -> dict[str, Any]:
+    """The RunAPI image API as clients see it: SDK routes, the public docs' routes, account routes.
+
+    `url_sources`: the pattern of the `url` sources the files API takes, for a server that takes fewer than
+    every absolute http(s) URL (the mock reads its own files only, unless a host is allowed)."""
     catalog = load_catalog()
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {name: _component(schema) for name, schema in _COMPONENTS.items()}
@@ -234,7 +239,7 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
                                    "responses": {"200": _json(_ref("Account"), "Account"), **_errors("401")}}}
     paths["/api/v1/me/balance"] = {"get": {"summary": "Credit balance", "tags": ["Account"],
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
-    paths.update(files_paths())
+    paths.update(files_paths(url_sources))
     paths.update(_pricing_paths())
     paths.update(listen_paths())
     return {
@@ -317,18 +322,22 @@ _BASE64 = (r"^(?:data:[^,;]*(?:;[^,;]*)*;base64(?:;[^,;]*)*,)?(?:[A-Za-z0-9+/]{4
            r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}={0,2}|[A-Za-z0-9+/]{3}=?)$")
 
 
-def files_paths() -> dict[str, Any]:
-    """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads."""
+def files_paths(url_sources: str | None = None) -> dict[str, Any]:
+    """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads.
+
+    A `url` source is an absolute http(s) URL (the server's own check), or matches `url_sources` when given."""
     text = {"type": "string"}
     # What the server calls blank (str.strip() leaves nothing) it refuses: a required text has a non-space.
     filled = {"type": "string", "pattern": r"\S"}
     name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^/\\\x00-\x1f\x7f]+$"}
-    size = {"type": "integer", "minimum": 1}
-    # The mock's default --max-upload-bytes: a direct upload prepared for more is refused (422).
+    # The mock's default --max-upload-bytes: a direct upload prepared for more, or an upload created for more, is
+    # refused (422).
     upload_size = {"type": "integer", "minimum": 1, "maximum": 30 * 1024 * 1024}
+    url = {"type": "string", "pattern": url_sources or URL_PATTERN, "maxLength": 2048}
     source = {"oneOf": [
-        {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": text}},
-        {"type": "object", "required": ["type", "data"],
+        {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": url},
+         "additionalProperties": False},
+        {"type": "object", "required": ["type", "data"], "additionalProperties": False,
          "properties": {"type": {"const": "base64"},
                         "data": {**text, "pattern": _BASE64, "description": "base64 (padding optional), or a "
                                  "data: URL of it"}}}]}
@@ -337,11 +346,12 @@ def files_paths() -> dict[str, Any]:
         ("after", text), ("limit", {"type": "integer", "minimum": 1, "maximum": 10_000}),
         ("order", {"enum": ["asc", "desc"]}), ("purpose", text))]
     multipart = "multipart/form-data"
-    binary = {"type": "string", "format": "binary"}
-    return {
+    # A file or part past the default --max-upload-bytes is refused; an empty one is a file of 0 bytes.
+    binary = {"type": "string", "format": "binary", "maxLength": 30 * 1024 * 1024}
+    paths = {
         "/api/v1/files": {"post": _op("Upload a file from a URL or base64 data (a temporary upload)", "Upload",
                                       body=_body({"source": source, "file_name": name}, ["source"]),
-                                      errors=("400", "413", "415", "422"))},
+                                      errors=("400", "404", "410", "413", "415", "422"))},
         "/api/v1/files/prepare": {"post": _op(
             "Prepare a direct upload: PUT the bytes to upload_url with the headers given, then confirm",
             "UploadPrepare", errors=("400", "422"),
@@ -362,7 +372,7 @@ def files_paths() -> dict[str, Any]:
             "summary": "A file's bytes", "tags": ["Files"], "parameters": file_id,
             "responses": {"200": {"description": "The bytes, with their MIME type"}, **_errors("401", "404", "410")}}},
         "/v1/uploads": {"post": _op("Create an upload that parts are added to", "UploadObject", errors=("422",),
-                                    body=_body({"bytes": size, "filename": name, "mime_type": filled,
+                                    body=_body({"bytes": upload_size, "filename": name, "mime_type": filled,
                                                 "purpose": filled}, ["bytes", "filename", "mime_type", "purpose"]))},
         "/v1/uploads/{upload_id}/parts": {"post": _op(
             "Add a part (multipart `data`)", "UploadPart", errors=("404", "409", "413", "422"), params=upload_id,
@@ -370,9 +380,31 @@ def files_paths() -> dict[str, Any]:
         "/v1/uploads/{upload_id}/complete": {"post": _op(
             "Complete: the parts, in order, become a file (their sizes must add up to `bytes`)", "UploadObject",
             errors=("404", "409", "422"), params=upload_id,
-            body=_body({"part_ids": {"type": "array", "items": text},
+            body=_body({"part_ids": {"type": "array", "items": text, "minItems": 1, "uniqueItems": True},
                         "md5": {"type": "string", "pattern": "^[0-9A-Fa-f]{32}$", "description": "hex MD5"}},
                        ["part_ids"]))},
         "/v1/uploads/{upload_id}/cancel": {"post": _op("Cancel an upload", "UploadObject", errors=("404", "409"),
                                                        params=upload_id)},
     }
+    # What an answer names, the next call takes (OpenAPI links: generated clients and stateful fuzzers follow them).
+    _link(paths["/api/v1/files/prepare"]["post"], "Confirm", "/api/v1/files/confirm", "post",
+          body={"signed_id": "$response.body#/signed_id"})
+    for label, method, target in (("Retrieve", "get", "/v1/files/{file_id}"),
+                                  ("Delete", "delete", "/v1/files/{file_id}"),
+                                  ("Content", "get", "/v1/files/{file_id}/content")):
+        _link(paths["/v1/files"]["post"], label, target, method, parameters={"file_id": "$response.body#/id"})
+    for label, action in (("AddPart", "parts"), ("Complete", "complete"), ("Cancel", "cancel")):
+        _link(paths["/v1/uploads"]["post"], label, f"/v1/uploads/{{upload_id}}/{action}", "post",
+              parameters={"upload_id": "$response.body#/id"})
+    return paths
+
+
+def _link(operation: dict[str, Any], name: str, path: str, method: str, *, parameters: dict[str, str] | None = None,
+          body: dict[str, str] | None = None) -> None:
+    ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + f"/{method}"
+    link: dict[str, Any] = {"operationRef": ref}
+    if parameters:
+        link["parameters"] = parameters
+    if body:
+        link["requestBody"] = body
+    operation["responses"]["200"].setdefault("links", {})[name] = link

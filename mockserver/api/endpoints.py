@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -161,13 +163,30 @@ async def file(request: Request) -> Response:
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
+# A path segment of a URL (RFC 3986 pchar, percent escapes included).
+_SEGMENT = r"[A-Za-z0-9._~%!$&'()*+,;=:@-]+"
+
+
+def own_file_urls(origin: str, source_hosts: tuple[str, ...] = ()) -> str:
+    """The pattern of the `url` sources this mock takes: its own uploads and generated files at `origin`'s
+    scheme, host and port (behind any /ns/<name>), read from the engine, and any URL on an --allow-source-host
+    entry (`host`: any port; `host:port`). Any other host is refused unfetched, as files_api.read_url does."""
+    parts = urlsplit(origin)
+    own = (f"{re.escape(f'{parts.scheme}://{parts.netloc}')}(?:/ns/{_SEGMENT})?/(?:uploads|files)"
+           f"/{_SEGMENT}/{_SEGMENT}/{_SEGMENT}")
+    allowed = [re.escape(entry.lower()) + ("" if ":" in entry else r"(?::[0-9]{1,5})?") for entry in source_hosts]
+    if not allowed:
+        return f"^{own}$"
+    return f"^(?:{own}|https?://(?:{'|'.join(allowed)})(?:[/?#].*)?)$"
+
+
 @lru_cache(maxsize=64)
-def _openapi_for(origin: str) -> dict[str, Any]:
-    return runapi_openapi(server_url=origin)
+def _openapi_for(origin: str, source_hosts: tuple[str, ...]) -> dict[str, Any]:
+    return runapi_openapi(server_url=origin, url_sources=own_file_urls(origin, source_hosts))
 
 
 async def openapi(request: Request) -> Response:
-    return JSON(_openapi_for(origin(request)))
+    return JSON(_openapi_for(origin(request), settings_of(request).allow_source_hosts))
 
 
 async def healthz(request: Request) -> Response:

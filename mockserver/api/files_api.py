@@ -162,15 +162,16 @@ def source_allowed(parts: SplitResult, allowed: tuple[str, ...]) -> bool:
 
 
 async def own_file(request: Request, kind: str, namespace: str, item_id: str, name: str) -> tuple[bytes, str]:
-    """One of the mock's own files, read from the engine, not over HTTP (an in-process app cannot call itself)."""
+    """One of the mock's own files, read from the engine, not over HTTP (an in-process app cannot call itself).
+    One it does not hold is a 404 (410 once expired), as the files API answers any id it does not know."""
     engine = engine_of(request)
     ns = engine.find_namespace(namespace)
     if kind == "uploads":
         upload = engine.upload(ns, item_id) if ns is not None else None
         if upload is None or upload.file_name != name:
-            raise BadUpload(f"url names no upload of this mock (unknown or deleted): {item_id}/{name}")
+            raise errors.NotFound(f"source: url names no upload of this mock (unknown or deleted): {item_id}/{name}")
         if ns is not None and upload.expired(ns.clock.now()):
-            raise BadUpload(f"url names an upload that has expired: {item_id}/{name}")
+            raise errors.Gone(f"source: url names an upload that has expired: {item_id}/{name}")
         return upload.data, upload.mime_type
     # A generated image: what GET /files/... answers, through that endpoint itself (its rendering, its checks).
     scope = {"type": "http", "method": "GET", "app": request.app, "path": f"/files/{namespace}/{item_id}/{name}",
@@ -180,9 +181,9 @@ async def own_file(request: Request, kind: str, namespace: str, item_id: str, na
     try:
         response = await endpoints.file(Request(scope))
     except errors.Gone:
-        raise BadUpload(f"url names a generated file that has expired: {item_id}/{name}") from None
+        raise errors.Gone(f"source: url names a generated file that has expired: {item_id}/{name}") from None
     except errors.NotFound:
-        raise BadUpload(f"url names no generated file of this mock: {item_id}/{name}") from None
+        raise errors.NotFound(f"source: url names no generated file of this mock: {item_id}/{name}") from None
     return bytes(response.body), response.media_type or uploads.OCTET_STREAM
 
 

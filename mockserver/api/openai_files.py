@@ -41,21 +41,28 @@ async def _form(request: Request, fields: dict[str, type]) -> Admission:
         value = form.get(name)
         if value is None:
             violations.append(Violation(name, "required", f"{name} is required"))
+        elif len(form.getlist(name)) > 1:  # one value each: which of several was meant is anyone's guess
+            violations.append(Violation(name, "type", f"{name} must be given once, not {len(form.getlist(name))} "
+                                        "times"))
         elif kind is UploadFile and not isinstance(value, UploadFile):
             violations.append(Violation(name, "type", f"{name} must be a file part (with a filename)"))
         elif kind is str and not isinstance(value, str):
             violations.append(Violation(name, "type", f"{name} must be a plain field, not a file"))
+        elif isinstance(value, str) and not value.strip():  # as the JSON bodies' texts (uploads.check_fields)
+            violations.append(Violation(name, "blank", f"{name} must not be blank"))
     if violations:
         raise invalid(request, violations)
     return admitted
 
 
 async def _file_data(request: Request, part: UploadFile, field: str) -> tuple[bytes, str]:
+    """A file part's bytes and name. It may be empty: an OpenAI-style file object counts `bytes` from 0 (a part
+    of an upload too; complete still needs the parts to add up to the upload's `bytes`, at least 1)."""
     data = await part.read()
     name = part.filename or "upload"
     problems = uploads.check_file_name(name, field)
     try:
-        uploads.check_size(data, settings_of(request).max_upload_bytes)
+        uploads.check_size(data, settings_of(request).max_upload_bytes, empty=True)
     except uploads.BadUpload as exc:
         problems.append(Violation(field, "file", f"{field}: {exc}"))
     if problems:
@@ -165,7 +172,11 @@ async def add_part(request: Request) -> Response:
 
 async def complete(request: Request) -> Response:
     """POST /v1/uploads/{upload_id}/complete `{part_ids}`: the parts, in that order, become a file; their sizes
-    must add up to the `bytes` the upload declared (and their MD5 to `md5`, when given)."""
+    must add up to the `bytes` the upload declared (and their MD5 to `md5`, when given).
+
+    What the document states (at least one part id, none twice) is a 422; the rest hangs on the upload's state,
+    a 409: a part it does not have, parts that do not add up to its `bytes` or to `md5` (add or name the right
+    parts, then complete). A 404 would say the upload itself is unknown."""
     admitted = await json_request(request, uploads.COMPLETE_FIELDS, settings_of(request).max_body_bytes)
     engine, body, upload_id = engine_of(request), admitted.fields, request.path_params["upload_id"]
     session = engine.multipart(admitted.namespace, admitted.key, upload_id)
@@ -173,20 +184,22 @@ async def complete(request: Request) -> Response:
     violations = []
     if not part_ids:
         violations.append(Violation("part_ids", "min_items", "part_ids must list at least one part"))
-    unknown = [p for p in part_ids if not isinstance(p, str) or p not in session.parts]
-    if unknown:
-        violations.append(Violation("part_ids", "unknown", f"part_ids names parts this upload does not have: "
-                                    f"{', '.join(map(str, unknown[:5]))}"))
+    if any(not isinstance(p, str) for p in part_ids):
+        violations.append(Violation("part_ids", "type", "part_ids must be strings"))
     elif len(set(part_ids)) != len(part_ids):
         violations.append(Violation("part_ids", "unique", "part_ids names a part more than once"))
-    data = b"" if violations else b"".join(session.parts[p][1] for p in part_ids)
-    if not violations and len(data) != session.size:
-        violations.append(Violation("part_ids", "size", f"the parts add up to {len(data)} bytes, but the upload "
-                                    f"declared bytes={session.size}"))
-    if not violations and "md5" in body and hashlib.md5(data).hexdigest() != body["md5"].lower():
-        violations.append(Violation("md5", "checksum", "md5 is not the MD5 (hex) of the parts"))
     if violations:
         raise invalid(request, violations)
+    unknown = [p for p in part_ids if p not in session.parts]
+    if unknown:
+        raise errors.Conflict(f"part_ids names parts this upload does not have: {', '.join(unknown[:5])}",
+                              code="upload_part_unknown")
+    data = b"".join(session.parts[p][1] for p in part_ids)
+    if len(data) != session.size:
+        raise errors.Conflict(f"the parts add up to {len(data)} bytes, but the upload declared bytes={session.size}",
+                              code="upload_size_mismatch")
+    if "md5" in body and hashlib.md5(data).hexdigest() != body["md5"].lower():
+        raise errors.Conflict("md5 is not the MD5 (hex) of the parts", code="upload_checksum_mismatch")
     sniffed = uploads.sniff_mime(data, session.filename)
     upload, pending = engine.complete_multipart(admitted.namespace, admitted.key, upload_id, part_ids,
                                                 session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed)

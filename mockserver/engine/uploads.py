@@ -115,8 +115,9 @@ def decode_base64(text: str, limit: int) -> bytes:
     return data
 
 
-def check_size(data: bytes, limit: int) -> None:
-    if not data:
+def check_size(data: bytes, limit: int, *, empty: bool = False) -> None:
+    """BadUpload when `data` is larger than `limit`, or empty unless `empty` allows it."""
+    if not data and not empty:
         raise BadUpload("the file is empty")
     if len(data) > limit:
         raise BadUpload(f"the file is larger than {limit} bytes")

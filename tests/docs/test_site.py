@@ -169,3 +169,51 @@ def test_markers_are_expanded_and_an_unknown_one_stops_the_build() -> None:
     assert gen.expand("<!-- generated: bench -->").startswith("## runapi-mock benchmark")
     with pytest.raises(ValueError, match="unknown generated block 'nope'"):
         gen.expand("<!-- generated: nope -->")
+
+
+# --- the README: short, and every link into the site lands ---
+
+README_LIMIT = 10 * 1024
+_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def _slug(heading: str) -> str:
+    """The anchor a heading gets (python-markdown's toc and GitHub agree on these headings)."""
+    text = re.sub(r"\{#[^}]*\}\s*$", "", heading).strip().lower().replace("`", "")
+    return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", text))
+
+
+def broken_links(text: str, base: Path) -> list[str]:
+    """Relative links in `text` (a file in `base`) whose file is missing, or whose #anchor no heading of it has."""
+    broken = []
+    for match in _LINK.finditer(text):
+        target = match["target"]
+        if re.match(r"^[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (base / path) if path else None
+        if file is not None and not file.exists():
+            broken.append(target)
+        elif anchor:
+            page = file.read_text("utf-8") if file is not None and file.is_file() else text
+            headings = {_slug(m[1]) for m in re.finditer(r"^#+ (.*)$", page, re.MULTILINE)}
+            headings |= set(re.findall(r"\{#([\w-]+)\}", page))
+            if anchor not in headings:
+                broken.append(target)
+    return broken
+
+
+def test_the_readme_is_short_and_its_links_land() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    size = len(readme.encode())
+    assert size <= README_LIMIT, (f"README.md is {size} bytes (at most {README_LIMIT}): put the details in a page "
+                                  "of docs/ (the site) and link it from the README")
+    assert "make serve" in readme and "make test" in readme
+    assert broken_links(readme, ROOT) == []
+    assert "docs/families/index.md" in readme
+
+
+def test_the_link_check_sees_a_missing_page_and_anchor() -> None:
+    text = ("[a](docs/nowhere.md) [b](docs/callbacks.md#no-such-heading) "
+            "[c](docs/callbacks.md#verify-callbacks-in-production) [d](https://x) [e](#the-readme)")
+    assert broken_links(text + "\n# The README\n", ROOT) == ["docs/nowhere.md", "docs/callbacks.md#no-such-heading"]

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from runapi.core import FilesClient, NotFoundError, ValidationError
+from runapi.core import ConflictError, FilesClient, NotFoundError, ValidationError
 from runapi.flux_kontext import FluxKontextClient
 
 from runapi_contracts import validate_response
@@ -113,7 +113,7 @@ def test_openai_uploads(base_url: str, tmp_path: Path) -> None:
                                                        mime_type="image/png"))
     assert session.status == "pending"
     parts = [conforms("upload_part", uploads.add_part(session.id, half)) for half in halves]
-    with pytest.raises(ValidationError, match="add up to 50 bytes"):
+    with pytest.raises(ConflictError, match="add up to 50 bytes"):  # the upload's parts, not the request: a 409
         uploads.complete(session.id, [parts[0].id])
     done = conforms("upload_object", uploads.complete(session.id, [p.id for p in parts]))
     assert done.status == "completed" and done.file.bytes == len(whole) and done.file.filename == "photo.png"

@@ -191,11 +191,12 @@ def test_a_url_on_the_mock_itself_is_read_from_the_engine(client: TestClient, no
     assert no_network == []
 
 
-def test_own_urls_that_name_nothing_are_422s(client: TestClient) -> None:
+def test_own_urls_that_name_nothing_are_404s(client: TestClient) -> None:
+    """As GET of that URL answers, and as the files API answers any id it does not know."""
     gone = "http://127.0.0.1:8787/uploads/default/00000000-0000-4000-8000-000000000000/a.png"
-    refused(client.post(FILES, json={"source": {"type": "url", "url": gone}}, headers=AUTH), 422, "names no upload")
+    refused(client.post(FILES, json={"source": {"type": "url", "url": gone}}, headers=AUTH), 404, "names no upload")
     task = "http://127.0.0.1:8787/files/default/00000000-0000-4000-8000-000000000000/0.png"
-    refused(client.post(FILES, json={"source": {"type": "url", "url": task}}, headers=AUTH), 422,
+    refused(client.post(FILES, json={"source": {"type": "url", "url": task}}, headers=AUTH), 404,
             "no generated file")
 
 
@@ -333,7 +334,8 @@ def test_openai_files_list_pages_and_filters(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("files", "data", "status", "says"), [
-    ({"file": ("a.txt", b"")}, {"purpose": "user_data"}, 422, "the file is empty"),
+    ({"file": ("a.txt", b"x")}, {"purpose": " "}, 422, "purpose must not be blank"),
+    ({"file": ("a.txt", b"x")}, {"purpose": ["user_data", "vision"]}, 422, "purpose must be given once"),
     (None, {"purpose": "user_data", "file": "not a file"}, 415, "must be multipart/form-data"),
     ({"other": ("a.txt", b"x")}, {"purpose": "user_data", "file": "not a file"}, 422, "file must be a file part"),
     ({"file": ("a.txt", b"x")}, {}, 422, "purpose is required"),
@@ -353,10 +355,12 @@ def test_openai_uploads_complete_only_when_the_parts_add_up(client: TestClient) 
              for chunk in (b"01234", b"5678", b"9")]
     ids = [p["id"] for p in parts]
     path = f"/v1/uploads/{session['id']}/complete"
-    refused(client.post(path, json={"part_ids": ids[:2]}, headers=AUTH), 422, "add up to 9 bytes")
-    refused(client.post(path, json={"part_ids": [*ids, "part_x"]}, headers=AUTH), 422, "does not have: part_x")
+    # What the document states is a 422; what hangs on the upload's parts a 409 (a 404: no such upload).
     refused(client.post(path, json={"part_ids": [ids[0], ids[0]]}, headers=AUTH), 422, "more than once")
-    refused(client.post(path, json={"part_ids": ids, "md5": "0" * 32}, headers=AUTH), 422, "md5 is not")
+    refused(client.post(path, json={"part_ids": []}, headers=AUTH), 422, "at least one part")
+    refused(client.post(path, json={"part_ids": ids[:2]}, headers=AUTH), 409, "add up to 9 bytes")
+    refused(client.post(path, json={"part_ids": [*ids, "part_x"]}, headers=AUTH), 409, "does not have: part_x")
+    refused(client.post(path, json={"part_ids": ids, "md5": "0" * 32}, headers=AUTH), 409, "md5 is not")
     md5 = hashlib.md5(b"0123456789").hexdigest()
     done = conforms("upload_object", client.post(path, json={"part_ids": ids, "md5": md5}, headers=AUTH).json())
     assert done["status"] == "completed" and done["file"]["bytes"] == 10
@@ -416,3 +420,44 @@ def test_a_loopback_url_on_a_port_not_allowed_is_refused_unfetched(
         copied = make_client(allow_source_hosts=(allowed,)).post(
             FILES, json={"source": {"type": "url", "url": made["url"]}}, headers=AUTH)
         assert copied.status_code == 200, copied.text
+
+
+def test_an_empty_multipart_file_is_a_file_of_0_bytes(client: TestClient) -> None:
+    """The OpenAI-style file object counts `bytes` from 0, and the document sets no minimum: an empty file is
+    taken (a RunAPI temporary upload, whose size_bytes is at least 1, still refuses empty data)."""
+    made = conforms("file_object", client.post("/v1/files", files={"file": ("empty.txt", b"")},
+                                                data={"purpose": "user_data"}, headers=AUTH).json())
+    assert made["bytes"] == 0 and client.get(made["url"]).content == b""
+
+
+def test_the_served_document_takes_the_url_sources_the_server_reads(client: TestClient) -> None:
+    """A `url` source matches the document's pattern exactly when it is one of this mock's own files (at the
+    origin the document was read from): those are read from the engine, any other is refused unfetched."""
+    import re
+
+    document = client.get("/openapi.json").json()
+    body = document["paths"][FILES]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    pattern = re.compile(body["properties"]["source"]["oneOf"][0]["properties"]["url"]["pattern"])
+    own = upload(client, png(), "own.png")["url"]
+    assert own.startswith("http://127.0.0.1:8787/uploads/") and pattern.search(own)
+    assert client.post(FILES, json={"source": {"type": "url", "url": own}}, headers=AUTH).status_code == 200
+    for elsewhere in ("http://127.0.0.1:9/uploads/default/x/a.png", "https://example.com/a.png",
+                      "http://127.0.0.1:8787/v1/files", "http://127.0.0.1:8787.evil/uploads/a/b/c"):
+        assert not pattern.search(elsewhere), elsewhere
+
+
+def test_the_served_document_also_takes_the_allowed_source_hosts(make_client: Callable[..., TestClient]) -> None:
+    """--allow-source-host entries are sources the server fetches, so the document's `url` pattern admits them:
+    a bare host on any port, a host:port on that port only."""
+    import re
+
+    client = make_client(allow_source_hosts=("images.internal", "127.0.0.1:9000"))
+    document = client.get("/openapi.json").json()
+    body = document["paths"][FILES]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    pattern = re.compile(body["properties"]["source"]["oneOf"][0]["properties"]["url"]["pattern"])
+    for taken in ("http://images.internal/a.png", "https://images.internal:8443/x/y.png?v=1",
+                  "http://127.0.0.1:9000/a.png"):
+        assert pattern.search(taken), taken
+    for refused_url in ("http://127.0.0.1:9001/a.png", "http://images.internal.evil/a.png",
+                        "http://evil.images.internal/a.png"):
+        assert not pattern.search(refused_url), refused_url

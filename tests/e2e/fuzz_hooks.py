@@ -1,0 +1,60 @@
+"""Schemathesis hooks for fuzzing the mock: `st run` loads this file (`make fuzz`), test_fuzz.py too.
+
+One hook, and why: a multipart form sends every plain field as text. Schemathesis makes a negative multipart
+case by changing a text field's type (`purpose` an integer, a boolean, null), but what reaches the server is
+that value's text, `-3420924` or `false`: a valid purpose, rightly accepted. Schemathesis declines such type
+changes itself for form-urlencoded bodies (`change_type` in specs/openapi/negative/mutations.py), not for
+multipart ones. So a negative multipart case whose body, as the wire carries it, is valid against the
+operation's schema is dropped here: it is not negative data. Every other negative multipart case (a blank or
+missing field, an unknown one, a repeated one) is sent and must be refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.core.transforms import to_wire_text
+from schemathesis.generation import GenerationMode
+
+MULTIPART = "multipart/form-data"
+
+
+def as_sent(body: dict[str, Any]) -> dict[str, Any]:
+    """A multipart body as the server reads it: a file is bytes (validated as "", as schemathesis does: its
+    format says nothing), a plain field its text (JSON spelling for booleans, null, objects); a list of one is
+    that one field, any other list is no field or several of one name, and stays a list (invalid: the server
+    takes each field once)."""
+    sent: dict[str, Any] = {}
+    for name, value in body.items():
+        if isinstance(value, (bytes, bytearray)) or type(value).__name__ == "Binary":
+            sent[name] = ""
+        elif isinstance(value, list) and len(value) != 1:  # none (absent) or several fields: stays a list
+            sent[name] = value
+        elif isinstance(value, list):  # one field, the same on the wire as a plain value
+            sent.update(as_sent({name: value[0]}))
+        else:
+            sent[name] = value if isinstance(value, str) else to_wire_text(value)
+    return sent
+
+
+def negative_on_the_wire(case: schemathesis.Case) -> bool:
+    """False for a negative multipart case whose body, as sent, satisfies the operation's schema."""
+    meta = case.meta
+    if meta is None or case.media_type != MULTIPART or not isinstance(case.body, dict):
+        return True
+    negative = {location for location, info in meta.components.items() if info.mode == GenerationMode.NEGATIVE}
+    if negative != {ParameterLocation.BODY}:  # negative elsewhere (a header, the path): that is checked
+        return True
+    content = case.operation.definition.raw.get("requestBody", {}).get("content", {})
+    schema = content.get(MULTIPART, {}).get("schema")
+    if schema is None:
+        return True
+    return not jsonschema.Draft202012Validator(schema).is_valid(as_sent(case.body))
+
+
+@schemathesis.hook
+def filter_case(context: Any, case: schemathesis.Case) -> bool:
+    return negative_on_the_wire(case)
