@@ -209,6 +209,8 @@ def _send(http: httpx.Client, url: str, case: Case, body: bytes, headers: dict[s
 def _no_answer(exc: Exception) -> str:
     """One outcome per cause: a handler that hangs up ends as a clean close (RemoteProtocolError), a reset
     (ReadError) or a broken pipe (WriteError), depending on the timing of its close against our send."""
+    import httpx  # lazily, as _send: serve starts faster without it
+
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out: {type(exc).__name__}"
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):

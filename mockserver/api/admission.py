@@ -142,7 +142,7 @@ async def admit(
         ctx.body = journal_body(parsed) if journal_body is not None and isinstance(parsed, dict) else parsed
     elif body == "form":
         raw = await read_body(request, limit if limit is not None else settings.max_body_bytes)
-        form = await _form(request, headers, raw)
+        form = ctx.form = await _form(request, headers, raw)  # closed by the middleware, however the request ends
         ctx.body = {name: (f"<file {value.filename!r}>" if isinstance(value, UploadFile) else value)
                     for name, value in form.multi_items()}
     if task_controls and isinstance(parsed, dict):

@@ -105,6 +105,8 @@ class RequestContextMiddleware:
             else:
                 await self._answer(scope, receive, send_with_headers, started)
         finally:
+            if ctx.form is not None:  # its file parts are SpooledTemporaryFiles: closed here on every path
+                await ctx.form.close()
             entry = self._journal(scope, ctx, started)
             if self.listeners and logged(scope["method"], path[len(prefix):]):
                 self._tell(scope, path, ctx, started, entry)

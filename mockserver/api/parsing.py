@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
@@ -45,6 +46,7 @@ class Context:
     raw_body: bytes = b""  # the JSON body as read: the journal keeps its size, and its head when it is long
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
+    form: FormData | None = None  # the parsed multipart body; the middleware closes its files when the request ends
 
 
 def context(request: Request) -> Context:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,10 +89,14 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
 
 
 def serve_command(settings: Settings) -> int:
+    with _logging_to_stderr():
+        return _serve(settings)
+
+
+def _serve(settings: Settings) -> int:
     from . import access_log, server
     from .app import create_app
 
-    _log_to_stderr()
     app = create_app(settings)  # the dispatcher settles the secret: given, else stored (--state), else new
     dispatcher = app.state.dispatcher
     origin = {"given": "", "restored": f" (from {settings.state_path})", "generated": " (generated)"}
@@ -143,15 +148,27 @@ def host_names(settings: Settings) -> str | None:
             "need --allowed-host NAME")
 
 
-def _log_to_stderr() -> None:
-    """The server's own notes (tasks restored, callbacks still owed at shutdown) go to stderr, one line each."""
+@contextmanager
+def _logging_to_stderr() -> Iterator[None]:
+    """While serve runs, the server's own notes (tasks restored, callbacks still owed at shutdown) go to stderr,
+    one line each; a logger the embedding program configured is left as it is. The handler goes when serve
+    returns: one left behind would write to this sys.stderr after it is closed (a test's captured stream)."""
     logger = logging.getLogger("runapi_mock")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("runapi-mock: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    if logger.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("runapi-mock: %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 cli = click.Group("runapi-mock", commands=[serve, *COMMANDS],

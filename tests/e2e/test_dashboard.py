@@ -42,6 +42,7 @@ KEY = "test-key"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCREENSHOTS = os.environ.get("RUNAPI_SCREENSHOTS") == "1"
 WAIT_MS = 20_000  # the longest any page condition may take on a busy machine
+HTTP_SECONDS = WAIT_MS / 1000  # and any request the test sends itself (httpx waits 5 s by default)
 
 
 def _missing(reason: str) -> None:
@@ -112,7 +113,7 @@ def kontext(server: RunningServer) -> FluxKontextClient:
 
 def admin(server: RunningServer, namespace: str, method: str, path: str, **kwargs: Any) -> Any:
     headers = {"X-Mock-Namespace": namespace, **({"Content-Type": "application/json"} if method != "GET" else {})}
-    response = httpx.request(method, f"{server.base_url}/_mock{path}", headers=headers, timeout=10, **kwargs)
+    response = httpx.request(method, f"{server.base_url}/_mock{path}", headers=headers, timeout=HTTP_SECONDS, **kwargs)
     assert response.status_code < 300, response.text
     return response.json()
 
@@ -392,8 +393,8 @@ def test_home_page_links_the_dashboard_and_the_docs(page: Any, server: RunningSe
     page.goto(server.base_url + "/")
     page.click("text=Dashboard")
     expect(page.locator("#live")).to_have_text("live")
-    assert httpx.get(server.base_url + "/").json()["links"]["dashboard"] == "/_mock/ui/"
-    assert httpx.get(server.base_url + "/api/v1/nope").status_code == 404
+    assert httpx.get(server.base_url + "/", timeout=HTTP_SECONDS).json()["links"]["dashboard"] == "/_mock/ui/"
+    assert httpx.get(server.base_url + "/api/v1/nope", timeout=HTTP_SECONDS).status_code == 404
 
 
 # -- hosts: a rebinding page and a cross-site page are refused; the public URL and allowed hosts work ----------------
@@ -534,7 +535,7 @@ def test_the_first_load_has_no_failed_request(page: Any, server: RunningServer, 
     # the test checks that both pages name one that the mock serves.
     assert all(icons), icons
     for icon in icons:
-        answer = httpx.get(icon)
+        answer = httpx.get(icon, timeout=HTTP_SECONDS)
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg"), icon
 
 

@@ -93,7 +93,7 @@ def test_good_creates_survive_bad_ones_in_their_batch(tmp_path: Path) -> None:
             held = client.get("/_mock/tasks", params={"limit": 1000}).json()
             assert held["total"] == 61  # nothing refused is kept in memory
     assert set(good) <= stored_tasks(path)
-    with TestClient(create_app(Settings(state_path=str(path)))) as after:
+    with TestClient(create_app(Settings(state_path=str(path))), base_url="http://127.0.0.1:8787") as after:
         listed = {t["id"] for t in after.get("/_mock/tasks", params={"limit": 1000}).json()["tasks"]}
         assert set(good) <= listed and len(listed) == 61
 
@@ -101,7 +101,7 @@ def test_good_creates_survive_bad_ones_in_their_batch(tmp_path: Path) -> None:
 def test_the_committer_isolates_a_record_sqlite_refuses(tmp_path: Path) -> None:
     """Past the door check this cannot happen; if it ever does, only the operation it belongs to fails."""
     app = create_app(Settings(state_path=str(tmp_path / "state.sqlite"), progression="manual"))
-    with TestClient(app, headers=AUTH) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8787", headers=AUTH) as client:
         engine, store = app.state.engine, app.state.store
         ns = engine.namespace()
         ids = [client.post(CREATE, content=GOOD % i).json()["id"] for i in range(3)]
@@ -124,7 +124,7 @@ def test_the_committer_isolates_a_record_sqlite_refuses(tmp_path: Path) -> None:
 
 def test_a_create_whose_commit_fails_is_a_5xx_and_forgotten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(state_path=str(tmp_path / "state.sqlite"), progression="manual"))
-    with TestClient(app, headers=AUTH) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8787", headers=AUTH) as client:
         store = app.state.store
         real = store._write_apart
         assert client.get("/api/v1/me/balance").status_code == 200  # the namespace is on disk already

@@ -21,7 +21,8 @@ def named(name: str) -> dict[str, str]:
 
 def test_reads_on_many_namespaces_do_not_evict_one_with_tasks(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    with TestClient(create_app(Settings(state_path=str(path), max_namespaces=5))) as client:
+    app = create_app(Settings(state_path=str(path), max_namespaces=5))
+    with TestClient(app, base_url="http://127.0.0.1:8787") as client:
         task_id = client.post(CREATE, json=BODY, headers=AUTH).json()["id"]
         for index in range(50):  # read-only requests on fresh names, ten times the bound
             assert client.get("/api/v1/me/balance", headers=named(f"reader-{index}")).status_code == 200
@@ -41,7 +42,7 @@ def test_a_new_namespace_past_the_bound_is_a_429_that_says_why(make_client: Call
     assert "3" in error["message"] and "--max-namespaces" in error["message"]
     for name, task_id in kept.items():
         assert client.get(f"{CREATE}/{task_id}", headers=named(name)).status_code == 200
-    assert client.post("/_mock/reset", headers={"X-Mock-Namespace": "a"}).status_code == 200
+    assert client.post("/_mock/reset", json={}, headers={"X-Mock-Namespace": "a"}).status_code == 200
     assert client.post(CREATE, json=BODY, headers=named("d")).status_code == 200  # room again
 
 

@@ -81,7 +81,8 @@ def test_the_namespace_header_is_matched_whole_too(client: TestClient, name: str
 
 def _stored(tmp_path: Path) -> Path:
     path = tmp_path / "state.sqlite"
-    with TestClient(create_app(Settings(state_path=str(path))), headers=AUTH) as client:
+    app = create_app(Settings(state_path=str(path)))
+    with TestClient(app, base_url="http://127.0.0.1:8787", headers=AUTH) as client:
         for _ in range(3):
             assert client.post(CREATE, json=BODY).status_code == 200
     return path
