@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import load_catalog
+from .openapi_sync import is_sync, sync_components, sync_paths
 from .registry import URL_PATTERN, load_schema
 
 PRODUCTION_URL = "https://runapi.ai"
@@ -214,6 +215,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = N
     for (family, action), entry in catalog.actions.items():
         component = f"Create_{family}_{action}"
         schemas[component] = _component(f"request/{family}/{action}")
+        if is_sync(entry):  # answers its result at once or by a 202: openapi_sync.py
+            continue
         by_action.setdefault(action, []).append(component)
         title = catalog.titles.get(family, family)
         paths[entry.path] = {"post": _create(f"Create a {title} {action} task", _ref(component), title)}
@@ -241,6 +244,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = N
                                            "responses": {"200": _json(_ref("Balance"), "Balance"), **_errors("401")}}}
     paths.update(files_paths(url_sources))
     paths.update(_pricing_paths())
+    paths.update(sync_paths(catalog, {key: f"Create_{key[0]}_{key[1]}" for key in catalog.actions}))
+    schemas.update(sync_components(catalog))
     paths.update(listen_paths())
     return {
         "openapi": "3.1.0",
@@ -261,8 +266,11 @@ def runapi_openapi(server_url: str = PRODUCTION_URL, url_sources: str | None = N
 def listen_paths() -> dict[str, Any]:
     """`runapi listen` (RunAPI's CLI, cmd/runapi/listen.go): keys, listen secrets, sessions, polls and acks."""
     cli: list[dict[str, list[str]]] = [{"apiKeyHeader": []}, {"bearerAuth": []}]  # the CLI sends X-API-Key
-    key_id = {"name": "callback_api_key_id", "in": "query", "required": True, "schema": {"type": "string"}}
-    session = {"name": "X-Session-Token", "in": "header", "required": True, "schema": {"type": "string"}}
+    # What the server reads as given (a blank id or token is a 400); any other value is looked up (404 unknown).
+    id_schema = {"type": "string", "pattern": r"\S"}
+    key_id = {"name": "callback_api_key_id", "in": "query", "required": True, "schema": id_schema}
+    session = {"name": "X-Session-Token", "in": "header", "required": True,
+               "schema": {"type": "string", "pattern": "^[!-~]+$"}}
     gone = ("401", "403", "404", "410", "429")
 
     def op(summary: str, responses: dict[str, Any], *errors: str, **extra: Any) -> dict[str, Any]:
@@ -282,7 +290,7 @@ def listen_paths() -> dict[str, Any]:
             "Open a listener session: the key's terminal callbacks are queued for it",
             {"201": _json(_ref("ListenSession"), "The session")}, "400", "401", "404", "410", "413", "429",
             requestBody={"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"callback_api_key_id": {"type": "string"}}}}}})},
+                "type": "object", "properties": {"callback_api_key_id": id_schema}}}}})},
         "/api/v1/cli/listen_sessions/{token}": {"delete": op(
             "Close a listener session", {"204": {"description": "Closed"}}, "401", "404", "429",
             parameters=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}])},
@@ -292,7 +300,8 @@ def listen_paths() -> dict[str, Any]:
             parameters=[{"name": "last_id", "in": "query", "required": False,
                          "schema": {"type": "integer", "minimum": 0}}, session])},
         "/api/v1/cli/listen_events/{id}/ack": {"post": op(
-            "Acknowledge an event: it is not sent again", {"204": {"description": "Acknowledged"}}, "400", *gone,
+            "Acknowledge an event: it is not sent again (409: an event never sent to this session)",
+            {"204": {"description": "Acknowledged"}}, "400", "409", *gone,
             parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
                         session])},
     }

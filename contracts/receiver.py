@@ -100,8 +100,11 @@ class CallbackReceiver:
             self._calls.clear()
             self._status, self._queue, self._delay = 200, deque(), 0.0
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedCallback]:
-        """Block until at least `count` calls were recorded; raise `WaitTimeout` after `timeout` seconds."""
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[ReceivedCallback]:
+        """Block until at least `count` calls were recorded; raise `WaitTimeout` after `timeout` seconds.
+
+        The timeout bounds callbacks that never come; it returns as soon as they do, so a generous one costs a
+        passing test nothing and keeps a busy machine's slow delivery from failing it."""
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._calls) >= count, timeout):
                 got = len(self._calls)

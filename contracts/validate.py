@@ -129,6 +129,8 @@ def normalize_request(family: str, action: str, body: Mapping[str, Any]) -> tupl
     model = normalized.get("model")
     if isinstance(model, str):
         normalized["model"] = catalog.canonical_model(family, action, model)
+    elif "model" not in normalized and target.implied_model is not None:
+        normalized["model"] = target.implied_model  # an action whose SDK sends no model
     return normalized, violations
 
 

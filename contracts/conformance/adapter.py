@@ -19,11 +19,15 @@ class ClientContext:
         timeout: seconds the client should wait for the task before giving up (short for `stuck`).
         headers: mock control headers (`RETRY_AFTER_HEADER`, `X-Mock-Retry-After`) the adapter may forward;
             if it does not, the mock's defaults apply (Retry-After 2 s on 429/503, 1 s on flaky).
+        sleep: the wait to give a client that takes one (a retry or polling library's sleep function):
+            `time.sleep`, or with `frozen_clock=True` an advance of the run's frozen mock clock, so the
+            client's waits are judged exactly, however fast or busy the machine is.
     """
 
     scenario: str
     timeout: float
     headers: Mapping[str, str] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
 
 
 class Generate(Protocol):

@@ -59,12 +59,23 @@ class _Mock:
     def __init__(self, admin: MockAdmin) -> None:
         self.admin = admin
 
-    def prepare(self, namespace: str, progression: str, rule: Mapping[str, Any] | None) -> None:
+    def prepare(self, namespace: str, progression: str, rule: Mapping[str, Any] | None, frozen: bool) -> None:
         admin = self.admin.for_namespace(namespace)
         admin.reset()
         admin.set_progression(progression)
+        if frozen:
+            admin.freeze()
         if rule is not None:
             admin.call("POST", "/rules", json=dict(rule))
+
+    def sleeper(self, namespace: str) -> Callable[[float], None]:
+        """A client's wait on the namespace's frozen clock: the clock moves by exactly what it waited."""
+        admin = self.admin.for_namespace(namespace)
+
+        def sleep(seconds: float) -> None:
+            admin.advance(max(0.0, seconds))
+
+        return sleep
 
     def release(self, namespace: str) -> None:
         """Fail every unfinished task, so a client that ignores its timeout hint can return."""
@@ -127,6 +138,7 @@ def run_client_conformance(
     grace: float = 5.0,
     slack: float = 0.02,
     progression: str = "polls:1",
+    frozen_clock: bool = False,
 ) -> ClientReport:
     """Run `adapter` through the scenario matrix and `examples` generated valid requests, then judge it.
 
@@ -145,6 +157,10 @@ def run_client_conformance(
             before it abandons a call that still has not returned.
         slack: tolerance of the timing checks, in seconds of the server's wall clock.
         progression: the progression of each run's namespace (`polls:N` or `immediate` are judged exactly).
+        frozen_clock: freeze each run's namespace clock and judge waits on it; `ClientContext.sleep` then
+            advances that clock. For a client that takes its sleep function from the adapter: its waits are
+            judged exactly, however fast or busy the machine. On wall time (the default) a gap shorter than
+            asked is proof, but a busy machine can stretch a client's gaps and hide one that waits too little.
     """
     if not isinstance(adapter, ClientAdapter):
         adapter = ClientAdapter(generate=adapter, name=getattr(adapter, "__name__", "client"))
@@ -166,9 +182,10 @@ def run_client_conformance(
             def run_one(scenario: ClientScenario, label: str, family: str, action: str,
                         body: dict[str, Any]) -> None:
                 namespace = f"cc-{token}-{label}"
-                mock.prepare(namespace, progression, scenario.rule)
+                mock.prepare(namespace, progression, scenario.rule, frozen_clock)
                 headers = {RETRY_AFTER_HEADER: f"{retry_after:g}"} if scenario.retry_after_header else {}
-                context = ClientContext(label, stuck_timeout if scenario.stuck else timeout, headers)
+                context = ClientContext(label, stuck_timeout if scenario.stuck else timeout, headers,
+                                        mock.sleeper(namespace) if frozen_clock else time.sleep)
                 outcome, value, elapsed, released = _call(
                     adapter, f"{base_url}/ns/{namespace}", api_key, dict(body), family, action, context,
                     grace, lambda: mock.release(namespace))
@@ -195,7 +212,8 @@ def run_client_conformance(
                 run_examples()
     except MockAdminError as exc:  # the mock, not the client, failed: say so in the kit's own error
         raise ClientConformanceError(str(exc)) from exc
-    return ClientReport(adapter.name, judge(runs, Options(min_poll_interval, slack)), tuple(runs))
+    verdicts = judge(runs, Options(min_poll_interval, slack, frozen_clock))
+    return ClientReport(adapter.name, verdicts, tuple(runs))
 
 
 def assert_client_conforms(adapter: ClientAdapter | Generate, *, ignore: Collection[str] = (),

@@ -28,6 +28,7 @@ Entry = JournalEntry
 class Options:
     min_poll_interval: float
     slack: float
+    frozen_clock: bool = False  # each run's namespace clock was frozen and moved only by the client's sleep
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,17 @@ def _short(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _end(entry: Entry) -> float:
-    return float(entry["wall"]) + float(entry.get("duration_ms") or 0) / 1000
+def _gap(before: Entry, after: Entry, opts: Options) -> float:
+    """Seconds from the answer to `before` to the arrival of `after`.
+
+    On wall time a gap is never shorter than the client's own wait (the answer's end is stamped before it is
+    written), so a short gap proves a short wait; a busy machine only lengthens gaps, and can hide a client
+    that waits too little, never accuse one that waits enough. On a frozen clock that only the client's
+    `ClientContext.sleep` moves, the gap is exactly what the client waited: no machine in it at all.
+    """
+    if opts.frozen_clock:
+        return float(after["at"]) - float(before["at"])
+    return float(after["wall"]) - float(before["wall"]) - float(before.get("duration_ms") or 0) / 1000
 
 
 def _seconds(value: Any) -> float | None:
@@ -174,7 +184,7 @@ def _honours_retry_after(runs: Sequence[ClientRun], opts: Options) -> ClientChec
             if retry is None or wait is None:
                 continue
             judged += 1
-            gap = float(retry["wall"]) - _end(entry)
+            gap = _gap(entry, retry, opts)
             if gap < wait - opts.slack:
                 found.add(run, f"{entry['method']} {entry['path']} got {entry['status']} with Retry-After "
                                f"{wait:g} s and was sent again {gap:.3f} s later", [entry, retry])
@@ -231,7 +241,7 @@ def _polls_not_too_fast(runs: Sequence[ClientRun], opts: Options) -> ClientCheck
                     continue  # reads past terminal are stops_at_terminal's business
                 hint = _seconds(before.get("retry_after"))
                 required = min(opts.min_poll_interval, hint) if hint else opts.min_poll_interval
-                gap = float(after["wall"]) - _end(before)
+                gap = _gap(before, after, opts)
                 gaps.append(gap)
                 if gap < required - opts.slack:
                     fast.append((gap, required, before, after))

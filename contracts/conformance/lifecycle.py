@@ -37,6 +37,9 @@ __all__ = ["AsyncClientAdapter", "LifecycleMachine", "TrackedTask"]
 
 T = TypeVar("T")
 PROGRESSIONS = ("immediate", "polls:1", "polls:2", "auto", "manual")  # a sample of every mode
+# How long a callback of an ended task may take to arrive: a bound on "never sent", not a speed requirement
+# (the sender is asynchronous; on a busy machine 5 s was once too short for a callback that did come).
+CALLBACK_WAIT = 30.0
 
 
 class AsyncClientAdapter:
@@ -205,10 +208,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert self.receiver is not None
         task = next(self._awaiting())
         operation = f"callback of POST {task.path}"
-        call = wait_for_callback(self.receiver, task.id, timeout=5.0)
+        call = wait_for_callback(self.receiver, task.id, timeout=CALLBACK_WAIT)
         if call is None:
             raise ConformanceFailure("callback_verified", operation,
-                                     f"task {task.id} ended {task.statuses[-1]}; no callback came in 5s",
+                                     f"task {task.id} ended {task.statuses[-1]}; no callback came in "
+                                     f"{CALLBACK_WAIT:g}s",
                                      request=task.request.body)
         secret = self._target().callback_secret
         assert secret is not None

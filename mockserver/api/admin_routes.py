@@ -66,7 +66,8 @@ _ACCOUNT: Schema = {"type": "object", "additionalProperties": False, "properties
     "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
     "balance_cents": {"type": "integer", "minimum": 0}}}
 _CONFIG: Schema = {"type": "object", "properties": {"progression": {"oneOf": [PROGRESSION, {"type": "null"}]},
-                                                    "callback_mode": {"type": ["string", "null"]}}}
+                                                    "callback_mode": {"type": ["string", "null"]},
+                                                    "render_cache_bytes": {"type": "integer", "minimum": 0}}}
 SCHEMAS: Mapping[str, Schema] = {"JournalEntry": {k: s for k, s in v.JOURNAL_ENTRY_SCHEMA.items() if k != "$schema"}}
 
 

@@ -242,11 +242,17 @@ def _origin_of(scheme: str, server: tuple[str, int] | None, host: str | None, ro
 def api_key(headers: Mapping[str, str], settings: Settings, *, x_api_key: bool = False) -> str:
     """The bearer key (or, `x_api_key`, the X-API-Key one RunAPI's CLI sends); otherwise a 401 that says what is
     wrong with the header (never echoing a key)."""
-    if x_api_key and "authorization" not in headers:
-        token = headers.get("x-api-key", "").strip()
+    if x_api_key and "x-api-key" in headers:
+        token = headers["x-api-key"].strip()
         if not token:
             raise errors.Unauthorized("Missing API key: send 'X-API-Key: <key>'")
-        return _known_key(token, settings)
+        key = _known_key(token, settings)
+        # Both headers sent: both are checked, and must name one key (a bad one is never ignored for the other).
+        if "authorization" in headers and api_key(headers, settings) != key:
+            raise errors.Unauthorized("X-API-Key and Authorization name different keys: send one")
+        return key
+    if x_api_key and "authorization" not in headers:
+        raise errors.Unauthorized("Missing API key: send 'X-API-Key: <key>'")
     sent = (headers.get("authorization") or "").strip()
     scheme, _, token = sent.partition(" ")
     token = token.strip()

@@ -20,9 +20,11 @@ from runapi_contracts.validate import check_request
 from .. import errors
 from ..background.state import StateError
 from ..engine import accounts
-from ..engine.model import Task
+from ..engine.lifecycle import Progression
+from ..engine.model import JsonObject, Task
 from ..media import images
-from .admission import admit, engine_of, image_origin, origin, settings_of, validation_failed
+from . import file_serving
+from .admission import Admission, admit, engine_of, image_origin, origin, settings_of, validation_failed
 from .parsing import context
 from .responses import JSON, task_headers
 
@@ -32,7 +34,7 @@ Resolver = Callable[[Any], "tuple[str, str]"]
 _VERSION = metadata.version("runapi-mock")
 
 
-def _task_response(request: Request, task: Task, body: dict[str, Any] | None = None) -> Response:
+def task_response(request: Request, task: Task, body: dict[str, Any] | None = None) -> Response:
     """A status read's answer: the task's body (or `body`), its id header and, while it runs, Retry-After."""
     retry = settings_of(request).poll_retry_after
     headers = task_headers(task.id, None if task.terminal else retry)
@@ -45,9 +47,18 @@ async def _create(request: Request, resolve: Resolver) -> Response:
     normalized, violations = check_request(family, action, admitted.body)
     if violations:
         raise validation_failed(request, violations)
+    task, replayed = await store_task(admitted, family, action, normalized)
+    return JSON({**task.summary(), "task_replayed": replayed}, headers=task_headers(task.id))
+
+
+async def store_task(admitted: Admission, family: str, action: str, normalized: JsonObject, *,
+                     progression: Progression | None = None) -> tuple[Task, bool]:
+    """Create the task of an admitted, validated request (or replay it), once it is on disk with --state;
+    `progression` overrides the request's (a plain synchronous action ends at its first read)."""
     task, replayed, pending = admitted.engine.create_pending(
         admitted.namespace, admitted.key, family, action, normalized, origin=admitted.origin,
-        requested_model=admitted.model, scenario=admitted.scenario, progression=admitted.progression,
+        requested_model=admitted.model, scenario=admitted.scenario,
+        progression=progression or admitted.progression,
         idempotency_key=admitted.idempotency_key, client_request_id=admitted.client_request_id,
         callback_mode=admitted.callback_mode,
     )
@@ -62,7 +73,7 @@ async def _create(request: Request, resolve: Resolver) -> Response:
                     pass  # forgotten in memory all the same; the file never held it
             raise errors.ServerError(f"the task could not be stored: {exc}", code="state_write_failed") from None
     admitted.context.task_id = task.id
-    return JSON({**task.summary(), "task_replayed": replayed}, headers=task_headers(task.id))
+    return task, replayed
 
 
 async def create_task(request: Request, family: str, action: str) -> Response:
@@ -108,24 +119,12 @@ async def _read(request: Request, family: str | None = None, action: str | None 
 
 async def get_task(request: Request, family: str, action: str | None) -> Response:
     """GET /api/v1/{family}/{action}/{task_id}: the SDKs' status route (no action: status_routes.py)."""
-    return _task_response(request, await _read(request, family, action))
+    return task_response(request, await _read(request, family, action))
 
 
 async def get_docs_task(request: Request, action: str | None = None) -> Response:
     """GET /v1/tasks/{task_id} and /v1/{action}/{task_id}: the docs' status routes."""
-    return _task_response(request, await _read(request, action=action))
-
-
-async def get_task_result(request: Request) -> Response:
-    """GET /api/v1/tasks/{task_id}: the task-result resource of the SDKs' hybrid flow."""
-    task = await _read(request)
-    body = task.summary()
-    if task.status == "completed":
-        body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
-                            "body": task.to_body(origin=image_origin(request))}
-    elif task.status == "failed":  # as every status route says it: the message and its code
-        body["error"], body["error_code"] = task.failure
-    return _task_response(request, task, body)
+    return task_response(request, await _read(request, action=action))
 
 
 async def me(request: Request) -> Response:
@@ -153,6 +152,11 @@ async def file(request: Request) -> Response:
     if task.finished_at is not None and engine.now(ns) - task.finished_at > settings.file_ttl_seconds:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
+    if task.kind != "image":  # video, audio: rendered in a worker thread, cached, ranged
+        index = int(name.partition(".")[0])
+        if "poster" in request.query_params:  # the dashboard's thumbnail: the first frame, as PNG
+            return await file_serving.poster(request, engine, ns, task, index)
+        return await file_serving.serve(request, engine, ns, task, index)
     width, height = task.image_size()
     cache: images.ImageCache = request.app.state.image_cache
     key = f"{task.id}/{name}"

@@ -95,6 +95,11 @@ class RequestContextMiddleware:
                 message["headers"] = headers
                 started.status = message["status"]
                 started.headers = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Stamped before the last write: the client cannot have the answer earlier, so a gap measured
+                # from here to its next request is never shorter than the client's own wait, however late the
+                # server gets back to journaling (a preempted process, a loaded machine).
+                ctx.answered = time.monotonic()
             await send(message)
 
         try:
@@ -157,7 +162,7 @@ class RequestContextMiddleware:
             idempotency_key=ctx.headers.get("idempotency-key"),
             client_request_id=ctx.headers.get("x-client-request-id"),
             request_body=body, request_body_size=body_size, retry_after=retry_after, error_code=ctx.error_code,
-            duration_ms=round((time.monotonic() - ctx.wall) * 1000, 3),
+            duration_ms=round(((ctx.answered or time.monotonic()) - ctx.wall) * 1000, 3),
             violations=ctx.violations or [],
         )
         ns.journal.append(entry)

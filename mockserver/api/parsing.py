@@ -47,6 +47,7 @@ class Context:
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
     form: FormData | None = None  # the parsed multipart body; the middleware closes its files when the request ends
+    answered: float | None = None  # time.monotonic() as the answer's last part was handed to the server
 
 
 def context(request: Request) -> Context:

@@ -6,15 +6,20 @@ is simply no route: 404 from the router, like any other unknown path.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from runapi_contracts import Catalog, load_catalog
 
 from ..serving import dashboard
-from . import admin_routes, endpoints, files_api, listen_api, openai_files, pricing_api, prompts_api
+from . import admin_routes, endpoints, files_api, listen_api, openai_files, pricing_api, prompts_api, sync_api
 from .status_routes import family_status_routes
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def catalog_routes(catalog: Catalog) -> list[Route]:
@@ -22,13 +27,14 @@ def catalog_routes(catalog: Catalog) -> list[Route]:
     sdk = [route
            for (family, action), spec in sorted(catalog.actions.items())
            for route in (
-               Route(spec.path, partial(endpoints.create_task, family=family, action=action),
+               Route(spec.path, _create_handler(family, action, spec.output_spec.get("sync")),
                      methods=["POST"], name=f"create:{family}/{action}"),
                Route(spec.path + "/{task_id}", partial(endpoints.get_task, family=family, action=action),
                      methods=["GET"], name=f"get:{family}/{action}"),
-           )]
-    docs = [route
-            for action in sorted({action for _, action in catalog.actions})
+           )[:1 if "sync" in spec.output_spec else 2]]  # a synchronous action answers: nothing to poll there
+    docs = [route  # the docs' routes resolve a task's family by model: the synchronous actions have none
+            for action in sorted({name for (_, name), spec in catalog.actions.items()
+                                  if "sync" not in spec.output_spec})
             for route in (
                 Route(f"/v1/{action}", partial(endpoints.create_docs_task, action=action),
                       methods=["POST"], name=f"create:{action}"),
@@ -36,6 +42,13 @@ def catalog_routes(catalog: Catalog) -> list[Route]:
                       methods=["GET"], name=f"get:{action}"),
             )]
     return sdk + docs
+
+
+def _create_handler(family: str, action: str, sync: object) -> Endpoint:
+    """A synchronous action answers with its result (sync_api.py); any other action creates a task to poll."""
+    if isinstance(sync, str):
+        return partial(sync_api.create, family=family, action=action, sync=sync)
+    return partial(endpoints.create_task, family=family, action=action)
 
 
 routes: list[BaseRoute] = [
@@ -47,7 +60,8 @@ routes: list[BaseRoute] = [
     Route("/api/v1/price_quotes", pricing_api.quotes, methods=["POST"]),
     Route("/v1/models", pricing_api.models, methods=["GET"]),
     Route("/api/v1/prompts", prompts_api.prompts, methods=["GET"]),
-    Route("/api/v1/tasks/{task_id}", endpoints.get_task_result, methods=["GET"]),
+    Route("/api/v1/tasks/{task_id}", sync_api.task_result, methods=["GET"]),
+    *sync_api.sync_routes(load_catalog()),  # the routes the SDKs of synchronous actions call instead
     # `runapi listen` (RunAPI's CLI): keys, listen secrets, sessions, polls and acks.
     Route("/api/v1/cli/keys", listen_api.keys, methods=["GET"]),
     Route("/api/v1/cli/listen_secret", listen_api.listen_secret, methods=["GET", "PATCH"]),

@@ -12,7 +12,7 @@ from typing import Any
 from ..engine.delivery import Attempt, CallbackMode, Delivery
 from ..engine.ledger import Account
 from ..engine.lifecycle import Progression
-from ..engine.model import Namespace, NamespaceState, SourceImage, Task, Upload
+from ..engine.model import Namespace, NamespaceState, SourceImage, SourceMedia, Task, Upload
 
 NAMESPACED_TABLES = ("tasks", "accounts", "idempotency", "deliveries", "uploads")
 
@@ -56,6 +56,7 @@ def dump(record: dict[str, Any]) -> str:
 
 
 _TASK_FIELDS = tuple(f.name for f in dataclasses.fields(Task))
+_MEDIA_FIELDS = tuple(f.name for f in dataclasses.fields(SourceMedia) if f.name != "data")
 _DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(Delivery))
 
 
@@ -68,6 +69,10 @@ def task_record(task: Task) -> dict[str, Any]:
     source = task.source  # the source image's bounded copy, base64: a restored task still renders derived output
     record["source"] = {"data": base64.b64encode(source.data).decode("ascii"), "width": source.width,
                         "height": source.height, "label": source.label} if source else None
+    # Other kinds' sources: facts, a task reference, or an upload's bounded bytes (base64).
+    record["media"] = [{**{f: getattr(m, f) for f in _MEDIA_FIELDS},
+                        "data": base64.b64encode(m.data).decode("ascii") if m.data is not None else None}
+                       for m in task.media]
     return record
 
 
@@ -81,6 +86,8 @@ def task_from_record(record: dict[str, Any]) -> Task:
     source = record.get("source")  # absent from files written before source images
     record["source"] = SourceImage(base64.b64decode(source["data"]), source["width"], source["height"],
                                    source["label"]) if source else None
+    record["media"] = tuple(SourceMedia(**{**m, "data": base64.b64decode(m["data"]) if m.get("data") else None})
+                            for m in record.get("media") or ())  # absent from files written before video
     return Task(**record)
 
 
@@ -88,13 +95,14 @@ def account_record(account: Account) -> dict[str, Any]:
     # Reservations are not stored: they are exactly the prices of the tasks still running.
     return {"credit": account.credit, "spent": account.spent,
             "spent_by_day": {str(day): amount for day, amount in account.spent_by_day.items()},
-            "name": account.name, "email": account.email}
+            "name": account.name, "email": account.email, "resources": account.resources}
 
 
 def account_from_record(record: dict[str, Any]) -> Account:
     return Account(credit=record["credit"], spent=record["spent"],
                    spent_by_day={int(day): amount for day, amount in record["spent_by_day"].items()},
-                   name=record.get("name"), email=record.get("email"))  # absent from files written before
+                   name=record.get("name"), email=record.get("email"),  # absent from files written before
+                   resources=record.get("resources", {}))
 
 
 def namespace_record(ns: Namespace) -> dict[str, Any]:

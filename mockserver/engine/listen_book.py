@@ -108,8 +108,8 @@ class ListenBook(EngineCore):
     def ack_listen(self, ns: Namespace, caller: str, token: str, event_id: int) -> None:
         session, _ = self._session(ns, caller, token)
         if not self._listeners(ns).ack(session, event_id, ns.clock.now()):
-            raise errors.BadRequest(f"event {event_id} was never sent to this session",
-                                    code="invalid_parameter")
+            # A well-formed id the session does not hold: a conflict with its state, not a malformed request.
+            raise errors.Conflict(f"event {event_id} was never sent to this session")
 
     @locked
     def close_listen_session(self, ns: Namespace, caller: str, token: str) -> None:

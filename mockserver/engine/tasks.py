@@ -25,12 +25,13 @@ from .listen_book import ListenBook
 from .model import JsonObject, Namespace, Task
 from .namespaces import KEEP, NamespaceSettings
 from .ratelimit import check_concurrency
+from .resources import ResourceBook
 from .upload_book import UploadBook
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
 
 
-class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
+class TaskEngine(NamespaceSettings, UploadBook, ListenBook, ResourceBook):
     """Creates and reads tasks for every route; the one place that changes a namespace's state."""
 
     # -- create ---------------------------------------------------------------------------------------
@@ -110,7 +111,8 @@ class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
         active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
         check_concurrency(self.settings.max_concurrent, active, frees_in)
         self._prune(ns, now)
-        found = sources.resolve(model, body, origin, self.settings, self._namespaces, self._bring_up_to_date)
+        found = sources.resolve(model, body, origin, self.settings, self._namespaces, self._bring_up_to_date,
+                                ns.name, key)
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()

@@ -22,6 +22,7 @@ from ..background.state import StateStore
 from ..engine.events import NullStore, Store
 from ..engine.tasks import TaskEngine
 from ..media import images
+from ..media.cache import RenderCache
 from ..settings import Settings
 from . import access_log, dashboard
 
@@ -98,4 +99,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.changes = changes
     app.state.request_listeners = request_listeners
     app.state.image_cache = images.ImageCache()
+    app.state.render_cache = RenderCache(settings.render_cache_bytes)  # videos and audio (file_serving.py)
     return app

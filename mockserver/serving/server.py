@@ -113,8 +113,11 @@ def bound_url(server: uvicorn.Server, host: str) -> str:
 
 
 def serve_in_thread(settings: Settings | None = None, *, app: Starlette | None = None,
-                    timeout: float = 10.0) -> RunningServer:
-    """Start the mock on settings.host:settings.port (port 0 picks a free one) and wait until it answers."""
+                    timeout: float = 60.0) -> RunningServer:
+    """Start the mock on settings.host:settings.port (port 0 picks a free one) and wait until it answers.
+
+    `timeout` bounds a start that never comes (uvicorn died or hangs), not a start that is slow: a busy
+    machine can take seconds to import and bind, and a test must not fail for that."""
     settings = settings or Settings(port=0)
     app = app or create_app(settings)
     stack = fastest_stack()

@@ -9,6 +9,7 @@ cost a client that honours them about 4 s; bad clients that break something else
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from runapi.core import PollingOptions, RequestOptions, polling
+from runapi.core import PollingOptions, RequestOptions, http_client, polling
 from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 from runapi.gpt_image_2 import GptImage2Client
@@ -49,6 +50,44 @@ def mock(make_server: Callable[..., RunningServer]) -> RunningServer:
 # -- the official SDKs ---------------------------------------------------------------------------------------
 
 
+class SdkTime:
+    """Stands in for the `time` module of runapi.core's http_client and polling: `sleep` is the running call's
+    `context.sleep` (an advance of its frozen mock clock) and `monotonic` counts what it slept, so the SDK's
+    deadlines (max_wait, its last wait cut to what is left) run on the same time as its waits; everything
+    else is the real module. The SDK's waits, its Retry-After on 429 and its own backoff on 503, are then
+    judged exactly as it chose them."""
+
+    def __init__(self) -> None:
+        self.calls = threading.local()  # the harness runs each adapter call on a thread of its own
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def start(self, sleep: Callable[[float], None]) -> None:
+        """This thread's call waits with `sleep`; time.sleep (a run on wall time) leaves the SDK on real time."""
+        self.calls.sleep, self.calls.slept = (None, 0.0) if sleep is time.sleep else (sleep, 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        virtual = getattr(self.calls, "sleep", None)
+        if virtual is None:
+            time.sleep(seconds)
+            return
+        virtual(seconds)
+        self.calls.slept += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + getattr(self.calls, "slept", 0.0)
+
+
+SDK_TIME = SdkTime()
+
+
+@pytest.fixture
+def sdk_on_mock_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_client, "time", SDK_TIME)
+    monkeypatch.setattr(polling, "time", SDK_TIME)
+
+
 def sdk_adapter(client_class: type, operations: tuple[tuple[str, str], ...], *,
                 idempotency_key: bool = False) -> ClientAdapter:
     """Wrap `client.<action>` of an official SDK.
@@ -59,6 +98,7 @@ def sdk_adapter(client_class: type, operations: tuple[tuple[str, str], ...], *,
     """
     def generate(base_url: str, api_key: str, request: dict[str, Any], *, family: str, action: str,
                  context: ClientContext) -> Any:
+        SDK_TIME.start(context.sleep)
         client = client_class(api_key=api_key, base_url=base_url, retry_base_delay=0.01, retry_max_delay=0.05)
         resource = getattr(client, action)
         headers = dict(context.headers)
@@ -82,8 +122,12 @@ SDKS = {
 
 
 @pytest.mark.parametrize("sdk", sorted(SDKS))
+@pytest.mark.usefixtures("sdk_on_mock_clock")
 def test_official_sdk_verdicts(mock: RunningServer, sdk: str) -> None:
-    report = run_client_conformance(SDKS[sdk], base_url=mock.base_url, api_key=KEY, examples=3)
+    # On wall time a busy machine could stretch the SDK's 0.01-0.05 s backoff past the 1 s Retry-After and
+    # hide the verdict; on the frozen clock each gap is the wait the SDK chose.
+    report = run_client_conformance(SDKS[sdk], base_url=mock.base_url, api_key=KEY, examples=3,
+                                    frozen_clock=True)
 
     # runapi 0.10.1 retries a 503 after its own backoff (retry_base_delay), ignoring Retry-After: the SDK
     # honours Retry-After on 429 only (reference §5.3, `HttpClient._retry_delay`). The 429 retry waits 1 s.
@@ -105,10 +149,11 @@ def test_official_sdk_verdicts(mock: RunningServer, sdk: str) -> None:
     assert len(examples) == 3 and all(run.outcome == "returned" for run in examples)
 
 
+@pytest.mark.usefixtures("sdk_on_mock_clock")
 def test_sdk_with_idempotency_key_retries_creates_with_one_key(mock: RunningServer) -> None:
     adapter = sdk_adapter(Flux2Client, (("flux_2", "text_to_image"),), idempotency_key=True)
     report = run_client_conformance(adapter, base_url=mock.base_url, api_key=KEY, examples=0,
-                                    scenarios=["success", "flaky"])
+                                    scenarios=["success", "flaky"], frozen_clock=True)
 
     assert report["idempotent_retries"].passed, str(report)
     assert report["idempotent_retries"].summary == "1 retried creates reused one Idempotency-Key"
@@ -129,7 +174,11 @@ class ToyError(Exception):
 
 @dataclass
 class ToyClient:
-    """POST then poll `GET .../{id}`; retries 429/5xx `max_retries` times with one Idempotency-Key."""
+    """POST then poll `GET .../{id}`; retries 429/5xx `max_retries` times with one Idempotency-Key.
+
+    Every wait goes through `context.sleep`: `time.sleep`, or on a `frozen_clock=True` run an advance of the
+    run's mock clock, so the judge sees exactly the waits the client chose, not how busy the machine was.
+    """
 
     honour_retry_after: bool = True
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
@@ -142,7 +191,8 @@ class ToyClient:
     extra_fields: dict[str, Any] = field(default_factory=dict)
     max_retries: int = 2
 
-    def send(self, http: httpx.Client, method: str, url: str, body: Any = None) -> httpx.Response:
+    def send(self, http: httpx.Client, sleep: Callable[[float], None], method: str, url: str,
+             body: Any = None) -> httpx.Response:
         key = str(uuid.uuid4())
         for attempt in range(self.max_retries + 1):
             headers = {"Idempotency-Key": str(uuid.uuid4()) if self.fresh_key_per_attempt else key}
@@ -152,7 +202,7 @@ class ToyClient:
             if response.status_code not in self.retry_statuses or attempt == self.max_retries:
                 raise ToyError(f"{method} {url}: {response.status_code} {response.text}")
             wait = float(response.headers.get("retry-after", "0")) if self.honour_retry_after else 0.0
-            time.sleep(max(wait, 0.01))
+            sleep(max(wait, 0.01))
         raise AssertionError("unreachable")
 
     def generate(self, base_url: str, api_key: str, request: dict[str, Any], *, family: str, action: str,
@@ -160,14 +210,14 @@ class ToyClient:
         headers = {"Authorization": f"Bearer {api_key}", **context.headers}
         with httpx.Client(base_url=base_url, headers=headers, timeout=10) as http:
             route = f"/api/v1/{family}/{action}"
-            task_id = self.send(http, "POST", route, {**request, **self.extra_fields}).json()["id"]
+            task_id = self.send(http, context.sleep, "POST", route, {**request, **self.extra_fields}).json()["id"]
             deadline = time.monotonic() + context.timeout
             while True:
-                response = self.send(http, "GET", f"{route}/{task_id}")
+                response = self.send(http, context.sleep, "GET", f"{route}/{task_id}")
                 task = response.json()
                 if task["status"] in ("completed", "failed"):
                     for _ in range(self.extra_polls):
-                        self.send(http, "GET", f"{route}/{task_id}")
+                        self.send(http, context.sleep, "GET", f"{route}/{task_id}")
                     if task["status"] == "failed" and self.raise_on_failed:
                         raise ToyError(f"task {task_id} failed: {task.get('error')}")
                     if self.raise_on_completed:
@@ -176,7 +226,7 @@ class ToyClient:
                 if time.monotonic() > deadline and not self.ignore_timeout:
                     raise ToyError(f"task {task_id} still {task['status']} after {context.timeout} s")
                 hint = float(response.headers.get("retry-after", "0.3"))
-                time.sleep(hint if self.poll_interval is None else self.poll_interval)
+                context.sleep(hint if self.poll_interval is None else self.poll_interval)
 
     def adapter(self, name: str) -> ClientAdapter:
         operations = (("flux_2", "text_to_image"), ("gpt_image_2", "edit_image"))
@@ -231,8 +281,12 @@ BAD_CLIENTS = [
 @pytest.mark.parametrize(("client", "scenarios", "failing", "evidence"), BAD_CLIENTS)
 def test_bad_client_fails_exactly_its_check(mock: RunningServer, client: ToyClient, scenarios: list[str],
                                             failing: set[str], evidence: str) -> None:
+    # On the frozen clock the gaps are the client's own waits: a hot loop's are 0 s however busy the machine
+    # (on wall time a loaded machine stretched them past 0.05 s and the hot loop passed: the old flake).
+    # The default grace (5 s past the timeout hint before the kit releases a call): with 0.5 s, a client that
+    # honours its 1 s stuck timeout but whose last poll a busy machine slowed past 0.5 s was judged a hang.
     report = run_client_conformance(client.adapter("bad toy"), base_url=mock.base_url, api_key=KEY,
-                                    examples=0, scenarios=scenarios, grace=0.5)
+                                    examples=0, scenarios=scenarios, frozen_clock=True)
 
     assert set(report.failed) == failing, str(report)
     assert not report.passed
@@ -301,12 +355,14 @@ def test_plain_callable_without_context_and_from_calls_adapters(mock: RunningSer
 
 def test_polls_not_too_fast_threshold_is_a_parameter(make_server: Callable[..., RunningServer]) -> None:
     # Without a poll Retry-After the floor is min_poll_interval itself: 0.3 s polls pass 0.25 and fail 0.5.
+    # The frozen clock makes each gap exactly 0.3 s (on wall time a loaded machine could stretch one past 0.5).
     server = make_server(progression=Progression.parse("polls:2"))
     adapter = ToyClient(poll_interval=0.3).adapter("steady")
     relaxed = run_client_conformance(adapter, base_url=server.base_url, api_key=KEY, examples=0,
-                                     scenarios=["success"], progression="polls:2")
+                                     scenarios=["success"], progression="polls:2", frozen_clock=True)
     strict = run_client_conformance(adapter, base_url=server.base_url, api_key=KEY, examples=0,
-                                    scenarios=["success"], progression="polls:2", min_poll_interval=0.5)
+                                    scenarios=["success"], progression="polls:2", min_poll_interval=0.5,
+                                    frozen_clock=True)
     assert relaxed["polls_not_too_fast"].passed and relaxed["stops_at_terminal"].passed
     assert relaxed["polls_not_too_fast"].summary.startswith("3 poll intervals")
     assert strict.failed == ("polls_not_too_fast",)

@@ -209,6 +209,36 @@ EXAMPLES.update({  # the files API (issue 12)
     "upload_part": ({"id": "part_1", "object": "upload.part", "created_at": 1796130030, "upload_id": "upload_1"},
                     {"id": "part_1", "object": "upload.part", "created_at": 1796130030}, "no upload_id"),
 })
+EXAMPLES.update({  # the synchronous actions' answers (issue 20)
+    "sync_accepted": ({"id": "t1", "task_id": "t1", "status": "pending", "model": "midjourney",
+                       "task_result_url": "/api/v1/tasks/t1"}, {"id": "t1", "status": "pending"}, "no Location copy"),
+    "answer_speech": ({"id": "t1", "status": "completed", "audios": [{"url": "http://h/f.mp3", "format": "mp3",
+                                                                      "mime_type": "audio/mpeg", "size_bytes": 9}]},
+                      {"id": "t1", "status": "completed", "audios": [{"url": "http://h/f.mp3"}]}, "no size_bytes"),
+    "answer_fish_voice": ({"voice": {"voice_id": "v1", "name": "N", "state": "trained"}}, {"voice": {"name": "N"}},
+                          "no voice_id"),
+    "answer_fish_voices": ({"voices": [], "total": 0, "page_number": 1, "page_size": 10}, {"voices": []}, "no total"),
+    "answer_transcription": ({"text": "hello"}, {"words": []}, "no text"),
+    "answer_gemini_audio": ({"id": "t1", "status": "completed", "audio": {"id": "a1", "name": "n"}},
+                            {"id": "t1", "status": "completed", "audio": {"name": "n"}}, "audio without id"),
+    "answer_gemini_character": ({"id": "t1", "status": "completed", "character": {"id": "c1", "images": []}},
+                                {"id": "t1", "status": "completed"}, "no character"),
+    "answer_seed": ({"id": "t1", "status": "completed", "seed": 7}, {"id": "t1", "status": "completed", "seed": -1},
+                    "a negative seed"),
+    "answer_prompts": ({"id": "t1", "status": "completed", "prompts": ["a"]},
+                       {"id": "t1", "status": "completed", "prompts": []}, "no prompt"),
+    "answer_style": ({"id": "t1", "status": "completed", "style": "pop"}, {"id": "t1", "status": "completed"},
+                     "no style"),
+    "answer_voice_check": ({"id": "t1", "status": "completed", "is_available": True},
+                           {"id": "t1", "status": "completed", "is_available": "yes"}, "not a boolean"),
+    "answer_persona": ({"id": "t1", "status": "completed", "persona": {"id": "p", "name": "A", "description": "d"}},
+                       {"id": "t1", "status": "completed", "persona": {"id": "p"}}, "no name or description"),
+    "answer_aligned_words": ({"id": "t1", "status": "completed", "aligned_words": [
+        {"word": "la", "success": True, "start_time": 0.1, "end_time": 0.4, "palign": 0}]},
+        {"id": "t1", "status": "completed", "aligned_words": [{"word": "la"}]}, "a word without times"),
+    "persona_read": ({"persona": {"id": "p"}, "status": "available"}, {"persona": {"id": "p"}, "status": "gone"},
+                     "an unknown status"),
+})
 MODEL_SCHEMAS = [f"request/{m.family}/{m.action}/{m.name}" for m in load_catalog().models()]
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "requests"
 

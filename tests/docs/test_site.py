@@ -105,36 +105,37 @@ def test_every_action_model_and_route_of_the_catalog_is_on_its_modality_page(sit
 def test_the_families_overview_links_every_family() -> None:
     catalog = load_catalog()
     overview = gen.families_overview(catalog)
-    for family, name in catalog.actions:
-        assert f"[`{family}/{name}`](image.md#{family}-{name})" in overview
+    for (family, name), action in catalog.actions.items():
+        assert f"[`{family}/{name}`]({action.modality}.md#{family}-{name})" in overview
 
 
 def _with_a_video_action() -> Any:
     raw = json.loads(gen.CATALOG.read_text("utf-8"))
     family = copy.deepcopy(raw["families"]["flux"])
     action = family["actions"]["text_to_image"]
-    action["modality"] = "video"
-    action["output"] = {**action.get("output", {}), "result_layout": [{"member": "video", "single": True}]}
-    family["actions"] = {"text_to_video": action}
-    family["title"] = "Kling"
-    raw["families"]["kling"] = family
+    action["modality"] = "hologram"  # a modality the catalog does not serve yet
+    action["output"] = {**action.get("output", {}), "result_layout": [{"member": "hologram", "single": True}]}
+    family["actions"] = {"text_to_hologram": action}
+    family["title"] = "Holo"
+    raw["families"]["holo"] = family
     return parse_catalog(raw)
 
 
 def test_a_new_modality_gets_its_own_page_and_nav_entry() -> None:
     catalog = _with_a_video_action()
-    assert gen.modalities(catalog) == ["image", "video"]
-    page = gen.family_page(catalog, "video")
-    assert "# Video families" in page and "## Kling {#kling}" in page and "{#kling-text_to_video}" in page
-    assert "`video: {url}`" in page and "`POST /api/v1/kling/text_to_video`" in page
+    assert "hologram" in gen.modalities(catalog) and gen.modalities(catalog)[0] == "image"
+    page = gen.family_page(catalog, "hologram")
+    assert "# Hologram families" in page and "## Holo {#holo}" in page and "{#holo-text_to_hologram}" in page
+    assert "`hologram: {url}`" in page and "`POST /api/v1/holo/text_to_hologram`" in page
     assert "{#flux}" not in page  # image families stay on the image page
     overview = gen.families_overview(catalog)
-    assert "[`kling/text_to_video`](video.md#kling-text_to_video)" in overview
+    assert "[`holo/text_to_hologram`](hologram.md#holo-text_to_hologram)" in overview
 
     nav: list[Any] = [{"Home": "index.md"}, {"API": [{"Families": "families/index.md"}, {"Files": "files.md"}]}]
     gen.add_to_nav(nav, catalog)
-    assert nav[1]["API"] == [{"Families": "families/index.md"}, {"Image families": "families/image.md"},
-                             {"Video families": "families/video.md"}, {"Files": "files.md"}]
+    pages = [{gen.page_title(m): gen.page_path(m)} for m in gen.modalities(catalog)]
+    assert nav[1]["API"] == [{"Families": "families/index.md"}, *pages, {"Files": "files.md"}]
+    assert {"Hologram families": "families/hologram.md"} in pages
 
 
 def test_the_nav_must_name_the_families_index() -> None:

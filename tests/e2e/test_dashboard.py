@@ -26,6 +26,7 @@ import pytest
 from runapi.core import RequestOptions
 from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
+from runapi.pixverse import PixVerseClient
 
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_mock import Settings
@@ -234,6 +235,32 @@ def test_task_page_steps_forces_and_shows_bodies_timeline_and_full_image(
     expect(page.locator("section.task .actions")).to_have_count(0)  # a terminal task has nothing to step
     assert flux2(server).text_to_image.get(task.id, options=opts(ns)).status == "completed"
     screenshot(page, "dashboard-task.png")
+
+
+def test_a_video_task_has_a_poster_in_the_list_and_plays_on_its_page(
+        page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    pixverse = PixVerseClient(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+    task = pixverse.text_to_video.create(model="pixverse-v6", prompt="A lighthouse beam at night",
+                                         output_resolution="360p", duration_seconds=2, aspect_ratio="16:9",
+                                         enable_audio=True, options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    admin(server, ns, "POST", f"/tasks/{task.id}/status", json={"status": "completed"})
+    open_dashboard(page, server, ns)
+    row = page.locator(f'tr[data-task-id="{task.id}"]')
+    loaded(page, f'tr[data-task-id="{task.id}"] img.thumb.poster')  # the first frame, as PNG
+    assert row.locator("img.poster").evaluate("i => [i.naturalWidth, i.naturalHeight]") == [640, 360]
+
+    row.click()
+    expect(page).to_have_url(re.compile(f"#/tasks/{task.id}$"))
+    video = page.locator("section.task video.full")
+    expect(video).to_have_count(1)
+    page.wait_for_function("() => { const v = document.querySelector('video.full'); return v && v.readyState >= 1; }")
+    width, height, duration = video.evaluate("v => [v.videoWidth, v.videoHeight, v.duration]")
+    assert (width, height) == (640, 360) and abs(duration - 2) < 0.1
+    video.evaluate("v => { v.muted = true; return v.play(); }")  # it plays: the clock moves
+    page.wait_for_function("() => document.querySelector('video.full').currentTime > 0.2")
+    screenshot(page, "dashboard-video.png")
 
 
 def test_forcing_a_terminal_task_shows_the_apis_conflict(page: Any, server: RunningServer, ns: str) -> None:

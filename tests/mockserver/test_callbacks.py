@@ -251,21 +251,21 @@ def test_a_task_forced_to_fail_with_an_error_delivers_that_error(
 def test_callback_id_is_a_uuid_and_timestamp_is_unix_seconds_now(
         make_server: MakeServer, receiver: CallbackReceiver) -> None:
     server = make_server(progression=IMMEDIATE)
+    started = int(time.time())
     with api(server) as client:
         first, second = create(client, receiver.url), create(client, receiver.url)
         for task_id in (first, second):
             client.get(STATUS.format(task_id))
         calls = receiver.wait_for(2)
         records = {d["id"]: d for d in deliveries(client)}
-    now = time.time()
     ids = [call.headers["x-callback-id"] for call in calls]
     assert len(set(ids)) == 2  # one id per delivery
     for call, callback_id in zip(calls, ids, strict=True):
         assert str(uuid.UUID(callback_id)) == callback_id
         timestamp = call.headers["x-callback-timestamp"]
         assert timestamp.isdigit()
-        assert abs(int(timestamp) - now) < 30  # seconds, not milliseconds
-        assert abs(int(timestamp) - call.received_at) < 5
+        # Seconds, not milliseconds: stamped between the test's start and the arrival (orderings, not windows).
+        assert started <= int(timestamp) <= call.received_at
         assert callback_id in records
         assert records[callback_id]["attempts"][0]["timestamp"] == int(timestamp)
         # The admin API shows each attempt's headers as sent (the dashboard lists them), signature included.
@@ -398,8 +398,10 @@ def test_refused_connection_is_retried_and_exhausted(make_server: MakeServer) ->
 
 def test_receiver_slower_than_the_timeout_counts_as_a_failure(
         make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    # The answer comes 30 s after the 0.2 s timeout: a delay of 0.5 s let a busy machine's stalled sender see
+    # the answer before its timer, and the latency's old upper bound (500 ms) timed the machine.
     server = make_server(progression=MANUAL, callback_timeout=0.2, callback_schedule=(0.01,))
-    receiver.respond_with(status=200, delay=0.5)
+    receiver.respond_with(status=200, delay=30)
     with api(server) as client:
         task_id = create(client, receiver.url)
         finish(client, task_id)
@@ -409,7 +411,7 @@ def test_receiver_slower_than_the_timeout_counts_as_a_failure(
     for attempt in record["attempts"]:
         assert attempt["status_code"] is None
         assert "Timeout" in attempt["error"]
-        assert 150 <= attempt["latency_ms"] < 500
+        assert 150 <= attempt["latency_ms"] < 30_000  # gave up at its timeout, before the answer
     assert len(receiver.calls) == 2  # both attempts reached the receiver; neither waited for its answer
 
 
@@ -755,30 +757,34 @@ def test_invalid_callback_secret_does_not_leave_deliveries_stuck(
 # -- isolation from the API ------------------------------------------------------------------------------------------
 
 
+HOLD = 3.0  # seconds the receiver holds each delivery: the API calls of the test fit in it on a busy machine
+
+
 def test_slow_receiver_never_slows_the_api(make_server: MakeServer, receiver: CallbackReceiver) -> None:
     server = make_server(progression=IMMEDIATE, callback_concurrency=2)
-    receiver.respond_with(delay=1.0)
+    receiver.respond_with(delay=HOLD)
     with api(server) as client:
         first = create(client, receiver.url)
         client.get(STATUS.format(first))
-        receiver.wait_for(1)  # the receiver is now holding a connection for a second
+        receiver.wait_for(1)  # the receiver is now holding the first delivery's connection
         tasks = [create(client, receiver.url) for _ in range(3)]
         for task_id in tasks:
             assert client.get(STATUS.format(task_id)).json()["status"] == "completed"
             client.get(STATUS.format(task_id))
-        in_flight = [d["state"] for d in deliveries(client)]
+        (held,) = deliveries(client, first)
         entries = client.get("/_mock/journal", params={"limit": "1000"}).json()["entries"]
-        receiver.wait_for(4, timeout=10)
+        receiver.wait_for(4, timeout=60)
         final = wait_until(lambda: deliveries(client), lambda ds: all(d["state"] == "delivered" for d in ds),
-                           timeout=10)
+                           timeout=60)
     api_entries = [e for e in entries if e["path"].startswith("/api/v1/")]
     assert len(api_entries) == 1 + 1 + 3 + 6
-    assert "sending" in in_flight  # the API calls above overlapped a delivery held by the receiver
-    assert max(e["duration_ms"] for e in api_entries) < 500
+    # An ordering, not a timed assert (a 500 ms bound on each call timed the machine): every API call above
+    # was answered while the first delivery was still held by the receiver, so none waited for it.
+    assert held["state"] == "sending"
     assert len(final) == 4
-    # At most two deliveries were ever in flight: four 1 s deliveries take at least two rounds.
+    # At most two deliveries were ever in flight: four held deliveries take at least two rounds.
     arrivals = sorted(c.received_at for c in receiver.calls)
-    assert arrivals[2] - arrivals[0] >= 0.9
+    assert arrivals[2] - arrivals[0] >= HOLD - 0.1
 
 
 # -- immediate: a callback task ends without being read (issue 15, item 5) ----------------------------------

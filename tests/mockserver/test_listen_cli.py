@@ -310,7 +310,7 @@ def test_an_unacknowledged_event_comes_back_with_its_callback_id_and_an_acked_on
         assert cli.poll() == []  # after last_id: nothing newer
         cli.last_id = 0
         assert [e["id"] for e in cli.poll()] == [sent[1]["id"]]  # unacked: kept until acknowledged
-        assert http.post("/api/v1/cli/listen_events/99/ack", headers=cli._headers(True)).status_code == 400
+        assert http.post("/api/v1/cli/listen_events/99/ack", headers=cli._headers(True)).status_code == 409
 
 
 # -- expiry, disabled keys, revoked sessions, rotation ----------------------------------------------------------

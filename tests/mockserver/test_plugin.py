@@ -90,7 +90,7 @@ def test_callback_reaches_the_receiver(runapi_server, callback_receiver):
     created = httpx.post(runapi_server.base_url + "/api/v1/flux_2/text_to_image", json=body, headers=headers)
     task_id = created.json()["id"]
     httpx.get(runapi_server.base_url + f"/api/v1/flux_2/text_to_image/{task_id}", headers=headers)
-    (call,) = callback_receiver.wait_for(1, timeout=5)
+    (call,) = callback_receiver.wait_for(1)
     assert task_id.encode() in call.body
 '''
 

@@ -107,6 +107,7 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_RETENTION", "60", "retention_seconds", 60.0),
              ("RUNAPI_MOCK_FILE_TTL", "30", "file_ttl_seconds", 30.0),
              ("RUNAPI_MOCK_MAX_UPLOAD_BYTES", "1024", "max_upload_bytes", 1024),
+             ("RUNAPI_MOCK_RENDER_CACHE_BYTES", "1048576", "render_cache_bytes", 1048576),
              ("RUNAPI_MOCK_MAX_NAMESPACES", "9", "max_namespaces", 9),
              ("RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES", "4096", "max_upload_total_bytes", 4096),
              ("RUNAPI_MOCK_JOURNAL_BODY_BYTES", "100", "journal_body_bytes", 100),

@@ -30,8 +30,15 @@ function select(name, values, label, onchange) {
     h("option", { value: "" }, label), values.map((v) => h("option", { value: v }, v)));
 }
 
+// A video's poster: its first frame as PNG, drawn by the mock without encoding the clip.
+const posterSrc = (url) => `${imageSrc(url)}?poster=1`;
+
 function thumbnail(task) {
   const images = (task.response && task.response.images) || [];
+  const videos = (task.response && task.response.videos) || [];
+  if (videos.length) {
+    return h("img", { class: "thumb poster", loading: "lazy", src: posterSrc(videos[0].url), alt: `video of task ${task.id}` });
+  }
   if (!images.length) return h("span", { class: "thumb empty" }, task.status === "failed" ? "✕" : "…");
   return h("img", { class: "thumb", loading: "lazy", src: imageSrc(images[0].url), alt: `image of task ${task.id}` });
 }
@@ -121,6 +128,15 @@ export function taskView(ctx, taskId) {
     if (!shown.has(src)) shown.set(src, h("img", { class: "full", src, alt }));
     return shown.get(src);
   };
+  // The same <video> across refreshes too: a refresh must not restart a clip that is playing.
+  const player = (url, label) => {
+    const src = imageSrc(url);
+    if (!shown.has(src)) {
+      shown.set(src, h("video", { class: "full", src, poster: posterSrc(url), controls: "", preload: "metadata",
+        "aria-label": label }));
+    }
+    return shown.get(src);
+  };
 
   async function refresh() {
     const [task, callbacks, journal] = await Promise.all([
@@ -129,6 +145,7 @@ export function taskView(ctx, taskId) {
       api("GET", `/journal${query({ task_id: taskId, limit: 100 })}`),
     ]);
     const images = (task.response && task.response.images) || [];
+    const videos = (task.response && task.response.videos) || [];
     const facts = [
       ["Model", task.model], ["Family / action", `${task.family} / ${task.action}`], ["Key", task.key],
       ["Progression", task.progression], ["Heading for", task.outcome], ["Status reads", task.reads],
@@ -146,6 +163,9 @@ export function taskView(ctx, taskId) {
       images.length ? [h("h3", {}, "Images"), h("div", { class: "images" }, images.map((image, i) =>
         h("a", { href: imageSrc(image.url), target: "_blank", rel: "noopener" },
           fullImage(imageSrc(image.url), `image ${i + 1} of task ${task.id}`))))] : "",
+      videos.length ? [h("h3", {}, "Videos"), h("div", { class: "videos" }, videos.map((video, i) =>
+        h("figure", {}, player(video.url, `video ${i + 1} of task ${task.id}`),
+          h("figcaption", {}, h("a", { href: imageSrc(video.url), target: "_blank", rel: "noopener" }, "download")))))] : "",
       h("div", { class: "bodies" },
         h("div", {}, h("h3", {}, "Request body"), pre(task.request)),
         h("div", {}, h("h3", {}, "Response body (as a status read shows it)"), pre(task.response))),
