@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve check test fuzz bench clean
+.PHONY: install serve check test docs fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ check: $(STAMP)
 test: check
 	$(BIN)/python -m pytest -q -rs -n auto  # -rs: every skipped test is listed with its reason; -n: one worker per core
 
+# The documentation site (mkdocs.yml, docs/), served with live reload on 127.0.0.1 only: make docs DOCS_PORT=8001.
+# make test builds it too, with --strict (tests/docs/test_site.py): a broken link or anchor fails the suite.
+DOCS_PORT ?= 8000
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
 # wrk (Debian's package) generates every create throughput and latency figure; installed when missing, as .ci/run
 # installs chromium. Without it the bench still runs on bench/loadgen.py but reports no ratio, and says why.
 bench: $(STAMP)
@@ -52,4 +58,4 @@ fuzz: $(STAMP)
 	$(BIN)/python tools/fuzz.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info build
+	rm -rf $(VENV) *.egg-info build site

@@ -270,7 +270,7 @@ def load_catalog() -> Catalog:
 
 
 def route_table(catalog: Catalog) -> str:
-    """The README's route table: one row per family, its SDK routes and models (generated, never edited)."""
+    """The family table `runapi-mock catalog routes` prints: one row per family, its SDK routes and models."""
     rows = ["| Family | `POST /api/v1/…` (and `GET …/{id}`) | Models |", "|---|---|---|"]
     for family in catalog.families():
         actions = [a for (f, _), a in sorted(catalog.actions.items()) if f == family]

@@ -251,7 +251,7 @@ def catalog_diff_command(path: Path, against: Path | None) -> int:
     return 1 if lines else 0
 
 
-@catalog_group.command("routes", help="Print the README's route table from the packaged catalog.")
+@catalog_group.command("routes", help="Print the family table (routes, models) from the packaged catalog.")
 def catalog_routes_command() -> int:
     from .catalog import load_catalog, route_table
 

@@ -1,4 +1,5 @@
-"""Each package's `__all__` is its public API: every name in it exists, and every name the README imports is in it."""
+"""Each package's `__all__` is its public API: every name in it exists, and every name the README and the
+site's pages (docs/) import is in it."""
 
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ def test_star_import_gives_exactly_all(name: str) -> None:
 
 
 def test_every_name_the_readme_imports_from_a_package_is_public() -> None:
-    found = readme_imports((ROOT / "README.md").read_text("utf-8"))
-    assert found, "the README imports nothing from the packages: the pattern no longer matches it"
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]  # the README and the site's pages
+    found = readme_imports("\n".join(page.read_text("utf-8") for page in pages))
+    assert found, "the README and docs/ import nothing from the packages: the pattern no longer matches them"
     for package, names in found.items():
         public = set(importlib.import_module(package).__all__)
         assert names <= public, f"README imports {sorted(names - public)} from {package}, not in its __all__"

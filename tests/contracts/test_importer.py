@@ -408,12 +408,12 @@ def test_cli_reports_a_file_that_is_not_a_contract(tmp_path: Path, capsys: pytes
     assert cli.main(["catalog", "diff", str(tmp_path / "missing.json")]) == 2
 
 
-# --- README ---
+# --- catalog routes (the site's family pages are generated at build time: tests/docs/test_site.py) ---
 
 
-def test_the_readme_route_table_is_the_catalogs() -> None:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    table = readme.split("<!-- routes:start -->\n", 1)[1].split("<!-- routes:end -->", 1)[0]
+def test_catalog_routes_prints_every_family_and_action(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["catalog", "routes"]) == 0
+    table = capsys.readouterr().out
     assert table == route_table(load_catalog())
-    for family in load_catalog().families():
-        assert f"`{family}/" in table
+    for family, action in load_catalog().actions:
+        assert f"`{family}/{action}`" in table

@@ -254,15 +254,15 @@ def test_the_readmes_production_handler_passes_check_webhook(tmp_path: Path,
 
     from runapi_contracts.webhook_check import check_webhook
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme[readme.index("### Verify callbacks in production"):]
+    page = (Path(__file__).parents[2] / "docs" / "callbacks.md").read_text()
+    section = page[page.index("## Verify callbacks in production"):]
     code = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
     shutil.copy(signing.__file__, tmp_path / "runapi_signing.py")  # vendored, as the README says
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("RUNAPI_CALLBACK_SECRET", SECRET)
     namespace: dict[str, object] = {}
     try:
-        exec(compile(code, "README.md", "exec"), namespace)
+        exec(compile(code, "docs/callbacks.md", "exec"), namespace)
     finally:
         sys.modules.pop("runapi_signing", None)
 
