@@ -7,9 +7,7 @@ key that is being rendered wait for that one render instead of starting their ow
 of a new 4k video costs one render, not one per request). A file larger than the whole bound is returned
 but not kept, so it cannot evict everything else.
 
-`images.ImageCache` is the same idea for images only (its own render arguments; an oversize image is stored
-and then evicts everything). It can become a thin wrapper over this class when images.py moves into this
-package; it is left alone here so that move does not conflict.
+`images.ImageCache` is this cache under the image renderer's arguments.
 """
 
 from __future__ import annotations

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from .cache import RenderCache
 
 __all__ = ["ImageCache", "caption", "content_type", "draw", "extension", "render"]
 
@@ -147,47 +147,27 @@ def extension(fmt: str) -> str:
 
 
 class ImageCache:
-    """LRU cache of rendered images, bounded by total bytes so 4k outputs cannot grow memory."""
+    """Rendered images by key, in a byte-bounded LRU (media.cache.RenderCache, the cache every kind of file
+    uses), so 4k outputs cannot grow memory; this only names the image renderer's arguments."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
-        if max_bytes < 0:
-            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._files = RenderCache(max_bytes)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._files)
 
     def __contains__(self, key: object) -> bool:
-        with self._lock:
-            return key in self._entries
+        return key in self._files
+
+    @property
+    def max_bytes(self) -> int:
+        return self._files.max_bytes
 
     @property
     def total_bytes(self) -> int:
-        with self._lock:
-            return self._size
+        return self._files.total_bytes
 
     def get_or_render(self, key: str, seed: str, width: int, height: int, fmt: str,
                       caption: Sequence[str] = (), source: bytes | None = None) -> bytes:
-        """Return cached bytes for key, rendering and storing them on a miss."""
-        with self._lock:
-            data = self._entries.get(key)
-            if data is not None:
-                self._entries.move_to_end(key)
-                return data
-        # Render outside the lock so one slow 4k image does not block other
-        # threads; rendering is deterministic, so a racing duplicate is harmless.
-        data = render(seed, width, height, fmt, caption, source)
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-            self._entries[key] = data
-            self._size += len(data)
-            while self._size > self.max_bytes and self._entries:
-                _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted)
-        return data
+        """Return cached bytes for key, rendering and storing them on a miss (one render per key at a time)."""
+        return self._files.get_or_render(key, lambda: render(seed, width, height, fmt, caption, source))
