@@ -118,10 +118,16 @@ def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | No
     overlay = load_overlay() if overlay is None else overlay
     contract = _with_additions(contract, overlay)
     families: dict[str, Any] = {}
+    timed: set[str] = set()  # families whose timing an asynchronous action's part gave
     for key, scope in selected_scopes(contract, overlay).items():
         entry = _actions(contract)[key]
         family = route_family(key)
         raw_family = families.setdefault(family, _family(key, entry, scope))
+        if entry.get("task_type") != "synchronous" and family not in timed:
+            # A family's tasks move on the timing of its asynchronous actions' part: a synchronous part's quick
+            # timing (Gemini Omni's create_audio, sorted first) must not hurry its text_to_video.
+            raw_family["timing_seconds"] = _family(key, entry, scope)["timing_seconds"]
+            timed.add(family)
         raw_family["actions"][str(entry["endpoint"])] = _action(key, entry, scope)
     version = overlay.get("contract_versions", {}).get(digest) or contract.get("version") or "unknown"
     catalog: dict[str, Any] = {

@@ -18,6 +18,7 @@ import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from ..catalog import load_catalog
 from ..receiver import CallbackReceiver
 from ..signing import SignatureError, verify
 from ..strategies import CreateRequest, create_requests
@@ -136,8 +137,11 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @classmethod
     def requests(cls) -> st.SearchStrategy[CreateRequest]:
-        """The create requests to draw (default: every catalog family, action and model)."""
-        return create_requests()
+        """The create requests to draw (default: every asynchronous catalog action and model: a synchronous one
+        answers its result, or a task result to poll, not a task whose lifecycle this machine follows)."""
+        catalog = load_catalog()
+        return st.one_of([create_requests(family, action) for (family, action), entry in catalog.actions.items()
+                          if "sync" not in entry.output_spec])
 
     @classmethod
     def callbacks(cls) -> st.SearchStrategy[bool]:
