@@ -86,7 +86,9 @@ def render_speech(text: str, format: str = "mp3", speed: float = 1.0, sample_rat
     entry = audio_format(format)
     rate = resolved_rate(entry, sample_rate)
     total = round(speech_duration(text, speed) * rate)
-    shift = seed_bytes(seed, "voice")[0] % 7 - 3 if seed else 0
+    # A voice shifts the pitch by 1-3 semitones either way, never 0: a named voice never sounds like none.
+    shift = (seed_bytes(seed, "voice")[0] % 6 - 3) if seed else 0
+    shift += 1 if seed and shift >= 0 else 0
     samples = rest(0)
     for word in word_timings(text, speed):
         samples += rest(round(word.start * rate) - len(samples))

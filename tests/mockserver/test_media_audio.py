@@ -173,3 +173,11 @@ def test_a_three_minute_song_is_three_minutes() -> None:
     info = probe_audio(render_song(SongSpec("task-s1", 180.0)))
     assert (info.format, info.sample_rate) == ("mp3", 22050)
     assert info.duration_seconds == pytest.approx(180.0, abs=0.1)
+
+
+def test_every_named_voice_sounds_unlike_no_voice() -> None:
+    # A voice shifts the pitch; a shift of 0 for 1 voice id in 7 once made two TTS answers equal (test_sdk_sync).
+    from runapi_mock.media.speech import render_speech
+
+    plain = render_speech("two words", "wav")
+    assert all(render_speech("two words", "wav", seed=f"voice_{n}") != plain for n in range(40))
