@@ -36,7 +36,13 @@ check: $(STAMP)
 test: check
 	$(BIN)/python -m pytest -q -rs -n auto  # -rs: every skipped test is listed with its reason; -n: one worker per core
 
+# wrk (Debian's package) generates every create throughput and latency figure; installed when missing, as .ci/run
+# installs chromium. Without it the bench still runs on bench/loadgen.py but reports no ratio, and says why.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; } \
+		|| echo "make bench: could not install wrk (apt-get install wrk): no ratio will be reported" >&2
 	-$(BIN)/python -m pip install -q "pyinstrument>=5.1"  # the profile section's sampler; cProfile without it
 	$(BIN)/python bench/run.py
 

@@ -1,16 +1,15 @@
-"""Load drivers: wrk for plain create load when it is installed, else bench/loadgen.py (always for the chained
-scenarios wrk cannot drive); each a separate process, so the server's CPU time is its own."""
+"""Load drivers, each a separate process so the server's CPU time is its own: wrk (bench/wrk.py) for every
+create throughput and latency figure; bench/loadgen.py only for what wrk cannot do (the chained lifecycle and
+callback scenarios, and filling the mock with an exact number of tasks for the memory figures)."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import sys
-import tempfile
 from typing import Any
 
+import wrk
 from servers import BENCH, KEY, OUT, ROOT, Server
 
 CREATE_PATH = "/api/v1/flux_kontext/text_to_image"
@@ -26,45 +25,13 @@ def loadgen(url: str, *args: str, timeout: float = 900) -> dict[str, Any]:
     return result
 
 
-_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
-
-
-def _wrk_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
-    if not match:
-        raise ValueError(f"wrk latency {text!r}")
-    return float(match.group(1)) * _WRK_UNITS[match.group(2)]
-
-
-def wrk_create(url: str, connections: int, duration: float, body: dict[str, Any]) -> dict[str, Any]:
-    payload = json.dumps(body, separators=(",", ":")).replace("\\", "\\\\").replace("'", "\\'")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, dir=OUT) as script:
-        script.write(f"wrk.method = \"POST\"\nwrk.body = '{payload}'\n"
-                     "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
-                     f"wrk.headers[\"Authorization\"] = \"Bearer {KEY}\"\n")
-    try:
-        done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
-                               "--timeout", "10s", "-s", script.name, url + CREATE_PATH],
-                              capture_output=True, text=True, timeout=duration + 60)
-    finally:
-        os.unlink(script.name)
-    out = done.stdout
-    if done.returncode != 0 or "Requests/sec" not in out:
-        raise RuntimeError(f"wrk failed: {out}{done.stderr}")
-    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    dist = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"rate": rate, "requests": requests, "errors": errors, "bad": errors,
-            "p50_ms": _wrk_ms(dist["50"]), "p99_ms": _wrk_ms(dist["99"]), "tool": "wrk"}
-
-
-def drive_create(tool: str, server: Server, connections: int, duration: float) -> dict[str, Any]:
+def drive_create(tool: str, server: Server, load: wrk.Load) -> dict[str, Any]:
+    """One create run at `load`: wrk when installed; else loadgen.py (figures kept, ratios refused)."""
     if tool == "wrk":
-        return wrk_create(server.url, connections, duration, BODY)
-    result = loadgen(server.url, "--scenario", "create", "-c", str(connections), "-d", str(duration),
+        OUT.mkdir(exist_ok=True)
+        return wrk.run(server.url + CREATE_PATH, load, BODY, KEY, scratch=str(OUT))
+    result = loadgen(server.url, "--scenario", "create", "-c", str(load.connections), "-d", str(load.duration_s),
                      "--body", json.dumps(BODY))
-    result["tool"] = "loadgen.py"
+    result.update(tool="loadgen.py", threads=1, connections=load.connections, wrk_cpu_share=None)
+    result["errors"] = result.get("errors", 0) + result.get("bad", 0)
     return result

@@ -1,5 +1,6 @@
-"""The profiled server: the mock served exactly as `runapi-mock serve` does, under pyinstrument (or cProfile),
-until SIGINT; the profile section of bench/sections.py starts it.
+"""The profiled server: the mock served exactly as `runapi-mock serve` does, profiled by pyinstrument (or cProfile)
+from SIGUSR1 to SIGINT, so start-up and the warm-up load stay out of the profile; the profile section of
+bench/sections.py starts it, warms it up, sends SIGUSR1, drives it with wrk, then stops it.
 
     python bench/profiling.py --port PORT --out PATH
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +32,20 @@ def profile_child(port: int, out: Path) -> int:
     except ImportError:
         Profiler = None
     if Profiler is not None:
+        from pyinstrument.stack_sampler import get_stack_sampler  # type: ignore[import-not-found, unused-ignore]
+
+        # Samples on the event-loop thread's CPU clock: time the process waits for a core (a loaded machine) is
+        # not charged to the frame it was preempted in (with wall time, `send`, whose write wakes wrk, took it).
+        get_stack_sampler().timer_func = time.thread_time
         profiler = Profiler(interval=0.0005, async_mode="disabled")
-        profiler.start()
+        signal.signal(signal.SIGUSR1, lambda *_: profiler.start())
         try:
             serve_forever(settings, lambda url: None)
         except KeyboardInterrupt:
             pass
+        if not profiler.is_running:
+            out.write_text("(SIGUSR1 never came: nothing was profiled)\n")
+            return 1
         session = profiler.stop()
         out.write_text(render_pyinstrument(session))
     else:
@@ -43,7 +54,7 @@ def profile_child(port: int, out: Path) -> int:
         import pstats
 
         prof = cProfile.Profile()
-        prof.enable()
+        signal.signal(signal.SIGUSR1, lambda *_: prof.enable())
         try:
             serve_forever(settings, lambda url: None)
         except KeyboardInterrupt:
@@ -76,23 +87,32 @@ def render_pyinstrument(session: Any) -> str:
 
     def walk(frame: Any, stack: frozenset[str], parent: str) -> None:
         nonlocal idle
-        synthetic = frame.function in ("[self]", "[await]") or frame.is_synthetic
-        key = parent if synthetic and parent else name(frame)
+        if frame.is_synthetic and parent:
+            return  # [self]/[await] time is already in the parent's total_self_time
+        key = name(frame)
         if frame.function.endswith(("select", "poll")):
             idle += frame.time  # the event loop waiting for sockets: not work
             return
         own[key] = own.get(key, 0.0) + frame.total_self_time
-        if key not in stack and not synthetic:
+        if key not in stack:
             incl[key] = incl.get(key, 0.0) + frame.time
         for child in frame.children:
             walk(child, stack | {key}, key)
 
     walk(root, frozenset(), "")
     busy = max(1e-9, root.time - idle)
-    lines = [f"profiler: pyinstrument, {root.time:.2f}s sampled, {busy:.2f}s busy (select/poll waits excluded)",
+    lines = [f"profiler: pyinstrument on the event-loop thread's CPU clock (time.thread_time), {root.time:.2f}s of "
+             f"CPU sampled, {busy:.2f}s outside select/poll",
              "", "## Own time (top 20, % of busy time)"]
     for key, value in sorted(own.items(), key=lambda kv: -kv[1])[:20]:
         lines.append(f"{100 * value / busy:5.1f}%  {key}")
+    lines += ["", "## Own time by file (top 15, % of busy time): where a cut can land"]
+    files: dict[str, float] = {}
+    for key, value in own.items():
+        where = key.rsplit("(", 1)[-1].rsplit(":", 1)[0]
+        files[where] = files.get(where, 0.0) + value
+    for where, value in sorted(files.items(), key=lambda kv: -kv[1])[:15]:
+        lines.append(f"{100 * value / busy:5.1f}%  {where}")
     lines += ["", "## Inclusive time of the project's own functions (top 25, % of busy time)"]
     mine = [(k, v) for k, v in incl.items() if "(mockserver/" in k or "(contracts/" in k]
     for key, value in sorted(mine, key=lambda kv: -kv[1])[:25]:

@@ -3,8 +3,9 @@
     python bench/run.py            # full run (~6-9 minutes on 2 cores), writes bench/RESULTS.md
     python bench/run.py --quick    # smoke run (~1 minute), writes bench/out/RESULTS.quick.md
 
-Servers are separate processes on free 127.0.0.1 ports; load comes from wrk when installed, else from
-bench/loadgen.py (also a separate process). Each throughput/latency/CPU figure is the median of --runs runs.
+Servers are separate processes on free 127.0.0.1 ports; every create throughput and latency figure comes from wrk
+(`make bench` installs it; without it bench/loadgen.py stands in and no ratio is reported), the chained scenarios
+from bench/loadgen.py. Each throughput/latency/CPU figure is the median of --runs runs.
 Raw numbers go to bench/out/ (gitignored). Only loopback is ever targeted.
 
 The parts: servers.py (processes), drivers.py (load), sections.py (what is measured), report.py (RESULTS.md).
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--journal-size", type=int, default=None, help="journal entries for the memory figure")
     parser.add_argument("--tasks", type=int, default=None, help="tasks for the big memory figure (100000)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-from", type=Path, default=None, metavar="JSON",
+                        help="measure nothing: rewrite the report from a run's bench/out/results.json")
     args = parser.parse_args(argv)
 
     args.runs = args.runs or (1 if args.quick else 3)
@@ -50,26 +53,34 @@ def main(argv: list[str] | None = None) -> int:
     args.profile_seconds = 2.0 if args.quick else 8.0
     out = args.out or (OUT / "RESULTS.quick.md" if args.quick else BENCH / "RESULTS.md")
     wrk = shutil.which("wrk")
+    if not wrk:
+        print("bench: wrk is not installed (apt-get install wrk): bench/loadgen.py generates the create load and "
+              "the report gives no ratio to the reference", file=sys.stderr)
     if args.loadgen == "wrk" and not wrk:
         parser.error("--loadgen wrk: wrk is not installed")
     tool = "wrk" if wrk and args.loadgen != "python" else "python"
     OUT.mkdir(exist_ok=True)
+    if args.report_from:
+        saved = json.loads(args.report_from.read_text())
+        bench = Bench(args, saved.get("tool", tool), results=saved)
+        out.write_text(report(bench, time.time() - saved.get("elapsed_s", 0), saved.get("before")))
+        bench.log(f"wrote {out} from {args.report_from}")
+        return 0
     before = previous_figures(BENCH / "RESULTS.md")  # read now: a full run replaces it
     started = time.time()
     bench = Bench(args, tool)
+    bench.results.update(tool=tool, before=before)
     bench.results["machine"] = machine()
-    bench.section("throughput", bench.throughput_pair)
+    bench.section("throughput", bench.throughput)
     bench.section("startup", bench.startup)
     bench.section("lifecycle", bench.lifecycle)
     bench.section("callbacks", bench.callbacks)
-    bench.section("throughput_state", bench.throughput_state)
     bench.section("memory", bench.memory)
     bench.section("memory_ceiling", bench.memory_ceiling)
-    bench.section("prism", bench.prism)
-    bench.section("wiremock", bench.wiremock)
     bench.section("profile", bench.profile)
     bench.section("state_profile", bench.state_profile)
     bench.results["loadavg_end"] = os.getloadavg()
+    bench.results["elapsed_s"] = round(time.time() - started)
     (OUT / ("results.quick.json" if args.quick else "results.json")).write_text(
         json.dumps(bench.results, indent=1, default=str))
     out.write_text(report(bench, started, before))

@@ -1,14 +1,12 @@
-"""The bench's sections: each measures one thing (throughput, startup, lifecycle, callbacks, memory,
-Prism, the profile) and returns plain data for the report; `Bench.section` keeps one failure from losing
-the others."""
+"""The bench's sections: each measures one thing (create throughput and latency of every server, startup,
+lifecycle, callbacks, memory, the profiles) and returns plain data for the report; `Bench.section` keeps one
+failure from losing the others."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import shutil
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,30 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import prism
+import throughput
 import wiremock
+import wrk
 from drivers import BODY, CREATE_PATH, drive_create, loadgen
-from servers import (
-    BENCH,
-    HOST,
-    OUT,
-    Server,
-    fastest_reference_server,
-    free_port,
-    http,
-    mock_server,
-    reference_server,
-    running,
-)
+from saturation import median
+from servers import BENCH, OUT, Server, fastest_reference_server, free_port, http, mock_server, running
+from throughput import Target
 
-NODE_DIR = BENCH / ".node"
-PRISM_VERSION = "5.14.2"
-CONNECTIONS = (1, 32, 128)
 WIREMOCK_WARMUP_S = 10.0  # the JVM's JIT: WireMock's rate still climbs through its first ~6 s of load here
-
-
-def median(values: list[float]) -> float | None:
-    clean = [v for v in values if v is not None]
-    return statistics.median(clean) if clean else None
 
 
 @dataclass
@@ -66,66 +50,65 @@ class Bench:
 
     # throughput, latency and CPU per 1000 creates -------------------------------------------------------
 
-    def _create_runs(self, server: Server, connections: int, reset: bool) -> dict[str, Any]:
-        if reset:
-            status, _ = http("POST", server.port, "/_mock/reset?all=1")
-            assert status == 200, status
-        before = server.cpu_seconds()
-        result = drive_create(self.tool, server, connections, self.args.duration)
-        used = server.cpu_seconds() - before
-        result["cpu_s"] = used
-        result["cpu_per_1000_s"] = used / result["requests"] * 1000 if result["requests"] else None
-        return result
-
-    @staticmethod
-    def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "rate": median([r["rate"] for r in runs]), "p50_ms": median([r["p50_ms"] for r in runs]),
-            "p99_ms": median([r["p99_ms"] for r in runs]),
-            "cpu_per_1000_s": median([r["cpu_per_1000_s"] for r in runs]),
-            "errors": sum(r["errors"] for r in runs) + sum(r.get("bad", 0) for r in runs if r["tool"] != "wrk"),
-            "runs": runs,
-        }
-
-    def throughput(self, server: Server, reset: bool, connections_list: tuple[int, ...] = CONNECTIONS,
-                   warmup_s: float = 1.0) -> dict[str, Any]:
-        with running(server):
-            drive_create(self.tool, server, 32, warmup_s)  # warm-up, discarded
-            return {str(c): self._summary([self._create_runs(server, c, reset) for _ in range(self.args.runs)])
-                    for c in connections_list}
-
-    def throughput_pair(self) -> dict[str, Any]:
-        """The mock, the bare reference on the mock's stack, the bare reference on the fastest stack (uvloop +
-        httptools) and, at 32 connections, the mock with --state: they alternate run by run, so a machine that
-        speeds up or slows down moves them all."""
+    def throughput(self) -> dict[str, Any]:
+        """The bare reference, the mock, the mock with --state, WireMock and Prism in one interleaved run."""
+        duration = max(1, round(self.args.duration))
+        loads = {"32": wrk.Load(*wrk.LOAD, duration), "1": wrk.Load(*wrk.LATENCY, duration)}
+        others: dict[str, Any] = {"wiremock": self._wiremock_setup(), "prism": self._prism_setup()}
         with tempfile.TemporaryDirectory() as folder:
-            servers = {"mock": mock_server(), "reference": reference_server(),
-                       "reference_fastest": fastest_reference_server(),
-                       "state": mock_server("mock-state", "--state", str(Path(folder) / "state.sqlite"))}
-            tables: dict[str, dict[str, Any]] = {name: {} for name in servers}
-            with contextlib.ExitStack() as stack:
-                for server in servers.values():
-                    stack.enter_context(running(server))
-                    drive_create(self.tool, server, 32, 1.0)  # warm-up, discarded
-                for connections in CONNECTIONS:
-                    names = [name for name in servers if name != "state" or connections == 32]
-                    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-                    for _ in range(self.args.runs):
-                        for name in names:
-                            reset = name in ("mock", "state")
-                            runs[name].append(self._create_runs(servers[name], connections, reset=reset))
-                    for name in names:
-                        tables[name][str(connections)] = self._summary(runs[name])
-        self.results["throughput_mock"], self.results["throughput_reference"] = tables["mock"], tables["reference"]
-        self.results["throughput_reference_fastest"] = tables["reference_fastest"]
-        self.results["throughput_state_interleaved"] = tables["state"]
-        return {"interleaved": True}
+            targets = [Target("reference", fastest_reference_server()), Target("mock", mock_server(), reset=True),
+                       Target("state", mock_server("mock-state", "--state", str(Path(folder) / "state.sqlite")),
+                              reset=True)]
+            wire = others["wiremock"]
+            if "jar" in wire:
+                root = Path(folder) / "wiremock"
+                wiremock.write_root(root)
+                warmup = max(1, round(min(WIREMOCK_WARMUP_S, 4 * self.args.duration)))
+                wire["warmup_s"] = warmup
+                targets.append(Target("wiremock", wiremock.wiremock_server(wire.pop("java"), wire.pop("jar"), root),
+                                      warmup_s=warmup, one_loop=False))
+            pr = others["prism"]
+            if "node" in pr:
+                with running(mock_server()) as mock:
+                    _, document = http("GET", mock.port, "/openapi.json")
+                targets.append(Target("prism", prism.prism_server(pr["node"], document)))
+            data = throughput.interleaved(self.tool, targets, loads, self.args.runs, self.log)
+        data["others"] = others
+        return data
 
-    def throughput_state(self) -> dict[str, Any]:
-        """What --state costs on its own (group commit: the creates of a batch share one SQLite commit)."""
-        with tempfile.TemporaryDirectory() as folder:
-            server = mock_server("mock-state", "--state", str(Path(folder) / "state.sqlite"))
-            return self.throughput(server, reset=True, connections_list=(32,))
+    def _wiremock_setup(self) -> dict[str, Any]:
+        """WireMock's java and jar (installed with npm on a full run), or why it is skipped."""
+        if self.args.no_wiremock:
+            return {"skipped": "--no-wiremock"}
+        java, npm = wiremock.tools()
+        if not java:
+            return {"skipped": "java not found on PATH"}
+        jar = wiremock.installed_jar()
+        if jar is None:
+            if self.args.quick:
+                return {"skipped": "--quick does not install WireMock (run a full `make bench` once)"}
+            if not npm:
+                return {"skipped": "npm not found on PATH"}
+            jar, why = wiremock.install(npm)
+            if jar is None:
+                return {"skipped": why}
+        return {"version": wiremock.WIREMOCK_VERSION, "java_version": wiremock.java_version(java), "java": java,
+                "jar": jar}
+
+    def _prism_setup(self) -> dict[str, Any]:
+        """Prism's node (prism-cli installed with npm on a full run), or why it is skipped."""
+        if self.args.no_prism:
+            return {"skipped": "--no-prism"}
+        node, npm = prism.tools()
+        if not node or not npm:
+            return {"skipped": "node/npm not found on PATH"}
+        if not prism.installed():
+            if self.args.quick:
+                return {"skipped": "--quick does not install Prism (run a full `make bench` once)"}
+            why = prism.install(npm)
+            if why:
+                return {"skipped": why}
+        return {"version": prism.PRISM_VERSION, "node": node, "node_version": prism.node_version(node)}
 
     def memory_ceiling(self) -> dict[str, Any]:
         creates = 200_000 if self.args.quick else 1_000_000
@@ -140,7 +123,7 @@ class Bench:
     def startup(self) -> dict[str, Any]:
         times: dict[str, list[float]] = {"mock": [], "reference": []}
         for _ in range(self.args.startup_runs):
-            for name, make in (("mock", mock_server), ("reference", reference_server)):
+            for name, make in (("mock", mock_server), ("reference", fastest_reference_server)):
                 server = make()
                 with running(server):
                     times[name].append(server.startup_s or 0.0)
@@ -225,67 +208,6 @@ class Bench:
         return {"rate": median([r["rate"] for r in runs]), "lost": sum(r["lost"] for r in runs),
                 "runs": runs}
 
-    # prism ----------------------------------------------------------------------------------------------
-
-    def prism(self) -> dict[str, Any]:
-        if self.args.no_prism:
-            return {"skipped": "--no-prism"}
-        node = shutil.which("node")
-        npm = shutil.which("npm")
-        if not node or not npm:
-            return {"skipped": "node/npm not found on PATH"}
-        cli = NODE_DIR / "node_modules" / "@stoplight" / "prism-cli" / "dist" / "index.js"
-        pkg = NODE_DIR / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
-        installed = pkg.exists() and json.loads(pkg.read_text()).get("version") == PRISM_VERSION
-        if not installed:
-            if self.args.quick:
-                return {"skipped": "--quick does not install Prism (run a full `make bench` once)"}
-            NODE_DIR.mkdir(exist_ok=True)
-            done = subprocess.run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund",
-                                   "--loglevel=error", f"@stoplight/prism-cli@{PRISM_VERSION}"],
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0 or not cli.exists():
-                return {"skipped": f"npm install @stoplight/prism-cli@{PRISM_VERSION} failed: "
-                                   f"{(done.stderr or done.stdout).strip()[-300:]}"}
-        with running(mock_server()) as mock:
-            _, document = http("GET", mock.port, "/openapi.json")
-        spec = OUT / "openapi.json"
-        spec.write_text(json.dumps(document, indent=1))
-        port = free_port()
-        server = Server("prism", [node, str(cli), "mock", "-h", HOST, "-p", str(port), str(spec)], port,
-                        health=CREATE_PATH + "/00000000-0000-4000-8000-000000000000")
-        table = self.throughput(server, reset=False)
-        return {"version": PRISM_VERSION, "node": subprocess.run([node, "--version"], capture_output=True,
-                                                                 text=True).stdout.strip(),
-                "startup_s": server.startup_s, "table": table}
-
-    # wiremock -------------------------------------------------------------------------------------------
-
-    def wiremock(self) -> dict[str, Any]:
-        """WireMock (the npm package's bundled jar on the machine's java) answering the create route from a stub
-        mapping, journal on as by default; the JVM gets a longer warm-up (its JIT needs several seconds)."""
-        if self.args.no_wiremock:
-            return {"skipped": "--no-wiremock"}
-        java, npm = wiremock.tools()
-        if not java:
-            return {"skipped": "java not found on PATH"}
-        jar = wiremock.installed_jar()
-        if jar is None:
-            if self.args.quick:
-                return {"skipped": "--quick does not install WireMock (run a full `make bench` once)"}
-            if not npm:
-                return {"skipped": "npm not found on PATH"}
-            jar, why = wiremock.install(npm)
-            if jar is None:
-                return {"skipped": why}
-        with tempfile.TemporaryDirectory() as folder:
-            wiremock.write_root(Path(folder))
-            server = wiremock.wiremock_server(java, jar, Path(folder))
-            warmup = min(WIREMOCK_WARMUP_S, 4 * self.args.duration)
-            table = self.throughput(server, reset=False, warmup_s=warmup)
-        return {"version": wiremock.WIREMOCK_VERSION, "java": wiremock.java_version(java),
-                "startup_s": server.startup_s, "warmup_s": warmup, "table": table}
-
     # profile --------------------------------------------------------------------------------------------
 
     def state_profile(self) -> dict[str, Any]:
@@ -300,11 +222,14 @@ class Bench:
     def profile(self) -> dict[str, Any]:
         port = free_port()
         report = OUT / "profile.txt"
+        report.unlink(missing_ok=True)
         server = Server("mock-profiled", [sys.executable, str(BENCH / "profiling.py"), "--port", str(port),
                                           "--out", str(report)], port)
         with running(server):
-            load = loadgen(server.url, "--scenario", "create", "-c", "32", "-d", str(self.args.profile_seconds),
-                           "--body", json.dumps(BODY))
+            drive_create(self.tool, server, wrk.Load(*wrk.LOAD, 1))  # warm-up, before the profiler starts
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGUSR1)  # profiling.py starts its profiler
+            load = drive_create(self.tool, server, wrk.Load(*wrk.LOAD, round(self.args.profile_seconds)))
         for _ in range(100):
             if report.exists() and report.stat().st_size:
                 break

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import httpx
 
 from .signing import (
     ID_HEADER,
@@ -105,6 +104,14 @@ def verify_command(secret: str | None, callback_id: str, timestamp: str, body: s
     return 0
 
 
+
+def _http_error() -> type[Exception]:
+    """httpx.HTTPError, imported when a command needs it: `runapi-mock serve` loads this module for its other
+    commands and starts faster without httpx (issue 24)."""
+    import httpx
+
+    return httpx.HTTPError
+
 @click.command("send-callback", help="POST one signed callback to URL, print the status.")
 @click.argument("url")
 @_secret_option
@@ -114,7 +121,7 @@ def send_callback_command(url: str, secret: str | None, status: str, task_id: st
     try:
         response = send_callback(url, _need_secret(secret), status=status,  # type: ignore[arg-type]
                                  task_id=task_id)
-    except (httpx.HTTPError, SignatureError) as exc:
+    except (_http_error(), SignatureError) as exc:
         return _error(exc)
     click.echo(str(response.status_code))
     return 0 if response.is_success else 1
@@ -168,7 +175,7 @@ def conformance_command(target: str, api_key: str | None, examples: int | None, 
         else:
             key = api_key or os.environ.get("RUNAPI_API_KEY") or "conformance-key"
             checked = Target(target, api_key=key, callback_secret=secret)
-    except (ValueError, httpx.HTTPError) as exc:
+    except (ValueError, _http_error()) as exc:
         return _error(exc)
     with checked:
         if live:

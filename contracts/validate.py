@@ -9,23 +9,21 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jsonschema_rs
-from jsonschema import Draft7Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
 
 from .catalog import Action, Model, load_catalog
 from .registry import load_schema
 
+if TYPE_CHECKING:  # jsonschema is imported at first use: a valid body never needs it, and a start is faster
+    from jsonschema import Draft7Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
+
 _TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "a boolean", "array": "an array",
                "object": "an object", "number": "a number"}
 
-format_checker = FormatChecker()
-
-
-@format_checker.checks("http-url")
 def is_http_url(value: object) -> bool:
     """An absolute http(s) URL with a host and no ASCII space or control characters (as URL_PATTERN says)."""
     if not isinstance(value, str):
@@ -39,6 +37,24 @@ def is_http_url(value: object) -> bool:
     except (ValueError, UnicodeError):
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+@cache
+def _format_checker() -> FormatChecker:
+    """jsonschema's format checker with "http-url" (is_http_url), built at first use."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    checker.checks("http-url")(is_http_url)
+    return checker
+
+
+def __getattr__(name: str) -> Any:
+    """`format_checker`, for code that builds its own jsonschema validators (built, and jsonschema imported, only
+    when asked for: issue 24)."""
+    if name == "format_checker":
+        return _format_checker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -62,7 +78,9 @@ def errors_by_field(violations: Iterable[Violation]) -> dict[str, list[str]]:
 @cache
 def validator_for(name: str) -> Draft7Validator:
     """A compiled validator per schema name, built once per process."""
-    return Draft7Validator(load_schema(name), format_checker=format_checker)
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator(load_schema(name), format_checker=_format_checker())
 
 
 @cache
@@ -182,6 +200,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     variants: Any = error.validator_value
     statuses = [v["properties"]["status"]["const"] for v in variants if "status" in v.get("properties", {})]
     if statuses:
+        from jsonschema.exceptions import ValidationError
+
         error = ValidationError(f"status must be one of: {', '.join(statuses)}", validator="enum", path=["status"])
     return [error]
 

@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from .signing import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_headers, generate_secret, sign
 
@@ -29,8 +30,6 @@ __all__ = [
 
 Expect = Literal["accept", "reject", "acknowledge"]
 Clock = Callable[[], float]
-# No connection at all: nothing was sent, so no case says anything about the handler.
-_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)
 
 
 class HandlerUnreachable(Exception):
@@ -191,9 +190,13 @@ def _forge(name: str, secret: str, callback_id: str, ts: int, body: bytes) -> tu
 
 
 def _send(http: httpx.Client, url: str, case: Case, body: bytes, headers: dict[str, str]) -> CaseResult:
+    import httpx  # here, not at import: `runapi-mock serve` loads this module and starts faster without httpx
+
+    # No connection at all: nothing was sent, so no case says anything about the handler.
+    unreachable = (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol)
     try:
         response = http.post(url, content=body, headers=headers)
-    except _UNREACHABLE as exc:
+    except unreachable as exc:
         reason = " ".join(str(exc).split()) or "no reason given"
         raise HandlerUnreachable(f"cannot reach {url}: {type(exc).__name__}: {reason}") from exc
     except httpx.HTTPError as exc:  # connected, then no answer (a timeout, a dropped connection): not accepted
@@ -211,5 +214,7 @@ def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
         return
     # 10 s is RunAPI's deadline for a 2xx. One connection per delivery, as a webhook sender does;
     # keep-alive would also hit 40 ms Nagle/delayed-ACK stalls against some servers (uvicorn).
+    import httpx
+
     with httpx.Client(timeout=10.0, headers={"Connection": "close"}) as owned:
         yield owned

@@ -18,9 +18,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from runapi_contracts.receiver import is_loopback_host
 from runapi_contracts.signing import InvalidSecret, callback_headers, generate_secret, sign
@@ -42,6 +41,9 @@ from .events import (
 )
 from .model import Task
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("runapi_mock")
 MAX_DELIVERIES = 10_000  # per namespace; finished ones beyond this are forgotten first
@@ -103,21 +105,32 @@ class Dispatcher:
         self.previous_secret: str | None = store.get_meta("previous_callback_secret") \
             if self.secret == stored else None
         self._save_secrets()
-        self._client: httpx.AsyncClient | None = None
+        self._client: httpx.AsyncClient | None = None  # made at the first delivery (see _http)
+        self._running = False
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self.settings.callback_timeout, follow_redirects=False,
-                                         trust_env=False, headers={"User-Agent": "runapi-mock-callbacks"})
+        self._running = True
         self._semaphore = asyncio.Semaphore(max(1, self.settings.callback_concurrency))
+
+    def _http(self) -> httpx.AsyncClient:
+        """The delivery client, made at the first delivery rather than at start: httpx and its TLS context cost
+        a start that may never send a callback (issue 24)."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=self.settings.callback_timeout, follow_redirects=False,
+                                             trust_env=False, headers={"User-Agent": "runapi-mock-callbacks"})
+        return self._client
 
     async def stop(self, grace: float = 5.0) -> list[Delivery]:
         """Let in-flight attempts finish (up to `grace` seconds); return the deliveries still owed."""
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=grace)
+        self._running = False
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -306,9 +319,9 @@ class Dispatcher:
             try:
                 headers = callback_headers(self.secret, delivery.id, attempt.timestamp, delivery.body)
                 attempt.headers = headers
-                if self._client is None:
+                if not self._running:
                     raise RuntimeError("the server is shutting down")
-                response = await self._client.post(delivery.url, content=delivery.body, headers=headers)
+                response = await self._http().post(delivery.url, content=delivery.body, headers=headers)
                 attempt.status_code = response.status_code
                 ok = 200 <= response.status_code < 300
                 if not ok:

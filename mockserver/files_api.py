@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -196,6 +195,8 @@ async def own_file(request: Request, kind: str, namespace: str, item_id: str, na
 
 async def fetch(url: str, limit: int) -> tuple[bytes, str | None]:
     """GET `url` (an allowed host), at most `limit` bytes, no redirects followed (one could leave loopback)."""
+    import httpx  # here, not at import: a start without uploads by URL need not load it (issue 24)
+
     try:
         async with httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as client, \
                 client.stream("GET", url) as response:
