@@ -36,7 +36,7 @@ def http(method: str, port: int, path: str, body: Any = None, timeout: float = 3
     try:
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": f"Bearer {KEY}"}
-        if payload is not None:
+        if payload is not None or method != "GET":  # the mock's admin writes must say JSON, bodiless ones too
             headers["Content-Type"] = "application/json"
         conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()

@@ -59,7 +59,10 @@ class MockAdmin:
     def request(self, method: str, path: str, *, json: Any = None,
                 params: Mapping[str, Any] | None = None) -> httpx.Response:
         """One call (`path` under `/_mock`), answered as it came: for callers that judge the status."""
-        kwargs: dict[str, Any] = {"headers": {NAMESPACE_HEADER: self.namespace}}
+        headers = {NAMESPACE_HEADER: self.namespace}
+        if method.upper() not in ("GET", "HEAD"):  # the mock takes admin writes as JSON only, even without a body
+            headers["Content-Type"] = "application/json"
+        kwargs: dict[str, Any] = {"headers": headers}
         if json is not None:
             kwargs["json"] = json
         if params is not None:

@@ -247,7 +247,8 @@ def runapi_openapi(server_url: str = PRODUCTION_URL) -> dict[str, Any]:
 
 
 def _body(properties: dict[str, Any], required: list[str], media: str = "application/json") -> dict[str, Any]:
-    schema = {"type": "object", "required": required, "properties": properties}
+    # The files API refuses members it does not know (uploads.check_fields): the document says so.
+    schema = {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
     return {"required": True, "content": {media: {"schema": schema}}}
 
 
@@ -264,20 +265,30 @@ def _op(summary: str, response: str, *, body: dict[str, Any] | None = None, erro
     return op
 
 
+# At least one byte of standard base64 (padding optional), bare or in a data: URL whose parameters name base64.
+_BASE64 = (r"^(?:data:[^,;]*(?:;[^,;]*)*;base64(?:;[^,;]*)*,)?(?:[A-Za-z0-9+/]{4})*"
+           r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}={0,2}|[A-Za-z0-9+/]{3}=?)$")
+
+
 def files_paths() -> dict[str, Any]:
     """The files API as runapi-core 0.10.1 calls it: RunAPI's uploads, and the OpenAI-style files and uploads."""
     text = {"type": "string"}
+    # What the server calls blank (str.strip() leaves nothing) it refuses: a required text has a non-space.
+    filled = {"type": "string", "pattern": r"\S"}
     name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^/\\\x00-\x1f\x7f]+$"}
     size = {"type": "integer", "minimum": 1}
+    # The mock's default --max-upload-bytes: a direct upload prepared for more is refused (422).
+    upload_size = {"type": "integer", "minimum": 1, "maximum": 30 * 1024 * 1024}
     source = {"oneOf": [
         {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "url"}, "url": text}},
         {"type": "object", "required": ["type", "data"],
          "properties": {"type": {"const": "base64"},
-                        "data": {**text, "minLength": 1, "description": "base64, or a data: URL"}}}]}
+                        "data": {**text, "pattern": _BASE64, "description": "base64 (padding optional), or a "
+                                 "data: URL of it"}}}]}
     file_id, upload_id = [_task_id_param("file_id")], [_task_id_param("upload_id")]
     query = [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
-        ("after", text), ("limit", {"type": "integer", "minimum": 1}), ("order", {"enum": ["asc", "desc"]}),
-        ("purpose", text))]
+        ("after", text), ("limit", {"type": "integer", "minimum": 1, "maximum": 10_000}),
+        ("order", {"enum": ["asc", "desc"]}), ("purpose", text))]
     multipart = "multipart/form-data"
     binary = {"type": "string", "format": "binary"}
     return {
@@ -287,16 +298,16 @@ def files_paths() -> dict[str, Any]:
         "/api/v1/files/prepare": {"post": _op(
             "Prepare a direct upload: PUT the bytes to upload_url with the headers given, then confirm",
             "UploadPrepare", errors=("400", "422"),
-            body=_body({"filename": name, "byte_size": size,
+            body=_body({"filename": name, "byte_size": upload_size,
                         "checksum": {**text, "pattern": "^[A-Za-z0-9+/]{22}==$", "description": "base64 MD5"},
-                        "content_type": text}, ["filename", "byte_size", "checksum"]))},
+                        "content_type": filled}, ["filename", "byte_size", "checksum"]))},
         "/api/v1/files/confirm": {"post": _op("Confirm a direct upload whose bytes were PUT", "Upload",
-                                              body=_body({"signed_id": text}, ["signed_id"]),
+                                              body=_body({"signed_id": filled}, ["signed_id"]),
                                               errors=("404", "409", "422"))},
         "/v1/files": {
             "post": _op("Create a file (multipart)", "FileObject", errors=("400", "413", "415", "422"),
-                        body=_body({"purpose": text, "file": binary}, ["purpose", "file"], multipart)),
-            "get": _op("List files", "FileList", errors=("400",), params=query)},
+                        body=_body({"purpose": filled, "file": binary}, ["purpose", "file"], multipart)),
+            "get": _op("List files", "FileList", errors=("400", "404"), params=query)},
         "/v1/files/{file_id}": {
             "get": _op("Retrieve a file", "FileObject", errors=("404", "410"), params=file_id),
             "delete": _op("Delete a file", "DeletedFile", errors=("404", "410"), params=file_id)},
@@ -304,15 +315,17 @@ def files_paths() -> dict[str, Any]:
             "summary": "A file's bytes", "tags": ["Files"], "parameters": file_id,
             "responses": {"200": {"description": "The bytes, with their MIME type"}, **_errors("401", "404", "410")}}},
         "/v1/uploads": {"post": _op("Create an upload that parts are added to", "UploadObject", errors=("422",),
-                                    body=_body({"bytes": size, "filename": name, "mime_type": text,
-                                                "purpose": text}, ["bytes", "filename", "mime_type", "purpose"]))},
+                                    body=_body({"bytes": size, "filename": name, "mime_type": filled,
+                                                "purpose": filled}, ["bytes", "filename", "mime_type", "purpose"]))},
         "/v1/uploads/{upload_id}/parts": {"post": _op(
             "Add a part (multipart `data`)", "UploadPart", errors=("404", "409", "413", "422"), params=upload_id,
             body=_body({"data": binary}, ["data"], multipart))},
         "/v1/uploads/{upload_id}/complete": {"post": _op(
             "Complete: the parts, in order, become a file (their sizes must add up to `bytes`)", "UploadObject",
             errors=("404", "409", "422"), params=upload_id,
-            body=_body({"part_ids": {"type": "array", "items": text}, "md5": text}, ["part_ids"]))},
+            body=_body({"part_ids": {"type": "array", "items": text},
+                        "md5": {"type": "string", "pattern": "^[0-9A-Fa-f]{32}$", "description": "hex MD5"}},
+                       ["part_ids"]))},
         "/v1/uploads/{upload_id}/cancel": {"post": _op("Cancel an upload", "UploadObject", errors=("404", "409"),
                                                        params=upload_id)},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import time
 from collections import deque
@@ -30,6 +31,10 @@ class _Server(ThreadingHTTPServer):
     # overflow shows up as stalled or reset attempts that never reached the handler. Real endpoints allow 128+.
     request_queue_size = 1024
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, handler)
+
 
 @dataclass(frozen=True)
 class ReceivedCallback:
@@ -53,8 +58,9 @@ class CallbackReceiver:
     times out on a slow receiver still shows up in `calls`.
     """
 
-    def __init__(self, path: str = "/callback") -> None:
+    def __init__(self, path: str = "/callback", host: str = "127.0.0.1") -> None:
         self._path = path
+        self._host = host  # a loopback address: 127.0.0.1, or ::1 for a receiver on IPv6
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._changed = threading.Condition()
@@ -67,8 +73,9 @@ class CallbackReceiver:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("CallbackReceiver is not started; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self._path}"
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}{self._path}"
 
     @property
     def calls(self) -> list[ReceivedCallback]:
@@ -103,7 +110,7 @@ class CallbackReceiver:
 
     def start(self) -> CallbackReceiver:
         if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+            self._server = _Server((self._host, 0), _handler_for(self))
             # A short poll interval makes stop() quick: shutdown() waits for the loop's next poll.
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="callback-receiver", daemon=True

@@ -35,7 +35,14 @@ STATIC_SCHEMAS = (
     "prompts",
 )
 GENERATED_SCHEMAS = ("price_quote_request",)  # built from the catalog, as the request schemas are
-URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\x00-\x20\x7f]*)?$"
+_H16 = "[0-9A-Fa-f]{1,4}"
+# An IPv6 literal, as RFC 3986 brackets it ([::1]): every form Python's ipaddress and urlsplit accept, no zone id.
+IPV6_PATTERN = (rf"({_H16}:){{7}}{_H16}|({_H16}:){{1,7}}:|({_H16}:){{1,6}}:{_H16}|({_H16}:){{1,5}}(:{_H16}){{1,2}}"
+                rf"|({_H16}:){{1,4}}(:{_H16}){{1,3}}|({_H16}:){{1,3}}(:{_H16}){{1,4}}|({_H16}:){{1,2}}(:{_H16}){{1,5}}"
+                rf"|{_H16}:(:{_H16}){{1,6}}|:((:{_H16}){{1,7}}|:)")
+_PORT = r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~%!$&'()*+,;=-]+|\[(" + IPV6_PATTERN + r")\])" + _PORT
+               + r"([/?#][^\x00-\x20\x7f]*)?$")
 
 _KEYWORDS = {
     "enum": "enum",

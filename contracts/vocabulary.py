@@ -186,7 +186,10 @@ PROGRESSION_HEADER = "X-Mock-Progression"
 RETRY_AFTER_HEADER = "X-Mock-Retry-After"
 CALLBACK_MODE_HEADER = "X-Mock-Callback-Mode"
 MOCK_HEADERS = (SCENARIO_HEADER, PROGRESSION_HEADER, RETRY_AFTER_HEADER, CALLBACK_MODE_HEADER, NAMESPACE_HEADER)
-NAMESPACE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # the value of X-Mock-Namespace and of a /ns/<name>/ prefix
+# The value of X-Mock-Namespace and of a /ns/<name>/ prefix: 1-64 letters, digits, '_', '.', '-', but not `.` or
+# `..` (path segments). Written for JSON Schema (ECMA-262); in Python match it with `fullmatch`, since `$` also
+# matches before a trailing newline.
+NAMESPACE_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$"
 
 # -- the journal -----------------------------------------------------------------------------------------
 
@@ -210,7 +213,11 @@ _JOURNAL_PROPERTIES: dict[str, Any] = {
     "model": _nullable("string"),
     "idempotency_key": _nullable("string"),
     "client_request_id": _nullable("string"),
-    "request_body": {"description": "the parsed JSON body, when there was one"},
+    "request_body": {"description": "the parsed JSON body, when there was one; when it was longer than the "
+                                    "journal keeps (--journal-body-bytes), its first bytes as text"},
+    "request_body_size": {"type": ["integer", "null"], "minimum": 0,
+                          "description": "the body's size in bytes when request_body holds only its head (null: "
+                                         "request_body is the whole body)"},
     "error_code": _nullable("string"),
     "retry_after": _nullable("string"),
     "duration_ms": {"type": "number", "minimum": 0},

@@ -23,11 +23,12 @@ from runapi_contracts.vocabulary import (
 
 from . import accounts, errors, files_api
 from .callbacks import Dispatcher
+from .clock import ClockRangeError
 from .delivery import CallbackMode, InvalidCallbackMode
 from .endpoints import image_origin
 from .engine import TaskEngine
 from .model import Namespace, Task
-from .parsing import context
+from .parsing import context, query_int, refuse_unstorable
 from .responses import JSON
 
 MAX_ADMIN_BODY = 64 * 1024
@@ -51,29 +52,23 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        body = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+    refuse_unstorable(text, body)  # names, emails and keys are kept with --state
     if not isinstance(body, dict):
         raise errors.BadRequest("Body must be a JSON object", code="invalid_json")
     return body
 
 
 def _int_param(request: Request, name: str, default: int, high: int = 10_000) -> int:
-    value = request.query_params.get(name)
-    if value is None:
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= high:
-        raise errors.BadRequest(f"{name} must be an integer from 1 to {high}", code="invalid_parameter")
-    return int(value)
+    return query_int(request, name, default, 1, high)
 
 
 def _offset(request: Request) -> int:
     """?offset=N: how many matches to skip, for paging (the dashboard's lists)."""
-    value = request.query_params.get("offset", "0")
-    if not value.isdigit() or int(value) > 10 ** 9:
-        raise errors.BadRequest("offset must be an integer from 0 to 1e9", code="invalid_parameter")
-    return int(value)
+    return query_int(request, "offset", 0, 0, 10 ** 9)
 
 
 def _changed(request: Request) -> None:
@@ -196,7 +191,10 @@ async def clock_action(request: Request) -> Response:
         seconds = (await _json_body(request)).get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 ** 9:
             raise errors.BadRequest("send {\"seconds\": N} with 0 <= N <= 1e9", code="invalid_seconds")
-        reading = engine.advance_clock(ns, float(seconds))
+        try:
+            reading = engine.advance_clock(ns, float(seconds))
+        except ClockRangeError as exc:
+            raise errors.BadRequest(str(exc), code="invalid_seconds") from None
     elif action == "freeze":
         reading = engine.freeze_clock(ns)
     elif action == "unfreeze":
@@ -269,10 +267,15 @@ async def config(request: Request) -> Response:
         "rate_limit": settings.rate_limit, "max_concurrent": settings.max_concurrent,
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
-        "max_upload_bytes": settings.max_upload_bytes,
+        "max_upload_bytes": settings.max_upload_bytes, "max_upload_total_bytes": settings.max_upload_total_bytes,
+        "max_namespaces": settings.max_namespaces, "max_tasks_per_namespace": settings.max_tasks_per_namespace,
+        "max_body_bytes": settings.max_body_bytes, "journal_body_bytes": settings.journal_body_bytes,
+        "max_api_key_length": settings.max_api_key_length,
         "callback_schedule": list(settings.callback_schedule),
         "callback_mode": callback_mode.__dict__ if callback_mode else None,
         "allow_callback_hosts": list(settings.allow_callback_hosts),
+        "allowed_hosts": list(settings.allowed_hosts),
+        "allow_source_hosts": list(settings.allow_source_hosts),
     })
 
 

@@ -15,6 +15,7 @@ from . import access_log, dashboard, errors, images
 from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
+from .hosts import HostGuard, HostPolicy
 from .middleware import RequestContextMiddleware
 from .routes import routes
 from .routing import ExactRouter
@@ -80,7 +81,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     request_listeners: list[access_log.Listener] = []  # serve's request log, when it prints one
     # errors.respond renders every error, inside RequestContextMiddleware (see _App).
-    app = _App(middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners)],
+    # HostGuard runs inside RequestContextMiddleware, which renders its refusals (see hosts.py).
+    app = _App(middleware=[Middleware(RequestContextMiddleware, listeners=request_listeners),
+                           Middleware(HostGuard, policy=HostPolicy(settings.allowed_hosts, settings.public_url))],
                exception_handlers={Exception: errors.respond})
     # Starlette takes no router; ours is set before the first request builds the middleware stack.
     app.router = ExactRouter(routes, redirect_slashes=False, lifespan=lifespan)

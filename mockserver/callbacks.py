@@ -223,6 +223,8 @@ class Dispatcher:
             for delivery in deliveries:
                 book = self._book(delivery.namespace, clocks[delivery.namespace])
                 book.deliveries[delivery.id] = delivery
+                if delivery.state in ("pending", "sending") and self._refuse(delivery):
+                    continue  # its host was allowed when it was queued, and is not now: never sent
                 if delivery.state == "sending":
                     unanswered = delivery.attempts[-1] if delivery.attempts else None
                     if unanswered is not None and unanswered.status_code is None and unanswered.error is None:
@@ -230,6 +232,17 @@ class Dispatcher:
                     self._schedule(book, delivery, book.clock.now())
                 elif delivery.state == "pending":
                     self._schedule(book, delivery, delivery.next_attempt_at or book.clock.now())
+
+    def _refuse(self, delivery: Delivery) -> bool:
+        """Block a delivery whose host the allow-list no longer holds (restored, or redelivered after a restart
+        with other flags): it ends `blocked`, saying why, instead of being sent."""
+        allowed, reason = host_allowed(delivery.url, self.settings.allow_callback_hosts)
+        if allowed:
+            return False
+        delivery.state, delivery.next_attempt_at = "blocked", None
+        delivery.reason = f"{reason} (no longer allowed: it was when this delivery was queued)"
+        self._publish(DeliveryChanged(delivery))
+        return True
 
     def _schedule(self, book: _Book, delivery: Delivery, at: float) -> None:
         delivery.state, delivery.next_attempt_at = "pending", at
@@ -253,6 +266,9 @@ class Dispatcher:
             delivery = book.deliveries[delivery_id]
             if delivery.state == "blocked":
                 raise ValueError(delivery.reason or "blocked")
+            allowed, reason = host_allowed(delivery.url, self.settings.allow_callback_hosts)
+            if not allowed:  # delivered or exhausted once, to a host no longer allowed: it keeps its state
+                raise ValueError(reason)
             self._schedule(book, delivery, book.clock.now())
             self._publish(DeliveryChanged(delivery))
             self._store.flush()

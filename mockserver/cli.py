@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from click.core import ParameterSource
@@ -47,7 +48,8 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
-             "api_keys": "KEY", "allow_callback_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
+             "api_keys": "KEY", "allow_callback_hosts": "HOST", "allowed_hosts": "HOST",
+             "allow_source_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -103,6 +105,9 @@ def serve_command(settings: Settings) -> int:
         print(f"server: uvicorn on {stack.loop} (event loop) + {stack.http} (HTTP parser){hint}", flush=True)
         if settings.state_path:
             print(f"state: {settings.state_path} (tasks, credits and owed callbacks survive restarts)", flush=True)
+        hosts = host_names(settings)
+        if hosts:
+            print(hosts, flush=True)
         print(f"dashboard: {base_url}/_mock/ui/", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
         print("try:", flush=True)
@@ -120,6 +125,20 @@ def serve_command(settings: Settings) -> int:
         if console is not None:
             console.stop()
     return 0
+
+
+def host_names(settings: Settings) -> str | None:
+    """Bound beyond loopback (--host 0.0.0.0): which Host names the mock answers on (hosts.py), else None."""
+    from .hosts import host_name, is_loopback
+
+    if is_loopback(host_name(settings.host)):
+        return None
+    named = list(settings.allowed_hosts)
+    if settings.public_url:
+        named.insert(0, urlsplit(settings.public_url).hostname or settings.public_url)
+    also = f" and {', '.join(named)}" if named else ""
+    return (f"hosts: answering on localhost, IP addresses{also}; other host names (a docker-compose service name) "
+            "need --allowed-host NAME")
 
 
 def _log_to_stderr() -> None:

@@ -6,6 +6,14 @@ import threading
 import time
 from collections.abc import Callable
 
+# The latest moment a clock reaches: 3000-01-01T00:00:00Z. Dates the mock writes (an upload's expires_at, the
+# clock plus --file-ttl) must stay below year 10000, where datetime stops; an advance past it is refused.
+LATEST = 32503680000.0
+
+
+class ClockRangeError(ValueError):
+    """An advance that would take the clock past `LATEST`."""
+
 
 class VirtualClock:
     """Seconds since the epoch: wall time plus an offset, stopped while frozen.
@@ -33,6 +41,10 @@ class VirtualClock:
         if not seconds >= 0:  # also rejects NaN
             raise ValueError("seconds must be a non-negative number")
         with self._lock:
+            now = self._frozen_at if self._frozen_at is not None else self._source() + self._offset
+            if now + seconds > LATEST:
+                raise ClockRangeError(f"advancing by {seconds:g} s would take the clock past the year 3000, "
+                                      f"the latest it goes ({LATEST - now:.0f} s from now)")
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:

@@ -29,7 +29,10 @@ POLL_SECONDS = 0.25  # how often an open stream looks for a change
 HEARTBEAT_SECONDS = 15.0  # a comment line now and then, so idle proxies keep the stream open
 RETRY_MS = 1000  # how soon a browser reconnects a dropped stream
 # The page loads only its own files and talks only to this server.
-CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'"
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+       "frame-ancestors 'none'")
+# No other site may frame the pages (clickjacking): the CSP says so, and X-Frame-Options for older browsers.
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 _CLOSED = "dashboard_streams_closed"
 
 
@@ -112,8 +115,7 @@ async def to_page(request: Request) -> Response:
 
 
 async def page(request: Request) -> Response:
-    return FileResponse(UI_DIR / "index.html", headers={"Content-Security-Policy": CSP,
-                                                        "Cache-Control": "no-cache"})
+    return FileResponse(UI_DIR / "index.html", headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
 
 
 _HOME = """<!doctype html>
@@ -138,7 +140,7 @@ async def home(request: Request) -> Response:
     links = {"dashboard": f"{root}/_mock/ui/", "openapi": f"{root}/openapi.json",
              "admin_openapi": f"{root}/_mock/openapi.json", "health": f"{root}/healthz"}
     if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(_HOME.format(root=html.escape(root)), headers={"Content-Security-Policy": CSP})
+        return HTMLResponse(_HOME.format(root=html.escape(root)), headers=PAGE_HEADERS)
     return JSON({"service": "runapi-mock", "links": links})
 
 

@@ -33,6 +33,7 @@ from .parsing import (
 )
 from .responses import JSON
 from .settings import Settings
+from .state import StateError
 
 Resolver = Callable[[Any], "tuple[str, str]"]
 
@@ -137,7 +138,15 @@ async def _create(request: Request, resolve: Resolver) -> Response:
         client_request_id=header(request, "x-client-request-id"), callback_mode=callback_mode,
     )
     if pending is not None:  # --state: the 2xx leaves once the task is on disk, with the creates of its batch
-        await pending.wait_async()
+        try:
+            await pending.wait_async()
+        except StateError as exc:  # its rows were refused (the others of its batch were written): no 2xx
+            if not replayed:
+                try:
+                    await run_in_threadpool(engine.discard, ns, task.id)
+                except StateError:
+                    pass  # forgotten in memory all the same; the file never held it
+            raise errors.ServerError(f"the task could not be stored: {exc}", code="state_write_failed") from None
     ctx.task_id = task.id
     body = {"id": task.id, "task_id": task.id, "status": task.status,
             "model": task.requested_model or task.model, "task_replayed": replayed}
@@ -252,7 +261,7 @@ async def file(request: Request) -> Response:
     source = task.source.data if task.source is not None else None
     data = await run_in_threadpool(cache.get_or_render, key, key, width, height, task.image_format, label, source)
     return Response(data, media_type=images.content_type(task.image_format),
-                    headers={"Cache-Control": "private, max-age=3600"})
+                    headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
 @lru_cache(maxsize=64)

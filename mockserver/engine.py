@@ -93,8 +93,8 @@ class TaskEngine:
     # -- namespaces ---------------------------------------------------------------------------------
 
     def namespace(self, name: str | None = None) -> Namespace:
-        """The namespace called `name` (default: "default"), opened on first use; the least recently used
-        one is evicted past `max_namespaces`."""
+        """The namespace called `name` (default: "default"), opened on first use. Past `max_namespaces` the
+        least recently used namespace that holds nothing is evicted; if every one holds something, a 429."""
         name = name or DEFAULT_NAMESPACE
         with self._lock:
             found = self._namespaces.get(name)
@@ -106,23 +106,41 @@ class TaskEngine:
             finally:
                 self._store.flush()
 
-    def _open(self, name: str) -> Namespace:
-        if not NAMESPACE_PATTERN.match(name):
+    def _open(self, name: str, *, bounded: bool = True) -> Namespace:
+        if not NAMESPACE_PATTERN.fullmatch(name):  # fullmatch: `$` alone lets 'abc\n' through
             raise errors.BadRequest(
-                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-'",
+                f"{vocabulary.NAMESPACE_HEADER} must be 1-64 characters of letters, digits, '_', '.', '-', "
+                "and not '.' or '..'",
                 code="invalid_namespace",
             )
-        if len(self._namespaces) >= self.settings.max_namespaces:
-            evicted, _ = self._namespaces.popitem(last=False)  # the least recently used namespace goes
-            self._publish(events.NamespaceReset(evicted, evicted=True))
+        if bounded and len(self._namespaces) >= self.settings.max_namespaces:
+            self._make_room()
         created = self._namespaces[name] = Namespace(name, self.settings)
         self._publish(events.NamespaceChanged(created))
         return created
+
+    def _make_room(self) -> None:
+        """Evict the least recently used namespace that holds nothing, or refuse the new one: never drop tasks,
+        uploads or settings (with --state, from the file too) because other names came along."""
+        idle = next((name for name, ns in self._namespaces.items() if not ns.holds_data()), None)
+        if idle is None:
+            bound = self.settings.max_namespaces
+            raise errors.RateLimited(
+                f"the mock holds {len(self._namespaces)} namespaces with tasks, uploads or settings, its bound "
+                f"of {bound}: reset one (POST /_mock/reset with its {vocabulary.NAMESPACE_HEADER}) or raise "
+                "the bound (--max-namespaces, RUNAPI_MOCK_MAX_NAMESPACES)", code="too_many_namespaces")
+        del self._namespaces[idle]
+        self._publish(events.NamespaceReset(idle, evicted=True))
 
     def find_namespace(self, name: str) -> Namespace | None:
         """The namespace called `name` if it is open; never opens one (file URLs name theirs)."""
         with self._lock:
             return self._namespaces.get(name)
+
+    def open_namespaces(self) -> list[Namespace]:
+        """Every namespace held now (what a server-wide bound such as the uploads' total sums over)."""
+        with self._lock:
+            return list(self._namespaces.values())
 
     def namespaces(self) -> list[tuple[str, int, int]]:
         """(name, tasks, journal entries) of every open namespace, by name; looking opens none."""
@@ -145,7 +163,7 @@ class TaskEngine:
     def restore(self, snapshot: Snapshot) -> int:
         """Load what a state store kept: tasks rescheduled, open reservations held again; returns tasks loaded."""
         for state in snapshot.namespaces:
-            ns = self._namespaces.get(state.name) or self._open(state.name)
+            ns = self._namespaces.get(state.name) or self._open(state.name, bounded=False)  # kept before
             ns.clock.restore(state.clock_offset, state.clock_frozen_at)
             ns.progression, ns.callback_mode = state.progression, state.callback_mode
             if state.starting_microcents is not None:
@@ -551,6 +569,17 @@ class TaskEngine:
             del ns.tasks[oldest.id]
             ns.ledger.refund(oldest.key, oldest.id)
             self._publish(events.TaskForgotten(ns, oldest))
+
+    @_operation
+    def discard(self, ns: Namespace, task_id: str) -> None:
+        """Forget a task whose create could not be stored (its answer is an error, not a 2xx): a refused write
+        leaves nothing in memory either. Its reservation and Idempotency-Key go with it."""
+        task = ns.tasks.pop(task_id, None)
+        if task is None:
+            return
+        ns.ledger.refund(task.key, task.id)
+        ns.idempotency = {k: v for k, v in ns.idempotency.items() if v[1] != task_id}
+        self._publish(events.TaskForgotten(ns, task))
 
     def flaky_attempt(self, ns: Namespace, fingerprint: str, failures: int) -> bool:
         """True while this request (same key, route and body) is still within its failing attempts."""

@@ -4,9 +4,10 @@ MockError
  ├── BadRequest (400)            ├── PayloadTooLarge (413)
  ├── Unauthorized (401)          ├── UnsupportedMediaType (415)
  ├── InsufficientCredits (402)   ├── ValidationFailed (422, per-field `errors`)
- ├── NotFound (404)              ├── RateLimited (429, Retry-After)
- ├── MethodNotAllowed (405)      ├── ServerError (500)
- ├── Conflict (409)              ├── ServiceUnavailable (503, Retry-After)
+ ├── Forbidden (403)             ├── RateLimited (429, Retry-After)
+ ├── NotFound (404)              ├── ServerError (500)
+ ├── MethodNotAllowed (405)      ├── ServiceUnavailable (503, Retry-After)
+ ├── Conflict (409)              ├── InsufficientStorage (507)
  └── Gone (410)                  └── TemporarilyUnavailable (455)
 
 `respond()` is the one place an error becomes a response: app.py registers it for MockErrors, the router's
@@ -86,6 +87,12 @@ class InsufficientCredits(MockError):
     status, code, message = 402, "insufficient_credits", "Insufficient credits"
 
 
+class Forbidden(MockError):
+    """A request the mock will not serve whoever asks: a foreign Host, a cross-site admin write (hosts.py)."""
+
+    status, code, message = 403, "forbidden", "Forbidden"
+
+
 class NotFound(MockError):
     """Unknown route, unknown task, or a task of another API key."""
 
@@ -138,6 +145,13 @@ class ServerError(MockError):
     """An injected (or, never on purpose, a real) internal error."""
 
     status, code, message = 500, "internal_error", "Internal server error"
+
+
+class InsufficientStorage(MockError):
+    """The uploads the mock holds together are at their bound (--max-upload-total-bytes): RFC 4918's 507, the
+    server cannot store the representation. Not a 413: the file may be small, the store is what is full."""
+
+    status, code, message = 507, "insufficient_storage", "Insufficient storage"
 
 
 class ServiceUnavailable(MockError):

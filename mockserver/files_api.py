@@ -11,7 +11,7 @@ import math
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +20,6 @@ from runapi_contracts import Violation
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from . import endpoints, errors, events, uploads
-from .callbacks import host_allowed
 from .engine import TaskEngine
 from .model import DirectUpload, Namespace, Upload
 from .parsing import Context, context, header, parse_json, read_body
@@ -55,17 +54,39 @@ async def json_request(request: Request, spec: Mapping[str, Field], limit: int,
     body = parse_json(request, raw)
     context(request).body = summary(body) if summary is not None and isinstance(body, dict) else body
     endpoints._scenario(request, engine, ns, key, None, b"")
+    if isinstance(body, dict):  # JSON Schema's integer is a number with no fraction: 1200.0 is 1200
+        body = {name: int(value) if isinstance(value, float) and value.is_integer() and name in spec
+                and spec[name].kind is int else value for name, value in body.items()}
     violations = uploads.check_fields(body, spec)
     if violations:
         raise invalid(request, violations)
     return ns, key, body
 
 
-async def store(request: Request, ns: Namespace, key: str, data: bytes, file_name: str, *,
-                purpose: str = "user_data", mime_type: str | None = None) -> Upload:
-    """Keep `data` as a new upload of `key`, on the namespace's clock, expiring like generated files; with
-    --state the answer waits until it is on disk, as a create's does."""
+def check_room(request: Request, adding: int) -> None:
+    """A 507 when `adding` more bytes would take every namespace's uploads past --max-upload-total-bytes;
+    uploads on their way in that have expired are dropped first, in every namespace."""
     engine, settings = endpoints._engine(request)
+    held = 0
+    for each in engine.open_namespaces():
+        uploads.prune_sessions(each, each.clock.now())
+        held += uploads.held_bytes(each)
+    bound = settings.max_upload_total_bytes
+    if held + adding > bound:
+        raise errors.InsufficientStorage(
+            f"the mock holds {held} bytes of uploads; {adding} more would pass its bound of {bound} "
+            "(--max-upload-total-bytes, RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES): delete files, reset a namespace "
+            "or raise the bound")
+
+
+async def store(request: Request, ns: Namespace, key: str, data: bytes, file_name: str, *,
+                purpose: str = "user_data", mime_type: str | None = None, arriving: bool = True) -> Upload:
+    """Keep `data` as a new upload of `key`, on the namespace's clock, expiring like generated files; with
+    --state the answer waits until it is on disk, as a create's does. `arriving`: the bytes are new to the
+    mock (not a confirmed or completed upload's, counted since their PUT or parts), so they must fit."""
+    engine, settings = endpoints._engine(request)
+    if arriving:
+        check_room(request, len(data))
     changes: list[events.Event] = [events.UploadDeleted(ns, gone) for gone in
                                    uploads.prune(ns, settings.retention_seconds)]
     now = ns.clock.now()
@@ -149,8 +170,8 @@ def _own_netlocs(request: Request, settings: Settings) -> set[str]:
 
 
 async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str | None]:
-    """The bytes at `url` (and the type it was served with): the mock's own files from the engine, loopback and
-    allowed hosts over HTTP; any other host is refused (BadUpload) without being contacted."""
+    """The bytes at `url` (and the type it was served with): the mock's own files from the engine, --allow-source-host
+    hosts over HTTP; any other host, loopback too, is refused (BadUpload) without being contacted."""
     _, settings = endpoints._engine(request)
     try:
         parts = urlsplit(url.strip())
@@ -162,10 +183,27 @@ async def read_url(request: Request, url: str, limit: int) -> tuple[bytes, str |
     own = uploads.own_path(parts.path)
     if own is not None and parts.netloc.lower() in _own_netlocs(request, settings):
         return await own_file(request, *own)
-    allowed, reason = host_allowed(url.strip(), settings.allow_callback_hosts)
-    if not allowed:
-        raise BadUpload(f"url refused: {reason}")
+    if not source_allowed(parts, settings.allow_source_hosts):
+        netloc = parts.netloc.rpartition("@")[2].lower()
+        raise BadUpload(f"url refused: host {netloc!r} is not allowed as a source; start the mock with "
+                        f"--allow-source-host {netloc} (or the host alone, for any port) to fetch from it. Loopback "
+                        "is not allowed by default: the mock would republish a local service to anyone; its own "
+                        "files need no flag")
     return await fetch(url.strip(), limit)
+
+
+def source_allowed(parts: SplitResult, allowed: tuple[str, ...]) -> bool:
+    """Is the URL on an --allow-source-host entry: `host` (any port) or `host:port`?"""
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    for entry in allowed:
+        entry_parts = urlsplit(f"//{entry.strip().lower()}")
+        try:
+            if entry_parts.hostname == host and entry_parts.port in (None, port):
+                return True
+        except ValueError:  # an entry with a malformed port names nothing
+            continue
+    return False
 
 
 async def own_file(request: Request, kind: str, namespace: str, item_id: str, name: str) -> tuple[bytes, str]:
@@ -230,6 +268,7 @@ async def prepare(request: Request) -> Response:
         violations.append(Violation("checksum", "format", "checksum must be the base64 of a 16-byte MD5 digest"))
     if violations:
         raise invalid(request, violations)
+    uploads.prune_sessions(ns, ns.clock.now())
     direct = DirectUpload(signed_id=secrets.token_urlsafe(24), token=secrets.token_urlsafe(32), key=key,
                           file_name=body["filename"], byte_size=body["byte_size"], checksum=body["checksum"],
                           content_type=body.get("content_type") or uploads.OCTET_STREAM, created_at=ns.clock.now())
@@ -255,6 +294,7 @@ async def put_direct(request: Request) -> Response:
         raise errors.NotFound("No prepared upload at this URL (unknown token, or its namespace was reset)")
     context(request).namespace = ns
     data = await read_body(request, settings.max_upload_bytes)
+    check_room(request, len(data))
     if direct.data is not None:
         raise errors.Conflict("These bytes were uploaded already: an upload URL takes one PUT",
                               code="upload_already_received")
@@ -285,7 +325,7 @@ async def confirm(request: Request) -> Response:
     if direct.data is None:
         raise errors.Conflict("Nothing was uploaded for this signed_id yet: PUT the bytes to its upload_url "
                               "first", code="upload_not_received")
-    upload = await store(request, ns, key, direct.data, direct.file_name)
+    upload = await store(request, ns, key, direct.data, direct.file_name, arriving=False)
     direct.upload_id, direct.data = upload.id, None
     ns.upload_sessions.tokens.pop(direct.token, None)
     return JSON(uploads.upload_body(upload, endpoints.image_origin(request)))
@@ -312,7 +352,8 @@ async def serve(request: Request) -> Response:
     if upload.file_name != request.path_params["file_name"]:
         raise errors.NotFound("No such upload (unknown, or deleted)")
     context(request).namespace = ns
-    return Response(upload.data, media_type=upload.mime_type, headers={"Cache-Control": "private, max-age=3600"})
+    return Response(upload.data, media_type=upload.mime_type,
+                    headers={"Cache-Control": "private, max-age=3600", **uploads.served_headers(upload)})
 
 
 def _admin_namespace(request: Request) -> Namespace:

@@ -27,6 +27,7 @@ class Entry:
     idempotency_key: str | None = None
     client_request_id: str | None = None
     request_body: Any = None
+    request_body_size: int | None = None  # set when request_body is only the head of a longer body
     error_code: str | None = None
     retry_after: str | None = None
     duration_ms: float = 0.0
@@ -35,6 +36,15 @@ class Entry:
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in JOURNAL_FIELDS}
 
+
+
+def kept_body(body: Any, raw: bytes, limit: int) -> tuple[Any, int | None]:
+    """(what the journal keeps of a request body, its size when cut): the parsed body while its JSON text is at
+    most `limit` bytes, else the text's first `limit` bytes (decoded, a split character replaced) and the size.
+    So a journal of N entries holds at most N x limit bytes of bodies, whatever clients send."""
+    if len(raw) <= limit:
+        return body, None
+    return raw[:limit].decode("utf-8", "replace"), len(raw)
 
 
 class Journal:

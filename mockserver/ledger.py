@@ -44,8 +44,14 @@ class Ledger:
     """Balances of the accounts (API keys) of one namespace."""
 
     def __init__(self, starting_cents: int) -> None:
-        self.starting = starting_cents * MICROCENTS
+        self.starting = self._initial = starting_cents * MICROCENTS
         self._accounts: dict[str, Account] = {}
+
+    def holds_data(self) -> bool:
+        """Whether any balance, spending, reservation or profile differs from what a new ledger starts with."""
+        return self.starting != self._initial or any(
+            a.credit != self.starting or a.spent or a.reserved_total or a.name is not None or a.email is not None
+            for a in self._accounts.values())
 
     def account(self, key: str) -> Account:
         account = self._accounts.get(key)

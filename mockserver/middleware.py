@@ -17,7 +17,7 @@ from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
 from .access_log import Line, Listener, logged
 from .errors import BadRequest, respond
-from .journal import Entry
+from .journal import Entry, kept_body
 from .parsing import MAX_HEADER_VALUE, Context, request_headers
 from .routing import route_path
 
@@ -147,13 +147,14 @@ class RequestContextMiddleware:
                 sent_task_id = value.decode("latin-1")
             elif name == b"retry-after":
                 retry_after = value.decode("latin-1")
+        body, body_size = kept_body(ctx.body, ctx.raw_body, ns.settings.journal_body_bytes)
         entry = Entry(
             seq=0, at=ns.clock.now(), wall=ctx.wall, method=scope["method"], path=route_path(scope),
             status=started.status if started.status is not None else 500, key=ctx.key,
             task_id=ctx.task_id or sent_task_id, scenario=ctx.scenario, model=ctx.model,
             idempotency_key=ctx.headers.get("idempotency-key"),
             client_request_id=ctx.headers.get("x-client-request-id"),
-            request_body=ctx.body, retry_after=retry_after, error_code=ctx.error_code,
+            request_body=body, request_body_size=body_size, retry_after=retry_after, error_code=ctx.error_code,
             duration_ms=round((time.monotonic() - ctx.wall) * 1000, 3),
             violations=ctx.violations or [],
         )

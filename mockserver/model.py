@@ -201,6 +201,16 @@ class Namespace:
         self.uploads: dict[str, Upload] = {}  # by id: the files API's uploads, until they expire
         self.upload_sessions = UploadSessions()  # prepared and multipart uploads not yet files
 
+    def holds_data(self) -> bool:
+        """Whether dropping the namespace would lose something: tasks, uploads (done or on their way), rules,
+        settings, a clock moved or frozen, an account changed. Only a namespace that holds none is evicted to
+        make room for a new one (what read-only requests open: their journal alone goes with it)."""
+        sessions = self.upload_sessions
+        return bool(self.tasks or self.uploads or sessions.direct or sessions.multipart or self.idempotency
+                    or len(self.rules.to_list()) or self.progression or self.callback_mode
+                    or self.clock.state()[0] or self.clock.frozen != self.settings.frozen_clock
+                    or self.ledger.holds_data())
+
     def add(self, task: Task) -> None:
         self.tasks[task.id] = task
         self.order.append(task.id)

@@ -19,9 +19,9 @@ from starlette.types import Message
 from runapi_contracts import Violation
 
 from . import endpoints, errors, uploads
-from .files_api import delete, form_body_limit, invalid, json_request, live_upload, store
+from .files_api import check_room, delete, form_body_limit, invalid, json_request, live_upload, store
 from .model import MultipartUpload, Namespace, Upload
-from .parsing import context, read_body
+from .parsing import context, query_int, read_body
 from .responses import JSON
 
 UPLOAD_TTL_SECONDS = 3600.0  # an OpenAI upload must be completed within an hour of its creation
@@ -113,9 +113,7 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     if unknown:
         raise errors.BadRequest(f"Unknown query parameter {unknown[0][:50]!r}: this list takes "
                                 f"{', '.join(LIST_PARAMETERS)}", code="invalid_parameter")
-    limit_text, order = query.get("limit", str(MAX_LIST_LIMIT)), query.get("order", "desc")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
-        raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}", code="invalid_parameter")
+    limit, order = query_int(request, "limit", MAX_LIST_LIMIT, 1, MAX_LIST_LIMIT), query.get("order", "desc")
     if order not in LIST_ORDERS:
         raise errors.BadRequest("order must be asc or desc", code="invalid_parameter")
     now, purpose = ns.clock.now(), query.get("purpose")
@@ -126,10 +124,10 @@ def _file_list(request: Request, ns: Namespace, key: str) -> dict[str, Any]:
     after = query.get("after")
     if after is not None:
         ids = [u.id for u in found]
-        if after not in ids:
-            raise errors.BadRequest(f"after names no file of this list: {after[:100]}", code="invalid_parameter")
+        if after not in ids:  # a 404 as for any unknown file id: the request is well formed, the file is not there
+            raise errors.NotFound(f"after names no file of this list: {after[:100]!a}")
         found = found[ids.index(after) + 1:]
-    page, origin = found[:int(limit_text)], endpoints.image_origin(request)
+    page, origin = found[:limit], endpoints.image_origin(request)
     return {"object": "list", "data": [uploads.file_object(u, origin) for u in page],
             "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
             "has_more": len(found) > len(page)}
@@ -151,7 +149,7 @@ async def content(request: Request) -> Response:
     engine, settings = request.app.state.engine, request.app.state.settings
     ns, key = endpoints._admit(request, engine, settings)
     upload = _owned(request, ns, key)
-    return Response(upload.data, media_type=upload.mime_type)
+    return Response(upload.data, media_type=upload.mime_type, headers=uploads.served_headers(upload))
 
 
 # -- /v1/uploads -------------------------------------------------------------------------------------------------
@@ -183,6 +181,7 @@ async def create_upload(request: Request) -> Response:
     session = MultipartUpload(id=f"upload_{uuid.UUID(engine.new_id()).hex}", key=key, filename=body["filename"],
                               size=body["bytes"], mime_type=body["mime_type"], purpose=body["purpose"],
                               created_at=now, expires_at=now + UPLOAD_TTL_SECONDS)
+    uploads.prune_sessions(ns, now)
     ns.upload_sessions.multipart[session.id] = session
     return JSON(uploads.upload_object(session, None))
 
@@ -194,6 +193,7 @@ async def add_part(request: Request) -> Response:
     part = form["data"]
     assert isinstance(part, UploadFile)  # checked by _form
     data, _ = await _file_data(request, part, "data")
+    check_room(request, len(data))
     part_id = f"part_{uuid.UUID(request.app.state.engine.new_id()).hex}"
     now = ns.clock.now()
     session.parts[part_id] = (now, data)
@@ -225,7 +225,7 @@ async def complete(request: Request) -> Response:
         raise invalid(request, violations)
     sniffed = uploads.sniff_mime(data, session.filename)
     upload = await store(request, ns, key, data, session.filename, purpose=session.purpose,
-                   mime_type=session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed)
+                         mime_type=session.mime_type if sniffed == uploads.OCTET_STREAM else sniffed, arriving=False)
     session.status, session.file_id, session.parts = "completed", upload.id, {}
     return JSON(uploads.upload_object(session, uploads.file_object(upload, endpoints.image_origin(request))))
 

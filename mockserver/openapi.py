@@ -49,6 +49,19 @@ def _op(summary: str, body: dict[str, Any] | None = None, params: list[dict[str,
     return op
 
 
+def _json_writes(paths: dict[str, Any]) -> None:
+    """Every admin write takes Content-Type: application/json, a bodiless one too (hosts.py says why)."""
+    for path, item in paths.items():
+        for method, op in item.items():
+            if not path.startswith("/_mock/") or method not in ("post", "put", "patch", "delete"):
+                continue
+            op.setdefault("requestBody", {"required": False, "content": {"application/json": {"schema": _OBJECT}}})
+            op["responses"].update({
+                "403": {"description": "a foreign Host, or an Origin that is not the mock's own, loopback or "
+                                       "an --allowed-host"},
+                "415": {"description": "not sent as Content-Type: application/json"}})
+
+
 def _path_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -72,7 +85,7 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
         "scenario": {"enum": list(v.SCENARIO_NAMES)}, "count": {"type": ["integer", "null"], "minimum": 1},
         "method": {"type": "string"}, "path": {"type": "string", "description": "glob, e.g. /api/v1/*"},
         "model": {"type": "string"}, "key": {"type": "string"}}}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "runapi-mock control surface", "version": "1",
                  "description": "Admin API and test headers of runapi-mock. The headers below are accepted on "
@@ -146,3 +159,5 @@ def mock_openapi(server_url: str = "http://127.0.0.1:8787") -> dict[str, Any]:
         "components": {"parameters": {h["name"].replace("-", ""): h for h in REQUEST_HEADERS},
                        "schemas": {"JournalEntry": entry}},
     }
+    _json_writes(document["paths"])
+    return document

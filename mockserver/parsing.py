@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ class Context:
     scenario: str | None = None
     model: str | None = None
     body: Any = None
+    raw_body: bytes = b""  # the JSON body as read: the journal keeps its size, and its head when it is long
     violations: list[dict[str, str]] | None = None
     error_code: str | None = None
 
@@ -86,6 +88,9 @@ def api_key(request: Request, settings: Settings) -> str:
         raise errors.Unauthorized("Authorization must be 'Bearer <key>': it has no scheme")
     if not token:
         raise errors.Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    if len(token) > settings.max_api_key_length:  # every key is kept (ledger, journal): a bounded size each
+        raise errors.Unauthorized(f"API key is longer than {settings.max_api_key_length} characters "
+                                  "(--max-api-key-length)")
     if settings.api_keys and token not in settings.api_keys:
         raise errors.Unauthorized("Invalid API key")
     return token
@@ -186,6 +191,23 @@ async def _drain(request: Request, size: int) -> None:
             return
 
 
+_QUERY_INTEGER = re.compile(r"[0-9]{1,12}")
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """`?name=N`, a whole number from `low` to `high` written in ASCII digits (`default` when absent), else a 400.
+
+    `str.isdigit()` passes '²' and Arabic-Indic digits, and `int()` refuses more than 4,300 digits: both
+    were 500s. One strict parser for every list's `limit` and `offset`.
+    """
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if _QUERY_INTEGER.fullmatch(value) is None or not low <= int(value) <= high:
+        raise errors.BadRequest(f"{name} must be an integer from {low} to {high}", code="invalid_parameter")
+    return int(value)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -198,15 +220,54 @@ def parse_json(request: Request, raw: bytes) -> Any:
             raise errors.UnsupportedMediaType(f"Content-Type must be application/json, got {media or 'nothing'}")
     if not raw.strip():
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
+    request.scope["runapi.context"].raw_body = raw
     try:
         # What json.loads does with bytes, minus building a decoder per call.
-        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        value = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+    refuse_unstorable(text, value)
     # Counting brackets is a cheap upper bound; only then walk the value to measure its real depth.
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise errors.BadRequest(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json")
     return value
+
+
+# A lone surrogate comes from an escape (\\ud800) or from its bytes decoded with surrogatepass; only then walk.
+_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def refuse_unstorable(text: str, value: Any) -> None:
+    """A 400 for a JSON value holding a string that is not Unicode text: a lone surrogate (`"a\\ud800b"`).
+
+    JSON's grammar lets one through (RFC 8259 8.2 leaves it "unpredictable"), but it cannot be encoded as
+    UTF-8: SQLite refuses it under --state, and so would any client reading it back. It is refused at the
+    door, with `invalid_json` like any body that is not JSON text, before anything reaches the engine (a
+    400, not a 422: the body is unreadable as text, not a field breaking the contract).
+    """
+    if _MAY_HOLD_SURROGATE.search(text) is None:
+        return
+    stack: list[tuple[Any, str]] = [(value, "$")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            for name, child in node.items():
+                _utf8(name, f"a member name in {where}")
+                stack.append((child, f"{where}.{name}"))
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(node))
+        elif isinstance(node, str):
+            _utf8(node, where)
+
+
+def _utf8(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.BadRequest(
+            f"Body is not valid Unicode text: a lone surrogate ({text[exc.start]!a}) in {where[:100]}; "
+            "JSON strings must hold whole characters", code="invalid_json") from None
 
 
 def _finite_float(text: str) -> float:

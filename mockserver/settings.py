@@ -43,12 +43,20 @@ class Settings:
         retention_seconds: tasks (and their files) older than this on the clock are forgotten.
         file_ttl_seconds: generated image URLs (and uploads' URLs) answer 410 after this.
         max_upload_bytes: the largest file the files API takes (base64 bodies may be 4/3 of it).
+        max_upload_total_bytes: the bytes every namespace's uploads (and uploads on their way) hold together.
+        max_namespaces: namespaces kept; past it one that holds nothing is dropped, else a new one is a 429.
+        journal_body_bytes: a request body the journal keeps whole; a longer one is cut, its size recorded.
+        max_api_key_length: the longest API key accepted (401 past it).
         callback_schedule: seconds between callback attempts; its length + 1 is the attempt cap.
         state_path: a SQLite file that keeps tasks, ledger, secret, clocks and owed callbacks across
             restarts (None: everything lives in memory).
         public_url: the http(s)://host[:port][/path] clients reach the mock at, behind a proxy: the base of
             every image URL, callbacks' included (None: each read's own origin; callbacks, the creating
             request's).
+        allowed_hosts: Host names served besides loopback, IP literals and the public_url's host (a guard
+            against DNS rebinding): `mock`, `.example.test` for a domain and its subdomains, `all` for any.
+        allow_source_hosts: hosts a files `url` source may be fetched from (`host` or `host:port`); none by
+            default, loopback included: the mock's own files are read without a fetch.
         log_format, quiet: `runapi-mock serve`'s request log on stdout (`text` or `json`), or none; an app
             made in code never logs to the console.
 
@@ -75,8 +83,13 @@ class Settings:
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 30 * 1024 * 1024
+    max_upload_total_bytes: int = 512 * 1024 * 1024
+    journal_body_bytes: int = 16 * 1024
+    max_api_key_length: int = 256
     callback_secret: str | None = None
     allow_callback_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allow_source_hosts: tuple[str, ...] = ()
     callback_schedule: tuple[float, ...] = (1, 2, 4, 8, 16, 32)
     callback_timeout: float = 10.0
     callback_concurrency: int = 16
@@ -145,6 +158,8 @@ SERVE_OPTIONS = (
     Option("seed", "--seed", ("RUNAPI_MOCK_SEED",), "make task ids reproducible"),
     Option("poll_retry_after", "--poll-retry-after", ("RUNAPI_MOCK_POLL_RETRY_AFTER",),
            "Retry-After seconds on pending/processing reads (SDKs poll at that pace)"),
+    Option("max_namespaces", "--max-namespaces", ("RUNAPI_MOCK_MAX_NAMESPACES",),
+           "namespaces kept; past it one holding nothing is dropped, else a new one is refused (429)"),
     Option("journal_size", "--journal-size", ("RUNAPI_MOCK_JOURNAL_SIZE",), "requests kept in the journal"),
     Option("retention_seconds", "--retention", ("RUNAPI_MOCK_RETENTION", "RUNAPI_MOCK_RETENTION_SECONDS"),
            "seconds tasks are kept"),
@@ -152,6 +167,12 @@ SERVE_OPTIONS = (
            "seconds image URLs live (410 after)"),
     Option("max_upload_bytes", "--max-upload-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_BYTES",),
            "the largest file the files API takes, in bytes"),
+    Option("max_upload_total_bytes", "--max-upload-total-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES",),
+           "the bytes all uploads hold together; past it an upload is refused (507)"),
+    Option("journal_body_bytes", "--journal-body-bytes", ("RUNAPI_MOCK_JOURNAL_BODY_BYTES",),
+           "request bodies the journal keeps whole, in bytes; longer ones are cut and their size recorded"),
+    Option("max_api_key_length", "--max-api-key-length", ("RUNAPI_MOCK_MAX_API_KEY_LENGTH",),
+           "the longest API key accepted, in characters (401 past it)"),
     Option("frozen_clock", "--frozen-clock", ("RUNAPI_MOCK_FROZEN_CLOCK",),
            "start with every namespace's clock frozen"),
     Option("callback_secret", "--callback-secret", ("RUNAPI_MOCK_CALLBACK_SECRET", "RUNAPI_CALLBACK_SECRET"),
@@ -159,6 +180,13 @@ SERVE_OPTIONS = (
     Option("allow_callback_hosts", "--allow-callback-host", ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS",),
            "deliver callbacks to this host too; loopback is always allowed (repeatable; the variable takes "
            "a comma list)", multiple=True),
+    Option("allowed_hosts", "--allowed-host", ("RUNAPI_MOCK_ALLOWED_HOSTS",),
+           "answer requests for this Host too (a docker-compose service name, a LAN name); loopback, IP "
+           "addresses and the --public-url host always; .example.test allows a domain and its subdomains, all "
+           "any host (repeatable; the variable takes a comma list)", multiple=True),
+    Option("allow_source_hosts", "--allow-source-host", ("RUNAPI_MOCK_ALLOW_SOURCE_HOSTS",),
+           "fetch files-API url sources from this host or host:port (default: none, loopback included; the "
+           "mock's own files need no fetch) (repeatable; the variable takes a comma list)", multiple=True),
     Option("state_path", "--state", ("RUNAPI_MOCK_STATE", "RUNAPI_MOCK_STATE_PATH"),
            "keep tasks, credits, clocks, the secret and owed callbacks in this SQLite file across restarts "
            "(default: in memory)"),
@@ -255,8 +283,12 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
-    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "max_upload_total_bytes": 1,
+    "journal_body_bytes": 0, "max_api_key_length": 1, "callback_timeout": 0, "callback_concurrency": 1,
 }
+
+# Upper bounds (inclusive): a file's expiry (the clock plus its TTL) must stay a writable date (clock.LATEST).
+_AT_MOST: dict[str, float] = {"file_ttl_seconds": 1000 * 365 * 86400}
 
 
 def parse_setting(name: str, value: object) -> Any:
@@ -265,6 +297,9 @@ def parse_setting(name: str, value: object) -> Any:
     low = _AT_LEAST.get(name)
     if low is not None and parsed is not None and parsed < low:
         raise InvalidSetting(f"must be at least {low:g}, got {value!r}")
+    high = _AT_MOST.get(name)
+    if high is not None and parsed is not None and parsed > high:
+        raise InvalidSetting(f"must be at most {high:g}, got {value!r}")
     if name == "port" and parsed > 65535:
         raise InvalidSetting(f"must be at most 65535, got {value!r}")
     if name == "speed" and parsed <= 0:
@@ -275,7 +310,19 @@ def parse_setting(name: str, value: object) -> Any:
         raise InvalidSetting(f"delays must be at least 0, got {value!r}")
     if name == "public_url" and parsed is not None:
         parsed = _base_url(parsed)
+    if name in _HOST_ENTRIES:
+        pattern, example = _HOST_ENTRIES[name]
+        bad = [entry for entry in parsed if not pattern.fullmatch(entry)]
+        if bad:
+            raise InvalidSetting(f"must be host names such as {example} (no scheme or path), got {bad[0]!r}")
     return parsed
+
+
+_HOST = r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\]"
+_HOST_ENTRIES = {  # the host allow-lists hosts.py and files_api.py read
+    "allowed_hosts": (re.compile(rf"all|\*|\.?({_HOST})"), "runapi-mock, .example.test or all"),
+    "allow_source_hosts": (re.compile(rf"({_HOST})(:[0-9]{{1,5}})?"), "images.internal or 127.0.0.1:9000"),
+}
 
 
 def _base_url(value: str) -> str:

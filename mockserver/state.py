@@ -67,10 +67,14 @@ class StateError(ValueError):
 
 
 class Commit:
-    """A batch of changes on its way to disk: the operations that joined it wait for its one transaction."""
+    """One operation's changes on their way to disk: it waits for the transaction its batch is written in.
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, tuple[Any, ...]]] = []
+    Every submit() gets its own Commit, so when a batch's transaction fails the committer can write each
+    operation apart (a savepoint each): one record SQLite refuses fails its own operation, not the batch.
+    """
+
+    def __init__(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self.rows = rows
         self._done = threading.Event()
         self._error: Exception | None = None
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -118,7 +122,7 @@ class StateStore:
         self._lock = threading.RLock()  # the marks
         self._db_lock = threading.Lock()  # the connection: the committer's transactions, meta, load
         self._queue = threading.Condition()  # the open batch, for the committer
-        self._open: Commit | None = None
+        self._open: list[Commit] = []  # submitted, waiting for the committer's next transaction
         self._closing = False
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -247,11 +251,11 @@ class StateStore:
             if self._closing:
                 raise StateError(f"{self.path} is closed: these changes cannot be written")
             with self._queue:  # under the marks' lock: batches keep the order of their changes
-                if self._open is None:
-                    self._open = Commit()
+                commit = Commit(rows)
+                if not self._open:
                     self._queue.notify()
-                self._open.rows.extend(rows)
-                return self._open
+                self._open.append(commit)
+                return commit
 
     def _rows(self) -> list[tuple[str, tuple[Any, ...]]]:
         """The statements that write what is marked, in order; the marks are cleared."""
@@ -288,28 +292,61 @@ class StateStore:
         return rows
 
     def _commit_forever(self) -> None:
-        """The committer thread: one transaction for every batch submitted since the last began."""
+        """The committer thread: one transaction for every operation submitted since the last began."""
         while True:
             with self._queue:
-                while self._open is None and not self._closing:
+                while not self._open and not self._closing:
                     self._queue.wait()
-                batch, self._open = self._open, None
-            if batch is None:
+                batch, self._open = self._open, []
+            if not batch:
                 return
             try:
                 with self._db_lock:
-                    self._db.execute("BEGIN")
-                    try:
-                        for sql, params in _runs(batch.rows):  # in order; a run of one statement at once
-                            self._db.executemany(sql, params)
-                        self._db.execute("COMMIT")
-                    except BaseException:
-                        self._db.execute("ROLLBACK")
-                        raise
-            except Exception as exc:
-                batch.finish(exc)
+                    self._write([row for commit in batch for row in commit.rows])
+            except Exception:  # some operation's rows were refused: write each apart
+                self._write_apart(batch)
             else:
-                batch.finish(None)
+                for commit in batch:
+                    commit.finish(None)
+
+    def _write(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Write `rows` in one transaction, or none of them."""
+        self._db.execute("BEGIN")
+        try:
+            for sql, params in _runs(rows):  # in order; a run of one statement at once
+                self._db.executemany(sql, params)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _write_apart(self, batch: list[Commit]) -> None:
+        """Write the batch in one transaction, each operation in a savepoint of its own: an operation whose
+        rows fail is rolled back alone and told so; the others are committed and answered as usual."""
+        errors: list[Exception | None] = []
+        try:
+            with self._db_lock:
+                self._db.execute("BEGIN")
+                try:
+                    for commit in batch:
+                        self._db.execute("SAVEPOINT operation")
+                        try:
+                            for sql, params in commit.rows:
+                                self._db.execute(sql, params)
+                        except (sqlite3.Error, ValueError) as exc:  # UnicodeEncodeError, OverflowError too
+                            self._db.execute("ROLLBACK TO operation")
+                            errors.append(exc)
+                        else:
+                            errors.append(None)
+                        self._db.execute("RELEASE operation")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except Exception as exc:  # the file itself failed: every operation is told
+            errors = [exc] * len(batch)
+        for commit, error in zip(batch, errors, strict=True):
+            commit.finish(error)
 
     def get_meta(self, name: str) -> str | None:
         with self._db_lock:
@@ -335,24 +372,62 @@ class StateStore:
     # -- reading back -----------------------------------------------------------------------------------
 
     def load(self) -> Snapshot:
-        """Everything the file holds, as plain data in the order it was written; the app hands it out."""
+        """Everything the file holds, as plain data in the order it was written; the app hands it out.
+
+        A file SQLite cannot read, or a row that is not what this version wrote (bad JSON, a member missing),
+        is a StateError naming the file and, for a row, its table and rowid: one line, not a traceback.
+        """
         with self._db_lock:
-            db = self._db
-            namespaces = db.execute("SELECT name, record FROM namespaces ORDER BY rowid").fetchall()
-            tasks = db.execute("SELECT namespace, record FROM tasks ORDER BY rowid").fetchall()
-            accounts = db.execute("SELECT namespace, key, record FROM accounts").fetchall()
-            idempotency = db.execute("SELECT * FROM idempotency").fetchall()
-            deliveries = db.execute("SELECT namespace, record FROM deliveries ORDER BY rowid").fetchall()
-            uploads = db.execute("SELECT namespace, record, data FROM uploads ORDER BY rowid").fetchall()
+            try:
+                problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    problem = " ".join(str(problem).replace("*** in database main ***", "").split())
+                    raise StateError(f"{self.path} is damaged ({problem}): restore it from a copy or remove it")
+                rows = {table: self._db.execute(sql).fetchall() for table, sql in _LOADS.items()}
+            except sqlite3.DatabaseError as exc:
+                raise StateError(f"{self.path} cannot be read: {exc}") from None
         return Snapshot(
-            namespaces=[namespace_from_record(name, json.loads(record)) for name, record in namespaces],
-            tasks=[task_from_record({**json.loads(record), "namespace": name}) for name, record in tasks],
-            accounts=[(name, key, account_from_record(json.loads(record))) for name, key, record in accounts],
-            idempotency=[(name, key, idem, fingerprint, task_id)
-                         for name, key, idem, fingerprint, task_id in idempotency],
-            deliveries=[delivery_from_record({**json.loads(record), "namespace": name}) for name, record in deliveries],
-            uploads=[Upload(**json.loads(record), namespace=name, data=bytes(data)) for name, record, data in uploads],
+            namespaces=self._records(rows, "namespaces", lambda name, record: namespace_from_record(name, record)),
+            tasks=self._records(rows, "tasks", lambda name, record: task_from_record({**record, "namespace": name})),
+            accounts=self._records(rows, "accounts",
+                                   lambda name, key, record: (name, key, account_from_record(record))),
+            idempotency=[row[1:] for row in rows["idempotency"]],
+            deliveries=self._records(rows, "deliveries",
+                                     lambda name, record: delivery_from_record({**record, "namespace": name})),
+            uploads=self._records(rows, "uploads",
+                                  lambda name, record, data: Upload(**record, namespace=name, data=bytes(data))),
         )
+
+    def _records(self, rows: dict[str, list[Any]], table: str, build: Callable[..., Any]) -> list[Any]:
+        """Each row of `table` built from its columns, the JSON `record` column decoded; a bad row is a StateError."""
+        built = []
+        for rowid, *columns in rows[table]:
+            try:
+                record_at = _RECORD_COLUMN[table]
+                columns[record_at] = json.loads(columns[record_at])
+                if not isinstance(columns[record_at], dict):
+                    raise TypeError("the record is not a JSON object")
+                built.append(build(*columns))
+            except json.JSONDecodeError as exc:
+                raise StateError(f"{self.path}: table {table}, row {rowid}: bad JSON in the record ({exc})") from None
+            except KeyError as exc:
+                raise StateError(f"{self.path}: table {table}, row {rowid}: the record is missing {exc}") from None
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise StateError(f"{self.path}: table {table}, row {rowid}: the record cannot be read ({exc})") \
+                    from None
+        return built
+
+
+# What load() reads of each table, rowid first, in the order rows were written.
+_LOADS = {
+    "namespaces": "SELECT rowid, name, record FROM namespaces ORDER BY rowid",
+    "tasks": "SELECT rowid, namespace, record FROM tasks ORDER BY rowid",
+    "accounts": "SELECT rowid, namespace, key, record FROM accounts",
+    "idempotency": "SELECT rowid, * FROM idempotency",
+    "deliveries": "SELECT rowid, namespace, record FROM deliveries ORDER BY rowid",
+    "uploads": "SELECT rowid, namespace, record, data FROM uploads ORDER BY rowid",
+}
+_RECORD_COLUMN = {"namespaces": 1, "tasks": 1, "accounts": 2, "deliveries": 1, "uploads": 1}
 
 
 def _runs(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:

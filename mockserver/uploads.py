@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from PIL import Image
 
@@ -155,6 +155,24 @@ def sniff_mime(data: bytes, file_name: str | None = None) -> str:
     return guessed or OCTET_STREAM
 
 
+# What users upload is served so that no browser runs it: no sniffing, a sandbox with nothing allowed, and only
+# media shown inline (SVG is an image that runs scripts: an attachment too). Generated files get the first.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+SANDBOX = {**NOSNIFF, "Content-Security-Policy": "sandbox; default-src 'none'"}
+_INLINE = ("image/", "audio/", "video/")
+
+
+def served_headers(upload: Upload) -> dict[str, str]:
+    """The headers an upload's bytes are served with, wherever it is read from (its URL, /v1/files/.../content)."""
+    headers = dict(SANDBOX)
+    media = upload.mime_type.lower()
+    if not media.startswith(_INLINE) or "svg" in media or "xml" in media:
+        quoted = quote(upload.file_name, safe="")
+        headers["Content-Disposition"] = f'attachment; filename="{upload.file_name}"' if quoted == upload.file_name \
+            else f"attachment; filename*=utf-8''{quoted}"
+    return headers
+
+
 def default_file_name(mime_type: str, url: str | None = None) -> str:
     """A name for an upload sent without one: the URL's last path segment, else `upload` and the type's extension."""
     if url is not None:
@@ -171,6 +189,32 @@ def own_path(path: str) -> tuple[str, str, str, str] | None:
     if match is None:
         return None
     return match["kind"], unquote(match["namespace"]), unquote(match["id"]), unquote(match["name"])
+
+
+DIRECT_TTL_SECONDS = 3600.0  # a prepared direct upload not confirmed within an hour is dropped, bytes and all
+
+
+def prune_sessions(ns: Namespace, now: float) -> None:
+    """Drop what uploads on their way in hold past their expiry: prepared direct uploads (PUT or not) an hour
+    after prepare, and the parts of /v1/uploads past their expires_at (the upload is `expired` from then on)."""
+    sessions = ns.upload_sessions
+    stale = [d for d in sessions.direct.values() if now - d.created_at > DIRECT_TTL_SECONDS]
+    for direct in stale:
+        del sessions.direct[direct.signed_id]
+        sessions.tokens.pop(direct.token, None)
+    for session in sessions.multipart.values():
+        if session.status == "pending" and now > session.expires_at:
+            session.status = "expired"
+        if session.status != "pending" and session.parts:
+            session.parts = {}
+
+
+def held_bytes(ns: Namespace) -> int:
+    """The bytes the namespace's uploads hold, with those of uploads still on their way in."""
+    sessions = ns.upload_sessions
+    return (sum(u.size for u in ns.uploads.values())
+            + sum(len(d.data) for d in sessions.direct.values() if d.data is not None)
+            + sum(len(data) for s in sessions.multipart.values() for _, data in s.parts.values()))
 
 
 def prune(ns: Namespace, retention_seconds: float) -> list[str]:

@@ -24,10 +24,9 @@ export class ApiError extends Error {
 export async function api(method, apiPath, body) {
   const headers = { "X-Mock-Namespace": state.namespace, Accept: "application/json" };
   const init = { method, headers };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
+  // The mock takes admin writes as JSON only (a page elsewhere cannot send that type unasked), bodiless ones too.
+  if (method !== "GET") headers["Content-Type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   let response;
   try {
     response = await fetch(`${root}/_mock${apiPath}`, init);

@@ -249,7 +249,11 @@ function journalTable(entries) {
       h("dl", { class: "facts" }, [["Key", e.key], ["Model", e.model], ["Error code", e.error_code],
         ["Retry-After", e.retry_after], ["Idempotency-Key", e.idempotency_key], ["X-Client-Request-Id", e.client_request_id]]
         .filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-      h("h4", {}, "Request body"), pre(e.request_body),
+      h("h4", {}, "Request body"),
+      e.request_body_size !== null && e.request_body_size !== undefined
+        ? h("p", { class: "muted" }, `cut: the first ${e.request_body.length} characters of ${e.request_body_size} bytes`)
+        : "",
+      e.request_body_size !== null && e.request_body_size !== undefined ? h("pre", {}, e.request_body) : pre(e.request_body),
       e.violations.length ? [h("h4", {}, "Contract violations"), pre(e.violations)] : "",
       e.task_id ? h("p", {}, h("a", { href: `#/tasks/${e.task_id}` }, "the task, with its response body →")) : "");
   }));

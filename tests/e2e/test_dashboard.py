@@ -10,11 +10,14 @@ With RUNAPI_SCREENSHOTS=1 the tests also write the README's screenshots into doc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,12 @@ from runapi_mock import Settings
 from runapi_mock.server import RunningServer, serve_in_thread
 
 CHROMIUM = os.environ.get("RUNAPI_CHROMIUM", "/usr/bin/chromium")
+# Names the host tests browse under resolve to 127.0.0.1 inside the browser only: evil.example plays a DNS
+# rebinding attacker, proxy.test the --public-url host, mock-svc a docker-compose service name.
+RESOLVED = ("evil.example", "proxy.test", "mock-svc")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--host-resolver-rules=" + ", ".join(f"MAP {name} 127.0.0.1" for name in RESOLVED)]
 KEY = "test-key"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SCREENSHOTS = os.environ.get("RUNAPI_SCREENSHOTS") == "1"
@@ -104,8 +111,8 @@ def kontext(server: RunningServer) -> FluxKontextClient:
 
 
 def admin(server: RunningServer, namespace: str, method: str, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(method, f"{server.base_url}/_mock{path}", headers={"X-Mock-Namespace": namespace},
-                             timeout=10, **kwargs)
+    headers = {"X-Mock-Namespace": namespace, **({"Content-Type": "application/json"} if method != "GET" else {})}
+    response = httpx.request(method, f"{server.base_url}/_mock{path}", headers=headers, timeout=10, **kwargs)
     assert response.status_code < 300, response.text
     return response.json()
 
@@ -387,3 +394,123 @@ def test_home_page_links_the_dashboard_and_the_docs(page: Any, server: RunningSe
     expect(page.locator("#live")).to_have_text("live")
     assert httpx.get(server.base_url + "/").json()["links"]["dashboard"] == "/_mock/ui/"
     assert httpx.get(server.base_url + "/api/v1/nope").status_code == 404
+
+
+# -- hosts: a rebinding page and a cross-site page are refused; the public URL and allowed hosts work ----------------
+
+
+def port_of(server: RunningServer) -> int:
+    return int(server.base_url.rsplit(":", 1)[1])
+
+
+def test_a_dns_rebinding_page_is_refused(browser: Any, server: RunningServer) -> None:
+    # evil.example resolves to 127.0.0.1: without the Host check its page would be the dashboard, on its origin.
+    context = browser.new_context()
+    page = context.new_page()
+    for path in ("/_mock/ui/", "/_mock/callback-secret"):
+        answer = page.goto(f"http://evil.example:{port_of(server)}{path}")
+        assert answer is not None and answer.status == 403, path
+        assert '"host_not_allowed"' in page.content() and "--allowed-host evil.example" in page.content()
+    secret = admin(server, "default", "GET", "/callback-secret")["secret"]
+    assert secret not in page.content()
+    context.close()
+
+
+ATTACK = """<!doctype html><script>
+const base = "http://127.0.0.1:%(port)d/_mock";
+const tried = [];
+async function attempt(name, url, init) {
+  try { await fetch(url, init); tried.push(name + ":sent"); } catch (e) { tried.push(name + ":blocked"); }
+}
+(async () => {
+  await attempt("rule", base + "/rules?namespace=%(ns)s", {method: "POST", mode: "no-cors",
+    headers: {"Content-Type": "text/plain"}, body: '{"scenario":"server_error"}'});
+  await attempt("form", base + "/callback-secret/rotate", {method: "POST", mode: "no-cors", body: new FormData()});
+  await attempt("reset", base + "/reset?all=1", {method: "POST", mode: "no-cors"});
+  await attempt("json", base + "/rules?namespace=%(ns)s", {method: "POST",
+    headers: {"Content-Type": "application/json"}, body: '{"scenario":"server_error"}'});
+  document.title = tried.join(" ");
+})();
+</script>"""
+
+
+@contextlib.contextmanager
+def attacker_site(page_html: str) -> Iterator[int]:
+    """A plain HTTP server on 127.0.0.1 serving one page, browsed as http://evil.example:PORT/: a site the
+    browser counts as local, as a rebinding or a local dev server is, so it does not block its requests itself."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the name http.server calls
+            body = page_html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=site.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield int(site.server_address[1])
+    finally:
+        site.shutdown()
+        site.server_close()
+
+
+def test_a_cross_site_page_cannot_drive_the_admin_api(browser: Any, server: RunningServer, ns: str) -> None:
+    task = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="kept",
+                                                options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    secret = admin(server, ns, "GET", "/callback-secret")["secret"]
+    context = browser.new_context()
+    page = context.new_page()
+    answered: dict[str, int] = {}
+    page.on("response", lambda response: answered.__setitem__(f"{response.request.method} {response.url}",
+                                                               response.status))
+    with attacker_site(ATTACK % {"port": port_of(server), "ns": ns}) as site_port:
+        page.goto(f"http://evil.example:{site_port}/")
+        page.wait_for_function("document.title.split(' ').length === 4")
+    assert page.title().split(" ")[-1] == "json:blocked", page.title()  # the preflight is refused: never sent
+    base = f"http://127.0.0.1:{port_of(server)}/_mock"
+    # The simple requests reach the mock (no-cors hides the answer from the page, not from Playwright): 403.
+    for sent in (f"{base}/rules?namespace={ns}", f"{base}/callback-secret/rotate", f"{base}/reset?all=1"):
+        assert answered.get(f"POST {sent}") == 403, answered
+    assert f"POST {base}/rules?namespace={ns}" in answered and answered.get(f"OPTIONS {base}/rules?namespace={ns}",
+                                                                            403) == 403
+    context.close()
+    assert admin(server, ns, "GET", "/rules")["rules"] == []
+    assert admin(server, ns, "GET", "/callback-secret")["secret"] == secret
+    assert admin(server, ns, "GET", f"/tasks/{task.id}")["id"] == task.id
+
+
+@pytest.fixture(scope="module")
+def named_server() -> Iterator[RunningServer]:
+    running = serve_in_thread(Settings(port=0, api_keys=(KEY,), frozen_clock=True, public_url="http://proxy.test",
+                                       allowed_hosts=("mock-svc",)))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize("host", ["proxy.test", "mock-svc"])
+def test_the_dashboard_works_behind_the_public_url_and_on_an_allowed_host(
+        browser: Any, named_server: RunningServer, ns: str, host: str) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"http://{host}:{port_of(named_server)}/ns/{ns}/_mock/ui/")
+    expect(page.locator("#live")).to_have_text("live")
+    expect(page.locator("#clock-state")).to_have_text("frozen")
+    page.click("#clock-toggle")  # a POST from the page's own origin, with the JSON type
+    expect(page.locator("#clock-state")).to_have_text("running")
+    assert admin(named_server, ns, "GET", "/clock")["frozen"] is False
+    assert page.goto(f"http://evil.example:{port_of(named_server)}/_mock/ui/").status == 403  # type: ignore[union-attr]
+    context.close()
+    assert errors == []

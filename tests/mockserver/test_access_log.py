@@ -140,7 +140,7 @@ def test_each_request_gets_one_line_and_admin_reads_none(
         client.get("/_mock/tasks")
         client.get("/ns/team-a/_mock/journal")
         client.post("/_mock/clock/advance", json={"seconds": 1})
-        client.post(f"/ns/team-a/_mock/tasks/{task_id}/step")
+        client.post(f"/ns/team-a/_mock/tasks/{task_id}/step", json={})
         client.get("/nope")
     got = lines(log, out)
     assert [(line["method"], line["path"], line["status"]) for line in got] == [
@@ -247,7 +247,8 @@ def test_the_banner_prints_before_any_request_line(monkeypatch: pytest.MonkeyPat
     from runapi_mock import cli, server
 
     def serve_forever(settings: Settings, on_ready: Any, *, app: Any, **options: Any) -> None:
-        assert TestClient(app).get("/nope").status_code == 404  # a request before the banner is out
+        # a request before the banner is out
+        assert TestClient(app, base_url="http://localhost").get("/nope").status_code == 404
         on_ready("http://127.0.0.1:8787")
 
     monkeypatch.setattr(server, "serve_forever", serve_forever)

@@ -117,7 +117,7 @@ def test_journal_rejects_a_bad_limit(client: TestClient, limit: str) -> None:
 
 def test_admin_requests_are_not_journaled(client: TestClient) -> None:
     client.get("/_mock/tasks")
-    client.post("/_mock/clock/freeze")
+    client.post("/_mock/clock/freeze", json={})
     assert journal(client) == []
 
 
@@ -191,7 +191,7 @@ def test_force_status_rejects_unknown_statuses(client: TestClient, body: dict[st
 @pytest.mark.parametrize("raw", [b"[1]", b"{", b'"x"', b"{" * 70_000])
 def test_admin_bodies_must_be_small_json_objects(client: TestClient, raw: bytes) -> None:
     task_id = create(client)
-    response = client.post(f"/_mock/tasks/{task_id}/status", content=raw)
+    response = client.post(f"/_mock/tasks/{task_id}/status", content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code in (400, 413)
     assert response.json()["error"]["code"] in ("invalid_json", "payload_too_large")
 
@@ -200,12 +200,12 @@ def test_admin_bodies_must_be_small_json_objects(client: TestClient, raw: bytes)
 
 
 def test_clock_freeze_advance_unfreeze(client: TestClient) -> None:
-    frozen = client.post("/_mock/clock/freeze").json()
+    frozen = client.post("/_mock/clock/freeze", json={}).json()
     assert frozen["frozen"] is True
     assert client.get("/_mock/clock").json()["now"] == frozen["now"]
     advanced = client.post("/_mock/clock/advance", json={"seconds": 90.5}).json()
     assert advanced["now"] == frozen["now"] + 90.5
-    thawed = client.post("/_mock/clock/unfreeze").json()
+    thawed = client.post("/_mock/clock/unfreeze", json={}).json()
     assert thawed["frozen"] is False and thawed["now"] >= advanced["now"]
     assert client.get("/_mock/clock").json()["now"] >= thawed["now"]
 
@@ -213,19 +213,20 @@ def test_clock_freeze_advance_unfreeze(client: TestClient) -> None:
 @pytest.mark.parametrize("body", [{}, {"seconds": -1}, {"seconds": "5"}, {"seconds": True}, {"seconds": 1e10},
                                   {"seconds": None}])
 def test_clock_advance_rejects_bad_seconds(client: TestClient, body: dict[str, Any]) -> None:
-    before = client.post("/_mock/clock/freeze").json()["now"]
+    before = client.post("/_mock/clock/freeze", json={}).json()["now"]
     response = client.post("/_mock/clock/advance", json=body)
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_seconds"
     assert client.get("/_mock/clock").json()["now"] == before
 
 
 def test_clock_advance_rejects_nan_literals(client: TestClient) -> None:
-    response = client.post("/_mock/clock/advance", content=b'{"seconds": NaN}')
+    response = client.post("/_mock/clock/advance", content=b'{"seconds": NaN}',
+                           headers={"Content-Type": "application/json"})
     assert response.status_code == 400
 
 
 def test_unknown_clock_action_is_a_404(client: TestClient) -> None:
-    assert client.post("/_mock/clock/rewind").status_code == 404
+    assert client.post("/_mock/clock/rewind", json={}).status_code == 404
 
 
 # -- reset --------------------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ def test_reset_forgets_tasks_rules_journal_and_balance_of_one_namespace(client: 
     kept = create(client, "keep")
     client.post("/_mock/rules", json={"scenario": "server_error"})
     client.put("/_mock/balance", json={"key": "test-key", "balance_cents": 1})
-    assert client.post("/_mock/reset").json() == {"reset": "default"}
+    assert client.post("/_mock/reset", json={}).json() == {"reset": "default"}
     assert journal(client) == []
     assert client.get(f"{PATH}/{task_id}", headers=AUTH).status_code == 404
     assert client.get("/_mock/rules").json()["rules"] == []
@@ -246,7 +247,7 @@ def test_reset_forgets_tasks_rules_journal_and_balance_of_one_namespace(client: 
 
 def test_reset_all_forgets_every_namespace(client: TestClient) -> None:
     kept = create(client, "keep")
-    assert client.post("/_mock/reset", params={"all": "1"}).json() == {"reset": "all"}
+    assert client.post("/_mock/reset", json={}, params={"all": "1"}).json() == {"reset": "all"}
     assert client.get(f"{PATH}/{kept}", headers={**AUTH, "X-Mock-Namespace": "keep"}).status_code == 404
 
 
@@ -303,8 +304,8 @@ def test_namespaces_isolate_rules(client: TestClient) -> None:
 def test_namespaces_isolate_clocks(client: TestClient) -> None:
     a = {"X-Mock-Namespace": "a"}
     b = {"X-Mock-Namespace": "b"}
-    client.post("/_mock/clock/freeze", headers=a)
-    client.post("/_mock/clock/freeze", headers=b)
+    client.post("/_mock/clock/freeze", json={}, headers=a)
+    client.post("/_mock/clock/freeze", json={}, headers=b)
     task_a = create(client, "a")
     task_b = create(client, "b")
     client.post("/_mock/clock/advance", json={"seconds": 100}, headers=a)
@@ -341,12 +342,13 @@ def test_good_namespace_names_work(client: TestClient, name: str) -> None:
     assert client.get("/api/v1/me", headers={**AUTH, "X-Mock-Namespace": name}).status_code == 200
 
 
-def test_oldest_namespace_is_evicted_past_max_namespaces(make_client: Callable[..., TestClient]) -> None:
+def test_past_max_namespaces_an_idle_one_goes_and_one_with_tasks_stays(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_namespaces=2)
     task_id = create(client, "first")
-    create(client, "second")
-    create(client, "third")
-    assert client.get(f"{PATH}/{task_id}", headers={**AUTH, "X-Mock-Namespace": "first"}).status_code == 404
+    assert client.get("/_mock/clock", headers={"X-Mock-Namespace": "idle"}).status_code == 200
+    create(client, "second")  # evicts "idle", which holds nothing (tests/mockserver/test_namespace_bound.py)
+    assert client.get(f"{PATH}/{task_id}", headers={**AUTH, "X-Mock-Namespace": "first"}).status_code == 200
+    assert client.post(PATH, json=BODY, headers={**AUTH, "X-Mock-Namespace": "third"}).status_code == 429
 
 
 # -- listing namespaces and paging (the dashboard's picker and lists) ------------------------------------------

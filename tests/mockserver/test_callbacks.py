@@ -134,7 +134,7 @@ def barrier(server: RunningServer, sentinel: CallbackReceiver) -> None:
 
 
 def freeze(client: httpx.Client) -> float:
-    response = client.post("/_mock/clock/freeze")
+    response = client.post("/_mock/clock/freeze", json={})
     assert response.status_code == 200, response.text
     assert response.json()["frozen"] is True
     return float(response.json()["now"])
@@ -438,7 +438,7 @@ def test_non_loopback_callback_url_is_accepted_but_blocked(
         client.get(STATUS.format(create(client, receiver.url)))
         receiver.wait_for(1)
         after = delivery(client, record["id"])
-        redeliver = client.post(f"/_mock/callbacks/{record['id']}/redeliver")
+        redeliver = client.post(f"/_mock/callbacks/{record['id']}/redeliver", json={})
     assert record["state"] == "blocked"
     assert "example.com" in record["reason"]
     assert record["url"] == "https://example.com/hook"
@@ -500,7 +500,7 @@ def test_redeliver_sends_the_same_callback_id_again(make_server: MakeServer, rec
         client.get(STATUS.format(task_id))
         (first,) = receiver.wait_for(1)
         delivery_id = wait_state(client, only_delivery(client, task_id)["id"], "delivered")["id"]
-        response = client.post(f"/_mock/callbacks/{delivery_id}/redeliver")
+        response = client.post(f"/_mock/callbacks/{delivery_id}/redeliver", json={})
         assert response.status_code == 202
         second = receiver.wait_for(2)[1]
         record = wait_until(lambda: delivery(client, delivery_id),
@@ -516,7 +516,7 @@ def test_redeliver_sends_the_same_callback_id_again(make_server: MakeServer, rec
 def test_redeliver_unknown_delivery_is_404(make_server: MakeServer) -> None:
     server = make_server()
     with api(server) as client:
-        response = client.post(f"/_mock/callbacks/{uuid.uuid4()}/redeliver")
+        response = client.post(f"/_mock/callbacks/{uuid.uuid4()}/redeliver", json={})
         missing = client.get(f"/_mock/callbacks/{uuid.uuid4()}")
     assert response.status_code == 404
     assert missing.status_code == 404
@@ -571,7 +571,7 @@ def test_early_mode_delivers_the_end_while_status_still_says_processing(
     server = make_server(progression=MANUAL)
     with api(server) as client:
         task_id = create(client, receiver.url, mode="early")
-        stepped = client.post(f"/_mock/tasks/{task_id}/step")
+        stepped = client.post(f"/_mock/tasks/{task_id}/step", json={})
         assert stepped.json()["status"] == "processing"
         (call,) = receiver.wait_for(1)
         during = client.get(STATUS.format(task_id)).json()
@@ -596,7 +596,7 @@ def test_early_mode_for_a_failing_task_delivers_the_failure(
     server = make_server(progression=MANUAL)
     with api(server) as client:
         task_id = create(client, receiver.url, mode="early", scenario="failed")
-        client.post(f"/_mock/tasks/{task_id}/step")
+        client.post(f"/_mock/tasks/{task_id}/step", json={})
         (call,) = receiver.wait_for(1)
         during = client.get(STATUS.format(task_id)).json()
     payload = json.loads(call.body)
@@ -680,7 +680,7 @@ def test_rotated_secret_signs_new_deliveries_and_the_old_one_no_longer_verifies(
         old = secret_of(client)
         client.get(STATUS.format(create(client, receiver.url)))
         (before,) = receiver.wait_for(1)
-        rotated = client.post("/_mock/callback-secret/rotate")
+        rotated = client.post("/_mock/callback-secret/rotate", json={})
         assert rotated.status_code == 200
         new = rotated.json()["secret"]
         shown = client.get("/_mock/callback-secret").json()
@@ -709,7 +709,7 @@ def test_retries_after_rotation_are_signed_with_the_new_secret(
         receiver.wait_for(1)
         delivery_id = only_delivery(client, task_id)["id"]
         wait_until(lambda: delivery(client, delivery_id), lambda d: d["state"] == "pending" and d["attempts"])
-        new = client.post("/_mock/callback-secret/rotate").json()["secret"]
+        new = client.post("/_mock/callback-secret/rotate", json={}).json()["secret"]
         advance(client, 5)
         first, retry = receiver.wait_for(2)
     assert first.headers["x-callback-id"] == retry.headers["x-callback-id"]
@@ -810,3 +810,41 @@ def test_without_a_public_url_a_callbacks_image_urls_are_on_the_creating_request
         url = json.loads(call.body)["images"][0]["url"]
         assert url.startswith(f"http://localhost:{httpx.URL(server.base_url).port}/files/default/")
         assert client.get(url).status_code == 200
+
+
+def test_a_host_no_longer_allowed_after_a_restart_is_neither_sent_nor_redelivered(
+        make_server: MakeServer, receiver: CallbackReceiver, sentinel: CallbackReceiver, tmp_path: Any) -> None:
+    # Issue 19, item 8: `127.1` is 127.0.0.1 to a socket but not a loopback literal to the allow-list.
+    state = str(tmp_path / "mock.sqlite")
+    url = receiver.url.replace("127.0.0.1", "127.1")
+    first = make_server(state_path=state, allow_callback_hosts=("127.1",), frozen_clock=True)
+    with api(first) as client:
+        sent = create(client, url, progression="immediate")
+        receiver.wait_for(1)
+        wait_state(client, only_delivery(client, sent)["id"], "delivered")
+        owed = create(client, url, progression="immediate", mode="delay:60")
+        assert only_delivery(client, owed)["state"] == "pending"
+    first.stop()
+    again = make_server(state_path=state, frozen_clock=True)  # restarted without --allow-callback-host 127.1
+    with api(again) as client:
+        blocked = only_delivery(client, owed)
+        assert blocked["state"] == "blocked" and blocked["attempts"] == [], blocked
+        assert "'127.1'" in blocked["reason"] and "--allow-callback-host" in blocked["reason"], blocked
+        done = only_delivery(client, sent)
+        refused = client.post(f"/_mock/callbacks/{done['id']}/redeliver", json={})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "delivery_blocked", refused.text
+        assert "'127.1'" in refused.json()["error"]["message"]
+        client.post("/_mock/clock/advance", json={"seconds": 120})
+        barrier(again, sentinel)
+        assert only_delivery(client, owed)["state"] == "blocked"
+    assert len(receiver.calls) == 1
+
+
+def test_an_ipv6_loopback_callback_url_is_accepted_and_delivered(make_server: MakeServer) -> None:
+    # Issue 19, item 9: the README allows ::1, and the schema refused http://[::1]:port/.
+    with CallbackReceiver(host="::1") as on_ipv6, api(make_server()) as client:
+        assert on_ipv6.url.startswith("http://[::1]:")
+        task_id = create(client, on_ipv6.url, progression="immediate")
+        (call,) = on_ipv6.wait_for(1)
+        assert json.loads(call.body)["id"] == task_id
+        assert wait_for_delivery(client, task_id)["state"] in ("sending", "delivered")

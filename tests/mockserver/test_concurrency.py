@@ -471,7 +471,7 @@ def test_1000_concurrent_creates_with_callbacks_settle_and_balance(make_server: 
         failing.respond_with(status=500)
         urls = {"ok": ok.url, "duplicate": ok.url, "failing": failing.url, "refused": refused,
                 "blocked": BLOCKED_URL}
-        now = admin_call(admin, "POST", "/_mock/clock/freeze")["now"]
+        now = admin_call(admin, "POST", "/_mock/clock/freeze", json={})["now"]
         admin_call(admin, "PUT", "/_mock/balance", json={"key": TIGHT_KEY, "balance_cents": TIGHT_BALANCE_CENTS})
 
         # 1. Every create at once: 1000 that must succeed, and 100 racing for a balance that covers 40.

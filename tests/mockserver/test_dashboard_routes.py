@@ -87,11 +87,11 @@ ACTIONS: dict[str, Action] = {
     "create": lambda c, t: c.post(PATH, json=BODY, headers=AUTH),
     "status read": lambda c, t: c.get(f"{PATH}/{t}", headers=AUTH),
     "force": lambda c, t: c.post(f"/_mock/tasks/{t}/status", json={"status": "processing"}),
-    "clock": lambda c, t: c.post("/_mock/clock/freeze"),
+    "clock": lambda c, t: c.post("/_mock/clock/freeze", json={}),
     "rule": lambda c, t: c.post("/_mock/rules", json={"scenario": "failed"}),
     "balance": lambda c, t: c.put("/_mock/balance", json={"key": "other", "balance_cents": 7}),
     "config": lambda c, t: c.put("/_mock/config", json={"progression": "manual"}),
-    "reset": lambda c, t: c.post("/_mock/reset"),
+    "reset": lambda c, t: c.post("/_mock/reset", json={}),
 }
 
 
@@ -124,7 +124,7 @@ def test_a_callback_delivery_changing_is_a_change(make_client: Callable[..., Tes
     assert pending["state"] == "pending" and pending["attempts"] == []
     before = version(client, "default")
     assert version(client, "default") == before
-    assert client.post(f"/_mock/callbacks/{pending['id']}/redeliver").status_code == 202
+    assert client.post(f"/_mock/callbacks/{pending['id']}/redeliver", json={}).status_code == 202
     assert version(client, "default") != before
 
 

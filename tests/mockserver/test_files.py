@@ -77,9 +77,10 @@ def test_image_urls_use_the_request_origin(make_server: Callable[..., Any]) -> N
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_image_urls_follow_the_reading_request_not_the_creating_one(client: TestClient) -> None:
+def test_image_urls_follow_the_reading_request_not_the_creating_one(make_client: Callable[..., TestClient]) -> None:
     # docker-compose: created through one service name, read through another (or after a restart on another
-    # port); the links must be the reader's (issue 15, item 6).
+    # port); the links must be the reader's (issue 15, item 6). The names are allowed, as compose users do.
+    client = make_client(allowed_hosts=".internal")
     created = client.post(GPT, json={"model": "gpt-image-2", "prompt": "x"},
                           headers={**IMMEDIATE, "Host": "creator.internal:9000"}).json()
     read = client.get(f"{GPT}/{created['id']}", headers={**AUTH, "Host": "reader.internal:9100"}).json()
@@ -151,7 +152,7 @@ def test_urls_that_were_not_issued_are_a_404(client: TestClient, mangle: Callabl
 
 def test_reset_removes_the_files(client: TestClient) -> None:
     url = completed(client, GPT, {"model": "gpt-image-2", "prompt": "x"})["images"][0]["url"]
-    client.post("/_mock/reset")
+    client.post("/_mock/reset", json={})
     assert client.get(url).status_code == 404
 
 

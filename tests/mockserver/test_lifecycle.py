@@ -248,7 +248,7 @@ def test_manual_progression_moves_only_by_admin_steps(make_client: Callable[...,
     task_id = create(client, {"X-Mock-Progression": "manual"})
     advance(client, 10_000)
     assert [status(client, task_id) for _ in range(3)] == ["pending"] * 3
-    steps = [client.post(f"/_mock/tasks/{task_id}/step").json()["status"] for _ in range(4)]
+    steps = [client.post(f"/_mock/tasks/{task_id}/step", json={}).json()["status"] for _ in range(4)]
     assert steps == ["processing", "completed", "completed", "completed"]
     assert status(client, task_id) == "completed"
 

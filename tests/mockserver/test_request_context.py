@@ -22,7 +22,7 @@ def test_a_reset_namespace_is_freed_while_a_connection_stays_open(make_server: C
         namespace = weakref.ref(engine.find_namespace("default"))
         gc.disable()  # freed by reference counting, not by a later full collection
         try:
-            assert httpx.post(server.base_url + "/_mock/reset?all=1").status_code == 200
+            assert httpx.post(server.base_url + "/_mock/reset?all=1", json={}).status_code == 200
             assert namespace() is None
         finally:
             gc.enable()

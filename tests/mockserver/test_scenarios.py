@@ -11,6 +11,7 @@ from runapi_mock import errors, scenarios
 from runapi_mock.scenarios import SCENARIOS, Rule, RuleBook, lookup
 
 AUTH = {"Authorization": "Bearer test-key"}
+JSON_TYPE = {"Content-Type": "application/json"}  # admin writes must say JSON
 PATH = "/api/v1/flux_kontext/text_to_image"
 BODY = {"model": "flux-kontext-pro", "prompt": "a red bicycle"}
 
@@ -228,10 +229,10 @@ def test_header_wins_over_a_rule(client: TestClient) -> None:
 def test_rules_can_be_deleted_one_by_one_or_all(client: TestClient) -> None:
     first = add_rule(client, scenario="server_error")
     add_rule(client, scenario="unavailable")
-    assert client.delete(f"/_mock/rules/{first['id']}").status_code == 200
+    assert client.delete(f"/_mock/rules/{first['id']}", headers=JSON_TYPE).status_code == 200
     assert create(client).status_code == 503
-    assert client.delete(f"/_mock/rules/{first['id']}").status_code == 404
-    assert client.delete("/_mock/rules").json() == {"rules": []}
+    assert client.delete(f"/_mock/rules/{first['id']}", headers=JSON_TYPE).status_code == 404
+    assert client.delete("/_mock/rules", headers=JSON_TYPE).json() == {"rules": []}
     assert create(client).status_code == 200
 
 

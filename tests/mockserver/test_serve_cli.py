@@ -105,9 +105,15 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_RETENTION", "60", "retention_seconds", 60.0),
              ("RUNAPI_MOCK_FILE_TTL", "30", "file_ttl_seconds", 30.0),
              ("RUNAPI_MOCK_MAX_UPLOAD_BYTES", "1024", "max_upload_bytes", 1024),
+             ("RUNAPI_MOCK_MAX_NAMESPACES", "9", "max_namespaces", 9),
+             ("RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES", "4096", "max_upload_total_bytes", 4096),
+             ("RUNAPI_MOCK_JOURNAL_BODY_BYTES", "100", "journal_body_bytes", 100),
+             ("RUNAPI_MOCK_MAX_API_KEY_LENGTH", "64", "max_api_key_length", 64),
              ("RUNAPI_MOCK_FROZEN_CLOCK", "true", "frozen_clock", True),
              ("RUNAPI_MOCK_CALLBACK_SECRET", "c2VjcmV0", "callback_secret", "c2VjcmV0"),
              ("RUNAPI_MOCK_ALLOW_CALLBACK_HOSTS", "h1,h2", "allow_callback_hosts", ("h1", "h2")),
+             ("RUNAPI_MOCK_ALLOWED_HOSTS", "mock, .example.test", "allowed_hosts", ("mock", ".example.test")),
+             ("RUNAPI_MOCK_ALLOW_SOURCE_HOSTS", "127.0.0.1:9000", "allow_source_hosts", ("127.0.0.1:9000",)),
              ("RUNAPI_MOCK_STATE", "mock.sqlite", "state_path", "mock.sqlite"),
              ("RUNAPI_MOCK_PUBLIC_URL", "https://mock.example/", "public_url", "https://mock.example"),
              ("RUNAPI_MOCK_LOG_FORMAT", "json", "log_format", "json"), ("RUNAPI_MOCK_QUIET", "yes", "quiet", True),
@@ -241,3 +247,17 @@ def test_make_serve_takes_port_and_host_from_its_command_line() -> None:
     assert recipe("PORT=9140", "HOST=0.0.0.0")[-5:] == ["serve", "--host", "0.0.0.0", "--port", "9140"]
     assert recipe("ARGS=--progression immediate")[-3:] == ["serve", "--progression", "immediate"]
     assert recipe(HOST="a-shells-hostname", PORT="80")[-1] == "serve"  # left to RUNAPI_MOCK_* and defaults
+
+
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["--host", "0.0.0.0"], "other host names (a docker-compose service name) need --allowed-host NAME"),
+    (["--host", "0.0.0.0", "--allowed-host", "runapi-mock"], "and runapi-mock"),
+    (["--host", "127.0.0.1"], None),
+])
+def test_serving_beyond_loopback_says_which_host_names_are_answered(
+        argv: list[str], hint: str | None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(server, "serve_forever", lambda settings, on_ready, **_: on_ready("http://0.0.0.0:4321"))
+    assert cli.main(["serve", "--port", "0", *argv]) == 0
+    hosts = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hosts:")]
+    assert (hosts == []) if hint is None else (len(hosts) == 1 and hint in hosts[0]), hosts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -86,3 +87,20 @@ def test_the_secret_variable_of_the_signing_tools_still_configures_the_server() 
 def test_every_field_has_a_parser() -> None:
     for name, value in vars(Settings()).items():
         assert parse_setting(name, value) == value
+
+
+@pytest.mark.parametrize(("changes", "says"), [
+    ({"allowed_hosts": "http://mock"}, "Settings.allowed_hosts: must be host names such as runapi-mock"),
+    ({"allowed_hosts": ("ok", "a/b")}, "got 'a/b'"),
+    ({"allow_source_hosts": "images.internal/x"}, "Settings.allow_source_hosts: must be host names"),
+])
+def test_host_lists_take_host_names_only(changes: dict[str, object], says: str) -> None:
+    with pytest.raises(InvalidSetting, match=re.escape(says)):
+        Settings(**changes)  # type: ignore[arg-type]
+
+
+def test_host_lists_take_names_domains_addresses_and_ports() -> None:
+    settings = Settings(allowed_hosts="runapi-mock, .example.test, all, [::1], 10.0.0.5",
+                        allow_source_hosts="images.internal, 127.0.0.1:9000, [::1]:8080")
+    assert settings.allowed_hosts == ("runapi-mock", ".example.test", "all", "[::1]", "10.0.0.5")
+    assert settings.allow_source_hosts == ("images.internal", "127.0.0.1:9000", "[::1]:8080")

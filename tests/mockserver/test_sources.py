@@ -190,7 +190,7 @@ def test_a_source_elsewhere_is_not_read_and_the_task_completes_as_before(client:
     "https://mock.example.test/base/uploads/default/{id}/a.png",  # the --public-url
 ])
 def test_every_address_of_the_mock_names_its_files(make_client: Callable[..., TestClient], url: str) -> None:
-    client = make_client(public_url="https://mock.example.test/base")
+    client = make_client(public_url="https://mock.example.test/base", allowed_hosts=("runapi-mock.local",))
     client.base_url = "http://runapi-mock.local"
     made, _ = upload(client, png())
     task = run(client, EDIT, edit(url.format(id="nope")))

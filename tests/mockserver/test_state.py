@@ -175,11 +175,11 @@ def test_idempotency_keys_replay_across_a_restart(open_app: Callable[..., TestCl
 
 def test_clock_config_balance_and_secret_survive(open_app: Callable[..., TestClient]) -> None:
     first = open_app()
-    frozen_at = first.post("/_mock/clock/freeze").json()["now"]
+    frozen_at = first.post("/_mock/clock/freeze", json={}).json()["now"]
     first.post("/_mock/clock/advance", json={"seconds": 3600})
     first.put("/_mock/config", json={"progression": "polls:3", "callback_mode": "duplicate"})
     first.put("/_mock/balance", json={"key": "state-key", "balance_cents": 123})
-    first.post("/_mock/callback-secret/rotate")
+    first.post("/_mock/callback-secret/rotate", json={})
     secrets = first.get("/_mock/callback-secret").json()
 
     for _ in range(2):  # and a restart does not overwrite them: a second restart sees them too
@@ -224,7 +224,7 @@ def test_reset_and_retention_delete_rows_too(open_app: Callable[..., TestClient]
     first = open_app(progression=Progression.parse("manual"))
     kept = create(first, **{"X-Mock-Namespace": "keep"})["id"]
     create(first, **{"X-Mock-Namespace": "gone"})
-    first.post("/_mock/reset", headers={"X-Mock-Namespace": "gone"})
+    first.post("/_mock/reset", json={}, headers={"X-Mock-Namespace": "gone"})
     with sqlite3.connect(state_file) as db:
         rows = db.execute("SELECT namespace, id FROM tasks").fetchall()
     assert rows == [("keep", kept)]
@@ -233,7 +233,7 @@ def test_reset_and_retention_delete_rows_too(open_app: Callable[..., TestClient]
 def test_owed_callbacks_resume_after_a_crash(open_app: Callable[..., TestClient]) -> None:
     with CallbackReceiver() as receiver:
         first = open_app(progression=Progression.parse("manual"))
-        first.post("/_mock/clock/freeze")
+        first.post("/_mock/clock/freeze", json={})
         task_id = create(first, {**BODY, "callback_url": receiver.url}, **{"X-Mock-Callback-Mode": "delay:60"})["id"]
         first.post(f"/_mock/tasks/{task_id}/status", json={"status": "completed"})
         (owed,) = first.get("/_mock/callbacks").json()["deliveries"]
@@ -253,7 +253,7 @@ def test_owed_callbacks_resume_after_a_crash(open_app: Callable[..., TestClient]
 def test_an_attempt_cut_off_by_the_crash_counts_as_failed_and_is_retried(
         open_app: Callable[..., TestClient], state_file: Path) -> None:
     first = open_app(progression=Progression.parse("manual"))
-    first.post("/_mock/clock/freeze")
+    first.post("/_mock/clock/freeze", json={})
     late = {"X-Mock-Callback-Mode": "delay:60"}
     task_id = create(first, {**BODY, "callback_url": "http://127.0.0.1:9/cb"}, **late)["id"]
     first.post(f"/_mock/tasks/{task_id}/status", json={"status": "completed"})
@@ -288,7 +288,7 @@ def test_cli_reports_a_bad_state_file_in_one_line(tmp_path: Path, capsys: pytest
 
 def test_default_is_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with TestClient(create_app(Settings()), headers=AUTH) as client:
+    with TestClient(create_app(Settings()), base_url="http://localhost", headers=AUTH) as client:
         create(client)
         assert isinstance(client.app.state.store, NullStore)  # type: ignore[attr-defined]
     assert list(tmp_path.iterdir()) == []

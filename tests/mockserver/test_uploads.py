@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from runapi_mock.server import RunningServer
 from runapi_mock.uploads import sniff_mime
 
 AUTH = {"Authorization": "Bearer test-key"}
+JSON_TYPE = {"Content-Type": "application/json"}  # admin writes must say JSON
 FILES = "/api/v1/files"
 SMOKE = b"hello from java sdk"
 
@@ -160,14 +162,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 def test_a_url_on_another_host_is_refused_and_never_contacted(client: TestClient, no_network: list[Any]) -> None:
     body = {"source": {"type": "url", "url": "https://images.example.com/cat.png"}}
-    refused(client.post(FILES, json=body, headers=AUTH), 422, "host 'images.example.com' is not loopback")
+    refused(client.post(FILES, json=body, headers=AUTH), 422, "host 'images.example.com' is not allowed")
     assert no_network == []
 
 
 def test_the_network_guard_sees_a_fetch_when_the_host_is_allowed(make_client: Callable[..., TestClient],
                                                                   no_network: list[Any]) -> None:
     # The control for the test above: with the host on the allow-list the same request does try the network.
-    client = make_client(allow_callback_hosts=("images.example.com",))
+    client = make_client(allow_source_hosts=("images.example.com",))
     body = {"source": {"type": "url", "url": "https://images.example.com/cat.png"}}
     refused(client.post(FILES, json=body, headers=AUTH), 422, "fetching url failed")
     assert no_network != []
@@ -197,9 +199,10 @@ def test_own_urls_that_name_nothing_are_422s(client: TestClient) -> None:
             "no generated file")
 
 
-def test_a_loopback_url_is_fetched_over_http(client: TestClient,
-                                             make_server: Callable[..., RunningServer]) -> None:
-    other = make_server()  # another mock on a loopback port: a real HTTP fetch
+def test_an_allowed_loopback_url_is_fetched_over_http(make_client: Callable[..., TestClient],
+                                                     make_server: Callable[..., RunningServer]) -> None:
+    other = make_server()  # another mock on a loopback port: a real HTTP fetch, once allowed
+    client = make_client(allow_source_hosts=("127.0.0.1",))
     with httpx.Client(base_url=other.base_url) as http:
         made = http.post(FILES, json={"source": {"type": "base64", "data": b64(SMOKE)}, "file_name": "a.txt"},
                          headers=AUTH).json()
@@ -283,16 +286,17 @@ def test_uploads_expire_on_the_clock_and_the_admin_deletes_them(client: TestClie
     kept, deleted = upload(client, SMOKE, "kept.txt", **ns), upload(client, SMOKE, "deleted.txt", **ns)
     listed = client.get("/_mock/uploads", headers=ns).json()["uploads"]
     assert [u["file_name"] for u in listed] == ["kept.txt", "deleted.txt"] and not listed[0]["expired"]
-    assert client.delete(f"/_mock/uploads/{listed[1]['id']}", headers=ns).json() == {"deleted": listed[1]["id"]}
+    deleted_one = client.delete(f"/_mock/uploads/{listed[1]['id']}", headers={**ns, **JSON_TYPE})
+    assert deleted_one.json() == {"deleted": listed[1]["id"]}
     refused(client.get(deleted["url"]), 404, "No such upload")
-    refused(client.delete(f"/_mock/uploads/{listed[1]['id']}", headers=ns), 404, "No upload")
+    refused(client.delete(f"/_mock/uploads/{listed[1]['id']}", headers={**ns, **JSON_TYPE}), 404, "No upload")
     client.post("/_mock/clock/advance", json={"seconds": 7 * 86400 - 60}, headers=ns)
     assert client.get(kept["url"]).status_code == 200
     client.post("/_mock/clock/advance", json={"seconds": 120}, headers=ns)
     body = refused(client.get(kept["url"]), 410, "expired")
     assert body["error"]["code"] == "file_expired"
     assert client.get("/_mock/uploads", headers=ns).json()["uploads"][0]["expired"] is True
-    client.post("/_mock/reset", headers=ns)
+    client.post("/_mock/reset", json={}, headers=ns)
     assert client.get("/_mock/uploads", headers=ns).json() == {"uploads": []}
     refused(client.get(kept["url"]), 404, "No such upload")
 
@@ -320,7 +324,7 @@ def test_openai_files_list_pages_and_filters(client: TestClient) -> None:
     other = client.get("/v1/files", headers={"Authorization": "Bearer other", "X-Mock-Namespace": "listing"})
     assert other.json()["data"] == [] and other.json()["first_id"] is None
     refused(client.get("/v1/files", params={"order": "sideways"}, headers=ns), 400, "order must be")
-    refused(client.get("/v1/files", params={"after": "nope"}, headers=ns), 400, "after names no file")
+    refused(client.get("/v1/files", params={"after": "nope"}, headers=ns), 404, "after names no file")
     refused(client.get("/v1/files", params={"purpse": "vision"}, headers=ns), 400, "Unknown query parameter 'purpse'")
     deleted = conforms("deleted_file", client.delete(f"/v1/files/{made[0]['id']}", headers=ns).json())
     assert deleted == {"id": made[0]["id"], "object": "file", "deleted": True}
@@ -382,8 +386,8 @@ def test_uploads_survive_a_restart_with_state(tmp_path: Path) -> None:
                                 upload(first, SMOKE, "other.txt", **{"X-Mock-Namespace": "gone"}))
         before = first.get("/_mock/uploads").json()["uploads"]
         ids = {u["file_name"]: u["id"] for u in before}
-        first.delete(f"/_mock/uploads/{ids['deleted.png']}")
-        first.post("/_mock/reset", headers={"X-Mock-Namespace": "gone"})
+        first.delete(f"/_mock/uploads/{ids['deleted.png']}", headers=JSON_TYPE)
+        first.post("/_mock/reset", json={}, headers={"X-Mock-Namespace": "gone"})
         second = open_app()
         served = second.get(kept["url"])
         assert served.status_code == 200 and served.content == SMOKE
@@ -393,3 +397,22 @@ def test_uploads_survive_a_restart_with_state(tmp_path: Path) -> None:
         assert after == [before[0]]  # every field, times and expiry included
         second.delete(f"/v1/files/{ids['kept.txt']}", headers=AUTH)
         assert open_app().get("/_mock/uploads").json() == {"uploads": []}
+
+
+def test_a_loopback_url_on_a_port_not_allowed_is_refused_unfetched(
+        make_client: Callable[..., TestClient], make_server: Callable[..., RunningServer]) -> None:
+    # Issue 19, item 7: a local service (here another mock) is not republished at /uploads/ unless allowed.
+    other = make_server()
+    with httpx.Client(base_url=other.base_url) as http:
+        made = http.post(FILES, json={"source": {"type": "base64", "data": b64(SMOKE)}, "file_name": "a.txt"},
+                         headers=AUTH).json()
+    netloc = urlsplit(made["url"]).netloc
+    client = make_client(allow_source_hosts=("127.0.0.1:1",))  # the same host on another port is not it
+    answer = client.post(FILES, json={"source": {"type": "url", "url": made["url"]}}, headers=AUTH)
+    refused(answer, 422, f"host {netloc!r} is not allowed")
+    assert f"--allow-source-host {netloc}" in answer.text
+    assert len(other.app.state.engine.find_namespace("default").journal) == 1  # the upload only: no GET
+    for allowed in (netloc, "127.0.0.1"):
+        copied = make_client(allow_source_hosts=(allowed,)).post(
+            FILES, json={"source": {"type": "url", "url": made["url"]}}, headers=AUTH)
+        assert copied.status_code == 200, copied.text
