@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .media_output import SourceFacts, billed_seconds, shape_media
 from .output import Output, count_of, format_of, shape, value_of
 from .vocabulary import MICROCENTS_PER_CENT
 
@@ -36,7 +37,18 @@ class Model:
     output_spec: Mapping[str, Any] = field(default_factory=dict)
     resolutions: Mapping[str, int] = field(default_factory=lambda: dict(_DEFAULT_RESOLUTIONS))
     default_resolution: str = "1k"
-    source_fields: tuple[str, ...] = ()  # the image-input URL fields (`media: image`), in field order
+    source_fields: tuple[str, ...] = ()  # the source fields (any `media`: image, video, audio, task:<kind>)
+    video_sizes: Mapping[str, int] = field(default_factory=dict)  # video resolution label -> short side
+
+    @property
+    def kind(self) -> str:
+        """What the model's files are: image | video | audio | data (the output spec's `kind`)."""
+        return str(self.output_spec.get("kind", "image"))
+
+    def media(self, name: str) -> str | None:
+        """The kind of source field `name` names (image, video, audio, task:<kind>), if it is one."""
+        value = self.fields.get(name, {}).get("media")
+        return value if isinstance(value, str) else None
 
     def default(self, name: str) -> Any:
         return self.fields.get(name, {}).get("default")
@@ -51,20 +63,29 @@ class Model:
         """The encoding `body`'s files get: what a create records, without shaping the whole output."""
         return format_of(self.output_spec, body, self.fields)
 
-    def output(self, body: Mapping[str, Any], source_size: tuple[int, int] | None = None) -> Output:
-        """What `body` makes: image count, width, height and format, per the action's output spec; with the
-        real (width, height) of its primary source image when the mock could read it."""
+    def output(self, body: Mapping[str, Any], source_size: tuple[int, int] | None = None,
+               facts: Mapping[str, SourceFacts] | None = None) -> Output:
+        """What `body` makes: file count, kind, size, format (and a video's duration, rate and sound), per the
+        output spec; with the real (width, height) of its primary source image, and what the mock knows of
+        each source field's file (`facts`), when it could read them."""
+        if self.kind != "image":
+            return shape_media(self.output_spec, body, self.fields, self.video_sizes, facts or {})
         return shape(self.output_spec, body, self.fields, self.resolutions, self.default_resolution, source_size)
 
     def price_microcents(self, body: Mapping[str, Any], default_resolution: str | None = None) -> int:
-        """Price of one request: the per-image price at its resolution times the image count."""
+        """Price of one request: the unit price at its resolution times the file count, and, where the spec
+        prices by the second (``price_per: second``), times the seconds asked (see billed_seconds)."""
         resolution = value_of(self.output_spec, "resolution", body, self.fields)
+        fallback = self.output_spec.get("default_resolution") if self.kind != "image" else None
         key = resolution if isinstance(resolution, str) and resolution else \
-            (default_resolution or self.default_resolution)
-        per_image = self.price_cents.get(key)
-        if per_image is None:
-            per_image = max(self.price_cents.values())
-        return round(per_image * MICROCENTS_PER_CENT) * count_of(self.output_spec, body, self.fields)
+            (fallback or default_resolution or self.default_resolution)
+        per_unit = self.price_cents.get(key)
+        if per_unit is None:
+            per_unit = max(self.price_cents.values())
+        units = count_of(self.output_spec, body, self.fields)
+        if self.output_spec.get("price_per") == "second":
+            return round(per_unit * MICROCENTS_PER_CENT * billed_seconds(self.output_spec, body, self.fields) * units)
+        return round(per_unit * MICROCENTS_PER_CENT) * units
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,7 @@ class Action:
     title: str = ""
     contract_key: str = ""
     output_spec: Mapping[str, Any] = field(default_factory=dict)
+    implied_model: str | None = None  # the model of a request that names none (the SDKs send no `model`)
     modality: str = "image"  # what the action makes (image, video, audio): the overlay's selection says
 
     @property
@@ -133,6 +155,21 @@ class Catalog:
 
         return max(candidates, key=claim), model  # max keeps the first of equal claims
 
+    def served_elsewhere(self, action: str, model: str) -> str:
+        """Where a docs route's unknown `model` is served instead, as a hint for its 422 ("" when nowhere):
+        the other actions that serve it and, when one takes a source image, the field that carries it."""
+        hints = []
+        for other in self.models():
+            if other.name != model or other.action == action:
+                continue
+            hint = f"/v1/{other.action}"
+            if other.source_fields:
+                aliases = self.actions[(other.family, other.action)].field_aliases
+                sent_as = next((a for a, f in aliases.items() if f == other.source_fields[0]), other.source_fields[0])
+                hint += f" (the source image goes in {sent_as})"
+            hints.append(hint)
+        return f"; {model} is served by {', '.join(sorted(set(hints)))}" if hints else ""
+
     def resolve(self, action: str, model: str) -> tuple[Action, str] | None:
         """The same as resolve_docs (the name the server has always called)."""
         return self.resolve_docs(action, model)
@@ -151,7 +188,8 @@ def _merge_field(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[s
 
 
 def _build_model(family: str, action: str, name: str, raw_action: Mapping[str, Any], raw: Mapping[str, Any],
-                 resolutions: Mapping[str, int], default_resolution: str) -> Model:
+                 resolutions: Mapping[str, int], default_resolution: str,
+                 video_sizes: Mapping[str, int] | None = None) -> Model:
     forbidden = tuple(raw.get("forbidden", ()))
     overrides = raw.get("fields", {})
     fields: dict[str, dict[str, Any]] = {}
@@ -172,10 +210,11 @@ def _build_model(family: str, action: str, name: str, raw_action: Mapping[str, A
         rules=(*raw_action.get("rules", ()), *raw.get("rules", ())),
         price_cents=dict(raw["price_cents"]),
         price_source=raw.get("price_source", "assumed"),
-        output_spec=dict(raw_action.get("output", {})),
+        output_spec={**raw_action.get("output", {}), **raw.get("output", {})},
         resolutions=resolutions,
         default_resolution=default_resolution,
-        source_fields=tuple(name for name, spec in fields.items() if spec.get("media") == "image"),
+        source_fields=tuple(name for name, spec in fields.items() if spec.get("media")),
+        video_sizes=video_sizes or {},
     )
 
 
@@ -184,11 +223,13 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     titles: dict[str, str] = {}
     resolutions = dict(data["resolutions"])
     default_resolution = data.get("default_resolution", "1k")
+    video_sizes = dict(data.get("video_sizes", {}))
     for family, raw_family in data["families"].items():
         titles[family] = raw_family.get("title", family)
         for action_name, raw_action in raw_family["actions"].items():
             models = {
-                name: _build_model(family, action_name, name, raw_action, raw, resolutions, default_resolution)
+                name: _build_model(family, action_name, name, raw_action, raw, resolutions, default_resolution,
+                                   video_sizes)
                 for name, raw in raw_action["models"].items()
             }
             actions[(family, action_name)] = Action(
@@ -200,6 +241,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
                 title=titles[family],
                 contract_key=raw_action.get("contract_key", ""),
                 output_spec=dict(raw_action.get("output", {})),
+                implied_model=raw_action.get("implied_model"),
                 modality=str(raw_action.get("modality", "image")),
             )
     aliases = {

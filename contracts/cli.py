@@ -2,7 +2,7 @@
 
 They are click commands; `runapi_mock.cli` adds them next to `serve`, and `main(argv)` runs them alone.
 Each command returns its exit code: 0 ok, 1 a check failed or an error (one `runapi-mock: error:` line on
-stderr), 2 a usage error (click's), 3 `check-webhook` could not reach the handler at all.
+stderr), 2 a usage error (click's), 3 `check-webhook` or `conformance` could not reach its URL at all.
 """
 
 from __future__ import annotations
@@ -148,8 +148,21 @@ def generate_secret_command() -> int:
     return 0
 
 
+def _unreachable(base_url: str) -> str | None:
+    """Why nothing answers at base_url (one line, as check-webhook says it), or None when something does."""
+    import httpx  # lazily, as _http_error: serve starts faster without it
+
+    try:
+        with httpx.Client(timeout=10.0, trust_env=False) as client:
+            client.get(base_url)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        reason = " ".join(str(exc).split()) or "no reason given"
+        return f"cannot reach {base_url}: {type(exc).__name__}: {reason}"
+    return None
+
+
 @click.command("conformance", help="Check a server against the contracts; prints a table, exit 0 when every "
-               "check passes.")
+               f"check passes, {UNREACHABLE} when the target cannot be reached.")
 @click.option("--target", required=True, help="the server's base URL, or 'live' (needs $RUNAPI_API_KEY)")
 @click.option("--api-key", default=None, help="bearer key (default: $RUNAPI_API_KEY, else conformance-key)")
 @click.option("--examples", type=click.IntRange(min=1), default=None,
@@ -174,6 +187,9 @@ def conformance_command(target: str, api_key: str | None, examples: int | None, 
             checked = live_target(api_key, base_url, callback_secret=secret)
         else:
             key = api_key or os.environ.get("RUNAPI_API_KEY") or "conformance-key"
+            unreachable = _unreachable(target)  # else every check fails alone: a table of ConnectError rows
+            if unreachable:
+                return _error(unreachable, UNREACHABLE)
             checked = Target(target, api_key=key, callback_secret=secret)
     except (ValueError, _http_error()) as exc:
         return _error(exc)

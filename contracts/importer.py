@@ -6,11 +6,16 @@ stricter rules the seed families already had, and how each action's fields shape
 overlay entry carries a ``why``.
 
 Which actions is the overlay's ``selection``, data only: actions of one of its ``task_types`` with models
-whose endpoint ends in one of its ``endpoint_suffixes`` (today asynchronous ``*_image``), plus those its
+whose endpoint ends in one of its ``endpoint_suffixes`` (asynchronous ``*_image``), plus those its
 ``include`` names (segment maps, background removal, layer decomposition return images under other
 names), less its ``exclude``. Each suffix names its modality (``{"_image": "image"}``), which an action
-records (an action's own overlay ``modality``, else its suffix's, else ``defaults.modality``). Serving video
-or audio is a suffix more there, not code. The route is ``/api/v1/{family}/{endpoint}`` with
+records (an action's own overlay ``modality``, else its suffix's, else ``defaults.modality``, else its
+output ``kind``). Each file of ``contracts/overlay/`` is a part for one kind of output (``video.json``...):
+a selection of its own, its own ``defaults`` (output spec, prices, timings), ``actions``, ``families`` and
+``contract_additions``, so serving a kind is data in its own file, not code. An action the contract lists
+without models takes the overlay's ``implied_model`` name, and one whose models declare no ``model`` field
+gets an optional one (the SDKs send none), defaulting to the first model. The route is
+``/api/v1/{family}/{endpoint}`` with
 the family the contract key's first part in snake case (``flux-kontext/text-to-image`` ->
 ``flux_kontext``), which is what every official SDK calls.
 
@@ -47,14 +52,33 @@ def route_family(contract_key: str) -> str:
 
 
 def load_overlay() -> dict[str, Any]:
-    """The overlay shipped with the package."""
-    text = resources.files("runapi_contracts").joinpath("catalog_overlay.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+    """The overlay shipped with the package: catalog_overlay.json, with each ``overlay/<kind>.json`` under
+    ``parts`` (by file stem, in name order)."""
+    root = resources.files("runapi_contracts")
+    data: dict[str, Any] = json.loads(root.joinpath("catalog_overlay.json").read_text(encoding="utf-8"))
+    folder = root.joinpath("overlay")
+    if folder.is_dir():
+        files = sorted((f for f in folder.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
+        data["parts"] = {f.name[:-len(".json")]: json.loads(f.read_text(encoding="utf-8")) for f in files}
     return data
 
 
-def selected_actions(contract: Mapping[str, Any], overlay: Mapping[str, Any]) -> list[str]:
-    """The contract keys the catalog imports, in key order (see the module docstring for the rule)."""
+def _parts(overlay: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The overlay's scopes: the base (its own selection) and each part, as an overlay of its own."""
+    return [overlay, *(_scope(overlay, part) for part in overlay.get("parts", {}).values())]
+
+
+def _scope(overlay: Mapping[str, Any], part: Mapping[str, Any]) -> dict[str, Any]:
+    # A part sees the base's conventions, aliases and tables, with its own selection, defaults and entries.
+    scoped = {**overlay, "selection": part.get("selection", {}), "defaults": part.get("defaults", {}),
+              "conventions": {**overlay.get("conventions", {}), **part.get("conventions", {})}}
+    for key in ("actions", "families", "contract_additions"):
+        scoped[key] = {**overlay.get(key, {}), **part.get(key, {})}
+    scoped.pop("parts", None)
+    return scoped
+
+
+def _selected(contract: Mapping[str, Any], overlay: Mapping[str, Any]) -> list[str]:
     actions = _actions(contract)
     selection = overlay.get("selection", {})
     include, exclude = set(selection.get("include", {})), set(selection.get("exclude", {}))
@@ -63,9 +87,26 @@ def selected_actions(contract: Mapping[str, Any], overlay: Mapping[str, Any]) ->
     keys = []
     for key, entry in sorted(actions.items()):
         wanted = str(entry.get("endpoint", "")).endswith(suffixes) or key in include
-        if wanted and key not in exclude and entry.get("task_type") in task_types and entry.get("models"):
+        has_models = entry.get("models") or overlay.get("actions", {}).get(key, {}).get("implied_model")
+        if wanted and key not in exclude and entry.get("task_type") in task_types and has_models:
             keys.append(key)
     return keys
+
+
+def selected_scopes(contract: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Each imported contract key and the overlay scope (base or part) that selected it, in key order."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    for scope in _parts(overlay):
+        for key in _selected(contract, scope):
+            if key in chosen:
+                raise ContractError(f"{key} is selected by two overlay parts")
+            chosen[key] = scope
+    return dict(sorted(chosen.items()))
+
+
+def selected_actions(contract: Mapping[str, Any], overlay: Mapping[str, Any]) -> list[str]:
+    """The contract keys the catalog imports, in key order (see the module docstring for the rule)."""
+    return list(selected_scopes(contract, overlay))
 
 
 def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | None = None, *,
@@ -78,13 +119,13 @@ def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | No
     overlay = load_overlay() if overlay is None else overlay
     contract = _with_additions(contract, overlay)
     families: dict[str, Any] = {}
-    for key in selected_actions(contract, overlay):
+    for key, scope in selected_scopes(contract, overlay).items():
         entry = _actions(contract)[key]
         family = route_family(key)
-        raw_family = families.setdefault(family, _family(key, entry, overlay))
-        raw_family["actions"][str(entry["endpoint"])] = _action(key, entry, overlay)
+        raw_family = families.setdefault(family, _family(key, entry, scope))
+        raw_family["actions"][str(entry["endpoint"])] = _action(key, entry, scope)
     version = overlay.get("contract_versions", {}).get(digest) or contract.get("version") or "unknown"
-    return {
+    catalog = {
         "about": ABOUT,
         "contract": {"version": version, "sha256": digest},
         "resolutions": dict(overlay.get("resolutions", {"1k": 1024, "2k": 2048, "4k": 4096})),
@@ -92,6 +133,11 @@ def import_contract(contract: Mapping[str, Any], overlay: Mapping[str, Any] | No
         "model_aliases": copy.deepcopy(overlay.get("model_aliases", {})),
         "families": families,
     }
+    sizes = {k: v for part in overlay.get("parts", {}).values() for k, v in part.get("video_sizes", {}).items()
+             if k != "why"}
+    if sizes:
+        catalog["video_sizes"] = sizes
+    return catalog
 
 
 def render_catalog(catalog: Mapping[str, Any]) -> str:
@@ -134,8 +180,10 @@ def _actions(contract: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _with_additions(contract: Mapping[str, Any], overlay: Mapping[str, Any]) -> Mapping[str, Any]:
     # Actions an official SDK exposes but this contract lacks, in the contract's own shape.
-    additions = {key: value for key, value in overlay.get("contract_additions", {}).items()
-                 if key not in _actions(contract)}
+    offered = {**overlay.get("contract_additions", {})}
+    for part in overlay.get("parts", {}).values():
+        offered.update(part.get("contract_additions", {}))
+    additions = {key: value for key, value in offered.items() if key not in _actions(contract)}
     if not additions:
         return contract
     clean = {key: {k: v for k, v in value.items() if k != "why"} for key, value in additions.items()}
@@ -153,9 +201,18 @@ def _family(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
 def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
     extra = overlay.get("actions", {}).get(key, {})
     defaults = overlay.get("defaults", {})
-    models = [str(name) for name in entry["models"]]
-    by_model = entry.get("fields_by_model", {})
-    fields = {name: _fields(by_model.get(name, {}), overlay) for name in models}
+    output = {**defaults.get("output", {}), **extra.get("output", {})}
+    implied = extra.get("implied_model")
+    models = [str(name) for name in entry["models"]] or [str(implied)]
+    by_model = dict(entry.get("fields_by_model", {}))
+    if not entry["models"]:  # the contract's fields of a model-less action are under "_"
+        by_model[models[0]] = by_model.get("_", {})
+    media = {**output.get("sources", {})}
+    fields = {name: _fields(by_model.get(name, {}), overlay, media) for name in models}
+    implied = str(implied or models[0]) if all("model" not in fields[name] for name in models) else None
+    if implied is not None:
+        for name in models:  # the SDKs send no model: an optional field naming the action's models
+            fields[name]["model"] = {"type": "string", "enum": list(models), "default": implied}
     required: dict[str, list[str]] = {name: [] for name in models}
     forbidden: dict[str, list[str]] = {name: [] for name in models}
     rules: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
@@ -186,9 +243,11 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
     raw: dict[str, Any] = {"contract_key": key, "modality": _modality(entry, extra, overlay)}
     if extra.get("field_aliases"):
         raw["field_aliases"] = dict(extra["field_aliases"])
-    output = {**defaults.get("output", {}), **extra.get("output", {})}
     output["source"] = _primary_source(models, fields, extra, overlay)
+    output.pop("sources", None)  # said by each field's `media`
     raw["output"] = {k: v for k, v in output.items() if v is not None}
+    if implied is not None:
+        raw["implied_model"] = implied
     raw["fields"] = base
     shared_rules += [{k: v for k, v in rule.items() if k != "why"} for rule in extra.get("rules", ())]
     if shared_rules:
@@ -205,8 +264,12 @@ def _action(key: str, entry: Mapping[str, Any], overlay: Mapping[str, Any]) -> d
             raw_model["fields"] = overrides[name]
         if rules[name]:
             raw_model["rules"] = rules[name]
+        if model_extra.get("output"):
+            raw_model["output"] = dict(model_extra["output"])
+        spec = {**raw["output"], **model_extra.get("output", {})}
         raw_model["price_cents"] = dict(model_extra.get("price_cents") or _assumed_prices(
-            fields[name].get(str(raw["output"].get("resolution")), {}), defaults, overlay))
+            fields[name].get(str(spec.get("resolution")), {}), defaults,
+            str(spec.get("default_resolution") or overlay.get("default_resolution", "1k"))))
         raw_model["price_source"] = model_extra.get("price_source", defaults.get("price_source", "assumed"))
         raw["models"][name] = raw_model
     return raw
@@ -218,15 +281,15 @@ def _modality(entry: Mapping[str, Any], extra: Mapping[str, Any], overlay: Mappi
     suffixes = overlay.get("selection", {}).get("endpoint_suffixes", {"_image": "image"})
     endpoint = str(entry.get("endpoint", ""))
     named = [str(suffixes[s]) for s in suffixes if isinstance(suffixes, Mapping) and endpoint.endswith(s)]
-    return named[0] if named else str(overlay.get("defaults", {}).get("modality", "image"))
+    defaults = overlay.get("defaults", {})
+    return named[0] if named else str(defaults.get("modality") or defaults.get("output", {}).get("kind", "image"))
 
 
-def _assumed_prices(resolution: Mapping[str, Any], defaults: Mapping[str, Any],
-                    overlay: Mapping[str, Any]) -> dict[str, float]:
+def _assumed_prices(resolution: Mapping[str, Any], defaults: Mapping[str, Any], fallback: str) -> dict[str, float]:
     # One assumed price per resolution the model allows (the default resolution when it names none).
     table = defaults.get("price_cents", {"1k": 4})
     allowed = [str(v).lower() for v in resolution.get("enum", ()) if str(v).lower() in table]
-    return {key: table[key] for key in allowed or [overlay.get("default_resolution", "1k")]}
+    return {key: table[key] for key in allowed or [fallback if fallback in table else next(iter(table))]}
 
 
 def _untyped(specs: Mapping[str, Any]) -> list[str]:
@@ -235,18 +298,21 @@ def _untyped(specs: Mapping[str, Any]) -> list[str]:
     return [str(name) for name, spec in specs.items() if isinstance(spec, Mapping) and "type" not in spec]
 
 
-def _fields(specs: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _fields(specs: Mapping[str, Any], overlay: Mapping[str, Any],
+            media: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     conventions = overlay.get("conventions", {})
     untyped = _untyped(specs)
-    fields = {str(name): _field(str(name), spec, conventions) for name, spec in specs.items()
-              if name not in untyped}
+    fields = {str(name): _field(str(name), spec, conventions, (media or {}).get(str(name)))
+              for name, spec in specs.items() if name not in untyped}
     if "model" in fields and conventions.get("model_required", True):
         fields["model"]["required"] = True  # the route picks the model's contract by it
     return fields
 
 
-def _field(name: str, spec: Mapping[str, Any], conventions: Mapping[str, Any]) -> dict[str, Any]:
-    """One contract field spec in the catalog's terms (min/max become the bounds for its type)."""
+def _field(name: str, spec: Mapping[str, Any], conventions: Mapping[str, Any],
+           media: str | None = None) -> dict[str, Any]:
+    """One contract field spec in the catalog's terms (min/max become the bounds for its type); `media` is
+    the kind of source the field names when the output spec's ``sources`` says (else the conventions')."""
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise ContractError(f"field {name!r} has no type: {spec!r}")
     kind = spec["type"]
@@ -273,9 +339,18 @@ def _field(name: str, spec: Mapping[str, Any], conventions: Mapping[str, Any]) -
         out["items"] = _ordered({**out.get("items", {"type": "string"}), "format": "http-url",
                                  "description": "Absolute http(s) URL."})
     images = conventions.get("image_inputs")
-    if is_url and isinstance(images, Mapping) and name not in images.get("not_images", ()):
-        out["media"] = "image"  # an image the action reads: checked when it is on the mock's own files
+    if media is not None:
+        out["media"] = media  # image | video | audio | task:<kind>: a source checked at create
+    elif is_url and isinstance(images, Mapping) and name not in images.get("not_images", ()):
+        out["media"] = _media_by_name(name, conventions)  # checked when it is on the mock's own files
     return _ordered(out)
+
+
+def _media_by_name(name: str, conventions: Mapping[str, Any]) -> str:
+    """The kind of file a URL field names: the first of the conventions' ``media_by_name`` whose word the
+    field's name contains (``source_video_url`` -> video), else an image."""
+    rules = conventions.get("media_by_name", {})
+    return next((str(kind) for word, kind in rules.items() if word != "why" and word in name), "image")
 
 
 def _primary_source(models: list[str], fields: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Any],

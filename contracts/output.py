@@ -18,11 +18,19 @@ its result, so the engine, the image renderer and pricing never name a field or 
   object instead of a list when ``single``, each item numbered under the key ``index`` from ``first_index``
   (absent: the bare ``result`` member lists every file as ``{"url": ...}``);
 - ``max_count``: a ceiling on the count the mock renders (a guard, not a validation rule);
+- ``kind``: image (this module's shaping) | video | audio | data (media_output.py's; data makes no file);
+- in a ``result_layout`` member, ``item`` maps each item key to a fact of its file (``url``, ``file_id``,
+  ``index``, ``resolution``, ``width``, ``height``, ``duration``, ``has_audio``, ``format``, ``mime_type``,
+  ``size_bytes``; absent: ``{"url": ...}``), ``bare`` lists one file as a bare URL string, and ``from`` fills a
+  member that is not files: ``field:<name>`` echoes the request's field (left out when not sent),
+  ``sources`` lists the request's source URLs as ``[{"url"}]``, ``file_ids`` / ``file_id`` the files' ids
+  (all, or the first), ``const:<json>`` a constant;
 - ``formats``: the encodings the mock renders; any other value (a free-text field) gets ``default_format``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,10 +50,17 @@ class Output:
     format: str
     result: str = "images"
     layout: tuple[Mapping[str, Any], ...] = ({"member": "images"},)
+    kind: str = "image"  # image | video | audio | data
+    duration_seconds: float | None = None  # video and audio
+    fps: int = 0  # video: the rate rendered
+    has_audio: bool = False  # video: an AAC track
+    resolution: str | None = None  # video: the size's label (720p), what an item's `resolution` says
 
-    def body(self, urls: Sequence[str]) -> dict[str, Any]:
-        """The completed task's result members, listing `urls` (one per file) as the layout says."""
-        return result_body(self.layout, urls)
+    def body(self, urls: Sequence[str], facts: Sequence[Mapping[str, Any]] = (),
+             request: Mapping[str, Any] | None = None, sources: Sequence[str] = ()) -> dict[str, Any]:
+        """The completed task's result members, listing `urls` (one per file, with its `facts`) as the layout
+        says; `request` and `sources` fill the echo members."""
+        return result_body(self.layout, urls, facts, request or {}, sources)
 
 
 def result_layout(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
@@ -56,17 +71,46 @@ def result_layout(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     return ({"member": str(spec.get("result", "images"))},)
 
 
-def result_body(layout: Sequence[Mapping[str, Any]], urls: Sequence[str]) -> dict[str, Any]:
-    """The result members of a completed task: the files in order, dealt out to the layout's members."""
+def result_body(layout: Sequence[Mapping[str, Any]], urls: Sequence[str], facts: Sequence[Mapping[str, Any]] = (),
+                request: Mapping[str, Any] | None = None, sources: Sequence[str] = ()) -> dict[str, Any]:
+    """The result members of a completed task: the files in order, dealt out to the layout's members (each
+    file's `facts` fill an `item` map), and the members `from` names (see the module docstring)."""
     body: dict[str, Any] = {}
-    rest = list(urls)
+    files = [{**(facts[i] if i < len(facts) else {}), "url": url} for i, url in enumerate(urls)]
+    rest = list(files)
     for member in layout:
-        take = member.get("take")
+        source = member.get("from")
+        if isinstance(source, str):
+            _fill(body, member["member"], source, files, request or {}, sources)
+            continue
+        take = 1 if member.get("bare") else member.get("take")
         taken, rest = (rest[:take], rest[take:]) if isinstance(take, int) else (rest, [])
-        key, first = member.get("index"), member.get("first_index", 0)
-        items = [{"url": url, **({key: first + i} if isinstance(key, str) else {})} for i, url in enumerate(taken)]
-        body[member["member"]] = (items[0] if items else None) if member.get("single") else items
+        key, first, item = member.get("index"), member.get("first_index", 0), member.get("item")
+        items = [{**({k: fact.get(name) for k, name in item.items()} if isinstance(item, Mapping)
+                     else {"url": fact["url"]}),
+                  **({key: first + i} if isinstance(key, str) else {})} for i, fact in enumerate(taken)]
+        if member.get("bare"):
+            body[member["member"]] = taken[0]["url"] if taken else None
+        else:
+            body[member["member"]] = (items[0] if items else None) if member.get("single") else items
     return body
+
+
+def _fill(body: dict[str, Any], name: str, source: str, files: Sequence[Mapping[str, Any]],
+          request: Mapping[str, Any], sources: Sequence[str]) -> None:
+    # A member that is not files: an echo of the request, its sources, the files' ids, or a constant.
+    kind, _, arg = source.partition(":")
+    if kind == "field":
+        if request.get(arg) is not None:
+            body[name] = request[arg]
+    elif kind == "sources":
+        body[name] = [{"url": url} for url in sources]
+    elif kind == "file_ids":
+        body[name] = [str(f.get("file_id")) for f in files]
+    elif kind == "file_id":
+        body[name] = str(files[0].get("file_id")) if files else None
+    elif kind == "const":
+        body[name] = json.loads(arg)
 
 
 def result_urls(layout: Sequence[Mapping[str, Any]], body: Mapping[str, Any]) -> list[str]:
@@ -74,8 +118,13 @@ def result_urls(layout: Sequence[Mapping[str, Any]], body: Mapping[str, Any]) ->
     urls: list[str] = []
     for member in layout:
         value = body.get(member["member"])
+        if "from" in member:
+            continue
+        if member.get("bare"):
+            urls += [value] if isinstance(value, str) else []
+            continue
         items = [value] if member.get("single") else list(value or [])
-        urls += [item["url"] for item in items if isinstance(item, Mapping)]
+        urls += [item["url"] for item in items if isinstance(item, Mapping) and isinstance(item.get("url"), str)]
     return urls
 
 

@@ -110,29 +110,50 @@ def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
     item = completed["properties"].pop("images")["items"]
     completed["required"] = [name for name in completed["required"] if name != "images"]
     layouts = {json.dumps(layout, sort_keys=True): layout
-               for layout in (result_layout(a.output_spec) for a in load_catalog().actions.values())}
+               for layout in (result_layout(m.output_spec) for m in load_catalog().models())}
     variants: list[dict[str, Any]] = []
     for layout in layouts.values():
         properties: dict[str, Any] = {}
         for position, member in enumerate(layout):
+            if isinstance(member.get("from"), str):  # echoes and ids: optional, typed by what fills them
+                properties[member["member"]] = _filled(member["from"])
+                continue
             one = copy.deepcopy(item)
             if isinstance(member.get("index"), str):
                 one["properties"][member["index"]] = {"type": "integer"}
                 one["required"] = [*one["required"], member["index"]]
-            properties[member["member"]] = one if member.get("single") else \
-                {"type": "array", "minItems": 1 if position == 0 else 0, "items": one}
-        variants.append({"required": [member["member"] for member in layout], "properties": properties})
+            if isinstance(member.get("item"), dict):  # an item's facts (resolution, has_audio, id...)
+                one["properties"].update({key: {} for key in member["item"] if key != "url"})
+            properties[member["member"]] = copy.deepcopy(item["properties"]["url"]) if member.get("bare") else \
+                one if member.get("single") else {"type": "array", "minItems": 1 if position == 0 else 0, "items": one}
+        variants.append({"required": [m["member"] for m in layout if "from" not in m], "properties": properties})
     # if/then/else keyed by each layout's first member, plain `images` last: a body that lists nothing is
     # reported as missing `images` (the usual member), not as "not valid under any of the given schemas".
     variants.sort(key=lambda variant: variant["required"] == ["images"])
     for variant in variants:  # every member is declared at the top too (what reads `properties` sees them all)
         for name, member_schema in variant["properties"].items():
-            completed["properties"].setdefault(name, member_schema)
+            known = completed["properties"].setdefault(name, copy.deepcopy(member_schema))
+            items, more = known.get("items", known), member_schema.get("items", member_schema)
+            if isinstance(items.get("properties"), dict) and isinstance(more.get("properties"), dict):
+                items["properties"] = {**more["properties"], **items["properties"]}  # every item key any layout has
     chained = variants[-1]
     for variant in reversed(variants[:-1]):
         chained = {"if": {"required": variant["required"][:1]}, "then": variant, "else": chained}
     completed.update(chained)
     return schema
+
+
+def _filled(source: str) -> dict[str, Any]:
+    """The schema of a result member that is not files (output.py's ``from``)."""
+    kind = source.partition(":")[0]
+    if kind == "sources":
+        return {"type": "array", "items": {"type": "object", "required": ["url"],
+                                           "properties": {"url": {"type": "string"}}}}
+    if kind == "file_ids":
+        return {"type": "array", "items": {"type": "string"}}
+    if kind == "file_id":
+        return {"type": "string"}
+    return {}  # an echo of a request field, or a constant
 
 
 def request_schema(family: str, action: str) -> dict[str, Any]:

@@ -90,8 +90,11 @@ def sign(secret: str, callback_id: str, timestamp: int | str, raw_body: bytes) -
     """Return the X-Callback-Signature for one delivery.
 
     The key is the base64-*decoded* secret and the message is the raw body bytes as sent:
-    signing the secret string itself, or re-serialised JSON, are the usual bugs.
+    signing the secret string itself, or re-serialised JSON, are the usual bugs. A timestamp that is not
+    Unix seconds raises `MalformedHeader`: `verify` would reject whatever it signed.
     """
+    if not _UNIX_SECONDS.fullmatch(str(timestamp)):
+        raise MalformedHeader(f"{TIMESTAMP_HEADER} must be Unix seconds (1-15 digits), got {str(timestamp)!r}")
     return base64.b64encode(_digest(_decode_secret(secret), callback_id, str(timestamp), raw_body)).decode()
 
 

@@ -114,18 +114,23 @@ def normalize_request(family: str, action: str, body: Mapping[str, Any]) -> tupl
     violations: list[Violation] = []
     if target is None:
         return normalized, violations
+    sent_as: dict[str, str] = {}  # canonical -> the name the client gave it, for a conflict's message
     for alias, canonical in target.field_aliases.items():
         if alias not in normalized:
             continue
         value = normalized.pop(alias)
         if canonical in normalized and normalized[canonical] != value:
-            violations.append(Violation(alias, "conflict", f"{alias} and {canonical} name the same field; send one",
+            other = sent_as.get(canonical, canonical)
+            violations.append(Violation(alias, "conflict", f"{alias} and {other} name the same field; send one",
                                         f"/{alias}"))
         else:
             normalized[canonical] = value
+            sent_as.setdefault(canonical, alias)
     model = normalized.get("model")
     if isinstance(model, str):
         normalized["model"] = catalog.canonical_model(family, action, model)
+    elif "model" not in normalized and target.implied_model is not None:
+        normalized["model"] = target.implied_model  # an action whose SDK sends no model
     return normalized, violations
 
 

@@ -200,11 +200,20 @@ def _send(http: httpx.Client, url: str, case: Case, body: bytes, headers: dict[s
         reason = " ".join(str(exc).split()) or "no reason given"
         raise HandlerUnreachable(f"cannot reach {url}: {type(exc).__name__}: {reason}") from exc
     except httpx.HTTPError as exc:  # connected, then no answer (a timeout, a dropped connection): not accepted
-        error = f"{type(exc).__name__}: {exc}"
-        return CaseResult(case, None, accepted=False, ok=case.expect != "accept", error=error)
+        return CaseResult(case, None, accepted=False, ok=case.expect != "accept", error=_no_answer(exc))
     accepted = response.is_success
     ok = case.expect == "acknowledge" or accepted == (case.expect == "accept")
     return CaseResult(case, response.status_code, accepted, ok)
+
+
+def _no_answer(exc: Exception) -> str:
+    """One outcome per cause: a handler that hangs up ends as a clean close (RemoteProtocolError), a reset
+    (ReadError) or a broken pipe (WriteError), depending on the timing of its close against our send."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out: {type(exc).__name__}"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return "connection closed without a response"
+    return f"{type(exc).__name__}: {exc}"
 
 
 @contextmanager

@@ -257,8 +257,15 @@ async def config(request: Request) -> Response:
                 changes["callback_mode"] = CallbackMode.parse(value) if value else None
             except InvalidCallbackMode as exc:
                 raise errors.BadRequest(str(exc), code="invalid_callback_mode") from None
+        if "render_cache_bytes" in body:  # server-wide, as the memory it bounds
+            value = body["render_cache_bytes"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise errors.BadRequest("render_cache_bytes must be a whole number of bytes >= 0",
+                                        code="invalid_render_cache_bytes")
+            request.app.state.render_cache.resize(value)
         engine.configure(ns, **changes)
     progression, callback_mode = engine.config(ns)
+    cache = request.app.state.render_cache
     return JSON({
         "namespace": ns.name,
         "progression": str(progression or settings.progression),
@@ -267,6 +274,7 @@ async def config(request: Request) -> Response:
         "rate_limit": settings.rate_limit, "max_concurrent": settings.max_concurrent,
         "poll_retry_after": settings.poll_retry_after, "journal_size": settings.journal_size,
         "retention_seconds": settings.retention_seconds, "file_ttl_seconds": settings.file_ttl_seconds,
+        "render_cache_bytes": cache.max_bytes, "render_cache_used_bytes": cache.total_bytes,
         "max_upload_bytes": settings.max_upload_bytes, "max_upload_total_bytes": settings.max_upload_total_bytes,
         "max_namespaces": settings.max_namespaces, "max_tasks_per_namespace": settings.max_tasks_per_namespace,
         "max_body_bytes": settings.max_body_bytes, "journal_body_bytes": settings.journal_body_bytes,

@@ -16,6 +16,7 @@ from .callbacks import Dispatcher
 from .engine import TaskEngine
 from .events import NullStore, Store
 from .hosts import HostGuard, HostPolicy
+from .media.cache import RenderCache
 from .middleware import RequestContextMiddleware
 from .routes import routes
 from .routing import ExactRouter
@@ -95,4 +96,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.changes = changes
     app.state.request_listeners = request_listeners
     app.state.image_cache = images.ImageCache()
+    app.state.render_cache = RenderCache(settings.render_cache_bytes)  # videos and audio (file_serving.py)
     return app

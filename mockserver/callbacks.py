@@ -312,19 +312,19 @@ class Dispatcher:
                         continue  # superseded by a redelivery or already finished
                     delivery.state, delivery.next_attempt_at = "sending", None
                     self._publish(DeliveryChanged(delivery))
-                    self._launch(book, delivery)
+                    self._launch(book, delivery, at)
                 if book.due and not book.clock.frozen:
                     wait = book.due[0][0] - now
                     soonest = wait if soonest is None else min(soonest, wait)
             self._store.flush()
         return soonest
 
-    def _launch(self, book: _Book, delivery: Delivery) -> None:
-        task = asyncio.get_running_loop().create_task(self._attempt(book, delivery))
+    def _launch(self, book: _Book, delivery: Delivery, due: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._attempt(book, delivery, due))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
-    async def _attempt(self, book: _Book, delivery: Delivery) -> None:
+    async def _attempt(self, book: _Book, delivery: Delivery, due: float) -> None:
         assert self._semaphore is not None
         async with self._semaphore:
             attempt = Attempt(number=len(delivery.attempts) + 1, at=book.clock.now())
@@ -348,9 +348,11 @@ class Dispatcher:
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 3)
         for listener in self.on_attempt:
             listener(delivery, attempt)
-        self._finish(book, delivery, ok)
+        # The attempt ended, on the namespace's clock, as long after it was due as it took: a retry is timed
+        # from there, so one clock advance past several retries runs each one that falls within it.
+        self._finish(book, delivery, ok, ended=due + max(book.clock.now() - attempt.at, 0.0))
 
-    def _finish(self, book: _Book, delivery: Delivery, ok: bool) -> None:
+    def _finish(self, book: _Book, delivery: Delivery, ok: bool, ended: float) -> None:
         with self._lock:
             now = book.clock.now()
             if ok and delivery.copies_left > 0:
@@ -364,7 +366,7 @@ class Dispatcher:
                 if failures > len(schedule):
                     delivery.state = "exhausted"
                 else:
-                    self._schedule(book, delivery, now + schedule[failures - 1])
+                    self._schedule(book, delivery, ended + schedule[failures - 1])
             if self._books.get(delivery.namespace) is book:  # not when its namespace was reset meanwhile
                 self._publish(DeliveryChanged(delivery))
                 self._store.flush()

@@ -49,7 +49,8 @@ def _given_by(param: click.Parameter, ctx: click.Context) -> str | None:
 
 _METAVARS = {"progression": "MODE", "state_path": "PATH", "callback_secret": "SECRET", "host": "HOST",
              "api_keys": "KEY", "allow_callback_hosts": "HOST", "allowed_hosts": "HOST",
-             "allow_source_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT"}
+             "allow_source_hosts": "HOST", "public_url": "URL", "log_format": "FORMAT",
+             "user_name": "NAME", "user_email": "EMAIL", "seed": "NUMBER", "poll_retry_after": "NUMBER"}
 
 
 def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -60,7 +61,7 @@ def _click_option(option: Option, default: Any) -> Callable[[Callable[..., Any]]
     if isinstance(default, bool):  # a flag; click reads its variable as a boolean (1/0, true/false, ...)
         return click.option(option.flag, option.field, is_flag=True, default=default, **common)
     # Text in, text to the callback: the option's type is click's STRING, whatever the field's type.
-    metavar = _METAVARS.get(option.field, "NUMBER")
+    metavar = _METAVARS.get(option.field, "NUMBER" if isinstance(default, (int, float)) else "TEXT")
     default_text = None if default is None else str(default)
     return click.option(option.flag, option.field, default=default_text, show_default=default is not None,
                         metavar=metavar, **common)
@@ -110,9 +111,10 @@ def serve_command(settings: Settings) -> int:
             print(hosts, flush=True)
         print(f"dashboard: {base_url}/_mock/ui/", flush=True)
         print(f"admin API: {base_url}/_mock/   OpenAPI: {base_url}/openapi.json", flush=True)
+        key = settings.api_keys[0] if settings.api_keys else "test-key"  # with --api-key, only those answer
         print("try:", flush=True)
         print(f"  curl -s -X POST {base_url}/api/v1/flux_kontext/text_to_image \\\n"
-              "    -H 'Authorization: Bearer test-key' -H 'Content-Type: application/json' \\\n"
+              f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
               "    -d '{\"model\": \"flux-kontext-pro\", \"prompt\": \"a red bicycle\"}'", flush=True)
         if console is not None:
             console.start()  # the request log begins after the banner

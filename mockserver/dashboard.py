@@ -120,6 +120,7 @@ async def page(request: Request) -> Response:
 
 _HOME = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>runapi-mock</title>
+<link rel="icon" href="{root}/_mock/ui/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{root}/_mock/ui/static/style.css"></head>
 <body class="home">
 <h1>runapi-mock</h1>

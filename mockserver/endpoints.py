@@ -16,7 +16,7 @@ from runapi_contracts.openapi import runapi_openapi
 from runapi_contracts.validate import check_request
 from runapi_contracts.vocabulary import NAMESPACE_HEADER
 
-from . import accounts, errors, images, routing, scenarios
+from . import accounts, errors, file_serving, images, routing, scenarios
 from .engine import TaskEngine, request_fingerprint
 from .model import Namespace, Task
 from .parsing import (
@@ -173,19 +173,21 @@ def _docs_resolver(request: Request, action: str) -> Resolver:
         model = body.get("model")
         found = catalog.resolve(action, model) if isinstance(model, str) else None
         if found is None:
-            raise _validation_failed(request, [_docs_model_violation(action, "model" in body)])
+            raise _validation_failed(request, [_docs_model_violation(action, "model" in body, model)])
         return found[0].family, action
     return resolve
 
 
-def _docs_model_violation(action: str, sent: bool) -> Violation:
-    """A docs route's `model` that names no family: missing (required), or not one this action serves."""
+def _docs_model_violation(action: str, sent: bool, model: Any = None) -> Violation:
+    """A docs route's `model` that names no family: missing (required), or not one this action serves (the
+    choices sorted, and where that model is served, if anywhere)."""
     if not sent:
         return Violation("model", "required", "model is required", "/model")
     catalog = load_catalog()
-    choices = sorted(m.name for m in catalog.models() if m.action == action)
-    choices += sorted(a for a, alias in catalog.model_aliases.items() if alias.action == action)
-    return Violation("model", "enum", f"model must be one of: {', '.join(choices)}", "/model")
+    choices = {m.name for m in catalog.models() if m.action == action}
+    choices |= {a for a, alias in catalog.model_aliases.items() if alias.action == action}
+    elsewhere = catalog.served_elsewhere(action, model) if isinstance(model, str) else ""
+    return Violation("model", "enum", f"model must be one of: {', '.join(sorted(choices))}{elsewhere}", "/model")
 
 
 async def create_docs_task(request: Request, action: str) -> Response:
@@ -223,8 +225,8 @@ async def get_task_result(request: Request) -> Response:
     if task.status == "completed":
         body["response"] = {"status": 200, "content_type": "application/json", "headers": {},
                             "body": task.to_body(origin=image_origin(request))}
-    elif task.status == "failed":
-        body["error"] = task.failure[0]
+    elif task.status == "failed":  # as every status route says it: the message and its code
+        body["error"], body["error_code"] = task.failure
     return _task_response(request, task, body)
 
 
@@ -254,6 +256,11 @@ async def file(request: Request) -> Response:
     if task.finished_at is not None and engine.now(ns) - task.finished_at > settings.file_ttl_seconds:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
+    if task.kind != "image":  # video, audio: rendered in a worker thread, cached, ranged
+        index = int(name.partition(".")[0])
+        if "poster" in request.query_params:  # the dashboard's thumbnail: the first frame, as PNG
+            return await file_serving.poster(request, engine, ns, task, index)
+        return await file_serving.serve(request, engine, ns, task, index)
     width, height = task.image_size()
     cache: images.ImageCache = request.app.state.image_cache
     key = f"{task.id}/{name}"

@@ -375,7 +375,8 @@ class TaskEngine:
         active, frees_in = ns.active_count(key) if self.settings.max_concurrent else (0, None)
         check_concurrency(self.settings.max_concurrent, active, frees_in)
         self._prune(ns, now)
-        found = sources.resolve(model, body, origin, self.settings, self._namespaces, self._bring_up_to_date)
+        found = sources.resolve(model, body, origin, self.settings, self._namespaces, self._bring_up_to_date,
+                                ns.name, key)
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()

@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import quote
 
 from runapi_contracts import load_catalog
+from runapi_contracts.catalog import Model
+from runapi_contracts.media_output import SourceFacts
 from runapi_contracts.output import Output
 
-from . import images, lifecycle, scenarios
+from . import images, lifecycle, renderers, scenarios
 from .clock import VirtualClock
 from .delivery import CallbackMode, Delivery
 from .journal import Journal
@@ -29,6 +31,27 @@ class SourceImage:
     width: int
     height: int
     label: str  # where it came from, for the caption ("upload cat.png", "task 1f2e3d4c image 1")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMedia:
+    """What a task keeps of one source field's file on the mock (sources.py reads it at create): its kind and
+    facts (size, length, sound), and either a bounded copy of its bytes (an upload, an image's pixels) or
+    the task whose file it is (re-rendered when needed: renders are deterministic)."""
+
+    field: str
+    kind: str  # image | video | audio
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    has_audio: bool = False
+    data: bytes | None = None
+    task_id: str | None = None
+    index: int = 0
+    label: str = ""  # where it came from, for the caption
+
+    def facts(self) -> SourceFacts:
+        return SourceFacts(self.kind, self.width, self.height, self.duration_seconds, self.has_audio)
 
 
 @dataclass(slots=True)
@@ -60,18 +83,33 @@ class Task:
     callback_mode: CallbackMode | None = None  # when the request (or its namespace) asked for one
     requested_model: str | None = None  # the name the client sent, echoed back (docs' older names)
     source: SourceImage | None = None  # the primary source on the mock's own files, when it could be read
+    media: tuple[SourceMedia, ...] = ()  # every source on the mock's own files (non-image actions)
 
     @property
     def terminal(self) -> bool:
         return self.status in lifecycle.TERMINAL
 
+    def catalog_model(self) -> Model | None:
+        entry = load_catalog().action(self.family, self.action)
+        return entry.models.get(self.model) if entry is not None else None
+
+    @property
+    def kind(self) -> str:
+        """What the task's files are: image | video | audio | data (its model's output kind)."""
+        model = self.catalog_model()
+        return model.kind if model is not None else "image"
+
     def output(self) -> Output:
         """What the task makes, per its action's output spec (catalog data: no field is named here)."""
-        entry = load_catalog().action(self.family, self.action)
-        model = entry.models.get(self.model) if entry is not None else None
+        model = self.catalog_model()
         if model is None:  # a task restored from a state file whose model the catalog no longer has
             return Output(1, 1024, 1024, self.image_format)
-        return model.output(self.body, (self.source.width, self.source.height) if self.source else None)
+        facts = {m.field: m.facts() for m in reversed(self.media)}  # the first file of a list field wins
+        return model.output(self.body, (self.source.width, self.source.height) if self.source else None, facts)
+
+    def source_media(self, name: str) -> SourceMedia | None:
+        """The kept source of field `name` (its first file), if the mock could read it."""
+        return next((m for m in self.media if m.field == name), None)
 
     def image_size(self) -> tuple[int, int]:
         output = self.output()
@@ -87,11 +125,34 @@ class Task:
         return (*lines, f"from {self.source.label}") if self.source is not None else lines
 
     def image_urls(self, origin: str | None = None) -> list[str]:
-        """The image URLs on `origin` (the reading request's, or the public URL); the creating request's
-        origin when none is given (`origin` is kept only for that: URLs are built at each read)."""
-        ext = images.extension(self.image_format)
+        """The file URLs (images, videos...) on `origin` (the reading request's, or the public URL); the
+        creating request's origin when none is given (`origin` is kept only for that: URLs are built at
+        each read)."""
+        kind = self.kind
+        ext = images.extension(self.image_format) if kind == "image" else \
+            renderers.extension(kind, self.image_format)
         base = f"{origin or self.origin}/files/{self.namespace}/{self.id}"
         return [f"{base}/{index}.{ext}" for index in range(self.image_count())]
+
+    def file_facts(self, output: Output) -> list[dict[str, Any]]:
+        """What each file's result item may say about it (output.py's item facts), without rendering it."""
+        kind = output.kind
+        mime = images.content_type(self.image_format) if kind == "image" else \
+            renderers.content_type(kind, self.image_format)
+        facts: dict[str, Any] = {"format": self.image_format, "mime_type": mime, "width": output.width,
+                                 "height": output.height, "resolution": output.resolution,
+                                 "duration": output.duration_seconds, "has_audio": output.has_audio}
+        return [{**facts, "index": index, "file_id": f"{self.id}_{index}"} for index in range(output.count)]
+
+    def source_urls(self) -> list[str]:
+        """The request's source URLs (every source field that names files), for results that list them."""
+        model = self.catalog_model()
+        urls: list[str] = []
+        for name in model.source_fields if model is not None else ():
+            value = self.body.get(name)
+            values = value if isinstance(value, list) else [value]
+            urls += [v for v in values if isinstance(v, str) and v.startswith(("http://", "https://"))]
+        return urls
 
     def to_body(self, status: str | None = None, *, origin: str | None = None) -> dict[str, Any]:
         """The task as the status routes show it (or will show it at `status`: early callbacks), its image
@@ -101,7 +162,8 @@ class Task:
                                 "model": self.requested_model or self.model}
         if status == "completed":
             # The files under the members the action's output spec lays out (`images` for most actions).
-            body.update(self.output().body(self.image_urls(origin)))
+            output = self.output()
+            body.update(output.body(self.image_urls(origin), self.file_facts(output), self.body, self.source_urls()))
             # A completed task settled exactly its reserved price.
             body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
         elif status == "failed":

@@ -6,7 +6,8 @@ imported lazily, inside fixtures, so loading the plugin costs a test session not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib.util
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -108,9 +109,33 @@ def runapi_server(request: pytest.FixtureRequest, runapi_served: RunningServer) 
 
 
 @pytest.fixture
+def runapi_sdk(runapi_server: MockHandle) -> Iterator[Callable[..., Any]]:
+    """Make official SDK clients on this test's served namespace: `runapi_sdk(Flux2Client, max_retries=0)`
+    (api_key defaults to the handle's; any option may be given); each is closed after the test."""
+    from runapi_mock.testing import close_sdk_client
+
+    made: list[Any] = []
+
+    def make(client_class: Callable[..., Any], /, **options: Any) -> Any:
+        options.setdefault("base_url", runapi_server.namespaced_url)
+        options.setdefault("api_key", runapi_server.api_key)
+        client = client_class(**options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        close_sdk_client(client)
+
+
+@pytest.fixture
 def runapi_respx(runapi_server: MockHandle) -> Iterator[respx.MockRouter]:
     """A respx router sending https://runapi.ai/... to the served mock (sync and async httpx clients)."""
     import httpx
+
+    if importlib.util.find_spec("respx") is None:  # it comes with the [pytest] extra, not with runapi-mock
+        pytest.fail("runapi_respx needs respx, which is not installed: pip install 'runapi-mock[pytest]'",
+                    pytrace=False)
     import respx
 
     from runapi_contracts.vocabulary import NAMESPACE_HEADER

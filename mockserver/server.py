@@ -131,10 +131,30 @@ def serve_in_thread(settings: Settings | None = None, *, app: Starlette | None =
                          stack=stack)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or an OSError naming both: uvicorn would log its own `ERROR:` line and exit 3
+    instead, without the host when the name does not resolve."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve_forever(settings: Settings, on_ready: Callable[[str], None], *, app: Starlette | None = None,
                   stack: Stack | None = None) -> None:
     """Serve in the foreground until interrupted, on `stack` (default: the fastest installed); call
     on_ready(base_url) once the socket listens."""
+    sock = listen(settings.host, settings.port)  # before the app: a busy port is one `runapi-mock: error:` line
     app = app or create_app(settings)
     # The ~40k objects of a started app never die: keep them out of every full GC pass (13 ms each here), and
     # collect the middle generation less often, so GC pauses stay out of the latency tail.
@@ -148,7 +168,7 @@ def serve_forever(settings: Settings, on_ready: Callable[[str], None], *, app: S
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
     async def main() -> None:
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
         if server.started:

@@ -43,6 +43,8 @@ class Settings:
         retention_seconds: tasks (and their files) older than this on the clock are forgotten.
         file_ttl_seconds: generated image URLs (and uploads' URLs) answer 410 after this.
         max_upload_bytes: the largest file the files API takes (base64 bodies may be 4/3 of it).
+        render_cache_bytes: rendered videos and audio kept in memory for repeated downloads; past it the
+            least recently used are dropped (and rendered again if asked for).
         max_upload_total_bytes: the bytes every namespace's uploads (and uploads on their way) hold together.
         max_namespaces: namespaces kept; past it one that holds nothing is dropped, else a new one is a 429.
         journal_body_bytes: a request body the journal keeps whole; a longer one is cut, its size recorded.
@@ -83,6 +85,7 @@ class Settings:
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 30 * 1024 * 1024
+    render_cache_bytes: int = 256 * 1024 * 1024
     max_upload_total_bytes: int = 512 * 1024 * 1024
     journal_body_bytes: int = 16 * 1024
     max_api_key_length: int = 256
@@ -167,6 +170,8 @@ SERVE_OPTIONS = (
            "seconds image URLs live (410 after)"),
     Option("max_upload_bytes", "--max-upload-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_BYTES",),
            "the largest file the files API takes, in bytes"),
+    Option("render_cache_bytes", "--render-cache-bytes", ("RUNAPI_MOCK_RENDER_CACHE_BYTES",),
+           "memory kept for rendered videos and audio, in bytes (least recently used dropped past it)"),
     Option("max_upload_total_bytes", "--max-upload-total-bytes", ("RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES",),
            "the bytes all uploads hold together; past it an upload is refused (507)"),
     Option("journal_body_bytes", "--journal-body-bytes", ("RUNAPI_MOCK_JOURNAL_BODY_BYTES",),
@@ -284,7 +289,8 @@ _AT_LEAST: dict[str, float] = {
     "port": 0, "balance_cents": 0, "rate_limit": 0, "max_concurrent": 0, "poll_retry_after": 0,
     "retention_seconds": 0, "file_ttl_seconds": 0, "max_tasks_per_namespace": 1, "max_namespaces": 1,
     "journal_size": 0, "max_body_bytes": 1, "max_upload_bytes": 1, "max_upload_total_bytes": 1,
-    "journal_body_bytes": 0, "max_api_key_length": 1, "callback_timeout": 0, "callback_concurrency": 1,
+    "journal_body_bytes": 0, "max_api_key_length": 1, "render_cache_bytes": 0, "callback_timeout": 0,
+    "callback_concurrency": 1,
 }
 
 # Upper bounds (inclusive): a file's expiry (the clock plus its TTL) must stay a writable date (clock.LATEST).

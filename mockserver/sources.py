@@ -1,4 +1,10 @@
-"""Source images on the mock's own files: checked when a task is created, and kept for the output derived from them.
+"""Sources on the mock's own files: checked when a task is created, and kept for the output derived from them.
+
+Every source field has a media kind in the catalog (`media`: image, video, audio, or `task:<kind>` for a
+field naming an earlier task of the same account, such as `source_task_id`). What follows says images; a
+video or audio URL is resolved the same way, its length and size probed (an upload) or read from the task
+that made it, and kept as a SourceMedia on the task (sources_media.py); a task id must name a completed
+task of that kind.
 
 A create's image-input URLs (the catalog's fields marked `media: image`) that point at the mock's own files, an
 upload (`/uploads/{namespace}/{id}/{name}`) or an earlier task's image (`/files/{namespace}/{task}/{n}.{ext}`),
@@ -24,11 +30,12 @@ from runapi_contracts.catalog import Model
 from runapi_contracts.receiver import is_loopback_host
 
 from . import images
-from .model import Namespace, SourceImage, Task
+from .model import Namespace, SourceImage, SourceMedia, Task
 from .settings import Settings
+from .sources_media import Unusable, read_media, task_ref
 from .uploads import own_path
 
-__all__ = ["ERROR_CODE", "KEPT_LONG_SIDE", "Resolved", "resolve"]
+__all__ = ["ERROR_CODE", "KEPT_LONG_SIDE", "Resolved", "error_code", "resolve", "task_picture"]
 
 ERROR_CODE = "source_image_unavailable"
 KEPT_LONG_SIDE = 512  # what a task keeps of its source: enough to see it in any output, a few KB to ~100 KB
@@ -45,42 +52,68 @@ class Resolved:
 
     failure: tuple[str, str] | None = None  # (message, error_code) the task ends `failed` with
     source: SourceImage | None = None
+    media: tuple[SourceMedia, ...] = ()
 
     def apply(self, task: Task) -> None:
         """Make `task` fail for its source, unless a scenario already chose another end for it; or keep it."""
         if self.failure is None:
-            task.source = self.source
+            task.source, task.media = self.source, self.media
         elif task.outcome == "completed":
             task.outcome, task.failure = "failed", self.failure
 
 
-class _Unusable(Exception):
-    """A source URL on the mock's files that does not give an image (the message says why)."""
+_Unusable = Unusable
+
+
+def error_code(media: str) -> str:
+    """The error_code of a task whose source of this kind cannot be used: source_image_unavailable, ..."""
+    return f"source_{media.partition(':')[0]}_unavailable"
 
 
 def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settings,
-            namespaces: Mapping[str, Namespace], refresh: Refresh) -> Resolved | None:
-    """Check every image-input URL of `body` that is on the mock's own files; None when there is none.
-
-    `namespaces` are the engine's open ones (never opened here); `refresh` brings a task up to date on its clock.
-    """
+            namespaces: Mapping[str, Namespace], refresh: Refresh, namespace: str | None = None,
+            key: str | None = None) -> Resolved | None:
+    """Check every source of `body` that is on the mock's own files (or names one of its tasks); None when
+    there is none. `namespaces` are the engine's open ones (never opened here); `refresh` brings a task up
+    to date on its clock; `namespace` and `key` are the creating request's (task ids are theirs)."""
     sent = _file_like_urls(model, body)
-    if not sent:  # the common case: no image URL, or none with a path the mock serves files under
+    refs = [(name, body[name]) for name in model.source_fields
+            if str(model.media(name)).startswith("task:") and isinstance(body.get(name), str)]
+    if not sent and not refs:  # the common case: no source, or none with a path the mock serves files under
         return None
-    prefixes = _prefixes(origin, settings.public_url)
+    ttl = settings.file_ttl_seconds
     kept: SourceImage | None = None
+    media: list[SourceMedia] = []
+    for name, task_id in refs:
+        kind = str(model.media(name))
+        try:
+            media.append(task_ref(name, kind, task_id, namespaces.get(namespace or ""), key, refresh, ttl))
+        except Unusable as unusable:
+            return Resolved(failure=(f"Cannot use {name} ({task_id}): {unusable}", error_code(kind)))
+    prefixes = _prefixes(origin, settings.public_url)
     for field, index, url in sent:
         file = _own_file(url, origin, settings.public_url) if _on_own_host(url, prefixes) else None
         if file is None:
             continue  # elsewhere: never fetched
+        kind = model.media(field) or "image"
         try:
-            picture, label = _read(file, namespaces, refresh, settings.file_ttl_seconds)
-        except _Unusable as unusable:
+            if kind == "image":
+                picture, label = _read(file, namespaces, refresh, ttl)
+            else:
+                found = read_media(field, kind, file, namespaces, refresh, ttl)
+                if not index:
+                    media.append(found)
+                continue
+        except Unusable as unusable:
             where = field if index is None else f"{field}[{index}]"
-            return Resolved(failure=(f"Cannot read {where} ({url}): {unusable}", ERROR_CODE))
+            return Resolved(failure=(f"Cannot read {where} ({url}): {unusable}", error_code(kind)))
         if kept is None and field == model.source_field and not index:
             kept = _bounded(picture, label)
-    return Resolved(source=kept)
+        if model.kind != "image" and not index:  # a video's first or last frame, an avatar's face
+            bounded = kept if kept is not None and field == model.source_field else _bounded(picture, label)
+            media.append(SourceMedia(field, "image", bounded.width, bounded.height, data=bounded.data,
+                                     label=label))
+    return Resolved(source=kept if model.kind == "image" else None, media=tuple(media))
 
 
 def _file_like_urls(model: Model, body: Mapping[str, Any]) -> list[tuple[str, int | None, str]]:
@@ -134,6 +167,7 @@ def _own_file(url: str, origin: str, public_url: str | None) -> tuple[str, str, 
     return own_path(path)
 
 
+
 def _read(file: tuple[str, str, str, str], namespaces: Mapping[str, Namespace], refresh: Refresh,
           ttl: float) -> tuple[Image.Image, str]:
     """The picture of a mock file, and its caption label; raises _Unusable saying why there is none."""
@@ -164,20 +198,33 @@ def _task_image(ns: Namespace | None, task_id: str, name: str, refresh: Refresh,
     refresh(ns, task)
     if task.status != "completed":
         raise _Unusable(f"task {task_id} is {task.status}, not completed: it has no images")
+    if task.kind != "image":
+        raise _Unusable(f"task {task_id} made {task.kind}, not images")
     names = [url.rsplit("/", 1)[1] for url in task.image_urls()]
     if name not in names:
         raise _Unusable(f"task {task_id} has no image {name} (its images: {', '.join(names)})")
     if task.finished_at is not None and ns.clock.now() - task.finished_at > ttl:
         raise _Unusable(f"the images of task {task_id} expired (generated files are kept {ttl:g} s)")
-    width, height = task.image_size()
     index = names.index(name)
+    return _picture(task, index, name), f"task {task_id[:8]} image {index + 1}"
+
+
+def _picture(task: Task, index: int, name: str) -> Image.Image:
+    width, height = task.image_size()
     # Drawn at the size the task keeps, not at full size (a 4k image took ~100 ms under the engine's lock): the
     # caption is laid out in proportion to the size, so the picture is the one served, only smaller.
     scale = min(1.0, KEPT_LONG_SIDE / max(width, height))
     picture = images.draw(f"{task.id}/{name}", max(1, round(width * scale)), max(1, round(height * scale)),
                           task.caption(index), task.source.data if task.source is not None else None)
     picture.info["real_size"] = (width, height)
-    return picture, f"task {task_id[:8]} image {index + 1}"
+    return picture
+
+
+def task_picture(task: Task, index: int) -> tuple[int, int, bytes]:
+    """(width, height, bounded bytes) of image `index` of a completed image task: a task-id source's pixels."""
+    name = task.image_urls()[index].rsplit("/", 1)[1]
+    kept = _bounded(_picture(task, index, name), "")
+    return kept.width, kept.height, kept.data
 
 
 def _decode(data: bytes, what: str) -> Image.Image:

@@ -38,7 +38,7 @@ from .events import (
 )
 from .ledger import Account
 from .lifecycle import Progression
-from .model import Namespace, NamespaceState, Snapshot, SourceImage, Task, Upload
+from .model import Namespace, NamespaceState, Snapshot, SourceImage, SourceMedia, Task, Upload
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -478,6 +478,7 @@ def _dump(record: dict[str, Any]) -> str:
 
 
 _TASK_FIELDS = tuple(f.name for f in dataclasses.fields(Task))
+_MEDIA_FIELDS = tuple(f.name for f in dataclasses.fields(SourceMedia) if f.name != "data")
 _DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(Delivery))
 
 
@@ -490,6 +491,10 @@ def task_record(task: Task) -> dict[str, Any]:
     source = task.source  # the source image's bounded copy, base64: a restored task still renders derived output
     record["source"] = {"data": base64.b64encode(source.data).decode("ascii"), "width": source.width,
                         "height": source.height, "label": source.label} if source else None
+    # Other kinds' sources: facts, a task reference, or an upload's bounded bytes (base64).
+    record["media"] = [{**{f: getattr(m, f) for f in _MEDIA_FIELDS},
+                        "data": base64.b64encode(m.data).decode("ascii") if m.data is not None else None}
+                       for m in task.media]
     return record
 
 
@@ -503,6 +508,8 @@ def task_from_record(record: dict[str, Any]) -> Task:
     source = record.get("source")  # absent from files written before source images
     record["source"] = SourceImage(base64.b64decode(source["data"]), source["width"], source["height"],
                                    source["label"]) if source else None
+    record["media"] = tuple(SourceMedia(**{**m, "data": base64.b64decode(m["data"]) if m.get("data") else None})
+                            for m in record.get("media") or ())  # absent from files written before video
     return Task(**record)
 
 

@@ -19,6 +19,19 @@ from .settings import Settings
 DEFAULT_KEY = "test-key"
 
 
+def close_sdk_client(client: Any) -> None:
+    """Close an official RunAPI SDK client's connections (its API and upload `httpx.Client`s).
+
+    The SDK clients (`runapi-core` 0.10) have no `close()` of their own; their `HttpClient` (`client._http`)
+    has. Left open, each client's sockets are reported as `PytestUnraisableExceptionWarning` when collected,
+    which `-W error` turns into a failure of whichever test is running then. A client without `_http` is
+    left alone.
+    """
+    close = getattr(getattr(client, "_http", None), "close", None)
+    if callable(close):
+        close()
+
+
 class MockHandle:
     """One namespace of a mock: a client that speaks for it, plus the clock, scenarios, ledger and journal.
 

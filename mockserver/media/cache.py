@@ -47,6 +47,16 @@ class RenderCache:
         with self._lock:
             return self._size
 
+    def resize(self, max_bytes: int) -> None:
+        """Change the bound, evicting the least recently used past it at once."""
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+        with self._lock:
+            self.max_bytes = max_bytes
+            while self._size > self.max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted)
+
     def get(self, key: str) -> bytes | None:
         """The cached bytes (now the most recently used), or None."""
         with self._lock:

@@ -106,6 +106,17 @@ export function dollars(cents) {
   return `$${(cents / 100).toFixed(4).replace(/0{1,2}$/, "")}`;
 }
 
+// What a task cost: a failed one was refunded, so its price is not shown as a charge.
+export function cost(task) {
+  const price = dollars(task.price_cents);
+  return task.status === "failed" && price !== "–" ? h("span", { class: "refunded", title: "refunded: the task failed" }, `${price} refunded`) : price;
+}
+
+// A wide table scrolls inside its own box: a narrow window keeps its header and toolbar in place.
+export function scrolls(table) {
+  return h("div", { class: "scroll" }, table);
+}
+
 export function shortId(id) {
   return id ? id.slice(0, 8) : "–";
 }

@@ -1,7 +1,7 @@
 // The dashboard's views. Each returns {node, refresh}: node is built once (forms keep what was typed),
 // refresh() fetches from the admin API and redraws the data part; the app calls it on every change event.
 
-import { ago, api, badge, dollars, fill, h, imageSrc, pre, query, root, shortId, state, time } from "./lib.js";
+import { ago, api, badge, cost, dollars, fill, h, imageSrc, pre, query, root, scrolls, shortId, state, time } from "./lib.js";
 
 const PAGE = 50;
 const TASK_STATUSES = ["pending", "processing", "completed", "failed"];
@@ -30,8 +30,15 @@ function select(name, values, label, onchange) {
     h("option", { value: "" }, label), values.map((v) => h("option", { value: v }, v)));
 }
 
+// A video's poster: its first frame as PNG, drawn by the mock without encoding the clip.
+const posterSrc = (url) => `${imageSrc(url)}?poster=1`;
+
 function thumbnail(task) {
   const images = (task.response && task.response.images) || [];
+  const videos = (task.response && task.response.videos) || [];
+  if (videos.length) {
+    return h("img", { class: "thumb poster", loading: "lazy", src: posterSrc(videos[0].url), alt: `video of task ${task.id}` });
+  }
   if (!images.length) return h("span", { class: "thumb empty" }, task.status === "failed" ? "✕" : "…");
   return h("img", { class: "thumb", loading: "lazy", src: imageSrc(images[0].url), alt: `image of task ${task.id}` });
 }
@@ -92,9 +99,9 @@ export function tasksView(ctx) {
   const empty = h("div");
   const node = h("section", { class: "view tasks" },
     h("div", { class: "toolbar" }, h("h2", {}, "Tasks"), status, keyForm, page.node),
-    h("table", { class: "list" },
+    scrolls(h("table", { class: "list" },
       h("thead", {}, h("tr", {}, ["Image", "Task", "Model", "Family / action", "Status", "Created", "Updated", "Cost", "Key"].map((t) => h("th", {}, t)))),
-      body),
+      body)),
     empty);
 
   function row(task) {
@@ -107,7 +114,7 @@ export function tasksView(ctx) {
       h("td", { class: "status" }, badge(task.status)),
       h("td", { class: "time" }, time(task.created_at)),
       h("td", { class: "time" }, time(updated)),
-      h("td", { class: "num" }, dollars(task.price_cents)),
+      h("td", { class: "num" }, cost(task)),
       h("td", { class: "mono" }, task.key));
   }
 
@@ -133,7 +140,7 @@ export function tasksView(ctx) {
 
 export function taskView(ctx, taskId) {
   const content = h("div");
-  const errorText = h("input", { name: "error", placeholder: "error message (for failed)", size: 24, "aria-label": "Error message" });
+  const errorText = h("input", { name: "error", placeholder: "error message (for failed)", size: 28, "aria-label": "Error message" });
   const actions = h("div", { class: "actions" },
     h("button", { type: "button", id: "task-step", onclick: () => ctx.act(() => api("POST", `/tasks/${taskId}/step`)) }, "Step"),
     ["processing", "completed", "failed"].map((status) => h("button", {
@@ -149,8 +156,17 @@ export function taskView(ctx, taskId) {
     if (!shown.has(src)) shown.set(src, h("img", { class: "full", src, alt }));
     return shown.get(src);
   };
+  // The same <video> across refreshes too: a refresh must not restart a clip that is playing.
+  const player = (url, label) => {
+    const src = imageSrc(url);
+    if (!shown.has(src)) {
+      shown.set(src, h("video", { class: "full", src, poster: posterSrc(url), controls: "", preload: "metadata",
+        "aria-label": label }));
+    }
+    return shown.get(src);
+  };
   // Likewise one <audio> per file: a refresh does not stop what is playing.
-  const player = (src, label) => {
+  const audioPlayer = (src, label) => {
     if (!shown.has(src)) shown.set(src, h("audio", { controls: "", preload: "none", src, "aria-label": label }));
     return shown.get(src);
   };
@@ -162,14 +178,16 @@ export function taskView(ctx, taskId) {
       api("GET", `/journal${query({ task_id: taskId, limit: 100 })}`),
     ]);
     const images = (task.response && task.response.images) || [];
+    const videos = (task.response && task.response.videos) || [];
     const sounds = urlsIn(task.response, AUDIO);
     const raw = urlsIn(task.response, RAW_AUDIO);
     const words = wordsIn(task.response);
     const facts = [
       ["Model", task.model], ["Family / action", `${task.family} / ${task.action}`], ["Key", task.key],
       ["Progression", task.progression], ["Heading for", task.outcome], ["Status reads", task.reads],
-      ["Created", time(task.created_at)], ["Finished", time(task.finished_at)], ["Cost", dollars(task.price_cents)],
+      ["Created", time(task.created_at)], ["Finished", time(task.finished_at)], ["Cost", cost(task)],
     ];
+    for (const button of actions.querySelectorAll("button[data-force]")) button.hidden = button.dataset.force === task.status;
     fill(content,
       h("h2", {}, "Task ", h("span", { class: "mono" }, task.id), " ", badge(task.status)),
       h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
@@ -181,8 +199,11 @@ export function taskView(ctx, taskId) {
       images.length ? [h("h3", {}, "Images"), h("div", { class: "images" }, images.map((image, i) =>
         h("a", { href: imageSrc(image.url), target: "_blank", rel: "noopener" },
           fullImage(imageSrc(image.url), `image ${i + 1} of task ${task.id}`))))] : "",
+      videos.length ? [h("h3", {}, "Videos"), h("div", { class: "videos" }, videos.map((video, i) =>
+        h("figure", {}, player(video.url, `video ${i + 1} of task ${task.id}`),
+          h("figcaption", {}, h("a", { href: imageSrc(video.url), target: "_blank", rel: "noopener" }, "download")))))] : "",
       sounds.length || raw.length ? [h("h3", {}, "Audio"), h("div", { class: "audios" },
-        sounds.map((url, i) => player(imageSrc(url), `audio ${i + 1} of task ${task.id}`)),
+        sounds.map((url, i) => audioPlayer(imageSrc(url), `audio ${i + 1} of task ${task.id}`)),
         raw.map((url) => h("a", { href: imageSrc(url), download: "" }, `${url.split("/").pop()} (raw samples)`)))] : "",
       words.map(([title, text]) => [h("h3", {}, title), h("pre", { class: "words" }, text)]),
       h("div", { class: "bodies" },
@@ -207,15 +228,15 @@ function deliveryCard(ctx, d) {
     h("td", { class: "error-cell" }, a.error || ""),
     h("td", {}, a.headers ? h("details", { dataset: { key: `${d.id}/${a.number}` } }, h("summary", {}, "headers"), pre(a.headers)) : "–")));
   return h("article", { class: "delivery", dataset: { deliveryId: d.id, state: d.state } },
-    h("header", {}, badge(d.state), " ", h("span", { class: "mono", title: d.id }, shortId(d.id)),
+    h("header", {}, badge(d.state, d.state === "pending" && d.attempts.some((a) => a.error) ? "retrying" : d.state), " ", h("span", { class: "mono", title: d.id }, shortId(d.id)),
       " for task ", taskLink(d.task_id), " → ", h("span", { class: "mono url" }, d.url),
       h("button", { type: "button", class: "redeliver", onclick: () => ctx.act(() => api("POST", `/callbacks/${d.id}/redeliver`)) }, "Redeliver")),
     d.reason ? h("p", { class: "reason" }, d.reason) : "",
     h("p", { class: "muted" }, `created ${time(d.created_at)}`,
       d.next_attempt_at !== null ? ` · next attempt ${time(d.next_attempt_at)} (${ago(d.next_attempt_at, ctx.now())})` : ""),
-    d.attempts.length ? h("table", { class: "attempts" },
+    d.attempts.length ? scrolls(h("table", { class: "attempts" },
       h("thead", {}, h("tr", {}, ["#", "At", "Status", "Latency", "Error", "Signed headers"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, attempts)) : h("p", { class: "muted" }, "No attempt yet."),
+      h("tbody", {}, attempts))) : h("p", { class: "muted" }, "No attempt yet."),
     h("details", { dataset: { key: `${d.id}/payload` } }, h("summary", {}, "payload"), pre(d.payload)));
 }
 
@@ -287,7 +308,7 @@ export function journalView(ctx) {
 export function rulesView(ctx) {
   const scenario = h("select", { name: "scenario", "aria-label": "Scenario", required: true });
   const fields = Object.fromEntries(["count", "method", "path", "model", "key"].map((n) =>
-    [n, h("input", { name: n, placeholder: n === "count" ? "count (blank: all)" : n === "path" ? "path glob, e.g. /api/v1/*" : n, size: n === "path" ? 20 : 10, "aria-label": n })]));
+    [n, h("input", { name: n, placeholder: n === "count" ? "count (blank: all)" : n === "path" ? "path glob, e.g. /api/v1/*" : n, size: n === "path" ? 27 : n === "count" ? 20 : 10, "aria-label": n })]));
   const form = h("form", { class: "inline", onsubmit: (e) => {
     e.preventDefault();
     const rule = { scenario: scenario.value };
@@ -311,12 +332,12 @@ export function rulesView(ctx) {
       loaded = true;
     }
     const data = await api("GET", "/rules");
-    fill(table, data.rules.length ? h("table", { class: "list" },
+    fill(table, data.rules.length ? scrolls(h("table", { class: "list" },
       h("thead", {}, h("tr", {}, ["#", "Scenario", "Used / count", "Method", "Path", "Model", "Key", ""].map((t) => h("th", {}, t)))),
       h("tbody", {}, data.rules.map((r) => h("tr", { dataset: { ruleId: r.id } },
         h("td", {}, r.id), h("td", {}, badge(r.scenario, "scenario")), h("td", {}, `${r.used} / ${r.count ?? "∞"}`),
         [r.method, r.path, r.model, r.key].map((v) => h("td", { class: "mono" }, v ?? "any")),
-        h("td", {}, h("button", { type: "button", onclick: () => ctx.act(() => api("DELETE", `/rules/${r.id}`)) }, "Delete"))))))
+        h("td", {}, h("button", { type: "button", onclick: () => ctx.act(() => api("DELETE", `/rules/${r.id}`)) }, "Delete")))))))
       : h("p", { class: "muted" }, "No rules."));
   }
   return { node, refresh };
@@ -324,7 +345,7 @@ export function rulesView(ctx) {
 
 export function balancesView(ctx) {
   const key = h("input", { name: "key", placeholder: "API key", size: 14, "aria-label": "API key", required: true });
-  const cents = h("input", { name: "balance_cents", placeholder: "balance in cents", size: 10, "aria-label": "Balance in cents" });
+  const cents = h("input", { name: "balance_cents", placeholder: "balance in cents", size: 18, "aria-label": "Balance in cents" });
   const form = h("form", { class: "inline", onsubmit: (e) => {
     e.preventDefault();
     const value = cents.value.trim();
@@ -336,18 +357,18 @@ export function balancesView(ctx) {
   async function refresh() {
     const data = await api("GET", "/balance");
     const accounts = Object.entries(data.accounts);
-    fill(table, accounts.length ? h("table", { class: "list" },
+    fill(table, accounts.length ? scrolls(h("table", { class: "list" },
       h("thead", {}, h("tr", {}, ["Key", "Available", "Credit", "Reserved (active tasks)", "Spent"].map((t) => h("th", {}, t)))),
       h("tbody", {}, accounts.map(([name, a]) => h("tr", { dataset: { key: name } }, h("td", { class: "mono" }, name),
-        cell(a.available_microcents), cell(a.credit_microcents), cell(a.reserved_microcents), cell(a.spent_microcents)))))
+        cell(a.available_microcents), cell(a.credit_microcents), cell(a.reserved_microcents), cell(a.spent_microcents))))))
       : h("p", { class: "muted" }, "No account yet: a key gets one at its first request."));
   }
   return { node, refresh };
 }
 
 export function configView(ctx) {
-  const progression = h("input", { name: "progression", placeholder: "auto | immediate | manual | polls:N", size: 28, "aria-label": "Progression" });
-  const callbackMode = h("input", { name: "callback_mode", placeholder: "duplicate, early, delay:SECONDS", size: 28, "aria-label": "Callback mode" });
+  const progression = h("input", { name: "progression", placeholder: "auto | immediate | manual | polls:N", size: 36, "aria-label": "Progression" });
+  const callbackMode = h("input", { name: "callback_mode", placeholder: "duplicate, early, delay:SECONDS", size: 36, "aria-label": "Callback mode" });
   const text = (input) => (input.value.trim() ? input.value.trim() : null);
   const form = h("form", { class: "stacked", onsubmit: (e) => {
     e.preventDefault();

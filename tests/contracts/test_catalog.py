@@ -220,10 +220,14 @@ def test_normalize_request_flags_two_spellings_with_different_values() -> None:
 
 @pytest.mark.parametrize("model", CATALOG.models(), ids=lambda m: f"{m.family}/{m.action}/{m.name}")
 def test_each_model_has_a_price_for_each_resolution_it_allows(model: Any) -> None:
-    allowed = model.fields.get("output_resolution", {}).get("enum", [CATALOG.default_resolution])
+    # Images are priced per image by the catalog's resolutions; videos per second by its video sizes.
+    video = model.kind == "video"
+    default = model.output_spec.get("default_resolution") if video else CATALOG.default_resolution
+    allowed = [str(v).lower() for v in model.fields.get("output_resolution", {}).get("enum", [default])]
     assert set(allowed) <= set(model.price_cents), model.price_cents
-    assert set(model.price_cents) <= set(CATALOG.resolutions)
+    assert set(model.price_cents) <= set(model.video_sizes if video else CATALOG.resolutions)
     assert all(price > 0 for price in model.price_cents.values())
+    assert (model.output_spec.get("price_per") == "second") is video
 
 
 @pytest.mark.parametrize(

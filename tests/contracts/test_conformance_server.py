@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -134,6 +135,16 @@ def test_cli_passes_against_the_mock_on_a_port(make_server: Callable[..., Any],
     expected = len(load_catalog().actions) * len(CHECKS) + len(ROUTE_CHECKS)
     assert f"target {server.base_url}: {expected} passed, 0 failed, 0 skipped" in out
     assert "callback_verified" in out
+
+
+def test_cli_reports_an_unreachable_target_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as closed:  # bound, never listening: connecting is refused, and no one else takes it
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        code = main(["conformance", "--target", url, "--examples", "1"])
+    out, err = capsys.readouterr()
+    assert code == 3 and out == ""
+    assert err.startswith(f"runapi-mock: error: cannot reach {url}: ConnectError:") and err.count("\n") == 1
 
 
 def test_suite_passes_through_an_async_client_adapter() -> None:

@@ -105,34 +105,39 @@ def test_selection_takes_asynchronous_image_actions_with_models() -> None:
 
 def test_the_reference_selection() -> None:
     contract = json.loads(REFERENCE.read_text("utf-8"))
-    keys = selected_actions(contract, load_overlay())
-    assert {"grok-imagine/segment-map", "recraft/remove-background", "seedream/decompose-layers"} <= set(keys)
-    assert "grok-imagine/upscale-image" not in keys and not any(k.endswith("video") for k in keys)
-    assert len(keys) == 38 and len({k.split("/")[0] for k in keys}) == 19
-    assert sum(len(contract["actions"][k]["models"]) for k in keys) == 66
+    overlay = load_overlay()
+    images = selected_actions(contract, {**overlay, "parts": {}})  # the base overlay alone: the images
+    assert {"grok-imagine/segment-map", "recraft/remove-background", "seedream/decompose-layers"} <= set(images)
+    assert "grok-imagine/upscale-image" not in images and not any(k.endswith("video") for k in images)
+    assert len(images) == 38 and len({k.split("/")[0] for k in images}) == 19
+    assert sum(len(contract["actions"][k]["models"]) for k in images) == 66
+    videos = set(selected_actions(contract, overlay)) - set(images)  # overlay/video.json's selection
+    assert len(videos) == 42 and "grok-imagine/upscale-image" in videos and "suno/visualize-music" not in videos
+    assert {contract["actions"][k]["endpoint"] for k in videos} >= {"ai_avatar", "motion_control", "animate"}
 
 
 def test_which_actions_are_served_is_overlay_data() -> None:
-    # Serving video is a suffix more in the overlay's selection, not code.
+    # Serving a kind is a part of the overlay with a selection of its own, not code.
     contract = json.loads(REFERENCE.read_text("utf-8"))
-    selection = load_overlay()["selection"]
-    wider = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": {"_image": "image",
-                                                                                "_video": "video"}}}
-    added = set(selected_actions(contract, wider)) - set(selected_actions(contract, load_overlay()))
+    base = {**load_overlay(), "parts": {}}
+    part = {"selection": {"task_types": ["asynchronous"], "endpoint_suffixes": {"_video": "video"}}}
+    wider = {**base, "parts": {"video": part}}
+    added = set(selected_actions(contract, wider)) - set(selected_actions(contract, base))
     assert added and {contract["actions"][key]["endpoint"].rsplit("_", 1)[1] for key in added} == {"video"}
     assert "kling/text-to-video" in added
-    synchronous = {**load_overlay(), "selection": {**selection, "task_types": ["synchronous"],
-                                                   "endpoint_suffixes": {"_speech": "audio"}}}
+    twice = {**base, "parts": {"video": part, "again": part}}
+    with pytest.raises(ContractError, match="selected by two overlay parts"):
+        selected_actions(contract, twice)
+    selection = base["selection"]
+    synchronous = {**base, "selection": {**selection, "task_types": ["synchronous"],
+                                         "endpoint_suffixes": {"_speech": "audio"}}}
     assert all(contract["actions"][key]["task_type"] == "synchronous"
                for key in selected_actions(contract, synchronous))
 
 
 def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None:
     # /v1/models reads the catalog: a catalog that also serves video (overlay data only) lists those models too.
-    selection = load_overlay()["selection"]
-    overlay = {**load_overlay(), "selection": {**selection, "endpoint_suffixes": {"_image": "image",
-                                                                                  "_video": "video"}}}
-    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), overlay))
+    catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), load_overlay()))
     listed = {(entry["id"], endpoint["service"], endpoint["action"], endpoint["modality"])
               for entry in model_list(catalog)["data"] for endpoint in entry["endpoints"]}
     expected = {(model, family, action, target.modality)
@@ -141,7 +146,8 @@ def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None
     assert {modality for *_, modality in listed} == {"image", "video"}
     assert ("grok-imagine-text-to-video", "grok_imagine", "text_to_video", "video") in listed
     assert validate_response("models", model_list(catalog)) == []
-    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == {"image"}
+    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == \
+        {"image", "video"}  # the packaged catalog serves both since overlay/video.json
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:

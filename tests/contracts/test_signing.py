@@ -188,6 +188,17 @@ def test_invalid_secret_is_rejected_by_verify_and_sign(secret: str) -> None:
         sign(secret, CALLBACK_ID, TS, BODY)
 
 
+@pytest.mark.parametrize("timestamp", ["abc", "", "17e9", "-1", " 1700000000", "1.5", "1" * 16])
+def test_sign_refuses_a_timestamp_verify_would_refuse(timestamp: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(MalformedHeader):
+        sign(SECRET, CALLBACK_ID, timestamp, BODY)
+    from runapi_contracts.cli import main
+
+    assert main(["sign", "--secret", SECRET, "--id", CALLBACK_ID, "--timestamp", timestamp, "--body", "{}"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("runapi-mock: error: X-Callback-Timestamp must be Unix seconds")
+
+
 def test_undecoded_secret_signature_is_rejected() -> None:
     bug = hmac.new(SECRET.encode(), f"{CALLBACK_ID}.{TS}.".encode() + BODY, hashlib.sha256).digest()
     headers = {**headers_for(), "X-Callback-Signature": base64.b64encode(bug).decode()}

@@ -47,12 +47,24 @@ def test_an_actions_own_output_source_overrides_the_convention() -> None:
     assert upscale is not None and upscale.models["acme-upscale"].source_field is None
 
 
-def test_every_catalog_url_but_the_callback_is_an_image_input() -> None:
+def test_every_catalog_url_but_the_callback_is_a_source() -> None:
     for model in load_catalog().models():
         urls = [name for name, spec in model.fields.items()
                 if spec.get("format") == "http-url" or spec.get("items", {}).get("format") == "http-url"]
-        assert list(model.source_fields) == [name for name in urls if name != "callback_url"], model.name
+        named = [name for name in model.source_fields if name not in urls]  # task refs (source_task_id)
+        assert [name for name in model.source_fields if name in urls] == [n for n in urls if n != "callback_url"]
+        assert all(str(model.media(name)).startswith("task:") for name in named), model.name
         assert model.source_field is None or model.source_field in model.source_fields, model.name
+        if model.kind == "image":  # every image action's sources are images
+            assert {model.media(name) for name in urls if name != "callback_url"} <= {"image"}, model.name
+
+
+def test_video_sources_name_their_media_kind() -> None:
+    kling = load_catalog().action("kling", "edit_video").models["kling-v3-omni-edit"]  # type: ignore[union-attr]
+    assert (kling.media("source_video_url"), kling.media("source_task_id")) == ("video", "task:video")
+    assert kling.media("reference_image_urls") == "image" and kling.media("prompt") is None
+    talk = load_catalog().action("infinitetalk", "audio_to_video").models["infinitetalk-from-audio"]  # type: ignore[union-attr]
+    assert (talk.media("source_audio_url"), talk.media("source_image_url")) == ("audio", "image")
 
 
 def test_a_known_source_shapes_the_output_within_bounds() -> None:

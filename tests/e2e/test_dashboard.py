@@ -26,6 +26,7 @@ import pytest
 from runapi.core import RequestOptions
 from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
+from runapi.pixverse import PixVerseClient
 
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_mock import Settings
@@ -233,6 +234,32 @@ def test_task_page_steps_forces_and_shows_bodies_timeline_and_full_image(
     expect(page.locator("section.task .actions")).to_have_count(0)  # a terminal task has nothing to step
     assert flux2(server).text_to_image.get(task.id, options=opts(ns)).status == "completed"
     screenshot(page, "dashboard-task.png")
+
+
+def test_a_video_task_has_a_poster_in_the_list_and_plays_on_its_page(
+        page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    pixverse = PixVerseClient(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+    task = pixverse.text_to_video.create(model="pixverse-v6", prompt="A lighthouse beam at night",
+                                         output_resolution="360p", duration_seconds=2, aspect_ratio="16:9",
+                                         enable_audio=True, options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    admin(server, ns, "POST", f"/tasks/{task.id}/status", json={"status": "completed"})
+    open_dashboard(page, server, ns)
+    row = page.locator(f'tr[data-task-id="{task.id}"]')
+    loaded(page, f'tr[data-task-id="{task.id}"] img.thumb.poster')  # the first frame, as PNG
+    assert row.locator("img.poster").evaluate("i => [i.naturalWidth, i.naturalHeight]") == [640, 360]
+
+    row.click()
+    expect(page).to_have_url(re.compile(f"#/tasks/{task.id}$"))
+    video = page.locator("section.task video.full")
+    expect(video).to_have_count(1)
+    page.wait_for_function("() => { const v = document.querySelector('video.full'); return v && v.readyState >= 1; }")
+    width, height, duration = video.evaluate("v => [v.videoWidth, v.videoHeight, v.duration]")
+    assert (width, height) == (640, 360) and abs(duration - 2) < 0.1
+    video.evaluate("v => { v.muted = true; return v.play(); }")  # it plays: the clock moves
+    page.wait_for_function("() => document.querySelector('video.full').currentTime > 0.2")
+    screenshot(page, "dashboard-video.png")
 
 
 def test_forcing_a_terminal_task_shows_the_apis_conflict(page: Any, server: RunningServer, ns: str) -> None:
@@ -514,3 +541,114 @@ def test_the_dashboard_works_behind_the_public_url_and_on_an_allowed_host(
     assert page.goto(f"http://evil.example:{port_of(named_server)}/_mock/ui/").status == 403  # type: ignore[union-attr]
     context.close()
     assert errors == []
+
+
+# -- what a first look trips over: a favicon, cut-off placeholders, a narrow window, costs, force buttons --------
+
+
+def test_the_first_load_has_no_failed_request(page: Any, server: RunningServer, ns: str) -> None:
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    icons = []
+    open_dashboard(page, server, ns)
+    icons.append(page.evaluate("() => document.querySelector('link[rel=icon]')?.href"))
+    page.goto(server.base_url + "/")
+    page.wait_for_load_state("load")
+    icons.append(page.evaluate("() => document.querySelector('link[rel=icon]')?.href"))
+    assert failed == []
+    # A browser asks for /favicon.ico (a 404) unless the page names its icon; headless Chromium never asks, so
+    # the test checks that both pages name one that the mock serves.
+    assert all(icons), icons
+    for icon in icons:
+        answer = httpx.get(icon)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg"), icon
+
+
+_CUT_PLACEHOLDERS = """() => {
+  const canvas = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("input[placeholder]")].filter((input) => input.offsetParent !== null)
+    .map((input) => {
+      const style = getComputedStyle(input);
+      canvas.font = `${style.fontSize} ${style.fontFamily}`;
+      const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      return [input.name, input.placeholder, Math.ceil(canvas.measureText(input.placeholder).width), room];
+    }).filter(([, , needs, room]) => needs > room);
+}"""
+
+
+def test_every_placeholder_fits_its_box(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    task = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A quiet harbour",
+                                                options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    cut = []
+    for view in ("#/tasks", f"#/tasks/{task.id}", "#/journal", "#/rules", "#/balances", "#/config"):
+        open_dashboard(page, server, ns, view)
+        expect(page.locator("main#view input[placeholder]").first).to_be_visible()
+        cut += [(view, *found) for found in page.evaluate(_CUT_PLACEHOLDERS)]
+    assert cut == [], "placeholders cut off (view, name, text, px needed, px there)"
+
+
+def test_a_narrow_window_keeps_the_task_table_inside_the_page(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    for prompt in ("A lighthouse at dusk", "A red apple"):
+        kontext(server).text_to_image.create(model="flux-kontext-pro", prompt=prompt, options=opts(ns))
+    page.set_viewport_size({"width": 420, "height": 860})
+    open_dashboard(page, server, ns)
+    expect(page.locator("tbody tr[data-task-id]")).to_have_count(2)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth,"
+                           " document.querySelector('header.top').getBoundingClientRect().width,"
+                           " document.querySelector('table.list').parentElement.getBoundingClientRect().right]")
+    page_width, window_width, header_width, table_right = widths
+    assert page_width <= window_width, f"the page scrolls sideways: {widths}"
+    assert table_right <= header_width, f"the table spills past the header: {widths}"
+    if os.environ.get("RUNAPI_SCREENSHOT_DIR"):
+        page.screenshot(path=str(Path(os.environ["RUNAPI_SCREENSHOT_DIR"]) / "dashboard-420.png"), full_page=True)
+
+
+def test_a_failed_task_shows_its_cost_refunded(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    failed = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A storm", options=opts(ns))
+    done = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A calm sea", options=opts(ns))
+    admin(server, ns, "POST", f"/tasks/{failed.id}/status", json={"status": "failed"})  # refunded
+    admin(server, ns, "POST", f"/tasks/{done.id}/status", json={"status": "completed"})  # charged
+    open_dashboard(page, server, ns)
+    expect(page.locator(f'tr[data-task-id="{failed.id}"] td.num')).to_have_text("$0.025 refunded")
+    expect(page.locator(f'tr[data-task-id="{done.id}"] td.num')).to_have_text("$0.025")
+    open_dashboard(page, server, ns, f"#/tasks/{failed.id}")
+    expect(page.locator("dl.facts").first).to_contain_text("$0.025 refunded")
+
+
+def test_force_is_not_offered_for_the_status_a_task_has(page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    task = kontext(server).text_to_image.create(model="flux-kontext-pro", prompt="A red apple",
+                                                options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    open_dashboard(page, server, ns, f"#/tasks/{task.id}")
+    expect(page.locator("section.task h2 .badge")).to_have_text("pending")
+    expect(page.locator('button[data-force="processing"]')).to_be_visible()
+    page.click("#task-step")
+    expect(page.locator("section.task h2 .badge")).to_have_text("processing")
+    expect(page.locator('button[data-force="processing"]')).to_be_hidden()
+    expect(page.locator('button[data-force="completed"]')).to_be_visible()
+
+
+def test_a_retrying_delivery_is_amber_and_an_exhausted_one_red(
+        page: Any, server: RunningServer, ns: str, callback_receiver: CallbackReceiver) -> None:
+    from playwright.sync_api import expect
+
+    callback_receiver.respond_with(500)
+    flux2(server).text_to_image.create(model="flux-2-pro-text-to-image", prompt="A mountain lake at dawn",
+                                       callback_url=callback_receiver.url, options=opts(ns))
+    open_dashboard(page, server, ns, "#/callbacks")
+    admin(server, ns, "POST", "/clock/advance", json={"seconds": 60})  # completes; the first attempt fails
+    badge = page.locator("article.delivery header .badge")
+    expect(badge).to_have_text("pending")
+    expect(badge).to_have_class(re.compile(r"\bretrying\b"))
+    amber = badge.evaluate("b => getComputedStyle(b).color")
+    admin(server, ns, "POST", "/clock/advance", json={"seconds": 136})  # past the whole retry schedule, at once
+    expect(badge).to_have_text("exhausted")
+    assert badge.evaluate("b => getComputedStyle(b).color") not in (amber, "rgb(122, 132, 148)")  # red, not grey

@@ -1,14 +1,16 @@
-"""Every official RunAPI image SDK, unmodified (`base_url=`), through every catalog action and model it exposes.
+"""Every official RunAPI image and video SDK, unmodified (`base_url=`), through every catalog action and model.
 
 Nothing here names a family. The SDKs are the `[sdks]` extra's requirements; each client's resources say
 their route (`ENDPOINT = "/api/v1/{family}/{action}"`) and pass their keyword arguments through as the JSON
 body, so a catalog action is driven by the resource whose route it is. Per action and model: `create`
 then `get` with the model's minimal fixture body (fixtures/requests), and `run` with a body that moves
 every output field the model has off its default; the files the result lists (under the members its
-output spec lays out) are downloaded and checked against `Model.output(body)`. Per action: its first
-invalid fixture must surface as the SDK's `ValidationError`, naming the fixture's field. A field
-`*_task_id` names an earlier task of the same family (the catalog action its description names), which
-the test creates first in the same namespace.
+output spec lays out) are downloaded and checked against `Model.output(body)`: an image with Pillow
+(format, size), a video with PyAV (container, H.264, size, duration within 10 %, an AAC track when the
+output has sound). Per action: its first invalid fixture must surface as the SDK's `ValidationError`,
+naming the fixture's field. A field `*_task_id` names an earlier task of the same family (the catalog
+action its description names, else the family's first action making that kind of file), which the test
+creates first in the same namespace.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ from runapi.core import ProviderClient, RequestOptions, Resource, ValidationErro
 
 from runapi_contracts import load_catalog
 from runapi_contracts.catalog import Action, Model
+from runapi_contracts.media_output import SourceFacts
 from runapi_contracts.output import result_layout, result_urls
 from runapi_contracts.registry import model_schema
 from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import Settings
 from runapi_mock.lifecycle import Progression
+from runapi_mock.media import probe
 from runapi_mock.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
@@ -44,6 +48,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "requests"
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 PILLOW_FORMAT = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
 LARGEST_LONG_SIDE = 2048  # the varied body never asks for more (4k renders cost seconds each)
+VIDEO_MIME = {"mp4": "video/mp4", "mov": "video/quicktime"}
 
 
 # -- the SDKs and their resources, discovered ----------------------------------------------------------------
@@ -128,22 +133,29 @@ def _candidates(model: Model, key: str, name: str) -> list[Any]:
         default = model.output_spec.get(f"default_{key}")
     if key == "count":
         fits = spec.get("type") == "integer" and spec.get("minimum", 1) <= 2 <= spec.get("maximum", 2)
-        return [2] if fits and default != 2 else []
+        return [2] if fits and default != 2 and model.kind == "image" else []
+    if key == "audio":  # a sound track asked for: the file must have one
+        return [True] if default is not True else []
     values = [value for value in spec.get("enum", ()) if value != default]
+    if key == "duration":  # the shortest the contract allows: videos are checked, not watched
+        low = spec.get("minimum", 1) if spec.get("type") in ("integer", "number") else None
+        numbers = sorted(v for v in values if isinstance(v, int | float) and not isinstance(v, bool) and v > 0)
+        return numbers[:1] or ([low] if low is not None and low != default else [])
     if key == "format":
         return [value for value in values if value in model.output_spec.get("formats", ())]
     if key == "aspect_ratio":  # a ratio that is not square shows the shape is followed
         return [value for value in values if isinstance(value, str) and len(set(value.split(":"))) == 2]
     if key == "resolution":
         shapes = {value: model.output({"model": model.name, name: value}) for value in values}
-        return [value for value, out in shapes.items() if max(out.width, out.height) <= LARGEST_LONG_SIDE]
+        fitting = [value for value, out in shapes.items() if max(out.width, out.height) <= LARGEST_LONG_SIDE]
+        return sorted(fitting, key=lambda value: shapes[value].width * shapes[value].height)
     return values
 
 
 def varied_body(model: Model, base: Mapping[str, Any]) -> dict[str, Any]:
     """`base` with each output field the model accepts moved off its default, as long as the body stays valid."""
     body = dict(base)
-    for key in ("aspect_ratio", "resolution", "format", "count"):
+    for key in ("aspect_ratio", "resolution", "format", "count", "duration", "audio"):
         name = model.output_spec.get(key)
         if not isinstance(name, str) or name not in model.fields or name in model.forbidden:
             continue
@@ -154,30 +166,39 @@ def varied_body(model: Model, base: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def upstream_action(action: Action, field: str) -> Action:
-    """The action of the same family whose task a `*_task_id` field takes: the one its description names.
-
-    (Grok Imagine: an Image 2.0 edit's source_task_id is a "Completed Image 2.0 segment-map Task ID", a
-    segment map's a "Completed Image 2.0 text-to-image Task ID".)
+def upstream_action(action: Action, field: str, model: Model) -> Action:
+    """The action of the same family whose task a `*_task_id` field takes: the one its description names
+    (Grok Imagine: an Image 2.0 edit's source_task_id is a "Completed Image 2.0 segment-map Task ID"), else
+    the family's first action making the kind of file the field's media names (`task:video`) from no task.
     """
     descriptions = " ".join(m.fields[field].get("description", "") for m in action.models.values()
                             if field in m.fields)
-    named = [a for (family, name), a in load_catalog().actions.items()
-             if family == action.family and name != action.name and name.replace("_", "-") in descriptions]
-    assert len(named) == 1, f"{action.family}/{action.name}.{field}: {descriptions!r} names {named}"
+    family = [a for (f, name), a in load_catalog().actions.items() if f == action.family and name != action.name]
+    named = [a for a in family if a.name.replace("_", "-") in descriptions]
+    kind = str(model.media(field) or "").partition(":")[2]
+    if len(named) != 1 and kind:
+        named = [a for a in family if next(iter(a.models.values())).kind == kind
+                 and not any(f.endswith("_task_id") and f in m.required for m in a.models.values() for f in m.fields)]
+    assert named, f"{action.family}/{action.name}.{field}: {descriptions!r} names no action"
     return named[0]
 
 
-def chain(server: RunningServer, ns: str, action: Action, model: Model, body: dict[str, Any]) -> dict[str, Any]:
-    """`body` with every `*_task_id` field set to the id of a task created (and completed) just now."""
+def chain(server: RunningServer, ns: str, action: Action, model: Model, body: dict[str, Any],
+          facts: dict[str, SourceFacts] | None = None) -> dict[str, Any]:
+    """`body` with every `*_task_id` field set to the id of a task created (and completed) just now; what
+    that task made goes into `facts` (by field), as the mock knows it when it shapes the output."""
     for field in [f for f in body if f.endswith("_task_id")]:
-        upstream = upstream_action(action, field)
+        upstream = upstream_action(action, field, model)
         upstream_model = upstream.models.get(model.name) or next(iter(upstream.models.values()))
+        known: dict[str, SourceFacts] = {}
         upstream_body = chain(server, ns, upstream, upstream_model,
-                              fixture_body(upstream.family, upstream.name, upstream_model))
+                              fixture_body(upstream.family, upstream.name, upstream_model), known)
         done = resource(server, upstream.family, upstream.name).run(options=opts(ns), **upstream_body)
         assert done.status == "completed"
         body[field] = done.id
+        made = upstream_model.output(upstream_body, facts=known)
+        if facts is not None:
+            facts[field] = SourceFacts(made.kind, made.width, made.height, made.duration_seconds, made.has_audio)
     return body
 
 
@@ -203,19 +224,46 @@ def opts(namespace: str) -> RequestOptions:
     return RequestOptions(headers={"X-Mock-Namespace": namespace})
 
 
-def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], result: Any) -> None:
-    """The result lists Model.output(body).count files under its members; each downloads at its shape."""
-    output = model.output(body)
+def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], result: Any,
+                facts: Mapping[str, Any] | None = None) -> None:
+    """The result lists Model.output(body).count files under its members; each downloads at its shape (an
+    image: format and size; a video: container, codec, size, duration, sound). `facts` are what the mock
+    knows of the body's sources (a chained extend's source video), as the server shaped the output with."""
+    output = model.output(body, facts=facts or {})
     assert validate_response("task", result.to_dict()) == []  # the members and keys the layout promises
     urls = result_urls(result_layout(model.output_spec), result.to_dict())
     assert len(urls) == output.count, result.to_dict()
     for url in urls:
         assert url.startswith(server.base_url + "/"), url
-        response = httpx.get(url, timeout=30)
+        response = httpx.get(url, timeout=60)
         assert response.status_code == 200, response.text
+        if output.kind == "video":
+            info = probe(response.content)
+            assert (info.container, info.codec, info.width, info.height) == \
+                (output.format, "h264", output.width, output.height), info
+            assert abs(info.duration_seconds - (output.duration_seconds or 0)) <= 0.1 * (output.duration_seconds or 0)
+            assert info.has_audio is output.has_audio and (info.audio_codec == "aac" or not output.has_audio)
+            assert response.headers["content-type"] == VIDEO_MIME[output.format]
+            check_asked(model, body, info)
+            continue
         with Image.open(io.BytesIO(response.content)) as image:
             assert (image.format, image.size) == (PILLOW_FORMAT[output.format], (output.width, output.height))
         assert response.headers["content-type"] == MIME[PILLOW_FORMAT[output.format]]
+
+
+def check_asked(model: Model, body: Mapping[str, Any], info: Any) -> None:
+    """What the request itself asked for, read from the body (not from Model.output): a sound track, the
+    seconds of a clip that does not follow a source, the short side of a resolution label."""
+    spec = model.output_spec
+    audio, duration, resolution = (spec.get(key) for key in ("audio", "duration", "resolution"))
+    if isinstance(audio, str) and body.get(audio) is True:
+        assert info.has_audio, f"{audio}=true but the file has no sound"
+    seconds = body.get(duration) if isinstance(duration, str) else None
+    if isinstance(seconds, int | float) and seconds > 0 and "duration_from" not in spec:
+        assert abs(info.duration_seconds - seconds) <= 0.1 * seconds, (seconds, info)
+    label = body.get(resolution) if isinstance(resolution, str) else None
+    if isinstance(label, str) and label.lower() in model.video_sizes and "upscale_factor" not in spec:
+        assert min(info.width, info.height) == model.video_sizes[label.lower()], (label, info)
 
 
 # -- the tests -----------------------------------------------------------------------------------------------
@@ -233,11 +281,12 @@ def test_create_get_run(server: RunningServer, ns: str, family: str, action_name
     model = action.models[model_name]
     sdk = resource(server, family, action_name)
 
-    body = chain(server, ns, action, model, fixture_body(family, action_name, model))
+    facts: dict[str, SourceFacts] = {}
+    body = chain(server, ns, action, model, fixture_body(family, action_name, model), facts)
     task = sdk.create(options=opts(ns), **body)
     assert isinstance(task.id, str) and task.id and task.status == "pending"
     done = sdk.get(task.id, options=opts(ns))
-    assert (done.id, done.status) == (task.id, "completed")
+    assert (done.id, done.status) == (task.id, "completed"), done.to_dict()
     urls = result_urls(result_layout(model.output_spec), done.to_dict())
     assert len(urls) == model.output(body).count
 
@@ -245,7 +294,7 @@ def test_create_get_run(server: RunningServer, ns: str, family: str, action_name
     assert is_valid(model, varied), varied
     result = sdk.run(options=opts(ns), **varied)
     assert result.id != task.id and result.status == "completed"
-    check_files(server, model, varied, result)
+    check_files(server, model, varied, result, facts)
 
 
 INVALID = {}

@@ -34,9 +34,10 @@ def clone(tmp_path: Path) -> Path:
 
 def build_wheel(copy: Path, out: Path) -> Path:
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                           "--quiet", "--wheel-dir", str(out), str(copy)],
+                           "--verbose", "--wheel-dir", str(out), str(copy)],
                           check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+    (out / "build.log").write_text(done.stdout + done.stderr)  # the backend's warnings, for the test below
     [wheel] = out.glob("runapi_mock-*.whl")
     return wheel
 
@@ -61,6 +62,15 @@ def test_building_from_a_clone_leaves_no_build_folder_behind(built: tuple[set[st
     names = zipfile.ZipFile(wheel).namelist()
     assert {"runapi_mock/cli.py", "runapi_mock/media/video.py", "runapi_contracts/signing.py",
             "runapi_contracts/catalog.json"} <= set(names)
+
+
+def test_the_build_warns_of_no_package_left_out(built: tuple[set[str], set[str], Path]) -> None:
+    # setuptools boxed a BuildBackendWarning per data folder not named in `packages` (ui/, schemas/).
+    log = (built[2].parent / "build.log").read_text()
+    assert "running bdist_wheel" in log  # the backend's output is there to read
+    assert "absent from the `packages` configuration" not in log, log
+    names = set(zipfile.ZipFile(built[2]).namelist())
+    assert {"runapi_mock/ui/index.html", "runapi_mock/ui/app.js", "runapi_contracts/schemas/task.json"} <= names
 
 
 def test_a_build_folder_that_was_there_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,3 +140,4 @@ def test_the_java_smoke_upload_against_serve_with_no_flags() -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        process.stdout.close()  # an open pipe warns when collected (PytestUnraisableExceptionWarning)

@@ -36,6 +36,7 @@ def base_url() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        process.stdout.close()  # an open pipe warns when collected (PytestUnraisableExceptionWarning)
 
 
 def fresh_key() -> str:

@@ -211,6 +211,9 @@ def requests_then_stop(process: subprocess.Popen[str], base_url: str) -> list[st
         if process.poll() is None:
             process.kill()
             process.communicate()
+    for pipe in (process.stdout, process.stderr):  # an open pipe warns when collected (-W error)
+        if pipe is not None:
+            pipe.close()
     assert process.returncode == 0, err
     return out.splitlines()
 

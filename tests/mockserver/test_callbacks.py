@@ -101,7 +101,7 @@ def only_delivery(client: httpx.Client, task_id: str) -> dict[str, Any]:
     return found[0]
 
 
-def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 5.0, what: str = "") -> Any:
+def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30.0, what: str = "") -> Any:
     """Poll `fetch` (an admin read) until `done` holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -113,12 +113,12 @@ def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: f
         time.sleep(0.02)
 
 
-def wait_state(client: httpx.Client, delivery_id: str, *states: str, timeout: float = 5.0) -> dict[str, Any]:
+def wait_state(client: httpx.Client, delivery_id: str, *states: str, timeout: float = 30.0) -> dict[str, Any]:
     return dict(wait_until(lambda: delivery(client, delivery_id), lambda d: d["state"] in states, timeout,
                            f"delivery {delivery_id} to be {'/'.join(states)}"))
 
 
-def wait_for_delivery(client: httpx.Client, task_id: str, timeout: float = 5.0) -> dict[str, Any]:
+def wait_for_delivery(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
     found = wait_until(lambda: deliveries(client, task_id), lambda ds: len(ds) >= 1, timeout,
                        f"a delivery for task {task_id}")
     assert len(found) == 1, found
@@ -130,7 +130,7 @@ def barrier(server: RunningServer, sentinel: CallbackReceiver) -> None:
     before = len(sentinel.calls)
     with api(server, "barrier") as client:
         finish(client, create(client, sentinel.url, progression="manual"))
-    sentinel.wait_for(before + 1, timeout=5)
+    sentinel.wait_for(before + 1, timeout=30)
 
 
 def freeze(client: httpx.Client) -> float:
@@ -337,6 +337,25 @@ def test_failing_receiver_is_retried_on_the_schedule_then_exhausted(
     assert len({c.body for c in receiver.calls}) == 1
     for call in receiver.calls:
         assert_signed(call, secret)
+
+
+def test_one_advance_past_the_whole_schedule_runs_every_retry_due_in_it(
+        make_server: MakeServer, receiver: CallbackReceiver) -> None:
+    schedule = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # 63 s in all
+    server = make_server(progression=MANUAL, callback_schedule=schedule)
+    receiver.respond_with(status=500)
+    with api(server) as client:
+        start = freeze(client)
+        task_id = create(client, receiver.url)
+        finish(client, task_id)
+        delivery_id = only_delivery(client, task_id)["id"]
+        receiver.wait_for(1)
+        wait_until(lambda: delivery(client, delivery_id), lambda d: len(d["attempts"]) == 1 and d["state"] == "pending")
+        advance(client, 136)  # once: every retry falls within it
+        record = wait_state(client, delivery_id, "exhausted", timeout=30)
+    assert len(record["attempts"]) == len(schedule) + 1 and record["next_attempt_at"] is None
+    assert len(receiver.calls) == len(schedule) + 1
+    assert all(a["at"] == pytest.approx(start + 136) for a in record["attempts"][1:])  # run when the clock got there
 
 
 def test_retry_succeeds_after_transient_failures(make_server: MakeServer, receiver: CallbackReceiver) -> None:

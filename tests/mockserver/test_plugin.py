@@ -48,21 +48,21 @@ def test_async_client_in_process(runapi_mock):
 
 
 @pytest.mark.runapi(balance_cents=1)
-def test_sdk_against_served_namespace(runapi_server):
-    client = Flux2Client(api_key="test-key", base_url=runapi_server.namespaced_url, max_retries=0)
+def test_sdk_against_served_namespace(runapi_sdk):
+    client = runapi_sdk(Flux2Client, max_retries=0)
     with pytest.raises(InsufficientCreditsError):
         client.text_to_image.create(**BODY)
 
 
 @pytest.mark.runapi(balance_cents=1)
-def test_marker_balance_applies_to_any_key_the_sdk_uses(runapi_server):
-    client = Flux2Client(api_key="k", base_url=runapi_server.namespaced_url, max_retries=0)
+def test_marker_balance_applies_to_any_key_the_sdk_uses(runapi_sdk):
+    client = runapi_sdk(Flux2Client, api_key="k", max_retries=0)
     with pytest.raises(InsufficientCreditsError):
         client.text_to_image.create(**BODY)
 
 
-def test_namespaces_do_not_share_tasks(runapi_server):
-    client = Flux2Client(api_key="test-key", base_url=runapi_server.namespaced_url)
+def test_namespaces_do_not_share_tasks(runapi_server, runapi_sdk):
+    client = runapi_sdk(Flux2Client)
     result = client.text_to_image.run(**BODY)
     assert httpx.get(result.images[0].url).status_code == 200
     assert len(runapi_server.tasks()) == 1
@@ -103,13 +103,21 @@ def test_every_fixture_works_in_a_user_test_file(pytester: pytest.Pytester) -> N
 
 def test_every_fixture_works_under_warnings_as_errors(pytester: pytest.Pytester) -> None:
     # Many projects run CI with `filterwarnings = error`; importing starlette.testclient warns on recent
-    # Starlette, which made every runapi_mock test error at set-up. Nothing of the plugin's may warn. The
-    # SDK tests are left out: the SDK clients have no close(), so their sockets warn in any test suite.
-    strict = "\n\n\n".join(part for part in EXAMPLE.split("\n\n\n") if "Flux2Client(" not in part)
+    # Starlette, which made every runapi_mock test error at set-up. Nothing of the plugin's may warn. The SDK
+    # clients (no close() of their own) come from runapi_sdk, which closes them: their sockets warn otherwise.
     pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
-    pytester.makepyfile(test_user=strict)
+    pytester.makepyfile(test_user=EXAMPLE)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-W", "error")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=10)
+
+
+def test_runapi_respx_without_respx_names_the_extra(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("import sys\nsys.modules['respx'] = None  # as if respx were not installed\n")
+    pytester.makepyfile(test_user="def test_it(runapi_respx):\n    pass\n")
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    assert "runapi_respx needs respx, which is not installed: pip install 'runapi-mock[pytest]'" in result.stdout.str()
+    assert "Traceback" not in result.stdout.str() and "During handling" not in result.stdout.str()
 
 
 def test_unknown_marker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -151,6 +151,8 @@ def test_task_result_route_carries_the_failure(client: TestClient) -> None:
                           headers=headers).json()["id"]
     body = client.get(f"/api/v1/tasks/{task_id}", headers=AUTH).json()
     assert body["status"] == "failed" and body["error"] == "Image generation failed"
+    status = client.get(f"/v1/tasks/{task_id}", headers=AUTH).json()  # the same failure, both fields
+    assert (body["error"], body["error_code"]) == (status["error"], status["error_code"]) != (None, None)
 
 
 def test_task_result_body_has_task_id_and_model(client: TestClient) -> None:
@@ -350,3 +352,23 @@ def test_poll_retry_after_is_sent_only_while_not_terminal(make_client: Callable[
     processing, completed = client.get(path, headers=AUTH), client.get(path, headers=AUTH)
     assert processing.json()["status"] == "processing" and processing.headers["retry-after"] == "3"
     assert completed.json()["status"] == "completed" and "retry-after" not in completed.headers
+
+
+def test_a_docs_route_model_served_elsewhere_is_a_sorted_list_and_a_hint(client: TestClient) -> None:
+    body = {"model": "flux-kontext-pro", "prompt": "x", "image_url": "http://127.0.0.1/a.png"}
+    answer = client.post("/v1/edit_image", json=body, headers=AUTH)
+    assert answer.status_code == 422
+    (message,) = answer.json()["errors"]["model"]
+    listed, hint = message.removeprefix("model must be one of: ").split("; ")
+    assert listed.split(", ") == sorted(listed.split(", ")) and len(listed.split(", ")) > 10
+    assert hint == "flux-kontext-pro is served by /v1/text_to_image (the source image goes in image_url)"
+    unknown = client.post("/v1/edit_image", json={**body, "model": "no-such-model"}, headers=AUTH).json()
+    assert ";" not in unknown["errors"]["model"][0]  # a model served nowhere gets the list alone
+
+
+@pytest.mark.parametrize("path", ["/v1/text_to_image", "/api/v1/flux_kontext/text_to_image"])
+def test_two_spellings_of_one_field_name_the_ones_sent(client: TestClient, path: str) -> None:
+    body = {"model": "flux-kontext-pro", "prompt": "x", "image_url": "http://127.0.0.1/a.png",
+            "input_image": "http://127.0.0.1/b.png"}
+    errors = client.post(path, json=body, headers=AUTH).json()["errors"]
+    assert errors == {"input_image": ["input_image and image_url name the same field; send one"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -105,6 +106,7 @@ ENV_CASES = [("RUNAPI_MOCK_HOST", "0.0.0.0", "host", "0.0.0.0"), ("RUNAPI_MOCK_P
              ("RUNAPI_MOCK_RETENTION", "60", "retention_seconds", 60.0),
              ("RUNAPI_MOCK_FILE_TTL", "30", "file_ttl_seconds", 30.0),
              ("RUNAPI_MOCK_MAX_UPLOAD_BYTES", "1024", "max_upload_bytes", 1024),
+             ("RUNAPI_MOCK_RENDER_CACHE_BYTES", "1048576", "render_cache_bytes", 1048576),
              ("RUNAPI_MOCK_MAX_NAMESPACES", "9", "max_namespaces", 9),
              ("RUNAPI_MOCK_MAX_UPLOAD_TOTAL_BYTES", "4096", "max_upload_total_bytes", 4096),
              ("RUNAPI_MOCK_JOURNAL_BODY_BYTES", "100", "journal_body_bytes", 100),
@@ -167,6 +169,15 @@ def test_serve_help_shows_every_variable(capsys: pytest.CaptureFixture[str]) -> 
         assert option.flag in out and option.env[0] in out
 
 
+def test_serve_help_names_text_options_by_what_they_take(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--user-name NAME" in out and "--user-email EMAIL" in out
+    for option in SERVE_OPTIONS:  # a text setting is never labelled NUMBER
+        if isinstance(getattr(Settings(), option.field), str):
+            assert f"{option.flag} NUMBER" not in out, option.flag
+
+
 def test_serve_takes_its_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     seen: list[Settings] = []
@@ -193,6 +204,16 @@ def test_serve_prints_the_bound_url_and_examples(monkeypatch: pytest.MonkeyPatch
     assert seen[0].port == 0 and seen[0].progression == Progression(mode="immediate")
 
 
+def test_the_banner_curl_uses_a_key_the_server_accepts(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(server, "serve_forever", lambda settings, on_ready, **_: on_ready("http://127.0.0.1:1"))
+    assert cli.main(["serve", "--api-key", "good", "--api-key", "other"]) == 0
+    out = capsys.readouterr().out
+    assert "Bearer good" in out and "Bearer test-key" not in out
+    assert cli.main(["serve"]) == 0
+    assert "Bearer test-key" in capsys.readouterr().out  # no --api-key: any key is accepted
+
+
 def test_serve_exits_0_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(settings: Settings, on_ready: Callable[[str], None], **_: Any) -> None:
         raise KeyboardInterrupt
@@ -211,6 +232,28 @@ def test_serve_reports_a_busy_port_in_one_line(monkeypatch: pytest.MonkeyPatch,
     err = capsys.readouterr().err
     assert err.startswith("runapi-mock: error:") and "Address already in use" in err
     assert "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_error_line_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:  # a real busy port, not a stubbed serve_forever
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"runapi-mock: error: [Errno 98] cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_an_unknown_host_is_one_error_line_naming_it(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    def unknown(*args: Any, **kwargs: Any) -> Any:  # no resolver query leaves the machine
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    assert cli.main(["serve", "--host", "notahost", "--port", "8799", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("runapi-mock: error:") and "notahost:8799" in err and "Name or service" in err
+    assert err.count("\n") == 1
 
 
 def test_python_m_mockserver_serves_until_terminated() -> None:
@@ -232,6 +275,9 @@ def test_python_m_mockserver_serves_until_terminated() -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        for pipe in (process.stdout, process.stderr):  # an open pipe warns when collected (-W error)
+            if pipe is not None:
+                pipe.close()
     assert process.returncode is not None
 
 

@@ -63,6 +63,9 @@ def _banner(*blocked: str) -> list[str]:
     finally:
         process.terminate()
         process.wait(timeout=15)
+        for pipe in (process.stdout, process.stderr):  # an open pipe warns when collected (-W error)
+            if pipe is not None:
+                pipe.close()
     return lines
 
 

@@ -1,0 +1,99 @@
+"""Video and audio sources on the mock's own files, and task-id sources: what sources.py keeps of them.
+
+An upload is probed with PyAV (its size, length and sound) and its bytes kept on the task, bounded, so the
+output derived from it renders after the upload is gone. A task's file, or a task named by id
+(`source_task_id`), is kept as a reference: its facts come from its output spec, and its bytes are
+rendered again when needed (renders are deterministic). A source that cannot be used raises Unusable
+saying why; sources.py turns that into the task's failure naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from .model import Namespace, SourceMedia, Task
+
+__all__ = ["KEPT_BYTES", "Unusable", "read_media", "task_ref"]
+
+KEPT_BYTES = 64 * 1024 * 1024  # the largest upload a task keeps a copy of (larger ones: facts only)
+
+Refresh = Callable[[Namespace, Task], None]
+
+
+class Unusable(Exception):
+    """A source on the mock that cannot be used (the message says why)."""
+
+
+def read_media(field: str, kind: str, file: tuple[str, str, str, str], namespaces: Mapping[str, Namespace],
+               refresh: Refresh, ttl: float) -> SourceMedia:
+    """What a task keeps of the video or audio file at an own-file path (an upload, or a task's file)."""
+    where, namespace, owner, name = file
+    ns = namespaces.get(namespace)
+    if where == "uploads":
+        return _upload(field, kind, ns, owner)
+    task = _completed(ns, owner, refresh, ttl)
+    names = [url.rsplit("/", 1)[1] for url in task.image_urls()]
+    if name not in names:
+        raise Unusable(f"task {owner} has no file {name} (its files: {', '.join(names)})")
+    return _of_task(field, kind, task, names.index(name))
+
+
+def task_ref(field: str, media: str, task_id: str, ns: Namespace | None, key: str | None, refresh: Refresh,
+             ttl: float) -> SourceMedia:
+    """What a task keeps of the earlier task a `task:<kind>` field names (its first file)."""
+    task = _completed(ns, task_id, refresh, ttl)
+    if key is not None and task.key != key:
+        raise Unusable(f"no task {task_id}")  # another account's task is not this one's to name
+    return _of_task(field, media.partition(":")[2] or task.kind, task, 0)
+
+
+def _completed(ns: Namespace | None, task_id: str, refresh: Refresh, ttl: float) -> Task:
+    task = ns.tasks.get(task_id) if ns is not None else None
+    if ns is None or task is None:
+        raise Unusable(f"no task {task_id}")
+    refresh(ns, task)
+    if task.status != "completed":
+        raise Unusable(f"task {task_id} is {task.status}, not completed: it has no files")
+    if task.finished_at is not None and ns.clock.now() - task.finished_at > ttl:
+        raise Unusable(f"the files of task {task_id} expired (generated files are kept {ttl:g} s)")
+    return task
+
+
+def _of_task(field: str, kind: str, task: Task, index: int) -> SourceMedia:
+    if task.kind != kind:
+        raise Unusable(f"task {task.id} made {task.kind}, not {kind}")
+    output = task.output()
+    if index >= output.count:
+        raise Unusable(f"task {task.id} has no file {index}")
+    label = f"task {task.id[:8]} {kind} {index + 1}"
+    if kind == "image":
+        from .sources import task_picture  # the image path draws the picture (sources.py owns images)
+        width, height, data = task_picture(task, index)
+        return SourceMedia(field, kind, width, height, data=data, label=label)
+    return SourceMedia(field, kind, output.width or None, output.height or None, output.duration_seconds,
+                       output.has_audio, task_id=task.id, index=index, label=label)
+
+
+def _upload(field: str, kind: str, ns: Namespace | None, upload_id: str) -> SourceMedia:
+    upload = ns.uploads.get(upload_id) if ns is not None else None
+    if ns is None or upload is None:
+        raise Unusable(f"no upload {upload_id} (never uploaded, or deleted)")
+    now = ns.clock.now()
+    if upload.expired(now):
+        raise Unusable(f"upload {upload_id} expired {now - upload.expires_at:g} s ago")
+    if not upload.mime_type.lower().startswith(f"{kind}/"):
+        raise Unusable(f"upload {upload_id} is {upload.mime_type}, not {'a' if kind != 'audio' else ''} {kind}")
+    from .media import probe, probe_audio  # PyAV: loaded at the first media source, not at start
+    facts: tuple[int | None, int | None, float, bool]
+    try:
+        if kind == "video":
+            info = probe(upload.data)
+            facts = (info.width, info.height, info.duration_seconds, info.has_audio)
+        else:
+            audio = probe_audio(upload.data)
+            facts = (None, None, audio.duration_seconds, True)
+    except Exception as exc:  # any file PyAV cannot read is not a usable source
+        raise Unusable(f"upload {upload_id} is not a {kind} file PyAV can read ({type(exc).__name__})") from None
+    data = upload.data if len(upload.data) <= KEPT_BYTES else None
+    width, height, duration, has_audio = facts
+    return SourceMedia(field, kind, width, height, duration, has_audio, data=data, label=f"upload {upload.file_name}")
