@@ -23,7 +23,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from runapi_contracts import load_catalog, vocabulary
 from runapi_contracts.pricing import request_microcents
 
-from . import errors, events, lifecycle, scenarios, sources
+from . import errors, events, lifecycle, resources, scenarios, sources
 from .clock import VirtualClock
 from .delivery import CallbackMode
 from .journal import Entry
@@ -240,6 +240,22 @@ class TaskEngine:
         with self._lock:
             return ns.ledger.account(key)
 
+    @_operation
+    def add_resource(self, ns: Namespace, key: str, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep a resource (a voice...) of `key`'s account; kept by --state with its credits."""
+        stored = resources.add(ns.ledger.account(key), kind, record)
+        self._publish(events.NamespaceChanged(ns, key=key))
+        return stored
+
+    def find_resource(self, ns: Namespace, key: str, kind: str, resource_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = resources.find(ns.ledger.account(key), kind, resource_id)
+            return dict(found) if found is not None else None
+
+    def list_resources(self, ns: Namespace, key: str, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in resources.listed(ns.ledger.account(key), kind)]
+
     def accounts(self, ns: Namespace) -> dict[str, dict[str, int]]:
         with self._lock:
             return ns.ledger.snapshot()
@@ -380,6 +396,7 @@ class TaskEngine:
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()
+        resources.check(model, body, ns.ledger.account(key))  # a voice or persona id must be the account's
         price = request_microcents(model, body)  # the one price function: quotes answer the same
         ns.ledger.reserve(key, task_id, price)
         speed = self.settings.speed if self.settings.speed > 0 else 1.0
@@ -534,6 +551,9 @@ class TaskEngine:
         task.history.append((status, now))
         if status == "completed":
             ns.ledger.settle(task.key, task.id, now)
+            made = resources.made_by(task)  # a voice generated: the account's from now on
+            if made is not None:
+                resources.add(ns.ledger.account(task.key), *made)
         elif status == "failed":
             ns.ledger.refund(task.key, task.id)
         if status in lifecycle.TERMINAL:

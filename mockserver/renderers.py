@@ -14,16 +14,40 @@ needs storing.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .model import Task
 
-__all__ = ["Kind", "RenderJob", "content_type", "extension", "kind", "register", "render"]
+__all__ = ["Kind", "RenderJob", "content_type", "extension", "file_facts", "kind", "register", "render"]
 
 FileOf = Callable[[str, int], "bytes | None"]  # (task id, file index) -> that task's file, or None
+
+
+class FormatTable(Mapping[str, tuple[str, str]]):
+    """A kind's formats read from a renderer's own table (``module:NAME``, rows with ``extension`` and
+    ``content_type``) at first use, so the server starts without importing the codecs that module needs."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @cached_property
+    def _table(self) -> dict[str, tuple[str, str]]:
+        module, _, name = self.path.partition(":")
+        rows = getattr(importlib.import_module(module), name)
+        return {key: (row.extension, row.content_type) for key, row in rows.items()}
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        return self._table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
 
 
 @dataclass(frozen=True)
@@ -35,6 +59,7 @@ class Kind:
     formats: Mapping[str, tuple[str, str]]  # format -> (extension, content type)
     default_format: str
     renderer: str | None = None  # None: no files (data), or rendered elsewhere (images)
+    facts: str | None = None  # ``module:function(task, urls)``: more facts per file for result items (songs)
 
 
 @dataclass(frozen=True)
@@ -83,8 +108,20 @@ def render(kind_name: str, job: RenderJob) -> bytes:
     return renderer(job)
 
 
+def file_facts(kind_name: str, task: Task, urls: Sequence[str]) -> list[dict[str, Any]]:
+    """The kind's own facts of each file (a song's id, title, lyrics...), [] when it has none."""
+    path = kind(kind_name).facts
+    if path is None:
+        return []
+    module, _, name = path.partition(":")
+    found: list[dict[str, Any]] = getattr(importlib.import_module(module), name)(task, urls)
+    return found
+
+
 register(Kind("image", {"png": ("png", "image/png"), "jpeg": ("jpg", "image/jpeg"), "jpg": ("jpg", "image/jpeg"),
                         "webp": ("webp", "image/webp")}, "png"))
 register(Kind("video", {"mp4": ("mp4", "video/mp4"), "mov": ("mov", "video/quicktime")}, "mp4",
               "runapi_mock.video_files:render"))
 register(Kind("data", {"json": ("json", "application/json")}, "json"))
+register(Kind("audio", FormatTable("runapi_mock.media.audio:FORMATS"), "mp3", "runapi_mock.audio_files:render",
+              "runapi_mock.audio_files:file_facts"))

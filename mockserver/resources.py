@@ -20,7 +20,7 @@ from . import errors
 from .ledger import Account
 from .model import Task
 
-__all__ = ["REFERENCE_KINDS", "add", "check", "find", "listed", "made_by"]
+__all__ = ["REFERENCE_KINDS", "add", "check", "find", "listed", "made_by", "resource_id"]
 
 # Which resource kinds a field's `media` accepts: a Suno persona_id names a persona or a voice.
 REFERENCE_KINDS: Mapping[str, tuple[str, ...]] = {"voice": ("voice", "persona")}
@@ -60,11 +60,17 @@ def check(model: Model, body: Mapping[str, Any], account: Account) -> None:
                 code="resource_not_found")
 
 
-def made_by(task: Task, spec: Mapping[str, Any], make_id: str) -> tuple[str, dict[str, Any]] | None:
-    """The (kind, record) a completed task creates per its spec's ``creates``, or None."""
-    kind = spec.get("creates")
+def resource_id(kind: str, task_id: str) -> str:
+    """The id of the resource a task creates (stable: derived from the task), e.g. ``voice_1f2e...``."""
+    return f"{kind}_{task_id.replace('-', '')[:24]}"
+
+
+def made_by(task: Task) -> tuple[str, dict[str, Any]] | None:
+    """The (kind, record) a completed task creates per its output spec's ``creates``, or None."""
+    model = task.catalog_model()
+    kind = model.output_spec.get("creates") if model is not None else None
     if not isinstance(kind, str):
         return None
     name = task.body.get("voice_name") or task.body.get("name")
-    return kind, {"id": make_id, "name": name if isinstance(name, str) else None, "task_id": task.id,
-                  "created_at": task.finished_at}
+    return kind, {"id": resource_id(kind, task.id), "name": name if isinstance(name, str) else None,
+                  "task_id": task.id, "created_at": task.finished_at}

@@ -3,8 +3,8 @@
 Why here and not stored: every fact of a song follows from its task (id, body, model, output spec), so a
 song is derived on demand and a restart with `--state` gives the same songs. Song `index` of task T plays
 the tune seeded `T/index`; its `audio_id` is a UUID derived from the same pair (Suno's ids are UUIDs). A later
-request names a song by `task_id` + `audio_id` (the overlay's source kind ``song:<task field>``), and
-`find_song` resolves it against the namespace's own tasks, or says why it cannot.
+request names a song by `task_id` + `audio_id` (the overlay's source kind ``song:<task field>``), which
+sources_media.song_ref resolves against the namespace's own tasks.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from runapi_contracts import load_catalog
-from runapi_contracts.audio_output import instrumental
+from runapi_contracts.audio_output import instrumental, spoken_text
 
 from .media import lyrics as words
-from .model import Namespace, Task
+from .model import Task
 
-__all__ = ["SONG_RENDERERS", "Song", "audio_id", "find_song", "song_ref", "songs", "spec_of"]
+__all__ = ["SONG_RENDERERS", "Song", "audio_id", "songs", "spec_of", "words_of"]
 
 SONG_RENDERERS = ("song", "stems")  # the renderers whose tasks list songs (their sources are songs too)
 
@@ -82,25 +82,11 @@ def songs(task: Task) -> list[Song]:
     return out
 
 
-def song_ref(media: str | None) -> str | None:
-    """The task field a ``song:<task field>`` source kind names (None: not a song reference)."""
-    return media.partition(":")[2] if isinstance(media, str) and media.startswith("song:") else None
-
-
-def find_song(ns: Namespace, task_id: object, wanted: object) -> Song | str:
-    """The song `wanted` (an audio_id) of task `task_id` in `ns`, or why there is none (a sentence). A task
-    must be completed to have songs; with no audio_id its first song is meant."""
-    task = ns.tasks.get(task_id) if isinstance(task_id, str) else None
-    if task is None:
-        return f"no task {task_id} in this account"
+def words_of(task: Task, index: int) -> str | None:
+    """What file `index` of a task says: the words its speech reads, its song's lyrics ("" for an
+    instrumental), or None when the mock cannot tell (a tune, a sound)."""
+    spoken = spoken_text(spec_of(task), task.body)
+    if spoken is not None:
+        return spoken
     listed = songs(task)
-    if not listed:
-        return f"task {task_id} ({task.family}/{task.action}) made no songs"
-    if task.status != "completed":
-        return f"task {task_id} is {task.status}, not completed: it has no songs yet"
-    if wanted is None:
-        return listed[0]
-    for song in listed:
-        if song.id == wanted:
-            return song
-    return f"task {task_id} has no song {wanted} (its songs: {', '.join(s.id for s in listed)})"
+    return listed[index].lyrics if index < len(listed) else None

@@ -26,7 +26,7 @@ _MAX_NAME = 200
 async def create(request: Request) -> Response:
     engine, settings = _engine(request)
     ns, key = _admit(request, engine, settings)
-    body = parse_json(await read_body(request, settings))
+    body = parse_json(request, await read_body(request, settings.max_body_bytes))
     if not isinstance(body, dict):
         raise errors.ValidationFailed("the body must be a JSON object", code="validation_failed")
     url = body.get("source_audio_url")
