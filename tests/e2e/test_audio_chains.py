@@ -13,11 +13,12 @@ import httpx
 import pytest
 from runapi.core import RequestOptions, ValidationError
 from runapi.elevenlabs import ElevenlabsClient
+from runapi.elevenlabs.types import TEXT_TO_SOUND_OUTPUT_FORMATS
 from runapi.suno import SunoClient
 
 from runapi_mock import Settings
 from runapi_mock.lifecycle import Progression
-from runapi_mock.media import aligned_words, probe_audio
+from runapi_mock.media import FORMATS, aligned_words, probe_audio
 from runapi_mock.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
@@ -132,3 +133,18 @@ def test_a_voice_made_from_a_recording_is_kept_and_used_by_id(server: RunningSer
         suno.text_to_music.create(options=opts, model="suno-v5.5", vocal_mode="auto_lyrics",  # type: ignore[attr-defined]
                                   prompt="a song", persona_id="voice_unknown", persona_type="voice")
     assert "persona_id" in str(refused.value)
+
+
+@pytest.mark.parametrize("fmt", TEXT_TO_SOUND_OUTPUT_FORMATS)
+def test_every_output_format_the_sdk_names_makes_a_file_of_that_format(server: RunningServer, opts: RequestOptions,
+                                                                      fmt: str) -> None:
+    client = _client(ElevenlabsClient, server)
+    sound = client.text_to_sound.run(options=opts, model="sound-effect-v2", text="a bell",  # type: ignore[attr-defined]
+                                     duration_seconds=1.5, output_format=fmt)
+    response = httpx.get(sound.audios[0].url, timeout=30)
+    expected = FORMATS[fmt]
+    assert response.headers["content-type"] == expected.content_type
+    heard = probe_audio(response.content, fmt)
+    assert heard.format == expected.muxer and heard.codec.startswith(expected.codec.removeprefix("lib").removesuffix("lame"))
+    assert heard.sample_rate == expected.sample_rate
+    assert abs(heard.duration_seconds - 1.5) <= 0.15
