@@ -170,9 +170,7 @@ class Task:
             urls = self.image_urls(origin)
             data: dict[str, Any] = {}
             if any(str(member.get("from", "")).startswith("data:") for member in output.layout):
-                from .audio_data import generate  # transcripts, lyrics, MIDI, stems: the generators named
-
-                data = generate(output.layout, self, urls)
+                data = renderers.generate(output.layout, self, urls)  # transcripts, lyrics, MIDI, stems
             body.update(output.body(urls, self.file_facts(output, urls), self.body, self.source_urls(), data))
             # A completed task settled exactly its reserved price.
             body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .model import Task
 
-__all__ = ["Kind", "RenderJob", "content_type", "extension", "file_facts", "kind", "register", "render"]
+__all__ = ["Kind", "RenderJob", "content_type", "extension", "file_facts", "generate", "kind", "register",
+           "render"]
 
 FileOf = Callable[[str, int], "bytes | None"]  # (task id, file index) -> that task's file, or None
 
@@ -115,6 +116,16 @@ def file_facts(kind_name: str, task: Task, urls: Sequence[str]) -> list[dict[str
         return []
     module, _, name = path.partition(":")
     found: list[dict[str, Any]] = getattr(importlib.import_module(module), name)(task, urls)
+    return found
+
+
+GENERATORS = "runapi_mock.audio_data:generate"  # the data members' generators, loaded at first use
+
+
+def generate(layout: Sequence[Mapping[str, Any]], task: Task, urls: Sequence[str]) -> dict[str, Any]:
+    """The generated members a result layout names (``from: data:<name>``), by generator name."""
+    module, _, name = GENERATORS.partition(":")
+    found: dict[str, Any] = getattr(importlib.import_module(module), name)(layout, task, urls)
     return found
 
 
