@@ -95,13 +95,14 @@ def account_record(account: Account) -> dict[str, Any]:
     # Reservations are not stored: they are exactly the prices of the tasks still running.
     return {"credit": account.credit, "spent": account.spent,
             "spent_by_day": {str(day): amount for day, amount in account.spent_by_day.items()},
-            "name": account.name, "email": account.email}
+            "name": account.name, "email": account.email, "resources": account.resources}
 
 
 def account_from_record(record: dict[str, Any]) -> Account:
     return Account(credit=record["credit"], spent=record["spent"],
                    spent_by_day={int(day): amount for day, amount in record["spent_by_day"].items()},
-                   name=record.get("name"), email=record.get("email"))  # absent from files written before
+                   name=record.get("name"), email=record.get("email"),  # absent from files written before
+                   resources=record.get("resources", {}))
 
 
 def namespace_record(ns: Namespace) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Amounts are integer micro-cents (`MICROCENTS` per cent) so fractional catalog pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from runapi_contracts.vocabulary import MICROCENTS_PER_CENT
 
@@ -23,6 +24,7 @@ class Account:
     spent_by_day: dict[int, int] = field(default_factory=dict)
     name: str | None = None  # the user `GET /api/v1/me` shows (None: the server's --user-name)
     email: str | None = None  # (None: the server's --user-email)
+    resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # kind -> id -> record
 
     @property
     def available(self) -> int:
