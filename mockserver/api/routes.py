@@ -13,15 +13,8 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from runapi_contracts import Catalog, load_catalog
 
 from ..serving import dashboard
-from . import (
-    admin_routes,
-    endpoints,
-    files_api,
-    listen_api,
-    openai_files,
-    pricing_api,
-    voices_api,
-)
+from . import admin_routes, endpoints, files_api, listen_api, openai_files, pricing_api, prompts_api, voices_api
+from .status_routes import family_status_routes
 
 
 def catalog_routes(catalog: Catalog) -> list[Route]:
@@ -53,6 +46,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/price_schedules", pricing_api.schedules, methods=["GET"]),
     Route("/api/v1/price_quotes", pricing_api.quotes, methods=["POST"]),
     Route("/v1/models", pricing_api.models, methods=["GET"]),
+    Route("/api/v1/prompts", prompts_api.prompts, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task_result, methods=["GET"]),
     # `runapi listen` (RunAPI's CLI): keys, listen secrets, sessions, polls and acks.
     Route("/api/v1/cli/keys", listen_api.keys, methods=["GET"]),
@@ -63,11 +57,12 @@ routes: list[BaseRoute] = [
     Route("/api/v1/cli/listen_events/{event_id}/ack", listen_api.ack, methods=["POST"]),
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     *catalog_routes(load_catalog()),
-    Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
     # Suno's voices (runapi-suno `Voices`): the account's voices, made here or by a generate_voice task.
     Route("/api/v1/voices", voices_api.create, methods=["POST"]),
     Route("/api/v1/voices", voices_api.listing, methods=["GET"]),
     Route("/api/v1/voices/{voice_id}", voices_api.read, methods=["GET"]),
+    *family_status_routes(load_catalog()),  # after every literal route: a task id is never an action's name
+    Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
     # The files API (issue 12): RunAPI's uploads, the direct upload's PUT target, OpenAI-style files and uploads.
     Route("/api/v1/files", files_api.create, methods=["POST"]),
     Route("/api/v1/files/prepare", files_api.prepare, methods=["POST"]),

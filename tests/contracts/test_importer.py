@@ -154,7 +154,7 @@ def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None
     assert validate_response("models", model_list(catalog)) == []
     assert ("text-to-speech-multilingual-v2", "elevenlabs", "text_to_speech", "audio") in listed
     assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == \
-        {"image", "video", "audio"}  # the packaged catalog serves video since overlay/video.json, audio since audio.json
+        {"image", "video", "audio"}  # the packaged catalog: overlay/video.json, overlay/audio.json
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:

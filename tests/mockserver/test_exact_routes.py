@@ -138,9 +138,9 @@ def test_every_create_route_is_in_the_lookup() -> None:
     router = create_app().router
     assert isinstance(router, ExactRouter)
     # Besides the creates, the literal POST routes are the files API's, the price quotes (issue 12) and
-    # `runapi listen`'s session (issue 20).
+    # `runapi listen`'s session (issue 20) and Suno's voices (issue 23).
     others = {"/api/v1/files", "/api/v1/files/prepare", "/api/v1/files/confirm", "/v1/files", "/v1/uploads",
-              "/api/v1/price_quotes", "/api/v1/cli/listen_sessions"}
+              "/api/v1/price_quotes", "/api/v1/cli/listen_sessions", "/api/v1/voices"}
     assert {path for path, route in router.exact.items() if "POST" in (route.methods or ())} == paths | others
     assert set(VALID) == paths
 
