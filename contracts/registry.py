@@ -120,7 +120,7 @@ def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
         properties: dict[str, Any] = {}
         condition: dict[str, Any] = {}
         for position, member in enumerate(layout):
-            if isinstance(member.get("from"), str):  # echoes and ids: optional, typed by what fills them
+            if isinstance(member.get("from"), str) and member["from"] != "files":  # echoes, ids, generated data
                 properties[member["member"]] = _filled(member["from"])
                 continue
             one = copy.deepcopy(item)
@@ -164,9 +164,31 @@ def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_STRING: dict[str, Any] = {"type": "string"}
+_SECONDS: dict[str, Any] = {"type": "number", "minimum": 0}
+_TITLED = {"type": "array", "items": {"type": "object", "required": ["text"],
+                                      "properties": {"title": _STRING, "text": _STRING}}}
+# The generated members (``data:<name>``) as the official SDKs type them: a transcript's words (ElevenLabs),
+# lyrics, MIDI notes per instrument and stems (Suno: `<stem>_url` per stem, or `pairs`, hence an open object).
+DATA_MEMBERS: dict[str, dict[str, Any]] = {
+    "transcript": _STRING, "language_code": _STRING, "validation_phrase": _STRING, "voice_id": _STRING,
+    "words": {"type": "array", "items": {"type": "object", "required": ["text", "start", "end"],
+                                         "properties": {"text": _STRING, "start": _SECONDS, "end": _SECONDS,
+                                                        "type": _STRING}}},
+    "lyrics": _TITLED, "blended_lyrics": _TITLED,
+    "midi": {"type": "array", "items": {"type": "object", "required": ["name", "notes"], "properties": {
+        "name": _STRING, "notes": {"type": "array", "items": {"type": "object", "properties": {
+            "pitch": {"type": "integer"}, "start_time": _SECONDS, "end_time": _SECONDS,
+            "velocity": {"type": "integer"}}}}}}},
+    "separated_audios": {"type": "object"},
+}
+
+
 def _filled(source: str) -> dict[str, Any]:
     """The schema of a result member that is not files (output.py's ``from``)."""
-    kind = source.partition(":")[0]
+    kind, _, name = source.partition(":")
+    if kind == "data":
+        return copy.deepcopy(DATA_MEMBERS.get(name, {}))
     if kind == "sources":
         return {"type": "array", "items": {"type": "object", "required": ["url"],
                                            "properties": {"url": {"type": "string"}}}}
