@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .audio_output import reading_seconds, speech_speed, spoken_text, stem_names
 from .output import Output, count_of, follows_source, format_of, result_layout, value_of
 
 __all__ = ["SourceFacts", "billed_seconds", "duration_of", "shape_media", "video_dimensions"]
@@ -48,6 +49,7 @@ class SourceFacts:
     height: int | None = None
     duration_seconds: float | None = None
     has_audio: bool = False
+    text: str | None = None  # audio: the words it speaks or sings, when the mock made it ("" none: instrumental)
 
 
 def _number(value: object) -> float | None:
@@ -64,13 +66,21 @@ def _seconds(spec: Mapping[str, Any], key: str, body: Mapping[str, Any],
 
 def duration_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
                 facts: Mapping[str, SourceFacts]) -> float:
-    """Seconds of output: the source's length plus any extension, else the duration field, else the default."""
+    """Seconds of output: the reading time of the words spoken (``speech_text``), else the source's length (the
+    first of ``duration_from``'s fields the mock could read; cut at ``window_start``) plus any extension, else
+    the duration field, else the default."""
     base: float | None
+    text = spoken_text(spec, body)
     source = spec.get("duration_from")
-    if isinstance(source, str):
-        known = facts.get(source)
-        base = known.duration_seconds if known is not None else None
-        base = base if base is not None else _number(spec.get("default_duration"))
+    names = [source] if isinstance(source, str) else [str(s) for s in source] if isinstance(source, list) else []
+    if text is not None:
+        base = reading_seconds(text, speech_speed(spec, body))
+    elif names:
+        known = next((facts[n].duration_seconds for n in names if n in facts and facts[n].duration_seconds), None)
+        base = known if known is not None else _number(spec.get("default_duration"))
+        cut = _number(body.get(str(spec.get("window_start"))))
+        if cut is not None and cut > 0:
+            base = min(base or cut, cut)
         base = (base or 5.0) + (_seconds(spec, "extend", body, fields) or 0.0)
     else:
         base = _seconds(spec, "duration", body, fields)
@@ -154,7 +164,8 @@ def shape_media(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mappin
     """The Output of one request to a video, audio or data action under its output spec (see the module)."""
     kind = str(spec.get("kind", "video"))
     layout = result_layout(spec)
-    count = count_of(spec, body, fields) if kind != "data" else 0
+    stems = stem_names(spec, body)  # a separation: one file per stem
+    count = len(stems) if stems else count_of(spec, body, fields) if kind != "data" else 0
     fmt = format_of(spec, body, fields)
     duration = duration_of(spec, body, fields, facts)
     if kind != "video":

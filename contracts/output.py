@@ -24,7 +24,9 @@ its result, so the engine, the image renderer and pricing never name a field or 
   ``size_bytes``; absent: ``{"url": ...}``), ``bare`` lists one file as a bare URL string, and ``from`` fills a
   member that is not files: ``field:<name>`` echoes the request's field (left out when not sent),
   ``sources`` lists the request's source URLs as ``[{"url"}]``, ``file_ids`` / ``file_id`` the files' ids
-  (all, or the first), ``const:<json>`` a constant;
+  (all, or the first), ``const:<json>`` a constant, ``files`` the task's files again (one file under two
+  members: ``take``, ``single`` and ``item`` as for files), ``data:<name>`` a generated member (the server's
+  generators: transcripts, lyrics, MIDI notes, stems...), left out when the server generated none;
 - ``formats``: the encodings the mock renders; any other value (a free-text field) gets ``default_format``.
 """
 
@@ -57,10 +59,11 @@ class Output:
     resolution: str | None = None  # video: the size's label (720p), what an item's `resolution` says
 
     def body(self, urls: Sequence[str], facts: Sequence[Mapping[str, Any]] = (),
-             request: Mapping[str, Any] | None = None, sources: Sequence[str] = ()) -> dict[str, Any]:
+             request: Mapping[str, Any] | None = None, sources: Sequence[str] = (),
+             data: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The completed task's result members, listing `urls` (one per file, with its `facts`) as the layout
-        says; `request` and `sources` fill the echo members."""
-        return result_body(self.layout, urls, facts, request or {}, sources)
+        says; `request` and `sources` fill the echo members, `data` the generated ones."""
+        return result_body(self.layout, urls, facts, request or {}, sources, data)
 
 
 def result_layout(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
@@ -72,7 +75,8 @@ def result_layout(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
 
 
 def result_body(layout: Sequence[Mapping[str, Any]], urls: Sequence[str], facts: Sequence[Mapping[str, Any]] = (),
-                request: Mapping[str, Any] | None = None, sources: Sequence[str] = ()) -> dict[str, Any]:
+                request: Mapping[str, Any] | None = None, sources: Sequence[str] = (),
+                data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The result members of a completed task: the files in order, dealt out to the layout's members (each
     file's `facts` fill an `item` map), and the members `from` names (see the module docstring)."""
     body: dict[str, Any] = {}
@@ -80,27 +84,39 @@ def result_body(layout: Sequence[Mapping[str, Any]], urls: Sequence[str], facts:
     rest = list(files)
     for member in layout:
         source = member.get("from")
+        if source == "files":  # the files again, under a second member
+            _list(body, member, files[:member["take"]] if isinstance(member.get("take"), int) else files)
+            continue
         if isinstance(source, str):
-            _fill(body, member["member"], source, files, request or {}, sources)
+            _fill(body, member["member"], source, files, request or {}, sources, data or {})
             continue
         take = 1 if member.get("bare") else member.get("take")
         taken, rest = (rest[:take], rest[take:]) if isinstance(take, int) else (rest, [])
-        key, first, item = member.get("index"), member.get("first_index", 0), member.get("item")
-        items = [{**({k: fact.get(name) for k, name in item.items()} if isinstance(item, Mapping)
-                     else {"url": fact["url"]}),
-                  **({key: first + i} if isinstance(key, str) else {})} for i, fact in enumerate(taken)]
-        if member.get("bare"):
-            body[member["member"]] = taken[0]["url"] if taken else None
-        else:
-            body[member["member"]] = (items[0] if items else None) if member.get("single") else items
+        _list(body, member, taken)
     return body
 
 
+def _list(body: dict[str, Any], member: Mapping[str, Any], taken: Sequence[Mapping[str, Any]]) -> None:
+    # Files under one member: items by the `item` map (else {url}), numbered by `index`, one when `single`,
+    # a bare URL when `bare`.
+    key, first, item = member.get("index"), member.get("first_index", 0), member.get("item")
+    items = [{**({k: fact.get(name) for k, name in item.items() if fact.get(name) is not None}
+                 if isinstance(item, Mapping) else {"url": fact["url"]}),
+              **({key: first + i} if isinstance(key, str) else {})} for i, fact in enumerate(taken)]
+    if member.get("bare"):
+        body[member["member"]] = taken[0]["url"] if taken else None
+    else:
+        body[member["member"]] = (items[0] if items else None) if member.get("single") else items
+
+
 def _fill(body: dict[str, Any], name: str, source: str, files: Sequence[Mapping[str, Any]],
-          request: Mapping[str, Any], sources: Sequence[str]) -> None:
-    # A member that is not files: an echo of the request, its sources, the files' ids, or a constant.
+          request: Mapping[str, Any], sources: Sequence[str], data: Mapping[str, Any]) -> None:
+    # A member that is not files: an echo of the request, its sources, the files' ids, a constant, generated.
     kind, _, arg = source.partition(":")
-    if kind == "field":
+    if kind == "data":
+        if arg in data:
+            body[name] = data[arg]
+    elif kind == "field":
         if request.get(arg) is not None:
             body[name] = request[arg]
     elif kind == "sources":
@@ -124,7 +140,9 @@ def result_urls(layout: Sequence[Mapping[str, Any]], body: Mapping[str, Any]) ->
             urls += [value] if isinstance(value, str) else []
             continue
         items = [value] if member.get("single") else list(value or [])
-        urls += [item["url"] for item in items if isinstance(item, Mapping) and isinstance(item.get("url"), str)]
+        item = member.get("item")
+        key = next((k for k, fact in item.items() if fact == "url"), "url") if isinstance(item, Mapping) else "url"
+        urls += [item[key] for item in items if isinstance(item, Mapping) and isinstance(item.get(key), str)]
     return urls
 
 

@@ -127,6 +127,8 @@ def valid_values_of_type(name: str, spec: Mapping[str, Any], kind: str) -> st.Se
 
 # --- per-model plans ---
 
+ACCOUNT_MEDIA = frozenset({"voice"})  # catalog `media` values that name a resource of the caller's account
+
 
 class Plan:
     """What the strategies need about one model, computed once when the strategy is built.
@@ -138,7 +140,10 @@ class Plan:
         self.action, self.model = action, model
         if undescribed := [name for name in model.required if name not in model.fields]:
             raise InvalidArgument(f"catalog model {model.name!r} requires undescribed fields {undescribed}")
-        allowed = [name for name in model.fields if name not in model.forbidden]
+        # An optional field naming an account resource (a voice or persona id, media "voice") is left out of
+        # valid bodies: no drawn string names a voice the account holds, and a target refuses an unknown one.
+        allowed = [name for name in model.fields if name not in model.forbidden
+                   and (model.fields[name].get("media") not in ACCOUNT_MEDIA or name in model.required)]
         self.values = {name: valid_values(name, model.fields[name]) for name in allowed if name != "model"}
         self.values["model"] = st.just(model.name)
         schema = model_schema(model)

@@ -119,10 +119,12 @@ def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
     layouts = {json.dumps(layout, sort_keys=True): layout
                for layout in (result_layout(m.output_spec) for m in load_catalog().models())}
     variants: list[dict[str, Any]] = []
+    conditions: list[dict[str, Any]] = []  # what picks each variant: its first member (and its items' URL key)
     for layout in layouts.values():
         properties: dict[str, Any] = {}
+        condition: dict[str, Any] = {}
         for position, member in enumerate(layout):
-            if isinstance(member.get("from"), str):  # echoes and ids: optional, typed by what fills them
+            if isinstance(member.get("from"), str) and member["from"] != "files":  # echoes, ids, generated data
                 properties[member["member"]] = _filled(member["from"])
                 continue
             one = copy.deepcopy(item)
@@ -130,29 +132,67 @@ def with_result_members(schema: dict[str, Any]) -> dict[str, Any]:
                 one["properties"][member["index"]] = {"type": "integer"}
                 one["required"] = [*one["required"], member["index"]]
             if isinstance(member.get("item"), dict):  # an item's facts (resolution, has_audio, id...)
-                one["properties"].update({key: {} for key in member["item"] if key != "url"})
+                url_key = next((k for k, fact in member["item"].items() if fact == "url"), None)
+                if url_key not in (None, "url"):  # the file's URL under another key (a song's audio_url)
+                    one["properties"][url_key] = one["properties"].pop("url")
+                    one["required"] = [url_key if r == "url" else r for r in one["required"]]
+                one["properties"].update({key: {} for key in member["item"] if key != url_key})
+                if position == 0 and url_key not in (None, "url"):
+                    inner = {"required": [url_key]}
+                    condition = {"properties": {member["member"]: inner if member.get("single")
+                                                else {"items": inner}}}
             properties[member["member"]] = copy.deepcopy(item["properties"]["url"]) if member.get("bare") else \
                 one if member.get("single") else {"type": "array", "minItems": 1 if position == 0 else 0, "items": one}
-        variants.append({"required": [m["member"] for m in layout if "from" not in m], "properties": properties})
-    # if/then/else keyed by each layout's first member, plain `images` last: a body that lists nothing is
+        # Files are required, and the generated members (a transcript, lyrics...), which are always filled.
+        required = [m["member"] for m in layout if "from" not in m or str(m["from"]).startswith("data:")]
+        variants.append({"required": required, "properties": properties})
+        conditions.append({"required": required[:1], **condition})
+    # if/then/else keyed by each layout's first member (and, where two layouts share it, its items' URL key:
+    # Suno's `audios` list `audio_url`, ElevenLabs' `url`), plain `images` last: a body that lists nothing is
     # reported as missing `images` (the usual member), not as "not valid under any of the given schemas".
-    variants.sort(key=lambda variant: variant["required"] == ["images"])
+    order = sorted(range(len(variants)),
+                   key=lambda i: (variants[i]["required"] == ["images"], not conditions[i].get("properties")))
+    variants, conditions = [variants[i] for i in order], [conditions[i] for i in order]
     for variant in variants:  # every member is declared at the top too (what reads `properties` sees them all)
         for name, member_schema in variant["properties"].items():
             known = completed["properties"].setdefault(name, copy.deepcopy(member_schema))
             items, more = known.get("items", known), member_schema.get("items", member_schema)
             if isinstance(items.get("properties"), dict) and isinstance(more.get("properties"), dict):
                 items["properties"] = {**more["properties"], **items["properties"]}  # every item key any layout has
+                if items.get("required") != more.get("required"):  # items keyed apart: their variant decides
+                    items.pop("required", None)
     chained = variants[-1]
-    for variant in reversed(variants[:-1]):
-        chained = {"if": {"required": variant["required"][:1]}, "then": variant, "else": chained}
+    for variant, condition in reversed(list(zip(variants[:-1], conditions[:-1], strict=True))):
+        chained = {"if": condition, "then": variant, "else": chained}
     completed.update(chained)
     return schema
 
 
+_STRING: dict[str, Any] = {"type": "string"}
+_SECONDS: dict[str, Any] = {"type": "number", "minimum": 0}
+_TITLED = {"type": "array", "items": {"type": "object", "required": ["text"],
+                                      "properties": {"title": _STRING, "text": _STRING}}}
+# The generated members (``data:<name>``) as the official SDKs type them: a transcript's words (ElevenLabs),
+# lyrics, MIDI notes per instrument and stems (Suno: `<stem>_url` per stem, or `pairs`, hence an open object).
+DATA_MEMBERS: dict[str, dict[str, Any]] = {
+    "transcript": _STRING, "language_code": _STRING, "validation_phrase": _STRING, "voice_id": _STRING,
+    "words": {"type": "array", "items": {"type": "object", "required": ["text", "start", "end"],
+                                         "properties": {"text": _STRING, "start": _SECONDS, "end": _SECONDS,
+                                                        "type": _STRING}}},
+    "lyrics": _TITLED, "blended_lyrics": _TITLED,
+    "midi": {"type": "array", "items": {"type": "object", "required": ["name", "notes"], "properties": {
+        "name": _STRING, "notes": {"type": "array", "items": {"type": "object", "properties": {
+            "pitch": {"type": "integer"}, "start_time": _SECONDS, "end_time": _SECONDS,
+            "velocity": {"type": "integer"}}}}}}},
+    "separated_audios": {"type": "object"},
+}
+
+
 def _filled(source: str) -> dict[str, Any]:
     """The schema of a result member that is not files (output.py's ``from``)."""
-    kind = source.partition(":")[0]
+    kind, _, name = source.partition(":")
+    if kind == "data":
+        return copy.deepcopy(DATA_MEMBERS.get(name, {}))
     if kind == "sources":
         return {"type": "array", "items": {"type": "object", "required": ["url"],
                                            "properties": {"url": {"type": "string"}}}}

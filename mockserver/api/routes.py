@@ -16,7 +16,17 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from runapi_contracts import Catalog, load_catalog
 
 from ..serving import dashboard
-from . import admin_routes, endpoints, files_api, listen_api, openai_files, pricing_api, prompts_api, sync_api
+from . import (
+    admin_routes,
+    endpoints,
+    files_api,
+    listen_api,
+    openai_files,
+    pricing_api,
+    prompts_api,
+    sync_api,
+    voices_api,
+)
 from .status_routes import family_status_routes
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -71,6 +81,10 @@ routes: list[BaseRoute] = [
     Route("/api/v1/cli/listen_events/{event_id}/ack", listen_api.ack, methods=["POST"]),
     Route("/v1/tasks/{task_id}", endpoints.get_docs_task, methods=["GET"]),
     *catalog_routes(load_catalog()),
+    # Suno's voices (runapi-suno `Voices`): the account's voices, made here or by a generate_voice task.
+    Route("/api/v1/voices", voices_api.create, methods=["POST"]),
+    Route("/api/v1/voices", voices_api.listing, methods=["GET"]),
+    Route("/api/v1/voices/{voice_id}", voices_api.read, methods=["GET"]),
     *family_status_routes(load_catalog()),  # after every literal route: a task id is never an action's name
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
     # The files API (issue 12): RunAPI's uploads, the direct upload's PUT target, OpenAI-style files and uploads.

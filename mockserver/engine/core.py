@@ -183,7 +183,7 @@ class EngineCore:
         for name, key, stored in snapshot.accounts:
             account = self.namespace(name).ledger.account(key)
             account.credit, account.spent, account.spent_by_day = stored.credit, stored.spent, stored.spent_by_day
-            account.name, account.email = stored.name, stored.email
+            account.name, account.email, account.resources = stored.name, stored.email, stored.resources
         for name, key, idempotency_key, fingerprint, task_id in snapshot.idempotency:
             self.namespace(name).idempotency[(key, idempotency_key)] = (fingerprint, task_id)
         for upload in snapshot.uploads:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import quote
@@ -56,9 +57,10 @@ class SourceMedia:
     task_id: str | None = None
     index: int = 0
     label: str = ""  # where it came from, for the caption
+    text: str | None = None  # audio: the words it speaks or sings, when the mock made it
 
     def facts(self) -> SourceFacts:
-        return SourceFacts(self.kind, self.width, self.height, self.duration_seconds, self.has_audio)
+        return SourceFacts(self.kind, self.width, self.height, self.duration_seconds, self.has_audio, self.text)
 
 
 @dataclass(slots=True)
@@ -152,7 +154,7 @@ class Task:
         return {"id": self.id, "task_id": self.id, "status": status or self.status,
                 "model": self.requested_model or self.model}
 
-    def file_facts(self, output: Output) -> list[dict[str, Any]]:
+    def file_facts(self, output: Output, urls: Sequence[str] = ()) -> list[dict[str, Any]]:
         """What each file's result item may say about it (output.py's item facts), without rendering it."""
         kind = output.kind
         mime = images.content_type(self.image_format) if kind == "image" else \
@@ -160,7 +162,9 @@ class Task:
         facts: dict[str, Any] = {"format": self.image_format, "mime_type": mime, "width": output.width,
                                  "height": output.height, "resolution": output.resolution,
                                  "duration": output.duration_seconds, "has_audio": output.has_audio}
-        return [{**facts, "index": index, "file_id": f"{self.id}_{index}"} for index in range(output.count)]
+        own = kinds.file_facts(kind, self, urls) if kind != "image" else []
+        return [{**facts, "index": index, "file_id": f"{self.id}_{index}", **(own[index] if index < len(own) else {})}
+                for index in range(output.count)]
 
     def source_urls(self) -> list[str]:
         """The request's source URLs (every source field that names files), for results that list them."""
@@ -180,7 +184,11 @@ class Task:
         if status == "completed":
             # The files under the members the action's output spec lays out (`images` for most actions).
             output = self.output()
-            body.update(output.body(self.image_urls(origin), self.file_facts(output), self.body, self.source_urls()))
+            urls = self.image_urls(origin)
+            data: dict[str, Any] = {}
+            if any(str(member.get("from", "")).startswith("data:") for member in output.layout):
+                data = kinds.generate(output.layout, self, urls)  # transcripts, lyrics, MIDI, stems
+            body.update(output.body(urls, self.file_facts(output, urls), self.body, self.source_urls(), data))
             # A completed task settled exactly its reserved price.
             body["usage"] = {"cost": self.price / MICROCENTS / 100, "generated_images": self.image_count()}
         elif status == "failed":

@@ -6,8 +6,9 @@ Every change goes through here under the engine's lock and is published as an ev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from . import events
+from . import events, resources
 from .core import EngineCore, locked, operation
 from .delivery import CallbackMode
 from .journal import Entry
@@ -88,6 +89,22 @@ class NamespaceSettings(EngineCore):
     @locked
     def accounts(self, ns: Namespace) -> dict[str, dict[str, int]]:
         return ns.ledger.snapshot()
+
+    @operation
+    def add_resource(self, ns: Namespace, key: str, kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep a resource (a voice...) of `key`'s account; kept by --state with its credits."""
+        stored = resources.add(ns.ledger.account(key), kind, record)
+        self._publish(events.NamespaceChanged(ns, key=key))
+        return stored
+
+    @locked
+    def find_resource(self, ns: Namespace, key: str, kind: str, resource_id: str) -> dict[str, Any] | None:
+        found = resources.find(ns.ledger.account(key), kind, resource_id)
+        return dict(found) if found is not None else None
+
+    @locked
+    def list_resources(self, ns: Namespace, key: str, kind: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in resources.listed(ns.ledger.account(key), kind)]
 
     @operation
     def set_balance(self, ns: Namespace, key: str, cents: int) -> dict[str, int]:

@@ -32,7 +32,7 @@ from runapi_contracts.receiver import is_loopback_host
 from ..media import images
 from ..settings import Settings
 from .model import Namespace, SourceImage, SourceMedia, Task
-from .sources_media import Unusable, read_media, task_ref
+from .sources_media import Unusable, read_media, song_ref, task_ref
 from .uploads import own_path
 
 __all__ = ["ERROR_CODE", "KEPT_LONG_SIDE", "Resolved", "error_code", "resolve", "task_picture"]
@@ -79,7 +79,9 @@ def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settin
     sent = _file_like_urls(model, body)
     refs = [(name, body[name]) for name in model.source_fields
             if str(model.media(name)).startswith("task:") and isinstance(body.get(name), str)]
-    if not sent and not refs:  # the common case: no source, or none with a path the mock serves files under
+    songs = [(name, str(model.media(name))[len("song:"):]) for name in model.source_fields
+             if str(model.media(name)).startswith("song:") and body.get(name) is not None]
+    if not sent and not refs and not songs:  # the common case: no source, or none on a path the mock serves
         return None
     ttl = settings.file_ttl_seconds
     kept: SourceImage | None = None
@@ -91,6 +93,11 @@ def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settin
                                   task_picture))
         except Unusable as unusable:
             return Resolved(failure=(f"Cannot use {name} ({task_id}): {unusable}", error_code(kind)))
+    for name, task_field in songs:  # a song of an earlier task: task_id + audio_id
+        try:
+            media.append(song_ref(name, task_field, body, namespaces.get(namespace or ""), key, refresh, ttl))
+        except Unusable as unusable:
+            return Resolved(failure=(f"Cannot use {name} ({body.get(name)}): {unusable}", error_code("audio")))
     prefixes = _prefixes(origin, settings.public_url)
     for field, index, url in sent:
         file = _own_file(url, origin, settings.public_url) if _on_own_host(url, prefixes) else None

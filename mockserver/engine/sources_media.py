@@ -10,10 +10,11 @@ saying why; sources.py turns that into the task's failure naming the field.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from .model import Namespace, SourceMedia, Task
 
-__all__ = ["KEPT_BYTES", "Unusable", "read_media", "task_ref"]
+__all__ = ["KEPT_BYTES", "Unusable", "read_media", "song_ref", "task_ref"]
 
 KEPT_BYTES = 64 * 1024 * 1024  # the largest upload a task keeps a copy of (larger ones: facts only)
 
@@ -48,6 +49,29 @@ def task_ref(field: str, media: str, task_id: str, ns: Namespace | None, key: st
     return _of_task(field, media.partition(":")[2] or task.kind, task, 0, picture)
 
 
+def song_ref(field: str, task_field: str, body: Mapping[str, Any], ns: Namespace | None, key: str | None,
+             refresh: Refresh, ttl: float) -> SourceMedia:
+    """What a task keeps of the song an `audio_id` field names among the songs of the task `task_field` names
+    (a `song:<task field>` source): its length and its words, and the task and index that play it."""
+    from .songs import songs  # the music module's facts, loaded with the first song reference
+
+    task_id = body.get(task_field)
+    if not isinstance(task_id, str):
+        raise Unusable(f"{task_field} must name the task that made the song")
+    task = _completed(ns, task_id, refresh, ttl)
+    if key is not None and task.key != key:
+        raise Unusable(f"no task {task_id}")
+    listed = songs(task)
+    if not listed:
+        raise Unusable(f"task {task_id} ({task.family}/{task.action}) made no songs")
+    wanted = body.get(field)
+    song = next((s for s in listed if s.id == wanted), None)
+    if song is None:
+        raise Unusable(f"task {task_id} has no song {wanted} (its songs: {', '.join(s.id for s in listed)})")
+    return SourceMedia(field, "audio", duration_seconds=song.duration, has_audio=True, task_id=task.id,
+                       index=song.index, label=f"task {task.id[:8]} song {song.index + 1}", text=song.lyrics)
+
+
 def _completed(ns: Namespace | None, task_id: str, refresh: Refresh, ttl: float) -> Task:
     task = ns.tasks.get(task_id) if ns is not None else None
     if ns is None or task is None:
@@ -63,6 +87,8 @@ def _completed(ns: Namespace | None, task_id: str, refresh: Refresh, ttl: float)
 def _of_task(field: str, kind: str, task: Task, index: int, picture: Picture) -> SourceMedia:
     if task.kind != kind:
         raise Unusable(f"task {task.id} made {task.kind}, not {kind}")
+    if kind == "data":  # a task whose result is data (a validation phrase): named, it has no file
+        return SourceMedia(field, kind, task_id=task.id, label=f"task {task.id[:8]}")
     output = task.output()
     if index >= output.count:
         raise Unusable(f"task {task.id} has no file {index}")
@@ -70,8 +96,13 @@ def _of_task(field: str, kind: str, task: Task, index: int, picture: Picture) ->
     if kind == "image":  # drawn by `picture` (sources.task_picture: sources.py owns images)
         width, height, data = picture(task, index)
         return SourceMedia(field, kind, width, height, data=data, label=label)
+    text = None
+    if kind == "audio":
+        from .songs import words_of  # what the mock's audio file says (its speech, a song's lyrics)
+
+        text = words_of(task, index)
     return SourceMedia(field, kind, output.width or None, output.height or None, output.duration_seconds,
-                       output.has_audio, task_id=task.id, index=index, label=label)
+                       output.has_audio, task_id=task.id, index=index, label=label, text=text)
 
 
 def _upload(field: str, kind: str, ns: Namespace | None, upload_id: str) -> SourceMedia:

@@ -17,7 +17,7 @@ from runapi_contracts.catalog import Action, Model
 from runapi_contracts.pricing import request_microcents
 
 from .. import errors
-from . import events, lifecycle, scenarios, sources
+from . import events, lifecycle, resources, scenarios, sources
 from .core import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, operation, uuid4_text
 from .delivery import CallbackMode
 from .lifecycle import Progression
@@ -25,13 +25,12 @@ from .listen_book import ListenBook
 from .model import JsonObject, Namespace, Task
 from .namespaces import KEEP, NamespaceSettings
 from .ratelimit import check_concurrency
-from .resources import ResourceBook
 from .upload_book import UploadBook
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
 
 
-class TaskEngine(NamespaceSettings, UploadBook, ListenBook, ResourceBook):
+class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
     """Creates and reads tasks for every route; the one place that changes a namespace's state."""
 
     # -- create ---------------------------------------------------------------------------------------
@@ -116,6 +115,7 @@ class TaskEngine(NamespaceSettings, UploadBook, ListenBook, ResourceBook):
         task_id = self.new_id()
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()
+        resources.check(model, body, ns.ledger.account(key))  # a voice or persona id must be the account's
         price = request_microcents(model, body)  # the one price function: quotes answer the same
         ns.ledger.reserve(key, task_id, price)
         speed = self.settings.speed if self.settings.speed > 0 else 1.0
@@ -281,6 +281,9 @@ class TaskEngine(NamespaceSettings, UploadBook, ListenBook, ResourceBook):
         task.history.append((status, now))
         if status == "completed":
             ns.ledger.settle(task.key, task.id, now)
+            made = resources.made_by(task)  # a voice generated: the account's from now on
+            if made is not None:
+                resources.add(ns.ledger.account(task.key), *made)
         elif status == "failed":
             ns.ledger.refund(task.key, task.id)
         if status in lifecycle.TERMINAL:

@@ -4,8 +4,9 @@ Nothing here knows the engine, HTTP or the catalog: a spec (a small frozen datac
 come out, and the same spec always gives the same bytes. `video` draws captioned H.264 clips, `audio`
 writes every audio format RunAPI names, `speech` and `music` compose what the audio plays, `cache` keeps
 rendered files within a memory bound. PyAV (FFmpeg inside its wheels) does all encoding and probing.
-`kinds`, `renderers` and `video_files` are the bridge from a task to those functions: which kind of output
-it makes, and the spec of its file (they read the engine's Task; the functions above never do).
+`kinds`, `renderers`, `video_files`, `audio_files` and `audio_data` are the bridge from a task to those
+functions: which kind of output it makes, the spec of its file, and the data members of its result (they read
+the engine's Task; the functions above never do). `lyrics` writes a song's words.
 """
 
 from __future__ import annotations

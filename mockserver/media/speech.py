@@ -9,18 +9,16 @@ made-up text whose timings fit its duration.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
+
+from runapi_contracts.audio_output import WORDS_PER_MINUTE, reading_seconds, word_weight
 
 from .audio import audio_format, encode, resolved_rate
 from .tones import frequency, note, rest, seed_bytes
 
 __all__ = ["Word", "render_speech", "speech_duration", "transcript", "word_timings"]
 
-WORDS_PER_MINUTE = 150.0  # an unhurried reading pace
-MIN_SECONDS = 1.0  # even "Hi" makes a file long enough to hear
 _GAP = 0.25  # share of each word's slot left silent, so words are audible as words
-_CJK_PER_WORD = 2  # CJK scripts have no spaces: about two characters a spoken "word"
 _AMPLITUDE = 9000
 _FILLER = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
            "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua")
@@ -35,23 +33,10 @@ class Word:
     end: float
 
 
-def _wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F") and char.isalpha()
-
-
-def _weight(token: str) -> float:
-    """How many words' time a token takes: 1 per spaced word, its CJK characters / 2 for unspaced text."""
-    wide = sum(_wide(c) for c in token)
-    return max(1.0, wide / _CJK_PER_WORD) if wide else 1.0
-
-
 def speech_duration(text: str, speed: float = 1.0) -> float:
     """Seconds it takes to read `text` aloud at about 150 words a minute (`speed` 2.0 is twice as fast),
-    never under one second."""
-    if speed <= 0:
-        raise ValueError(f"speed must be positive, got {speed}")
-    words = sum(_weight(token) for token in text.split())
-    return round(max(MIN_SECONDS, words * 60.0 / WORDS_PER_MINUTE / speed), 3)
+    never under one second: runapi_contracts' reading-time rule, so a task knows its file's length unrendered."""
+    return reading_seconds(text, speed)
 
 
 def word_timings(text: str, speed: float = 1.0, duration_seconds: float | None = None) -> list[Word]:
@@ -62,7 +47,7 @@ def word_timings(text: str, speed: float = 1.0, duration_seconds: float | None =
     total = speech_duration(text, speed) if duration_seconds is None else duration_seconds
     if not tokens or total <= 0:
         return []
-    weights = [_weight(t) + 0.1 * len(t) for t in tokens]
+    weights = [word_weight(t) + 0.1 * len(t) for t in tokens]
     scale = total / sum(weights)
     out: list[Word] = []
     at = 0.0

@@ -220,7 +220,11 @@ def test_normalize_request_flags_two_spellings_with_different_values() -> None:
 
 @pytest.mark.parametrize("model", CATALOG.models(), ids=lambda m: f"{m.family}/{m.action}/{m.name}")
 def test_each_model_has_a_price_for_each_resolution_it_allows(model: Any) -> None:
-    # Images are priced per image by the catalog's resolutions; videos per second by its video sizes.
+    # Images are priced per image by the catalog's resolutions; videos per second by its video sizes; the
+    # audio families' actions (sound, songs, their data and covers) one flat price per file or request.
+    if set(model.price_cents) == {"request"}:
+        assert model.price_cents["request"] > 0 and model.output_spec.get("price_per") is None
+        return
     video = model.kind == "video"
     default = model.output_spec.get("default_resolution") if video else CATALOG.default_resolution
     allowed = [str(v).lower() for v in model.fields.get("output_resolution", {}).get("enum", [default])]

@@ -111,13 +111,18 @@ def test_the_reference_selection() -> None:
     assert "grok-imagine/upscale-image" not in images and not any(k.endswith("video") for k in images)
     assert len(images) == 38 and len({k.split("/")[0] for k in images}) == 19
     assert sum(len(contract["actions"][k]["models"]) for k in images) == 66
-    only_video = {**overlay, "parts": {"video": overlay["parts"]["video"]}}
-    videos = set(selected_actions(contract, only_video)) - set(images)  # overlay/video.json's selection
+    parts = overlay["parts"]
+    videos = set(selected_actions(contract, {**overlay, "parts": {"video": parts["video"]}})) - set(images)
     assert len(videos) == 42 and "grok-imagine/upscale-image" in videos and "suno/visualize-music" not in videos
     assert {contract["actions"][k]["endpoint"] for k in videos} >= {"ai_avatar", "motion_control", "animate"}
-    only_sync = {**overlay, "parts": {"sync": overlay["parts"]["sync"]}}
-    synchronous = set(selected_actions(contract, only_sync)) - set(images)
+    # overlay/audio.json's selection: ElevenLabs 5, Gemini TTS 1, Producer 1, Suno 22 (issue 23's list).
+    audio = set(selected_actions(contract, {**overlay, "parts": {"audio": parts["audio"]}})) - set(images)
+    assert len(audio) == 29 and {k.split("/")[0] for k in audio} == {"elevenlabs", "gemini-tts", "producer", "suno"}
+    assert "suno/visualize-music" in audio and "suno/generate-voice" in audio and not audio & videos
+    synchronous = set(selected_actions(contract, {**overlay, "parts": {"sync": parts["sync"]}})) - set(images)
     assert len(synchronous) == 15 and {contract["actions"][k]["task_type"] for k in synchronous} == {"synchronous"}
+    every = set(images) | videos | audio | synchronous
+    assert set(selected_actions(contract, overlay)) == every  # every part, nothing else
 
 
 def test_which_actions_are_served_is_overlay_data() -> None:
@@ -149,11 +154,12 @@ def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None
     expected = {(model, family, action, target.modality)
                 for (family, action), target in catalog.actions.items() for model in target.models}
     assert listed == expected
-    assert {modality for *_, modality in listed} == {"image", "video"}
+    assert {modality for *_, modality in listed} == {"image", "video", "audio"}
     assert ("grok-imagine-text-to-video", "grok_imagine", "text_to_video", "video") in listed
     assert validate_response("models", model_list(catalog)) == []
-    packaged = {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]}
-    assert packaged == {"image", "audio", "video"}  # the synchronous actions (overlay/sync.json) are audio and video
+    assert ("text-to-speech-multilingual-v2", "elevenlabs", "text_to_speech", "audio") in listed
+    assert {endpoint["modality"] for entry in model_list()["data"] for endpoint in entry["endpoints"]} == \
+        {"image", "video", "audio"}  # the packaged catalog: overlay/video.json, overlay/audio.json
 
 
 def test_every_imported_action_routes_where_the_sdks_call() -> None:
@@ -379,23 +385,25 @@ SUNO = "suno-v4, suno-v4.5, suno-v4.5-all, suno-v4.5-plus, suno-v5, suno-v5.5"
 def test_diff_against_v0_12_0_lists_exactly_the_changes_of_v0_12_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["catalog", "diff", str(REFERENCE), "--against", str(PREVIOUS)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    served = [line for line in lines if "(not served)" not in line]
-    assert served == V0_12_2_SERVED
-    unserved = lines[len(served):]
-    assert {line.split()[1] for line in unserved} == {
-        "suno/add-instrumental", "suno/add-vocals", "suno/cover-audio", "suno/create-mashup", "suno/extend-music",
-        "suno/replace-section", "suno/text-to-music"}
-    for line in (
-        f"~ suno/text-to-music (not served) {SUNO}: prompt max 3000 -> 5000",
-        f"~ suno/text-to-music (not served) {SUNO}: lyrics length null -> true, max null -> 5000",
-        f"~ suno/cover-audio (not served) {SUNO}: style length null -> true, max null -> 1000",
-        f"~ suno/cover-audio (not served) {SUNO}: title length null -> true, max null -> 80",
-        f"~ suno/create-mashup (not served) {SUNO}: style_weight, weirdness_constraint, audio_weight "
-        "max null -> 1, min null -> 0",
-        "~ suno/replace-section (not served) _: lyrics, full_lyrics length null -> true, max null -> 5000",
-    ):
-        assert line in unserved
-    assert len(unserved) == 27
+    assert not [line for line in lines if "(not served)" in line]  # overlay/audio.json serves Suno since 0.12.2
+    suno = [line for line in lines if line.startswith("~ suno/")]
+    assert [line for line in lines if line not in suno] == V0_12_2_SERVED
+    assert {line.split()[1] for line in suno} == {
+        "suno/add_instrumental", "suno/add_vocals", "suno/cover_audio", "suno/create_mashup", "suno/extend_music",
+        "suno/replace_section", "suno/text_to_music"}
+    for model in SUNO.split(", "):  # the changes v0.12.2 made to every Suno model, field by field now
+        for line in (
+            f"~ suno/text_to_music {model} prompt.max_length: 3000 -> 5000",
+            f"~ suno/text_to_music {model} lyrics.max_length: null -> 5000",
+            f"~ suno/cover_audio {model} style.max_length: null -> 1000",
+            f"~ suno/cover_audio {model} title.max_length: null -> 80",
+            *(f"~ suno/create_mashup {model} {name}.{bound}" for name in ("style_weight", "weirdness_constraint",
+              "audio_weight") for bound in ("minimum: null -> 0", "maximum: null -> 1")),
+        ):
+            assert line in suno, line
+    assert "~ suno/replace_section suno-v5.5 lyrics.max_length: null -> 5000" in suno
+    assert "~ suno/replace_section suno-v5.5 full_lyrics.max_length: null -> 5000" in suno
+    assert len(suno) == 286
     assert cli.main(["catalog", "diff", str(PREVIOUS), "--against", str(PREVIOUS)]) == 0
     assert capsys.readouterr().out == "no changes\n"
 

@@ -53,7 +53,16 @@ def test_every_catalog_url_but_the_callback_is_a_source() -> None:
                 if spec.get("format") == "http-url" or spec.get("items", {}).get("format") == "http-url"]
         named = [name for name in model.source_fields if name not in urls]  # task refs (source_task_id)
         assert [name for name in model.source_fields if name in urls] == [n for n in urls if n != "callback_url"]
-        assert all(str(model.media(name)).startswith("task:") for name in named), model.name
+        for name in named:  # the other sources name something of the mock's own: a task, a song, a voice
+            media = str(model.media(name))
+            if media.startswith("song:"):  # Suno's audio_id: a song of the task the named field refers to
+                assert str(model.media(media[len("song:"):])).startswith("task:"), (model.name, name)
+            elif media == "voice":  # a persona or voice id: an account resource (engine/resources.py)
+                assert model.fields[name]["type"] == "string", (model.name, name)
+            elif name == "upload_url_list":  # URLs the contract leaves untyped (no items format): audio files
+                assert model.fields[name]["type"] == "array" and media == "audio", model.name
+            else:
+                assert media.startswith("task:"), (model.name, name)
         assert model.source_field is None or model.source_field in model.source_fields, model.name
         if model.kind == "image":  # every image action's sources are images
             assert {model.media(name) for name in urls if name != "callback_url"} <= {"image"}, model.name

@@ -40,7 +40,8 @@ from runapi_contracts.registry import model_schema
 from runapi_contracts.validate import format_checker, validate_response
 from runapi_mock import Settings
 from runapi_mock.engine.lifecycle import Progression
-from runapi_mock.media import probe
+from runapi_mock.media import FORMATS as AUDIO_FORMATS
+from runapi_mock.media import probe, probe_audio
 from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "test-key"
@@ -187,7 +188,7 @@ def chain(server: RunningServer, ns: str, action: Action, model: Model, body: di
           facts: dict[str, SourceFacts] | None = None) -> dict[str, Any]:
     """`body` with every `*_task_id` field set to the id of a task created (and completed) just now; what
     that task made goes into `facts` (by field), as the mock knows it when it shapes the output."""
-    for field in [f for f in body if f.endswith("_task_id")]:
+    for field in [f for f in body if f.endswith("_task_id") or str(model.media(f)).startswith("task:")]:
         upstream = upstream_action(action, field, model)
         upstream_model = upstream.models.get(model.name) or next(iter(upstream.models.values()))
         known: dict[str, SourceFacts] = {}
@@ -197,9 +198,44 @@ def chain(server: RunningServer, ns: str, action: Action, model: Model, body: di
         assert done.status == "completed"
         body[field] = done.id
         made = upstream_model.output(upstream_body, facts=known)
+        made_facts = SourceFacts(made.kind, made.width, made.height, made.duration_seconds, made.has_audio)
         if facts is not None:
-            facts[field] = SourceFacts(made.kind, made.width, made.height, made.duration_seconds, made.has_audio)
+            facts[field] = made_facts
+        for song in [f for f in body if model.media(f) == f"song:{field}"]:  # a song of that task: its first
+            body[song] = first_item_id(upstream_model, done.to_dict())
+            if facts is not None:
+                facts[song] = made_facts
     return body
+
+
+def first_item_id(model: Model, result: Mapping[str, Any]) -> str:
+    """The id of the first item a result lists under a member whose items carry one (a Suno song's id)."""
+    for member in result_layout(model.output_spec):
+        item = member.get("item")
+        key = next((k for k, fact in item.items() if fact == "audio_id"), None) if isinstance(item, Mapping) else None
+        value = result.get(member["member"])
+        if key is not None and value:
+            return str((value[0] if isinstance(value, list) else value)[key])
+    raise AssertionError(f"{model.family}/{model.action}: no item with an id in {result}")
+
+
+def file_urls(server: RunningServer, model: Model, result: Mapping[str, Any]) -> list[str]:
+    """The files a result lists: under its layout's file members, and inside generated members (a stems
+    object's `<stem>_url`, an advanced split's pairs), each once."""
+    urls = result_urls(result_layout(model.output_spec), result)
+    generated = [result.get(m["member"]) for m in result_layout(model.output_spec)
+                 if str(m.get("from", "")).startswith("data:")]
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and value.startswith(server.base_url + "/files/") and value not in found:
+            found.append(value)
+        elif isinstance(value, Mapping | list):
+            for item in value.values() if isinstance(value, Mapping) else value:
+                walk(item)
+
+    walk(generated)
+    return urls + found
 
 
 # -- the server ----------------------------------------------------------------------------------------------
@@ -231,12 +267,18 @@ def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], re
     knows of the body's sources (a chained extend's source video), as the server shaped the output with."""
     output = model.output(body, facts=facts or {})
     assert validate_response("task", result.to_dict()) == []  # the members and keys the layout promises
-    urls = result_urls(result_layout(model.output_spec), result.to_dict())
+    urls = file_urls(server, model, result.to_dict())
     assert len(urls) == output.count, result.to_dict()
     for url in urls:
         assert url.startswith(server.base_url + "/"), url
         response = httpx.get(url, timeout=60)
         assert response.status_code == 200, response.text
+        if output.kind == "audio":  # the format asked, as long as asked (speech: as long as reading it)
+            heard = probe_audio(response.content, output.format)
+            assert heard.format == AUDIO_FORMATS[output.format].muxer.replace("ipod", "mov"), heard
+            assert abs(heard.duration_seconds - (output.duration_seconds or 0)) <= 0.1 * (output.duration_seconds or 0)
+            assert response.headers["content-type"] == AUDIO_FORMATS[output.format].content_type
+            continue
         if output.kind == "video":
             info = probe(response.content)
             assert (info.container, info.codec, info.width, info.height) == \
@@ -289,8 +331,8 @@ def test_create_get_run(server: RunningServer, ns: str, family: str, action_name
     assert isinstance(task.id, str) and task.id and task.status == "pending"
     done = sdk.get(task.id, options=opts(ns))
     assert (done.id, done.status) == (task.id, "completed"), done.to_dict()
-    urls = result_urls(result_layout(model.output_spec), done.to_dict())
-    assert len(urls) == model.output(body).count
+    urls = file_urls(server, model, done.to_dict())
+    assert len(urls) == model.output(body, facts=facts).count
 
     varied = varied_body(model, body)
     assert is_valid(model, varied), varied
@@ -322,15 +364,23 @@ def test_every_catalog_action_has_an_sdk() -> None:
     assert sorted(set(ACTIONS) - set(sdk_routes())) == []
 
 
+SYNCHRONOUS = {(key.split("/")[0].replace("-", "_"), action["endpoint"])
+               for key, action in json.loads((Path(__file__).resolve().parents[2] / "contracts" / "upstream" /
+                                              "runapi-contract-v0.12.2.json").read_text("utf-8"))["actions"].items()
+               if action.get("task_type") == "synchronous"}  # the next issue's path: not served as tasks yet
+
+
 def test_every_sdk_action_that_returns_images_is_in_the_catalog() -> None:
-    """An SDK resource whose response declares a result member of the catalog (images, segments, layers...)
-    is an image action the catalog must serve; the others (videos, prompts, seeds) are out of scope."""
+    """An SDK resource whose response declares a result member of the catalog (images, segments, layers,
+    audios...) is an action the catalog must serve, unless the contract makes it synchronous (gemini_omni's
+    create_audio: served with the synchronous path); the others (prompts, seeds) are out of scope."""
     members = {member["member"] for action in CATALOG.actions.values()
                for member in result_layout(action.output_spec)}
     missing = []
     for route, (cls, attribute, resource_class) in sorted(sdk_resources().items()):
         response = resource_class.COMPLETED_RESPONSE_CLASS or resource_class.RESPONSE_CLASS
         declared = set(getattr(response, "_fields", {}))
-        if declared & members and route not in CATALOG.actions:
+        if declared & members and route not in CATALOG.actions and route not in SYNCHRONOUS:
             missing.append(f"{cls.__name__}.{attribute} ({'/'.join(route)})")
     assert missing == []
+    assert ("gemini_omni", "create_audio") in SYNCHRONOUS and not SYNCHRONOUS & set(CATALOG.actions)

@@ -193,6 +193,19 @@ def test_a_namespace_balance_for_keys_not_seen_yet_survives(open_app: Callable[.
     assert again.get("/api/v1/me/balance", headers={"Authorization": "Bearer never-seen"}).json()["balance_cents"] == 7
 
 
+def test_an_accounts_voices_survive_a_restart(open_app: Callable[..., TestClient]) -> None:
+    # Voices are the account's resources (engine/resources.py): kept with its credits and read back by id.
+    made = open_app().post("/api/v1/voices", json={"source_audio_url": "https://example.com/me.mp3", "name": "me"})
+    assert made.status_code == 200, made.text
+    voice = made.json()["voice"]
+    for _ in range(2):
+        again = open_app()
+        read = again.get(f"/api/v1/voices/{voice['id']}")
+        assert read.status_code == 200, read.text
+        assert read.json()["voice"] == voice
+        assert again.get("/api/v1/voices").json()["voices"] == [voice]
+
+
 def test_image_urls_after_a_restart_on_another_port_are_on_that_port(state_file: Path) -> None:
     body = {"model": "gpt-image-2", "prompt": "x"}
     with TestClient(create_app(Settings(state_path=str(state_file))), base_url="http://127.0.0.1:8787",

@@ -43,6 +43,34 @@ function thumbnail(task) {
   return h("img", { class: "thumb", loading: "lazy", src: imageSrc(images[0].url), alt: `image of task ${task.id}` });
 }
 
+// Audio files a result lists anywhere (audios[].url or .audio_url, wav_url, track, stems...), each once, in
+// order; raw PCM/G.711 (no header) cannot play in a browser and is only linked. Words: transcripts and lyrics.
+const AUDIO = /\.(mp3|wav|ogg|opus|flac|aac|m4a)$/;
+const RAW_AUDIO = /\.(pcm|ulaw|alaw)$/;
+
+function urlsIn(value, test, found = []) {
+  if (typeof value === "string") {
+    const path = value.split("?")[0];
+    if (value.includes("/files/") && test.test(path) && !found.includes(path)) found.push(path);
+  } else if (value && typeof value === "object") {
+    for (const item of Object.values(value)) urlsIn(item, test, found);
+  }
+  return found;
+}
+
+function wordsIn(response) {
+  const out = [];
+  if (!response) return out;
+  if (typeof response.text === "string") out.push(["Transcript", response.text]);
+  const sheets = [].concat(response.audios || [], response.track || [], response.lyrics || []);
+  for (const item of sheets) {
+    const text = item && (typeof item.lyrics === "string" ? item.lyrics : item.text);
+    if (typeof text === "string" && text) out.push([item.title ? `Lyrics: ${item.title}` : "Lyrics", text]);
+  }
+  if (typeof response.validation_phrase === "string") out.push(["Validation phrase", response.validation_phrase]);
+  return out;
+}
+
 function taskLink(id) {
   return h("a", { href: `#/tasks/${id}`, class: "mono", title: id }, shortId(id));
 }
@@ -137,6 +165,11 @@ export function taskView(ctx, taskId) {
     }
     return shown.get(src);
   };
+  // Likewise one <audio> per file: a refresh does not stop what is playing.
+  const audioPlayer = (src, label) => {
+    if (!shown.has(src)) shown.set(src, h("audio", { controls: "", preload: "none", src, "aria-label": label }));
+    return shown.get(src);
+  };
 
   async function refresh() {
     const [task, callbacks, journal] = await Promise.all([
@@ -146,6 +179,9 @@ export function taskView(ctx, taskId) {
     ]);
     const images = (task.response && task.response.images) || [];
     const videos = (task.response && task.response.videos) || [];
+    const sounds = urlsIn(task.response, AUDIO);
+    const raw = urlsIn(task.response, RAW_AUDIO);
+    const words = wordsIn(task.response);
     const facts = [
       ["Model", task.model], ["Family / action", `${task.family} / ${task.action}`], ["Key", task.key],
       ["Progression", task.progression], ["Heading for", task.outcome], ["Status reads", task.reads],
@@ -166,6 +202,10 @@ export function taskView(ctx, taskId) {
       videos.length ? [h("h3", {}, "Videos"), h("div", { class: "videos" }, videos.map((video, i) =>
         h("figure", {}, player(video.url, `video ${i + 1} of task ${task.id}`),
           h("figcaption", {}, h("a", { href: imageSrc(video.url), target: "_blank", rel: "noopener" }, "download")))))] : "",
+      sounds.length || raw.length ? [h("h3", {}, "Audio"), h("div", { class: "audios" },
+        sounds.map((url, i) => audioPlayer(imageSrc(url), `audio ${i + 1} of task ${task.id}`)),
+        raw.map((url) => h("a", { href: imageSrc(url), download: "" }, `${url.split("/").pop()} (raw samples)`)))] : "",
+      words.map(([title, text]) => [h("h3", {}, title), h("pre", { class: "words" }, text)]),
       h("div", { class: "bodies" },
         h("div", {}, h("h3", {}, "Request body"), pre(task.request)),
         h("div", {}, h("h3", {}, "Response body (as a status read shows it)"), pre(task.response))),
