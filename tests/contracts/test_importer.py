@@ -147,7 +147,8 @@ def test_which_actions_are_served_is_overlay_data() -> None:
 def test_v1_models_lists_every_model_of_every_modality_the_catalog_has() -> None:
     # /v1/models reads the catalog: a catalog that also serves video (overlay data only) lists those models too.
     overlay = load_overlay()
-    overlay = {**overlay, "parts": {"video": overlay["parts"]["video"]}}  # the images and overlay/video.json
+    # the images, overlay/video.json and overlay/audio.json (the synchronous part's actions are listed too, below)
+    overlay = {**overlay, "parts": {"video": overlay["parts"]["video"], "audio": overlay["parts"]["audio"]}}
     catalog = parse_catalog(import_contract(json.loads(REFERENCE.read_text("utf-8")), overlay))
     listed = {(entry["id"], endpoint["service"], endpoint["action"], endpoint["modality"])
               for entry in model_list(catalog)["data"] for endpoint in entry["endpoints"]}
