@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .audio_output import reading_seconds, speech_speed, spoken_text, stem_names
-from .output import Output, count_of, follows_source, format_of, result_layout, value_of
+from .output import Output, count_of, follows_source, format_of, ratio, result_layout, value_of
 
 __all__ = ["SourceFacts", "billed_seconds", "duration_of", "shape_media", "video_dimensions"]
 
@@ -102,24 +102,13 @@ def billed_seconds(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Map
 def video_dimensions(aspect_ratio: object, short_side: int) -> tuple[int, int]:
     """(width, height) for a short side and a "W:H" ratio, both even (H.264 4:2:0), the long side at most
     MAX_LONG_SIDE (the short one shrunk with it)."""
-    ratio = _ratio(aspect_ratio)
-    w, h = ratio if ratio is not None else (16.0, 9.0)
+    found = ratio(aspect_ratio)
+    w, h = found if found is not None else (16.0, 9.0)
     short_px, long_px = float(short_side), short_side * max(w, h) / min(w, h)
     if long_px > MAX_LONG_SIDE:
         short_px, long_px = short_px * MAX_LONG_SIDE / long_px, float(MAX_LONG_SIDE)
     short, long = max(2, round(short_px / 2) * 2), max(2, round(long_px / 2) * 2)
     return (long, short) if w >= h else (short, long)
-
-
-def _ratio(aspect_ratio: object) -> tuple[float, float] | None:
-    if not isinstance(aspect_ratio, str) or ":" not in aspect_ratio:
-        return None
-    left, _, right = aspect_ratio.partition(":")
-    try:
-        w, h = float(left), float(right)
-    except ValueError:
-        return None
-    return (w, h) if math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0 else None
 
 
 def _size(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],

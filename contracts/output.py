@@ -146,7 +146,8 @@ def result_urls(layout: Sequence[Mapping[str, Any]], body: Mapping[str, Any]) ->
     return urls
 
 
-def _ratio(aspect_ratio: object) -> tuple[float, float] | None:
+def ratio(aspect_ratio: object) -> tuple[float, float] | None:
+    """(W, H) of a positive "W:H" aspect ratio, else None."""
     # Anything that is not a positive "W:H" (including "auto") means square.
     if not isinstance(aspect_ratio, str) or ":" not in aspect_ratio:
         return None
@@ -162,10 +163,10 @@ def _ratio(aspect_ratio: object) -> tuple[float, float] | None:
 
 def dimensions(aspect_ratio: object, long_side: int) -> tuple[int, int]:
     """(width, height): the long side given, the short one from the ratio rounded half-up to a multiple of 8."""
-    ratio = _ratio(aspect_ratio)
-    if ratio is None or ratio[0] == ratio[1]:
+    found = ratio(aspect_ratio)
+    if found is None or found[0] == found[1]:
         return long_side, long_side
-    w, h = ratio
+    w, h = found
     short_side = max(8, math.floor(long_side * min(w, h) / max(w, h) / 8 + 0.5) * 8)
     return (long_side, short_side) if w > h else (short_side, long_side)
 
