@@ -6,48 +6,26 @@ recording, used by id, and an unknown id refused. Every file is downloaded and m
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import httpx
 import pytest
 from runapi.core import RequestOptions, ValidationError
 from runapi.elevenlabs import ElevenlabsClient
 from runapi.elevenlabs.types import TEXT_TO_SOUND_OUTPUT_FORMATS
 from runapi.suno import SunoClient
 
-from runapi_mock import Settings
-from runapi_mock.engine.lifecycle import Progression
 from runapi_mock.media import FORMATS, aligned_words, probe_audio
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
 
-KEY = "test-key"
 TEXT = "The quick brown fox jumps over the lazy dog near the quiet river bank"
 LYRICS = "Sun on the water light on the hill we sing along until the night is still"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate"), api_keys=(KEY,)))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def opts() -> RequestOptions:
-    return RequestOptions(headers={"X-Mock-Namespace": f"audio-chain-{uuid.uuid4().hex[:12]}"})
-
-
 def _client(cls: type, server: RunningServer) -> object:
-    return cls(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+    return sdk_support.client(cls, server.base_url)
 
 
 def _seconds(url: str) -> float:
-    response = httpx.get(url, timeout=30)
-    assert response.status_code == 200, response.text
-    return probe_audio(response.content).duration_seconds
+    return probe_audio(sdk_support.download(url).content).duration_seconds
 
 
 def test_speech_to_text_of_the_mocks_speech_is_the_text_spoken(server: RunningServer, opts: RequestOptions) -> None:
@@ -141,7 +119,7 @@ def test_every_output_format_the_sdk_names_makes_a_file_of_that_format(server: R
     client = _client(ElevenlabsClient, server)
     sound = client.text_to_sound.run(options=opts, model="sound-effect-v2", text="a bell",  # type: ignore[attr-defined]
                                      duration_seconds=1.5, output_format=fmt)
-    response = httpx.get(sound.audios[0].url, timeout=30)
+    response = sdk_support.download(sound.audios[0].url)
     expected = FORMATS[fmt]
     assert response.headers["content-type"] == expected.content_type
     heard = probe_audio(response.content, fmt)

@@ -16,20 +16,16 @@ creates first in the same namespace.
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import re
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from jsonschema import Draft7Validator
-from PIL import Image
 from runapi.core import ProviderClient, RequestOptions, Resource, ValidationError
 
 from runapi_contracts import load_catalog
@@ -38,13 +34,11 @@ from runapi_contracts.media_output import SourceFacts
 from runapi_contracts.output import result_layout, result_urls
 from runapi_contracts.registry import model_schema
 from runapi_contracts.validate import format_checker, validate_response
-from runapi_mock import Settings
-from runapi_mock.engine.lifecycle import Progression
 from runapi_mock.media import FORMATS as AUDIO_FORMATS
 from runapi_mock.media import probe, probe_audio
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
 
-KEY = "test-key"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "requests"
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 PILLOW_FORMAT = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
@@ -74,17 +68,13 @@ def client_class(distribution: str) -> type[ProviderClient]:
     return found[0]
 
 
-def make_client(cls: type[ProviderClient], base_url: str) -> ProviderClient:
-    return cls(api_key=KEY, base_url=base_url, retry_base_delay=0.01, retry_max_delay=0.05)  # type: ignore[call-arg]
-
-
 @lru_cache(maxsize=1)
 def sdk_resources() -> dict[tuple[str, str], tuple[type[ProviderClient], str, type[Resource]]]:
     """(family, action) -> (client class, attribute, resource class) for every task resource of every SDK."""
     routes: dict[tuple[str, str], tuple[type[ProviderClient], str, type[Resource]]] = {}
     for distribution in sdk_distributions():
         cls = client_class(distribution)
-        for attribute, value in vars(make_client(cls, "http://127.0.0.1:9")).items():
+        for attribute, value in vars(sdk_support.client(cls, "http://127.0.0.1:9")).items():
             endpoint = getattr(value, "ENDPOINT", None) if isinstance(value, Resource) else None
             if isinstance(endpoint, str) and endpoint.count("/") == 4 and endpoint.startswith("/api/v1/"):
                 _, _, _, family, action = endpoint.split("/")
@@ -98,7 +88,7 @@ def sdk_routes() -> dict[tuple[str, str], tuple[type[ProviderClient], str]]:
 
 def resource(server: RunningServer, family: str, action: str) -> Any:
     cls, attribute = sdk_routes()[(family, action)]
-    return getattr(make_client(cls, server.base_url), attribute)
+    return getattr(sdk_support.client(cls, server.base_url), attribute)
 
 
 # -- bodies from the contracts -------------------------------------------------------------------------------
@@ -184,7 +174,7 @@ def upstream_action(action: Action, field: str, model: Model) -> Action:
     return named[0]
 
 
-def chain(server: RunningServer, ns: str, action: Action, model: Model, body: dict[str, Any],
+def chain(server: RunningServer, opts: RequestOptions, action: Action, model: Model, body: dict[str, Any],
           facts: dict[str, SourceFacts] | None = None) -> dict[str, Any]:
     """`body` with every `*_task_id` field set to the id of a task created (and completed) just now; what
     that task made goes into `facts` (by field), as the mock knows it when it shapes the output."""
@@ -192,9 +182,9 @@ def chain(server: RunningServer, ns: str, action: Action, model: Model, body: di
         upstream = upstream_action(action, field, model)
         upstream_model = upstream.models.get(model.name) or next(iter(upstream.models.values()))
         known: dict[str, SourceFacts] = {}
-        upstream_body = chain(server, ns, upstream, upstream_model,
+        upstream_body = chain(server, opts, upstream, upstream_model,
                               fixture_body(upstream.family, upstream.name, upstream_model), known)
-        done = resource(server, upstream.family, upstream.name).run(options=opts(ns), **upstream_body)
+        done = resource(server, upstream.family, upstream.name).run(options=opts, **upstream_body)
         assert done.status == "completed"
         body[field] = done.id
         made = upstream_model.output(upstream_body, facts=known)
@@ -238,26 +228,7 @@ def file_urls(server: RunningServer, model: Model, result: Mapping[str, Any]) ->
     return urls + found
 
 
-# -- the server ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """Immediate progression (a task completes on its first status read); only `test-key` is accepted."""
-    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate"), api_keys=(KEY,)))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def ns() -> str:
-    return f"every-sdk-{uuid.uuid4().hex[:16]}"
-
-
-def opts(namespace: str) -> RequestOptions:
-    return RequestOptions(headers={"X-Mock-Namespace": namespace})
+# -- the files (the `server` and `opts` fixtures are tests/e2e/conftest.py's) ---------------------------------
 
 
 def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], result: Any,
@@ -271,8 +242,7 @@ def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], re
     assert len(urls) == output.count, result.to_dict()
     for url in urls:
         assert url.startswith(server.base_url + "/"), url
-        response = httpx.get(url, timeout=60)
-        assert response.status_code == 200, response.text
+        response = sdk_support.download(url)
         if output.kind == "audio":  # the format asked, as long as asked (speech: as long as reading it)
             heard = probe_audio(response.content, output.format)
             assert heard.format == AUDIO_FORMATS[output.format].muxer.replace("ipod", "mov"), heard
@@ -288,8 +258,8 @@ def check_files(server: RunningServer, model: Model, body: Mapping[str, Any], re
             assert response.headers["content-type"] == VIDEO_MIME[output.format]
             check_asked(model, body, info)
             continue
-        with Image.open(io.BytesIO(response.content)) as image:
-            assert (image.format, image.size) == (PILLOW_FORMAT[output.format], (output.width, output.height))
+        picture = sdk_support.image(response.content)
+        assert (picture.format, picture.size) == (PILLOW_FORMAT[output.format], (output.width, output.height))
         assert response.headers["content-type"] == MIME[PILLOW_FORMAT[output.format]]
 
 
@@ -318,7 +288,8 @@ PAIRS = [(family, name, model) for (family, name), action in ACTIONS.items() for
 
 @pytest.mark.parametrize(("family", "action_name", "model_name"), PAIRS,
                          ids=[f"{f}/{a}/{m}" for f, a, m in PAIRS])
-def test_create_get_run(server: RunningServer, ns: str, family: str, action_name: str, model_name: str) -> None:
+def test_create_get_run(server: RunningServer, opts: RequestOptions, family: str, action_name: str,
+                        model_name: str) -> None:
     if (family, action_name) not in sdk_routes():
         pytest.skip(f"no SDK exposes {family}/{action_name}")  # test_every_catalog_action_has_an_sdk fails
     action = CATALOG.actions[(family, action_name)]
@@ -326,17 +297,17 @@ def test_create_get_run(server: RunningServer, ns: str, family: str, action_name
     sdk = resource(server, family, action_name)
 
     facts: dict[str, SourceFacts] = {}
-    body = chain(server, ns, action, model, fixture_body(family, action_name, model), facts)
-    task = sdk.create(options=opts(ns), **body)
+    body = chain(server, opts, action, model, fixture_body(family, action_name, model), facts)
+    task = sdk.create(options=opts, **body)
     assert isinstance(task.id, str) and task.id and task.status == "pending"
-    done = sdk.get(task.id, options=opts(ns))
+    done = sdk.get(task.id, options=opts)
     assert (done.id, done.status) == (task.id, "completed"), done.to_dict()
     urls = file_urls(server, model, done.to_dict())
     assert len(urls) == model.output(body, facts=facts).count
 
     varied = varied_body(model, body)
     assert is_valid(model, varied), varied
-    result = sdk.run(options=opts(ns), **varied)
+    result = sdk.run(options=opts, **varied)
     assert result.id != task.id and result.status == "completed"
     check_files(server, model, varied, result, facts)
 
@@ -348,13 +319,13 @@ for _fixture in fixtures():
 
 
 @pytest.mark.parametrize(("family", "action_name"), list(ACTIONS), ids=[f"{f}/{a}" for f, a in ACTIONS])
-def test_invalid_request_is_the_sdks_validation_error(server: RunningServer, ns: str, family: str,
+def test_invalid_request_is_the_sdks_validation_error(server: RunningServer, opts: RequestOptions, family: str,
                                                       action_name: str) -> None:
     if (family, action_name) not in sdk_routes():
         pytest.skip(f"no SDK exposes {family}/{action_name}")
     fixture = INVALID[(family, action_name)]
     with pytest.raises(ValidationError) as caught:
-        resource(server, family, action_name).create(options=opts(ns), **fixture["body"])
+        resource(server, family, action_name).create(options=opts, **fixture["body"])
     assert caught.value.status == 422
     fields = {violation["field"] for violation in fixture["expect_violations"]}
     assert fields & set(caught.value.details.get("errors", {})), (fields, caught.value.details)

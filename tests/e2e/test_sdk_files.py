@@ -22,18 +22,16 @@ from runapi.core import ConflictError, FilesClient, NotFoundError, ValidationErr
 from runapi.flux_kontext import FluxKontextClient
 
 from runapi_contracts import validate_response
-from runapi_mock import Settings
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
+from tests.e2e.sdk_support import KEY
 
-KEY = "test-key"
 SMOKE = b"hello from java sdk"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0))
-    yield running
-    running.stop()
+    yield from sdk_support.serve()
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ def png_file(tmp_path: Path, size: tuple[int, int] = (12, 6)) -> Path:
 
 
 def test_create_from_base64_and_from_a_url_on_the_mock(base_url: str) -> None:
-    files = FilesClient(KEY, base_url=base_url)  # the standalone client
+    files = sdk_support.closed_after_test(FilesClient(KEY, base_url=base_url))  # the standalone client
     first = conforms("upload", files.create(source=base64.b64encode(SMOKE).decode(), file_name="java-smoke.txt"))
     assert (first.mime_type, first.size_bytes, first.file_name) == ("text/plain", 19, "java-smoke.txt")
     assert first.url.startswith(base_url + "/uploads/") and httpx.get(first.url).content == SMOKE
@@ -69,7 +67,7 @@ def test_create_from_base64_and_from_a_url_on_the_mock(base_url: str) -> None:
 
 def test_create_a_local_file_runs_prepare_put_confirm(base_url: str, tmp_path: Path) -> None:
     path = png_file(tmp_path)
-    client = FluxKontextClient(api_key=KEY, base_url=base_url)  # .files of a provider client
+    client = sdk_support.closed_after_test(FluxKontextClient(api_key=KEY, base_url=base_url))  # .files of one
     made = conforms("upload", client.files.create(file=path))
     assert (made.file_name, made.mime_type, made.size_bytes) == ("photo.png", "image/png", path.stat().st_size)
     served = httpx.get(made.url)
@@ -82,7 +80,7 @@ def test_create_a_local_file_runs_prepare_put_confirm(base_url: str, tmp_path: P
 
 
 def test_openai_files(base_url: str, tmp_path: Path) -> None:
-    files = FluxKontextClient(api_key=KEY, base_url=base_url).files
+    files = sdk_support.closed_after_test(FluxKontextClient(api_key=KEY, base_url=base_url)).files
     path = png_file(tmp_path)
     made = conforms("file_object", files.create_file(path, purpose="vision"))
     assert (made.object, made.filename, made.purpose, made.bytes) == ("file", "photo.png", "vision",
@@ -102,7 +100,7 @@ def test_openai_files(base_url: str, tmp_path: Path) -> None:
 
 
 def test_openai_uploads(base_url: str, tmp_path: Path) -> None:
-    uploads = FluxKontextClient(api_key=KEY, base_url=base_url).uploads
+    uploads = sdk_support.closed_after_test(FluxKontextClient(api_key=KEY, base_url=base_url)).uploads
     data = (tmp_path / "photo.png")
     Image.new("RGB", (40, 40), (5, 5, 5)).save(data, "PNG")
     whole = data.read_bytes()
@@ -133,7 +131,7 @@ def test_the_java_smoke_upload_against_serve_with_no_flags() -> None:
         assert process.stdout is not None
         banner = process.stdout.readline()
         assert banner.startswith("runapi-mock serving on http://127.0.0.1:"), banner
-        files = FilesClient("runapi_test_token", base_url=banner.split()[3])
+        files = sdk_support.closed_after_test(FilesClient("runapi_test_token", base_url=banner.split()[3]))
         made = files.create(source=base64.b64encode(SMOKE).decode(), file_name="java-smoke.txt")
         assert (made.mime_type, made.size_bytes) == ("text/plain", 19) and made.url
         assert httpx.get(made.url).content == SMOKE

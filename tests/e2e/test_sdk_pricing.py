@@ -19,6 +19,7 @@ from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 
 from runapi_mock.settings import SERVE_OPTIONS
+from tests.e2e.sdk_support import closed_after_test
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def fresh_key() -> str:
 
 
 def test_the_local_smoke_test_s_account(base_url: str) -> None:
-    client = FluxKontextClient(api_key=fresh_key(), base_url=base_url)
+    client = closed_after_test(FluxKontextClient(api_key=fresh_key(), base_url=base_url))
     info = client.account.info()
     assert (info.name, info.email) == ("Demo User", "demo@example.com")
     assert isinstance(info.id, int) and info.account.id == info.id
@@ -56,9 +57,10 @@ def test_the_local_smoke_test_s_account(base_url: str) -> None:
 def test_schedules_through_a_provider_client_and_a_keyless_pricing_client(base_url: str,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNAPI_API_KEY", raising=False)
-    keyed = Flux2Client(api_key=fresh_key(), base_url=base_url).pricing.list_schedules(service="flux_2")
-    keyless = PricingClient(base_url=base_url).list_schedules(service="flux-2", action="text_to_image",
-                                                              model="flux-2-pro-text-to-image")
+    keyed = closed_after_test(Flux2Client(api_key=fresh_key(), base_url=base_url)).pricing.list_schedules(
+        service="flux_2")
+    keyless = closed_after_test(PricingClient(base_url=base_url)).list_schedules(
+        service="flux-2", action="text_to_image", model="flux-2-pro-text-to-image")
     assert keyed is not None and keyless is not None
     assert len(keyed.price_schedules) == 6 and keyed.as_of == keyless.as_of
     schedule, = keyless.price_schedules
@@ -68,7 +70,7 @@ def test_schedules_through_a_provider_client_and_a_keyless_pricing_client(base_u
 
 
 def test_list_schedules_returns_none_on_304(base_url: str) -> None:
-    pricing = PricingClient(base_url=base_url)
+    pricing = closed_after_test(PricingClient(base_url=base_url))
     first = pricing.list_schedules(service="flux")
     assert first is not None
     etag = first.response_header("ETag")
@@ -77,7 +79,7 @@ def test_list_schedules_returns_none_on_304(base_url: str) -> None:
 
 
 def test_a_quote_is_what_the_create_then_reserves(base_url: str) -> None:
-    client = FluxKontextClient(api_key=fresh_key(), base_url=base_url)
+    client = closed_after_test(FluxKontextClient(api_key=fresh_key(), base_url=base_url))
     quote = client.pricing.create_quote("flux_kontext", "text_to_image", model="flux-kontext-pro",
                                         params={"prompt": "a fox at dawn"}).price_quote
     assert (quote.reservation_amount_cents, quote.estimate_basis, quote.currency) == (3, "request", "USD")

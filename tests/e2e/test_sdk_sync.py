@@ -30,8 +30,8 @@ from runapi.openai_transcription import OpenaiTranscriptionClient
 from runapi.openai_tts import OpenaiTtsClient
 from runapi.suno import SunoClient
 
-from runapi_mock import Settings
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
 
 IMMEDIATE = {"X-Mock-Progression": "immediate"}
 SLOW = {"X-Mock-Progression": "polls:1"}
@@ -40,8 +40,7 @@ TEXT = "the quick brown fox jumps over the lazy dog"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
-    with serve_in_thread(Settings(port=0, poll_retry_after=0.01)) as running:
-        yield running
+    yield from sdk_support.serve(poll_retry_after=0.01)
 
 
 class Recorder(httpx.HTTPTransport):
@@ -61,7 +60,8 @@ def client(cls: Any, server: RunningServer, key: str | None = None) -> tuple[Any
     key = key or f"sync-{uuid.uuid4().hex}"
     recorder = Recorder()
     options = ClientOptions(api_key=key, base_url=server.base_url, max_retries=0)
-    return cls(api_key=key, base_url=server.base_url, http_client=HttpClient(options, transport=recorder)), recorder
+    made = cls(api_key=key, base_url=server.base_url, http_client=HttpClient(options, transport=recorder))
+    return sdk_support.closed_after_test(made), recorder
 
 
 def took_202(recorder: Recorder) -> bool:
@@ -251,7 +251,8 @@ def test_the_202_path_works_in_a_namespace(server: RunningServer) -> None:
     recorder = Recorder()
     base = f"{server.base_url}/ns/sync-team"
     options = ClientOptions(api_key=key, base_url=base, max_retries=0)
-    sdk = MidjourneyClient(api_key=key, base_url=base, http_client=HttpClient(options, transport=recorder))
+    sdk = sdk_support.closed_after_test(MidjourneyClient(api_key=key, base_url=base,
+                                                         http_client=HttpClient(options, transport=recorder)))
     result = sdk.shorten_prompt.run(prompt="a red fox in snow", options=RequestOptions(headers=SLOW))
     assert "fox" in result.prompts[0]
     assert [path for _, path, _ in recorder.seen][1].startswith("/ns/sync-team/api/v1/tasks/"), recorder.seen

@@ -7,14 +7,12 @@ a server are isolated by `X-Mock-Namespace`, sent through the SDKs' own `Request
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 from runapi.core import (
     AuthenticationError,
     ConflictError,
@@ -22,7 +20,6 @@ from runapi.core import (
     InsufficientCreditsError,
     NotFoundError,
     RateLimitError,
-    RequestOptions,
     ServerError,
     ServiceUnavailableError,
     TaskFailedError,
@@ -32,83 +29,49 @@ from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 from runapi.gpt_image_2 import GptImage2Client
 
-from runapi_mock import Settings
 from runapi_mock.engine.lifecycle import Progression
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
+from tests.e2e.sdk_support import KEY
+from tests.e2e.sdk_support import options as opts
 
-KEY = "test-key"
 SOURCE = "https://example.com/source.png"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
-# -- servers, clients, helpers -------------------------------------------------------------------------------
-
-
-def _serve(**changes: Any) -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0, **changes))  # type: ignore[arg-type]
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """Immediate progression (a task completes on its first status read); only `test-key` is accepted."""
-    yield from _serve(progression=Progression.parse("immediate"), api_keys=(KEY,))
+# -- servers, clients, helpers (`server` and `ns` are tests/e2e/conftest.py's) --------------------------------
 
 
 @pytest.fixture(scope="module")
 def poor_server() -> Iterator[RunningServer]:
     """6 cents per account: one 5-cent Flux 2 Pro task fits, a second one overdraws."""
-    yield from _serve(progression=Progression.parse("immediate"), balance_cents=6)
+    yield from sdk_support.serve(progression=Progression.parse("immediate"), balance_cents=6)
 
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[RunningServer]:
     """Two status reads per step, with a 10 ms Retry-After so the SDK's poll loop stays fast."""
-    yield from _serve(progression=Progression.parse("polls:2"), poll_retry_after=0.01)
-
-
-@pytest.fixture
-def ns() -> str:
-    """A fresh namespace per test."""
-    return f"sdk-{uuid.uuid4().hex[:16]}"
-
-
-def _client_options(**overrides: Any) -> dict[str, Any]:
-    options: dict[str, Any] = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
-    options.update(overrides)
-    return options
+    yield from sdk_support.serve(progression=Progression.parse("polls:2"), poll_retry_after=0.01)
 
 
 def kontext(base_url: str, api_key: str = KEY, **overrides: Any) -> FluxKontextClient:
-    return FluxKontextClient(api_key=api_key, base_url=base_url, **_client_options(**overrides))
+    return sdk_support.client(FluxKontextClient, base_url, api_key, **overrides)
 
 
 def flux2(base_url: str, api_key: str = KEY, **overrides: Any) -> Flux2Client:
-    return Flux2Client(api_key=api_key, base_url=base_url, **_client_options(**overrides))
+    return sdk_support.client(Flux2Client, base_url, api_key, **overrides)
 
 
 def gpt2(base_url: str, api_key: str = KEY, **overrides: Any) -> GptImage2Client:
-    return GptImage2Client(api_key=api_key, base_url=base_url, **_client_options(**overrides))
-
-
-def opts(namespace: str, max_retries: int | None = None, **headers: str) -> RequestOptions:
-    """RequestOptions: the namespace header plus extra headers (`X_Mock_Scenario` -> `X-Mock-Scenario`)."""
-    all_headers = {"X-Mock-Namespace": namespace}
-    all_headers.update({name.replace("_", "-"): value for name, value in headers.items()})
-    return RequestOptions(headers=all_headers, max_retries=max_retries)
+    return sdk_support.client(GptImage2Client, base_url, api_key, **overrides)
 
 
 def fetch_image(url: str, base_url: str) -> tuple[str, tuple[int, int], str]:
     """Download a generated image; (Pillow format, (width, height), Content-Type)."""
     assert url.startswith(base_url + "/"), f"image URL {url!r} is not served by the mock at {base_url}"
-    response = httpx.get(url, timeout=30)
-    assert response.status_code == 200, response.text
-    with Image.open(io.BytesIO(response.content)) as image:
-        image.load()
-        return image.format, image.size, response.headers.get("content-type", "")
+    response = sdk_support.download(url)
+    image = sdk_support.image(response.content)
+    return image.format, image.size, response.headers.get("content-type", "")
 
 
 def assert_single_image(result: Any, base_url: str, fmt: str, size: tuple[int, int]) -> None:

@@ -4,9 +4,6 @@ upload ends `failed` with an error that says why."""
 
 from __future__ import annotations
 
-import io
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,32 +14,12 @@ from runapi.gpt_image_2 import GptImage2Client
 
 from runapi_contracts.admin import MockAdmin
 from runapi_mock import Settings
-from runapi_mock.engine.lifecycle import Progression
-from runapi_mock.serving.server import RunningServer, serve_in_thread
-
-KEY = "chain-key"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def ns() -> str:
-    return f"chain-{uuid.uuid4().hex[:12]}"
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
 
 
 def _client(server: RunningServer) -> GptImage2Client:
-    return GptImage2Client(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
-
-
-def _opts(ns: str) -> RequestOptions:
-    return RequestOptions(headers={"X-Mock-Namespace": ns})
+    return sdk_support.client(GptImage2Client, server.base_url)
 
 
 def _checkerboard(path: Path) -> Image.Image:
@@ -57,11 +34,7 @@ def _checkerboard(path: Path) -> Image.Image:
 
 
 def _download(url: str) -> Image.Image:
-    response = httpx.get(url, timeout=30)
-    assert response.status_code == 200, response.text
-    image = Image.open(io.BytesIO(response.content))
-    image.load()
-    return image.convert("RGB")
+    return sdk_support.image(sdk_support.download(url).content).convert("RGB")
 
 
 def _likeness(a: Image.Image, b: Image.Image) -> float:
@@ -75,18 +48,18 @@ def _likeness(a: Image.Image, b: Image.Image) -> float:
     return cov / spread if spread else 0.0
 
 
-def test_an_uploaded_png_edited_by_its_url_comes_back_derived_from_it(server: RunningServer, ns: str,
+def test_an_uploaded_png_edited_by_its_url_comes_back_derived_from_it(server: RunningServer, opts: RequestOptions,
                                                                      tmp_path: Path) -> None:
     source = _checkerboard(tmp_path / "board.png")
     client = _client(server)
-    upload = client.files.create(file=str(tmp_path / "board.png"), options=_opts(ns))  # prepare, PUT, confirm
+    upload = client.files.create(file=str(tmp_path / "board.png"), options=opts)  # prepare, PUT, confirm
     assert upload.mime_type == "image/png" and upload.url.startswith(server.base_url + "/")
 
     edited = client.edit_image.run(model="gpt-image-2", prompt="make it warmer", source_image_urls=[upload.url],
-                                   options=_opts(ns))
+                                   options=opts)
     assert edited.status == "completed"
     result = _download(edited.images[0].url)
-    plain = client.text_to_image.run(model="gpt-image-2", prompt="make it warmer", options=_opts(ns))
+    plain = client.text_to_image.run(model="gpt-image-2", prompt="make it warmer", options=opts)
     unrelated = _download(plain.images[0].url)
     # The edit shows the checkerboard (under its tint and caption); a text-to-image render of the prompt does not.
     assert _likeness(result, source) > 0.6, _likeness(result, source)
@@ -96,17 +69,18 @@ def test_an_uploaded_png_edited_by_its_url_comes_back_derived_from_it(server: Ru
 
 @pytest.mark.parametrize("how", ["deleted", "expired"])
 def test_an_edit_of_a_deleted_or_expired_upload_fails_with_a_clear_error(server: RunningServer, ns: str,
-                                                                         tmp_path: Path, how: str) -> None:
+                                                                         opts: RequestOptions, tmp_path: Path,
+                                                                         how: str) -> None:
     _checkerboard(tmp_path / "board.png")
     client = _client(server)
-    upload = client.files.create(file=str(tmp_path / "board.png"), options=_opts(ns))
+    upload = client.files.create(file=str(tmp_path / "board.png"), options=opts)
     with httpx.Client() as http:
         _spoil(MockAdmin(http, server.base_url, namespace=ns), upload.url, how)
     assert httpx.get(upload.url).status_code == {"deleted": 404, "expired": 410}[how]
 
     with pytest.raises(TaskFailedError) as failure:
         client.edit_image.run(model="gpt-image-2", prompt="make it warmer", source_image_urls=[upload.url],
-                              options=_opts(ns))
+                              options=opts)
     message = str(failure.value)
     assert "source_image_urls[0]" in message and upload.url in message, message
     with httpx.Client() as http:
