@@ -29,3 +29,13 @@ def test_the_lazily_built_format_checker_still_checks_http_urls() -> None:
     assert format_checker.conforms("https://example.com/a.png", "http-url")
     assert not format_checker.conforms("ftp://example.com/a.png", "http-url")
     assert validator_for("task").format_checker is format_checker
+
+
+def test_the_version_constant_is_the_installed_version() -> None:
+    """pyproject.toml reads mockserver/version.py, so the constant /healthz answers is the one pip installed."""
+    from importlib import metadata
+
+    import runapi_contracts
+    import runapi_mock
+
+    assert runapi_mock.__version__ == metadata.version("runapi-mock") == runapi_contracts.__version__
