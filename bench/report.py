@@ -238,7 +238,8 @@ def report(bench: Bench, started: float, before: dict[str, Any] | None) -> str:
               "| --- | --- | --- | --- |"]
     for name in ("mock", "reference"):
         runs = st.get(name, {}).get("runs", [])
-        lines.append(f"| startup to first /healthz 200, {NAMES[name]} (s; median of {len(runs)} spawns: runs) | "
+        lines.append(f"| startup to first /healthz 200, {NAMES[name]} (s; median of {len(runs)} spawns "
+                     "from compiled bytecode: runs) | "
                      f"{fmt(st.get(name, {}).get('median_s'), 3)}: {', '.join(f'{x:.3f}' for x in runs)} | | |")
     lc = r.get("lifecycle", {})
     lines.append(f"| full lifecycle per second (create, poll to completed, fetch the image; 8 conn; loadgen.py) | "

@@ -1,12 +1,8 @@
 """Contracts for the RunAPI image API: catalog, JSON Schemas, validation, signing, OpenAPI and strategies."""
 
-from importlib import metadata
-
 from .catalog import Action, Catalog, Model, load_catalog
 from .registry import UnknownSchema, load_schema, schema_names
 from .validate import Violation, errors_by_field, normalize_request, validate_request, validate_response
-
-__version__ = metadata.version("runapi-mock")  # one version: pyproject.toml's
 
 __all__ = [
     "Action",
@@ -22,3 +18,13 @@ __all__ = [
     "validate_request",
     "validate_response",
 ]
+
+
+def __getattr__(name: str) -> str:
+    """`__version__`, read from the installed metadata when asked for: importing importlib.metadata (email
+    parsing included) at every import of the package was a tenth of the server's start."""
+    if name == "__version__":
+        from importlib import metadata
+
+        return metadata.version("runapi-mock")  # one version: mockserver/version.py, which pyproject.toml reads
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

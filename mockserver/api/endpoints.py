@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from ..engine import accounts
 from ..engine.lifecycle import Progression
 from ..engine.model import JsonObject, Task
 from ..media import images
+from ..version import VERSION
 from . import file_serving
 from .admission import Admission, admit, engine_of, image_origin, origin, settings_of, validation_failed
 from .parsing import context
@@ -31,7 +31,6 @@ from .responses import JSON, task_headers
 Resolver = Callable[[Any], "tuple[str, str]"]
 
 
-_VERSION = metadata.version("runapi-mock")
 
 
 def task_response(request: Request, task: Task, body: dict[str, Any] | None = None) -> Response:
@@ -194,4 +193,4 @@ async def openapi(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    return JSON({"status": "ok", "version": _VERSION})
+    return JSON({"status": "ok", "version": VERSION})

@@ -4,7 +4,9 @@ Why a table: the contract and the SDKs name formats as strings (`mp3_44100_128`,
 `opus_48000_64`, plain `mp3`/`wav`); each name maps to a muxer, an encoder, a sample rate and a bitrate in
 FORMATS, so a new name is a row, not a branch. PyAV's wheels bundle FFmpeg with LAME, Opus, FLAC and AAC,
 so nothing needs an `ffmpeg` binary. Output is bit-exact (`fflags=+bitexact`, no timestamps or random
-stream serials), so the same spec gives the same bytes in every process.
+stream serials), so the same spec gives the same bytes in every process. PyAV is imported inside the
+functions that use it: its import is a fifth of the server's start, and no request before the first
+render needs it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import io
 from array import array
 from dataclasses import dataclass
 from fractions import Fraction
-
-import av
 
 from .tones import melody
 
@@ -134,6 +134,7 @@ def encode(samples: array[int], sample_rate: int, fmt: str, channels: int = 1, b
 
     The caller's rate must be the format's (see `resolved_rate`); PyAV reframes for each codec's frame size.
     """
+    import av  # at first use: see the module docstring
     entry = audio_format(fmt)
     if channels not in (1, 2):
         raise ValueError(f"channels must be 1 or 2, got {channels}")
@@ -175,6 +176,7 @@ def encode_looped(period: array[int], total: int, sample_rate: int, fmt: str, bi
     every sample: the Info header no longer records the encoder's delay and padding, so decoders play about
     1,300 samples (60 ms at 22050 Hz) more than `total`. Other formats, and short songs, encode every sample.
     """
+    import av  # at first use: see the module docstring
     entry = audio_format(fmt)
     frame = 1152 if sample_rate >= 32000 else 576  # samples per MP3 frame: MPEG-1, else MPEG-2/2.5
     repeats, remainder = divmod(total, len(period)) if period else (0, 0)
@@ -213,6 +215,7 @@ def probe_audio(data: bytes, format: str | None = None) -> AudioInfo:
 
     Headerless formats (`pcm_*`, `ulaw_8000`, `alaw_8000`) cannot say what they are: pass their `format`
     name. The duration is counted from the packets, not estimated from the bitrate (ADTS has no header)."""
+    import av  # at first use: see the module docstring
     options: dict[str, str] = {}
     demuxer: str | None = None
     if format is not None and audio_format(format).raw:

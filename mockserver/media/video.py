@@ -9,6 +9,9 @@ written into a copy of the static frame's YUV planes. One x264 thread and bit-ex
 a pure function of the spec. The source kinds cover RunAPI's video actions: `first_frame` (image to
 video), `last_frame` (transitions), `audio` (lip sync, audio-driven video: the length follows it) and
 `source_video` (extend, upscale, edit: its frames are the base; `derive` builds those specs).
+
+PyAV is imported inside the functions that use it: its import is a fifth of the server's start, and no
+request before the first render needs it.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from . import images
 from .tones import melody
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = ["CONTENT_TYPES", "ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster",
            "probe", "render_video"]
@@ -155,6 +161,7 @@ def _picture(frame: av.VideoFrame) -> Image.Image:
 
 def _source_frames(data: bytes) -> Iterator[tuple[float, av.VideoFrame]]:
     """The source video's decoded frames, in order, with their start times (converted only when shown)."""
+    import av  # at first use: see the module docstring
     with av.open(io.BytesIO(data)) as container:
         for frame in container.decode(video=0):
             yield float(frame.time or 0.0), frame
@@ -162,6 +169,7 @@ def _source_frames(data: bytes) -> Iterator[tuple[float, av.VideoFrame]]:
 
 def _decoded_audio(data: bytes) -> bytes:
     """Any audio file's sound as mono 16-bit samples at the track's rate."""
+    import av  # at first use: see the module docstring
     resampler = av.AudioResampler(format="s16", layout="mono", rate=_AUDIO_RATE)
     out = bytearray()
     with av.open(io.BytesIO(data)) as container:
@@ -270,6 +278,7 @@ def _size(spec: VideoSpec) -> tuple[int, int]:
 
 
 def _to_yuv(image: Image.Image) -> av.VideoFrame:
+    import av  # at first use: see the module docstring
     frame: av.VideoFrame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]  # untyped in av's stubs
     return frame.reformat(format="yuv420p")
 
@@ -280,6 +289,7 @@ def _yuv(image: Image.Image) -> list[bytes]:
 
 def _video_frames(frames: _Frames) -> Iterator[av.VideoFrame]:
     """Each frame as YUV: the static part converted once per background, the strip's rows replaced."""
+    import av  # at first use: see the module docstring
     width, height = frames.width, frames.height
     key: object = None
     still: list[bytes] = []
@@ -301,6 +311,7 @@ def _video_frames(frames: _Frames) -> Iterator[av.VideoFrame]:
 def render_video(spec: VideoSpec) -> bytes:
     """Encode the spec as H.264 (yuv420p) in MP4/MOV, exactly as long as asked (to the millisecond), with an
     AAC track when `with_audio` or `audio`. The same spec gives the same bytes."""
+    import av  # at first use: see the module docstring
     width, height = _size(spec)
     sound = _decoded_audio(spec.audio) if spec.audio is not None else None
     duration = _duration(spec, sound)
@@ -338,6 +349,7 @@ def render_video(spec: VideoSpec) -> bytes:
 
 
 def _mux_audio(container: av.container.OutputContainer, stream: av.AudioStream, sound: bytes) -> None:
+    import av  # at first use: see the module docstring
     step = _AUDIO_RATE
     for start in range(0, len(sound) // 2, step):
         chunk = sound[2 * start:2 * (start + step)]
@@ -363,6 +375,7 @@ def poster(spec: VideoSpec) -> bytes:
 def probe(data: bytes) -> VideoInfo:
     """Read a video's container, codec, size, duration, frame rate and audio track (any file PyAV reads:
     the engine uses it on uploads to learn a source's real size and length)."""
+    import av  # at first use: see the module docstring
     with av.open(io.BytesIO(data)) as container:
         if not container.streams.video:
             raise ValueError("no video stream")
@@ -380,6 +393,7 @@ def probe(data: bytes) -> VideoInfo:
 
 def frame_at(data: bytes, seconds: float = 0.0) -> Image.Image:
     """The decoded frame showing at `seconds` (the last one past the end), as an RGB Pillow image."""
+    import av  # at first use: see the module docstring
     shown: Image.Image | None = None
     with av.open(io.BytesIO(data)) as container:
         for frame in container.decode(video=0):

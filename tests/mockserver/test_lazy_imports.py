@@ -1,7 +1,8 @@
 """`runapi-mock serve` starts without importing what its first request does not need (issue 24, item 4).
 
 httpx is needed only to send a callback or fetch an upload by URL, jsonschema only to word the violations of a
-body jsonschema-rs did not accept; importing them cost about a third of the start-up's imports. This checks
+body jsonschema-rs did not accept, PyAV only to render or probe a video or audio file; importing them cost
+about half of the start-up's imports. This checks
 which modules a fresh interpreter loads for the serve path, never how long it takes.
 """
 
@@ -11,10 +12,10 @@ import json
 import subprocess
 import sys
 
-LAZY = ("httpx", "jsonschema")
+LAZY = ("httpx", "jsonschema", "av")
 
 
-def test_the_serve_path_imports_neither_httpx_nor_jsonschema() -> None:
+def test_the_serve_path_imports_neither_httpx_jsonschema_nor_pyav() -> None:
     code = ("import json, sys; import runapi_mock.serving.cli, runapi_mock.serving.server; "
             "from runapi_mock.serving.app import create_app; "
             f"create_app(); print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {LAZY!r})))")
@@ -28,3 +29,13 @@ def test_the_lazily_built_format_checker_still_checks_http_urls() -> None:
     assert format_checker.conforms("https://example.com/a.png", "http-url")
     assert not format_checker.conforms("ftp://example.com/a.png", "http-url")
     assert validator_for("task").format_checker is format_checker
+
+
+def test_the_version_constant_is_the_installed_version() -> None:
+    """pyproject.toml reads mockserver/version.py, so the constant /healthz answers is the one pip installed."""
+    from importlib import metadata
+
+    import runapi_contracts
+    import runapi_mock
+
+    assert runapi_mock.__version__ == metadata.version("runapi-mock") == runapi_contracts.__version__
