@@ -31,6 +31,8 @@ check: $(STAMP)
 	@ln -sfn $(CURDIR)/contracts $(TYPECHECK)/runapi_contracts
 	cd $(TYPECHECK) && MYPYPATH=$(TYPECHECK) $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
 		-p runapi_mock -p runapi_contracts
+	cd $(TYPECHECK) && MYPYPATH=$(TYPECHECK) $(abspath $(BIN))/mypy --config-file $(CURDIR)/pyproject.toml \
+		$(CURDIR)/docs/gen_pages.py  # the site's generated pages: a script, so a run of its own
 	$(BIN)/ruff check .
 
 test: check

@@ -73,7 +73,8 @@ def served_routes(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
     by_action: dict[tuple[str, str], list[str]] = {key: [] for key in catalog.actions}
     for route in catalog_routes(catalog):
         kind, _, target = (route.name or "").partition(":")
-        keys = [tuple(target.split("/", 1))] if "/" in target else [k for k in catalog.actions if k[1] == target]
+        family, slash, action = target.partition("/")
+        keys = [(family, action)] if slash else [k for k in catalog.actions if k[1] == target]
         for key in keys:
             for method in sorted(route.methods or (), key=lambda m: (m != "POST", m)):
                 if method != "HEAD":
