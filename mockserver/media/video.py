@@ -60,6 +60,7 @@ class VideoSpec:
     last_frame: ImageSource | None = None  # the last frame shows it; with first_frame, a cross-fade
     audio: bytes | None = None  # an audio file with a header (not raw pcm_*): muxed as AAC, sets the length
     source_video: bytes | None = None  # its frames are the base; past its end, its last frame held
+    source_until: float | None = None  # the source's seconds shown (an extend from a point); then the extension
     container: str = "mp4"  # "mp4" or "mov" (Seedance's output_format)
 
 
@@ -195,6 +196,8 @@ class _Frames:
         self.last = _open(spec.last_frame, width, height) if spec.last_frame is not None else None
         self.source = _source_frames(spec.source_video) if spec.source_video else None
         self.source_end = probe(spec.source_video).duration_seconds if spec.source_video else 0.0
+        if spec.source_until is not None:
+            self.source_end = max(0.0, min(self.source_end, spec.source_until))
         self.current: tuple[float, av.VideoFrame] | None = None
         self.upcoming: tuple[float, av.VideoFrame] | None = None
         self.source_done = False
@@ -209,16 +212,17 @@ class _Frames:
         return key, self.memo[key]
 
     def _from_source(self, at: float) -> tuple[object, Image.Image]:
-        """The source frame showing at `at` (decoding forward only), or past the source's end its last
-        frame half in the seed's colours (an extension)."""
+        """The source frame showing at `at` (decoding forward only), or past the source's end (or its cut,
+        `source_until`) the frame showing there, half in the seed's colours (an extension)."""
         assert self.source is not None
+        shown = min(at, self.source_end)
         while not self.source_done:
             if self.upcoming is None:
                 self.upcoming = next(self.source, None)
                 if self.upcoming is None:
                     self.source_done = True
                     break
-            if self.current is not None and self.upcoming[0] > at + 1e-6:
+            if self.current is not None and self.upcoming[0] > shown + 1e-6:
                 break
             self.current, self.upcoming = self.upcoming, None
         current = self.current
