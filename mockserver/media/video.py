@@ -354,13 +354,14 @@ def _mux_audio(container: av.container.OutputContainer, stream: av.AudioStream, 
         container.mux(packet)
 
 
-def poster(spec: VideoSpec) -> bytes:
-    """The first frame as PNG (the dashboard's thumbnail), drawn without encoding the video."""
+def poster(spec: VideoSpec, frame: int = 0) -> bytes:
+    """Frame `frame` as PNG (0 the first: the dashboard's thumbnail; -1 the last: Seedance's last frame), drawn
+    as `render_video` draws it but not encoded, so it is the decoded frame up to H.264's loss."""
     width, height = _size(spec)
     sound = _decoded_audio(spec.audio) if spec.audio is not None and spec.duration_seconds is None else None
     frames = _Frames(spec, width, height, _duration(spec, sound))
     out = io.BytesIO()
-    frames.picture(0).save(out, format="PNG", compress_level=1)
+    frames.picture(frame % frames.count).save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 

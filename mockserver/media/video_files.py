@@ -20,7 +20,7 @@ from ..engine.model import SourceMedia, Task
 from .renderers import RenderJob
 from .video import VideoSpec, caption, poster, render_video
 
-__all__ = ["poster_of", "render", "spec_of"]
+__all__ = ["last_frame_of", "poster_of", "render", "spec_of"]
 
 
 def _fields(value: object) -> list[str]:
@@ -78,3 +78,8 @@ def render(job: RenderJob) -> bytes:
 def poster_of(job: RenderJob) -> bytes:
     """The first frame of the task's file `job.index` as PNG, drawn without encoding (the dashboard's)."""
     return poster(spec_of(job))
+
+
+def last_frame_of(job: RenderJob) -> bytes:
+    """The last frame of the task's file `job.index` as PNG (stills.py), drawn as the encoder gets it."""
+    return poster(spec_of(job), -1)

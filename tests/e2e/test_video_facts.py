@@ -1,9 +1,12 @@
-"""Facts of video results that depend on the request, checked through the official SDKs unmodified: Grok Imagine
+"""Facts of video results that depend on the request, checked through the official SDKs unmodified: Seedance's
+`last_frame_image_url` (a PNG of the video's last frame, when `return_last_frame` asks for it) and Grok Imagine
 extend's `start_seconds` (the source cut there, then the extension; a start past the source's end fails the
 task naming the field)."""
 
 from __future__ import annotations
 
+import io
+import math
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +15,7 @@ import pytest
 from PIL import Image
 from runapi.core import RequestOptions, TaskFailedError
 from runapi.grok_imagine import GrokImagineClient
+from runapi.seedance import SeedanceClient
 
 from runapi_contracts.admin import MockAdmin
 from runapi_mock import Settings
@@ -21,6 +25,8 @@ from runapi_mock.serving.server import RunningServer, serve_in_thread
 
 KEY = "video-facts-key"
 SDK = {"api_key": KEY, "retry_base_delay": 0.01, "retry_max_delay": 0.05}
+SEEDANCE = {"model": "seedance-2.5", "prompt": "a red kite over dunes", "duration_seconds": 4,
+            "output_resolution": "480p", "aspect_ratio": "16:9", "generate_audio": False}
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +53,67 @@ def _get(url: str) -> httpx.Response:
     return response
 
 
+def _grey(image: Image.Image) -> list[int]:
+    return list(image.convert("L").resize((160, 90)).getdata())
+
+
+def _correlation(a: Image.Image, b: Image.Image) -> float:
+    """Pearson's r of two pictures' grey levels on a 160x90 grid (1: the same picture up to brightness)."""
+    x, y = _grey(a), _grey(b)
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    cov = sum((p - mx) * (q - my) for p, q in zip(x, y, strict=True))
+    spread = math.sqrt(sum((p - mx) ** 2 for p in x) * sum((q - my) ** 2 for q in y))
+    return cov / spread if spread else 0.0
+
+
 def _distance(a: Image.Image, b: Image.Image) -> float:
     """Mean absolute RGB difference (0-255) of two frames between the caption (top) and the moving strip."""
     w, h = a.size
     box = (0, round(h * 0.3), w, round(h * 0.88))
     x, y = (list(f.convert("RGB").crop(box).resize((64, 20)).getdata()) for f in (a, b))
     return sum(abs(p - q) for pa, pb in zip(x, y, strict=True) for p, q in zip(pa, pb, strict=True)) / (3 * len(x))
+
+
+def _strip(image: Image.Image) -> Image.Image:
+    """The bottom eighth of a frame: the moving strip (progress bar, marker, timestamp), unlike in each frame."""
+    w, h = image.size
+    return image.crop((0, h - h // 8, w, h))
+
+
+def test_seedance_last_frame_is_a_png_of_the_videos_last_frame(server: RunningServer, ns: str) -> None:
+    seedance = SeedanceClient(base_url=server.base_url, **SDK)
+    done = seedance.text_to_video.run(**SEEDANCE, return_last_frame=True, options=_opts(ns))
+    assert isinstance(done.last_frame_image_url, str)
+    served = _get(done.last_frame_image_url)
+    assert served.headers["content-type"] == "image/png"
+    still = Image.open(io.BytesIO(served.content))
+    assert still.format == "PNG"
+    video = _get(done.videos[0].url).content
+    info = probe(video)
+    assert still.size == (info.width, info.height) == (854, 480)
+    last, first = frame_at(video, info.duration_seconds), frame_at(video, 0.0)
+    assert _correlation(still, last) > 0.98
+    # The strip moves each frame: the still's is the last frame's, not the first's.
+    assert _correlation(_strip(still), _strip(last)) > 0.95
+    assert _correlation(_strip(still), _strip(first)) < _correlation(_strip(still), _strip(last)) - 0.1
+    again = seedance.text_to_video.get(done.id, options=_opts(ns))
+    assert again.last_frame_image_url == done.last_frame_image_url
+    assert _get(done.last_frame_image_url).content == served.content  # deterministic per task
+
+
+def test_seedance_lists_no_last_frame_unless_asked(server: RunningServer, ns: str) -> None:
+    seedance = SeedanceClient(base_url=server.base_url, **SDK)
+    done = seedance.text_to_video.run(**SEEDANCE, options=_opts(ns))
+    assert done.last_frame_image_url is None
+    assert "last_frame_image_url" not in done.to_dict()
+
+
+def test_a_last_frame_is_served_only_for_a_video_file_the_task_has(server: RunningServer, ns: str) -> None:
+    seedance = SeedanceClient(base_url=server.base_url, **SDK)
+    done = seedance.text_to_video.run(**SEEDANCE, return_last_frame=True, options=_opts(ns))
+    base = done.last_frame_image_url.rsplit("/", 1)[0]
+    assert httpx.get(f"{base}/1.last.png").status_code == 404  # one video: no file 1
+    assert httpx.get(f"{base}/x.last.png").status_code == 404
 
 
 @pytest.mark.parametrize(("start", "extension", "expected"), [(3, 6, 9.0), (6, 10, 16.0), (0, 6, 6.0)])
