@@ -5,8 +5,10 @@ task naming the field)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import math
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -14,9 +16,11 @@ import httpx
 import pytest
 from PIL import Image
 from runapi.core import RequestOptions, TaskFailedError
+from runapi.core.models import BaseModel, Field
 from runapi.grok_imagine import GrokImagineClient
 from runapi.seedance import SeedanceClient
 
+from runapi_contracts import load_catalog
 from runapi_contracts.admin import MockAdmin
 from runapi_mock import Settings
 from runapi_mock.engine.lifecycle import Progression
@@ -144,3 +148,23 @@ def test_grok_extend_from_past_the_source_end_fails_naming_start_seconds(server:
     with httpx.Client() as http:
         (failed,) = MockAdmin(http, server.base_url, namespace=ns).tasks(status="failed")
     assert failed["error_code"] == "start_seconds_out_of_range", failed
+
+
+def _size_fields(module: object) -> list[str]:
+    """`Class.field` of every response field a runapi types module declares whose name speaks of a file size."""
+    found = []
+    for cls in vars(module).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            found += [f"{cls.__name__}.{name}" for name, value in vars(cls).items()
+                      if isinstance(value, Field) and re.search(r"byte|file_?size|^size$", name)]
+    return sorted(found)
+
+
+def test_no_video_sdk_types_a_file_size() -> None:
+    """The mock lists no file size for videos because no video SDK's result types have one (runapi-* as pinned
+    by the `sdks` extra). An SDK that gains one needs the true size of the served file: this fails then."""
+    assert _size_fields(importlib.import_module("runapi.fish_audio.types")) == ["Audio.size_bytes"]  # it detects
+    families = sorted({model.family for model in load_catalog().models() if model.kind == "video"})
+    assert len(families) >= 19
+    found = {family: _size_fields(importlib.import_module(f"runapi.{family}.types")) for family in families}
+    assert {family: fields for family, fields in found.items() if fields} == {}
