@@ -8,6 +8,9 @@ The image actions' shaping is output.py's; this module reads the same output spe
 - ``duration_from``: a source field whose file's length is the output's (extend, edit, lip sync, audio-driven
   video); ``extend`` / ``default_extend`` add the seconds an extend asks for (a field, else a fixed number).
   When the mock cannot read that source (a URL elsewhere), ``default_duration`` stands for its length;
+  ``window_start``: the field giving where in that source the extension begins (Grok's ``start_seconds``,
+  Suno's ``continue_at``): the source is cut there (0 keeps none of it), then the extension added; a start
+  past the source's end is `window_error`'s (the task fails naming the field);
 - ``resolution`` / ``default_resolution``: a label of the catalog's ``video_sizes`` (the short side: 720p is
   1280 x 720 at 16:9, 720 x 1280 at 9:16). A source video's size is kept unless the request names a
   resolution (or ``resolution_over_source``: the label, even a default, is the target, as Veo's upscale);
@@ -33,7 +36,8 @@ from typing import Any
 from .audio_output import reading_seconds, speech_speed, spoken_text, stem_names
 from .output import Output, count_of, follows_source, format_of, ratio, result_layout, value_of
 
-__all__ = ["SourceFacts", "billed_seconds", "duration_of", "shape_media", "video_dimensions"]
+__all__ = ["SourceFacts", "billed_seconds", "duration_of", "shape_media", "video_dimensions", "window_error",
+           "window_start"]
 
 _DEFAULT_SIZES: Mapping[str, int] = {"480p": 480, "720p": 720, "1080p": 1080, "4k": 2160}
 MAX_LONG_SIDE = 4096  # the renderer's bound (H.264 level limits beyond it)
@@ -64,6 +68,35 @@ def _seconds(spec: Mapping[str, Any], key: str, body: Mapping[str, Any],
     return value if value is not None and value > 0 else _number(spec.get(f"default_{key}"))
 
 
+def window_start(spec: Mapping[str, Any], body: Mapping[str, Any]) -> float | None:
+    """Where in the source an extension begins (the ``window_start`` field's seconds, 0 or more), else None."""
+    cut = _number(body.get(str(spec.get("window_start"))))
+    return cut if cut is not None and cut >= 0 else None
+
+
+def _source_names(spec: Mapping[str, Any]) -> list[str]:
+    source = spec.get("duration_from")
+    return [source] if isinstance(source, str) else [str(s) for s in source] if isinstance(source, list) else []
+
+
+def _source_seconds(spec: Mapping[str, Any], facts: Mapping[str, SourceFacts]) -> float | None:
+    """The length of the first of ``duration_from``'s sources the mock could read."""
+    return next((f.duration_seconds for n in _source_names(spec) if (f := facts.get(n)) and f.duration_seconds),
+                None)
+
+
+def window_error(spec: Mapping[str, Any], body: Mapping[str, Any],
+                 facts: Mapping[str, SourceFacts]) -> tuple[str, str] | None:
+    """(field, why) when the request starts its extension past the end of a source the mock could read: the
+    contract bounds the field below only (the source's length is known once it is read), so a create is
+    accepted and the task fails, as for a source that cannot be used."""
+    cut, length = window_start(spec, body), _source_seconds(spec, facts)
+    if cut is None or length is None or cut <= length + 1e-6:
+        return None
+    field = str(spec["window_start"])
+    return field, f"{field} ({cut:g}) is past the end of the source, which lasts {length:g} s"
+
+
 def duration_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
                 facts: Mapping[str, SourceFacts]) -> float:
     """Seconds of output: the reading time of the words spoken (``speech_text``), else the source's length (the
@@ -71,17 +104,15 @@ def duration_of(spec: Mapping[str, Any], body: Mapping[str, Any], fields: Mappin
     the duration field, else the default."""
     base: float | None
     text = spoken_text(spec, body)
-    source = spec.get("duration_from")
-    names = [source] if isinstance(source, str) else [str(s) for s in source] if isinstance(source, list) else []
     if text is not None:
         base = reading_seconds(text, speech_speed(spec, body))
-    elif names:
-        known = next((facts[n].duration_seconds for n in names if n in facts and facts[n].duration_seconds), None)
-        base = known if known is not None else _number(spec.get("default_duration"))
-        cut = _number(body.get(str(spec.get("window_start"))))
-        if cut is not None and cut > 0:
-            base = min(base or cut, cut)
-        base = (base or 5.0) + (_seconds(spec, "extend", body, fields) or 0.0)
+    elif _source_names(spec):
+        known = _source_seconds(spec, facts)
+        base = known if known is not None else _number(spec.get("default_duration")) or 5.0
+        cut = window_start(spec, body)
+        if cut is not None:
+            base = min(base, cut)
+        base += _seconds(spec, "extend", body, fields) or 0.0
     else:
         base = _seconds(spec, "duration", body, fields)
     seconds = base if base is not None and base > 0 else 5.0

@@ -26,7 +26,10 @@ its result, so the engine, the image renderer and pricing never name a field or 
   ``sources`` lists the request's source URLs as ``[{"url"}]``, ``file_ids`` / ``file_id`` the files' ids
   (all, or the first), ``const:<json>`` a constant, ``files`` the task's files again (one file under two
   members: ``take``, ``single`` and ``item`` as for files), ``data:<name>`` a generated member (the server's
-  generators: transcripts, lyrics, MIDI notes, stems...), left out when the server generated none;
+  generators: transcripts, lyrics, MIDI notes, stems...), left out when the server generated none,
+  ``frame:last`` the URL of the first file's last frame as a PNG (a video's ``last_frame_url`` fact);
+- in a ``result_layout`` member, ``when`` names a boolean request field: the member is listed only when the
+  request sets it true (Seedance's ``last_frame_image_url`` when ``return_last_frame``);
 - ``formats``: the encodings the mock renders; any other value (a free-text field) gets ``default_format``.
 """
 
@@ -84,6 +87,9 @@ def result_body(layout: Sequence[Mapping[str, Any]], urls: Sequence[str], facts:
     rest = list(files)
     for member in layout:
         source = member.get("from")
+        when = member.get("when")
+        if isinstance(when, str) and (request or {}).get(when) is not True:
+            continue  # asked for by a request field the request left unset or false
         if source == "files":  # the files again, under a second member
             _list(body, member, files[:member["take"]] if isinstance(member.get("take"), int) else files)
             continue
@@ -127,6 +133,10 @@ def _fill(body: dict[str, Any], name: str, source: str, files: Sequence[Mapping[
         body[name] = str(files[0].get("file_id")) if files else None
     elif kind == "const":
         body[name] = json.loads(arg)
+    elif kind == "frame":  # a still of the first file: `frame:last` reads its `last_frame_url` fact
+        url = files[0].get(f"{arg}_frame_url") if files else None
+        if url is not None:
+            body[name] = url
 
 
 def result_urls(layout: Sequence[Mapping[str, Any]], body: Mapping[str, Any]) -> list[str]:

@@ -198,7 +198,7 @@ def _filled(source: str) -> dict[str, Any]:
                                            "properties": {"url": {"type": "string"}}}}
     if kind == "file_ids":
         return {"type": "array", "items": {"type": "string"}}
-    if kind == "file_id":
+    if kind in ("file_id", "frame"):  # a file's id; the URL of a still of its frame
         return {"type": "string"}
     return {}  # an echo of a request field, or a constant
 

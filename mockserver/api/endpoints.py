@@ -21,7 +21,7 @@ from ..background.state import StateError
 from ..engine import accounts
 from ..engine.lifecycle import Progression
 from ..engine.model import JsonObject, Task
-from ..media import images
+from ..media import images, stills
 from ..version import VERSION
 from . import file_serving
 from .admission import Admission, admit, engine_of, image_origin, origin, settings_of, validation_failed
@@ -29,8 +29,6 @@ from .parsing import context
 from .responses import JSON, task_headers
 
 Resolver = Callable[[Any], "tuple[str, str]"]
-
-
 
 
 def task_response(request: Request, task: Task, body: dict[str, Any] | None = None) -> Response:
@@ -143,14 +141,17 @@ async def file(request: Request) -> Response:
     ns = engine.find_namespace(request.path_params["namespace"])
     task = engine.find(ns, request.path_params["task_id"]) if ns else None
     name = request.path_params["name"]
-    if ns is None or task is None or task.status != "completed" or name not in {
+    still = stills.index_of(name)  # a video file's last frame, `{index}.last.png` beside it
+    if ns is None or task is None or task.status != "completed" or (name not in {
         url.rsplit("/", 1)[1] for url in task.image_urls()
-    }:
+    } and not (still is not None and task.kind == "video" and still < task.image_count())):
         raise errors.NotFound("No such file")
     context(request).namespace, context(request).task_id = ns, task.id
     if task.finished_at is not None and engine.now(ns) - task.finished_at > settings.file_ttl_seconds:
         raise errors.Gone("This file has expired; generated files are kept "
                           f"{settings.file_ttl_seconds:g} seconds")
+    if still is not None:
+        return await file_serving.last_frame(request, engine, ns, task, still)
     if task.kind != "image":  # video, audio: rendered in a worker thread, cached, ranged
         index = int(name.partition(".")[0])
         if "poster" in request.query_params:  # the dashboard's thumbnail: the first frame, as PNG

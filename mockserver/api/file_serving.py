@@ -5,7 +5,8 @@ thread (Starlette's threadpool), so creates and status reads are answered while 
 bytes are kept in one RenderCache per app (`render_cache_bytes`, changeable at /_mock/config), evicted least
 recently used past the bound; concurrent downloads of a file still rendering share that one render.
 Browsers' <video> and <audio> ask for byte ranges: one `Range: bytes=a-b` is answered 206 with the slice
-(416 when it starts past the end); anything else gets the whole file, as RFC 9110 allows.
+(416 when it starts past the end); anything else gets the whole file, as RFC 9110 allows. A video file's last
+frame (`{index}.last.png`, stills.py) is drawn in a worker thread too, and kept in the same cache.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from starlette.responses import Response
 
 from .. import errors
 from ..engine.model import Namespace, Task
-from ..media import RenderCache, renderers
+from ..media import RenderCache, renderers, stills
 from ..media.renderers import RenderJob
 
 if TYPE_CHECKING:
     from ..engine.tasks import TaskEngine
 
-__all__ = ["RangeNotSatisfiable", "byte_range", "file_response", "poster", "render_file", "serve"]
+__all__ = ["RangeNotSatisfiable", "byte_range", "file_response", "last_frame", "poster", "render_file", "serve"]
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _HEADERS = {"Cache-Control": "private, max-age=3600", "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff"}
@@ -105,3 +106,14 @@ async def poster(request: Request, engine: TaskEngine, ns: Namespace, task: Task
     data = await run_in_threadpool(poster_of, job)
     return Response(data, media_type="image/png",
                     headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+async def last_frame(request: Request, engine: TaskEngine, ns: Namespace, task: Task, index: int) -> Response:
+    """The last frame of a video task's file as PNG (Seedance's `last_frame_image_url`), cached like the file."""
+    from ..media.video_files import last_frame_of
+
+    cache: RenderCache = request.app.state.render_cache
+    job = _job(cache, engine, ns, task, index)
+    key = f"{ns.name}/{task.id}/{stills.name_of(index)}"
+    data = await run_in_threadpool(cache.get_or_render, key, lambda: last_frame_of(job))
+    return file_response(request, data, "image/png")

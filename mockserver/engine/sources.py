@@ -13,6 +13,8 @@ as the mock's own routes would serve them. One that is missing, deleted, expired
 end `failed` on its normal clock: the create is still accepted, as the real service's is, which fetches its
 sources while it processes. The primary source's pixels (the catalog's output `source`) are kept on the task,
 bounded, so its output is derived from them however long the upload lives. URLs elsewhere are never fetched.
+An extension that starts past the end of a source the mock read (the output spec's `window_start`, Grok's
+`start_seconds`) fails the same way, its error_code `<field>_out_of_range`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 from PIL import Image, ImageOps
 
 from runapi_contracts.catalog import Model
+from runapi_contracts.media_output import window_error
 from runapi_contracts.receiver import is_loopback_host
 
 from ..media import images
@@ -121,6 +124,10 @@ def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settin
             bounded = kept if kept is not None and field == model.source_field else _bounded(picture, label)
             media.append(SourceMedia(field, "image", bounded.width, bounded.height, data=bounded.data,
                                      label=label))
+    late = window_error(model.output_spec, body, {m.field: m.facts() for m in reversed(media)})
+    if late is not None:  # an extension that starts past the end of its source (Grok's start_seconds)
+        field, why = late
+        return Resolved(failure=(f"Cannot extend from {field}: {why}", f"{field}_out_of_range"))
     return Resolved(source=kept if model.kind == "image" else None, media=tuple(media))
 
 

@@ -104,7 +104,7 @@ def generate(layout: Sequence[Mapping[str, Any]], task: Any, urls: Sequence[str]
 register(Kind("image", {"png": ("png", "image/png"), "jpeg": ("jpg", "image/jpeg"), "jpg": ("jpg", "image/jpeg"),
                         "webp": ("webp", "image/webp")}, "png"))
 register(Kind("video", {"mp4": ("mp4", "video/mp4"), "mov": ("mov", "video/quicktime")}, "mp4",
-              "runapi_mock.media.video_files:render"))
+              "runapi_mock.media.video_files:render", "runapi_mock.media.stills:file_facts"))
 register(Kind("data", {"json": ("json", "application/json")}, "json"))
 register(Kind("audio", FormatTable("runapi_mock.media.audio:FORMATS"), "mp3", "runapi_mock.media.audio_files:render",
               "runapi_mock.media.audio_files:file_facts"))

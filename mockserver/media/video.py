@@ -66,6 +66,7 @@ class VideoSpec:
     last_frame: ImageSource | None = None  # the last frame shows it; with first_frame, a cross-fade
     audio: bytes | None = None  # an audio file with a header (not raw pcm_*): muxed as AAC, sets the length
     source_video: bytes | None = None  # its frames are the base; past its end, its last frame held
+    source_until: float | None = None  # the source's seconds shown (an extend from a point); then the extension
     container: str = "mp4"  # "mp4" or "mov" (Seedance's output_format)
 
 
@@ -203,6 +204,8 @@ class _Frames:
         self.last = _open(spec.last_frame, width, height) if spec.last_frame is not None else None
         self.source = _source_frames(spec.source_video) if spec.source_video else None
         self.source_end = probe(spec.source_video).duration_seconds if spec.source_video else 0.0
+        if spec.source_until is not None:
+            self.source_end = max(0.0, min(self.source_end, spec.source_until))
         self.current: tuple[float, av.VideoFrame] | None = None
         self.upcoming: tuple[float, av.VideoFrame] | None = None
         self.source_done = False
@@ -217,16 +220,17 @@ class _Frames:
         return key, self.memo[key]
 
     def _from_source(self, at: float) -> tuple[object, Image.Image]:
-        """The source frame showing at `at` (decoding forward only), or past the source's end its last
-        frame half in the seed's colours (an extension)."""
+        """The source frame showing at `at` (decoding forward only), or past the source's end (or its cut,
+        `source_until`) the frame showing there, half in the seed's colours (an extension)."""
         assert self.source is not None
+        shown = min(at, self.source_end)
         while not self.source_done:
             if self.upcoming is None:
                 self.upcoming = next(self.source, None)
                 if self.upcoming is None:
                     self.source_done = True
                     break
-            if self.current is not None and self.upcoming[0] > at + 1e-6:
+            if self.current is not None and self.upcoming[0] > shown + 1e-6:
                 break
             self.current, self.upcoming = self.upcoming, None
         current = self.current
@@ -362,13 +366,14 @@ def _mux_audio(container: av.container.OutputContainer, stream: av.AudioStream, 
         container.mux(packet)
 
 
-def poster(spec: VideoSpec) -> bytes:
-    """The first frame as PNG (the dashboard's thumbnail), drawn without encoding the video."""
+def poster(spec: VideoSpec, frame: int = 0) -> bytes:
+    """Frame `frame` as PNG (0 the first: the dashboard's thumbnail; -1 the last: Seedance's last frame), drawn
+    as `render_video` draws it but not encoded, so it is the decoded frame up to H.264's loss."""
     width, height = _size(spec)
     sound = _decoded_audio(spec.audio) if spec.audio is not None and spec.duration_seconds is None else None
     frames = _Frames(spec, width, height, _duration(spec, sound))
     out = io.BytesIO()
-    frames.picture(0).save(out, format="PNG", compress_level=1)
+    frames.picture(frame % frames.count).save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 

@@ -5,7 +5,8 @@ media_output.py reads them from the output spec) and the sources the mock kept a
 Which source plays which part is the output spec's data: `source` (a video there is the base of an extend,
 an edit, an upscale or a lip sync), `first_frame` (an image field, or list of fields; default: the primary
 source when it is an image), `last_frame`, and `audio_from` (its audio becomes the track, and sets the
-length). A source that is another task's file is rendered again through `RenderJob.file`.
+length). A source that is another task's file is rendered again through `RenderJob.file`. An extend from a
+point (`window_start`: Grok's start_seconds) shows the source up to it, then the extension.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runapi_contracts.media_output import window_start
+
 from ..engine.model import SourceMedia, Task
 from .renderers import RenderJob
 from .video import VideoSpec, caption, poster, render_video
 
-__all__ = ["poster_of", "render", "spec_of"]
+__all__ = ["last_frame_of", "poster_of", "render", "spec_of"]
 
 
 def _fields(value: object) -> list[str]:
@@ -52,15 +55,17 @@ def spec_of(job: RenderJob) -> VideoSpec:
     sound = _first(task, _fields(spec.get("audio_from")), "audio")
     label = caption(task.requested_model or task.model, output.width, output.height, output.duration_seconds or 5,
                     task.id, task.body.get("prompt"), output.has_audio, index, output.count)
-    used = [m for m in (base, first, sound) if m is not None]
+    cut = window_start(spec, task.body) if base is not None else None
+    used = [m.label + (f" to {cut:g} s" if m is base and cut is not None else "")
+            for m in (base, first, sound) if m is not None]
     if used:
-        label = (*label, "from " + ", ".join(m.label for m in used))
+        label = (*label, "from " + ", ".join(used))
     audio = _bytes(job, sound)
     return VideoSpec(
         seed=f"{task.id}/{index}", width=output.width, height=output.height,
         duration_seconds=output.duration_seconds, fps=output.fps or 2, label=label,
         with_audio=output.has_audio, first_frame=_bytes(job, first), last_frame=_bytes(job, last),
-        audio=audio, source_video=_bytes(job, base),
+        audio=audio, source_video=_bytes(job, base), source_until=cut,
         container="mov" if output.format == "mov" else "mp4",
     )
 
@@ -73,3 +78,8 @@ def render(job: RenderJob) -> bytes:
 def poster_of(job: RenderJob) -> bytes:
     """The first frame of the task's file `job.index` as PNG, drawn without encoding (the dashboard's)."""
     return poster(spec_of(job))
+
+
+def last_frame_of(job: RenderJob) -> bytes:
+    """The last frame of the task's file `job.index` as PNG (stills.py), drawn as the encoder gets it."""
+    return poster(spec_of(job), -1)
