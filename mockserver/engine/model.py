@@ -58,6 +58,7 @@ class SourceMedia:
     index: int = 0
     label: str = ""  # where it came from, for the caption
     text: str | None = None  # audio: the words it speaks or sings, when the mock made it
+    tune: str | None = None  # audio: the seed of the tune it plays, when it is one of the mock's songs
 
     def facts(self) -> SourceFacts:
         return SourceFacts(self.kind, self.width, self.height, self.duration_seconds, self.has_audio, self.text)

@@ -33,8 +33,11 @@ def source_of(task: Task) -> SourceMedia | None:
 
 
 def _source_seed(source: SourceMedia | None) -> str | None:
-    """What a source plays: a task file's seed (`task/index`, a song's tune), else None."""
-    return f"{source.task_id}/{source.index}" if source is not None and source.task_id else None
+    """What a source plays: a song's tune (the one its own source played, down a chain of edits), else a task
+    file's seed (`task/index`), else None."""
+    if source is None or not source.task_id:
+        return None
+    return source.tune or f"{source.task_id}/{source.index}"
 
 
 def _format(task: Task) -> str:
