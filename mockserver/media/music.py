@@ -14,8 +14,8 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from . import lyrics as sheets
 from .audio import audio_format, encode_looped, resolved_rate
-from . import lyrics as words
 from .speech import Word
 from .tones import PENTATONIC, frequency, mix, noise, note, rest, seed_bytes
 
@@ -184,7 +184,7 @@ def aligned_words(lyrics: str, duration_seconds: float, seed: str) -> list[Word]
     notes its audio, vocal stem and MIDI play), the words spread evenly over them in order, a note shared by
     several words split between them; so every word is inside the song. Section tags are not sung; an
     instrumental (no words) has none."""
-    sung = words.sung(lyrics)
+    sung = sheets.sung(lyrics)
     notes = midi_notes(seed, duration_seconds)["vocals"]
     if not sung or not notes:
         return []
