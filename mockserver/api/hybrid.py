@@ -6,7 +6,8 @@ A hybrid action answers final when its task has ended by the time the create ret
 prefix) and a small Retry-After. `GET /api/v1/tasks/{id}` then gives the task result
 `{id, status, response: {status, content_type, headers, body}}`, the stored response the SDK decodes as if it
 had come directly; while the task runs, `{id, status}` and Retry-After again. A failed task stores the error the
-SDK raises (a content-policy refusal 422, any other failure 500) and answers it directly on the final path.
+SDK raises (a content-policy refusal or a source that cannot be used 422, any other failure 500) and answers
+it directly on the final path.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from starlette.responses import Response
 
 from .. import errors
 from ..engine.model import Task
+from ..engine.sources import error_code
 from .responses import JSON, task_headers
 from .sync_answers import Facts, answer
 
 __all__ = ["RETRY_AFTER", "accepted", "final", "stored_response", "task_result"]
 
 RETRY_AFTER = 1.0  # seconds before the first poll of a 202, when the server sets no --poll-retry-after
-_FAILURE_STATUS = {"content_policy_violation": 422}
+# A content-policy refusal, and a source the request names that cannot be used (an unknown song): the
+# request's fault, so the SDK's ValidationError, naming the field; any other failure is the server's.
+_FAILURE_STATUS = {"content_policy_violation": 422,
+                   **{error_code(kind): 422 for kind in ("image", "video", "audio", "task")}}
 
 
 def _failure(task: Task) -> tuple[int, dict[str, Any]]:

@@ -18,6 +18,7 @@ from runapi_contracts import Catalog, load_catalog
 from ..serving import dashboard
 from . import (
     admin_routes,
+    cover_files,
     endpoints,
     files_api,
     listen_api,
@@ -87,6 +88,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/voices/{voice_id}", voices_api.read, methods=["GET"]),
     *family_status_routes(load_catalog()),  # after every literal route: a task id is never an action's name
     Route("/files/{namespace}/{task_id}/{name}", endpoints.file, methods=["GET"]),
+    *cover_files.routes,  # a song's cover (its image_url), beside its files
     # The files API (issue 12): RunAPI's uploads, the direct upload's PUT target, OpenAI-style files and uploads.
     Route("/api/v1/files", files_api.create, methods=["POST"]),
     Route("/api/v1/files/prepare", files_api.prepare, methods=["POST"]),

@@ -19,6 +19,7 @@ from runapi_contracts import load_catalog
 
 from ..engine.model import Task
 from ..media import music
+from ..media.audio_files import source_of
 from .speech_files import SpeechFile
 from .transcripts import transcription
 
@@ -141,22 +142,14 @@ def _persona(task: Task, facts: Facts) -> dict[str, Any]:
                                        "name": task.body.get("name"), "description": task.body.get("description")}}
 
 
-def song_facts(source: Task | None, audio_id: str) -> tuple[str, float]:
-    """(lyrics, seconds) of the song a task made: its lyrics (or prompt) and its length; a song the mock does
-    not know gets a seeded text over two minutes (Suno's usual length)."""
-    if source is None:
-        return "", 120.0
-    lyrics = source.body.get("lyrics") or source.body.get("prompt") or ""
-    seconds = source.body.get("duration_seconds")
-    length = float(seconds) if isinstance(seconds, int | float) and seconds > 0 else 120.0
-    return str(lyrics), length
-
-
 def _aligned(task: Task, facts: Facts) -> dict[str, Any]:
-    audio_id = str(task.body.get("audio_id", ""))
-    lyrics, seconds = song_facts(facts.find_task(str(task.body.get("task_id", ""))), audio_id)
-    words = music.aligned_words(lyrics, seconds, seed=audio_id or task.id)
-    digest = hashlib.sha256(f"wave\x1f{audio_id}".encode()).digest()
+    """The lyrics of the song `task_id` + `audio_id` name, on its vocal notes (music.aligned_words): the song
+    as the mock composed it (engine.songs: its words, its tune, its length), an extension's or a remaster's
+    too. An unknown song never gets here: its create is refused (sources_media.song_ref, hybrid's 422)."""
+    song = source_of(task)
+    lyrics, tune = (song.text or "", song.tune or "") if song is not None else ("", task.id)
+    words = music.aligned_words(lyrics, task.output().duration_seconds or 0.0, tune)
+    digest = hashlib.sha256(f"wave\x1f{task.body.get('audio_id', '')}".encode()).digest()
     return {**_head(task),
             "aligned_words": [{"word": w.word, "success": True, "start_time": w.start, "end_time": w.end,
                                "palign": 0} for w in words],

@@ -58,6 +58,7 @@ class SourceMedia:
     index: int = 0
     label: str = ""  # where it came from, for the caption
     text: str | None = None  # audio: the words it speaks or sings, when the mock made it
+    tune: str | None = None  # audio: the seed of the tune it plays, when it is one of the mock's songs
 
     def facts(self) -> SourceFacts:
         return SourceFacts(self.kind, self.width, self.height, self.duration_seconds, self.has_audio, self.text)
@@ -133,10 +134,12 @@ class Task:
         return self.output().count
 
     def caption(self, index: int) -> tuple[str, ...]:
-        """The lines image `index` shows: model, size, task, prompt, and the source it was derived from."""
+        """The lines image `index` shows: model, size, task, prompt, and the source it was derived from (an
+        image, or the song a cover is drawn for)."""
         lines = images.caption(self.requested_model or self.model, self.image_size(), self.image_format, self.id,
                                self.body.get("prompt"), index, self.image_count())
-        return (*lines, f"from {self.source.label}") if self.source is not None else lines
+        source = self.source.label if self.source is not None else next((m.label for m in self.media if m.label), "")
+        return (*lines, f"from {source}") if source else lines
 
     def image_urls(self, origin: str | None = None) -> list[str]:
         """The file URLs (images, videos...) on `origin` (the reading request's, or the public URL); the

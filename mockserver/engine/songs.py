@@ -2,7 +2,9 @@
 
 Why here and not stored: every fact of a song follows from its task (id, body, model, output spec), so a
 song is derived on demand and a restart with `--state` gives the same songs. Song `index` of task T plays
-the tune seeded `T/index`; its `audio_id` is a UUID derived from the same pair (Suno's ids are UUIDs). A later
+the tune seeded `T/index`, unless T derives from one of the mock's songs (an extension, a remaster): then
+it plays that song's tune (`tune`), at every step of a chain, so its audio, stems, MIDI notes and lyric
+timings are all of one tune. Its `audio_id` is a UUID derived from `T/index` (Suno's ids are UUIDs). A later
 request names a song by `task_id` + `audio_id` (the overlay's source kind ``song:<task field>``), which
 sources_media.song_ref resolves against the namespace's own tasks.
 """
@@ -21,7 +23,7 @@ from runapi_contracts.audio_output import instrumental, spoken_text
 from ..media import lyrics as words
 from .model import Task
 
-__all__ = ["SONG_RENDERERS", "Song", "audio_id", "songs", "spec_of", "words_of"]
+__all__ = ["SONG_RENDERERS", "Song", "audio_id", "file_tune", "songs", "spec_of", "tune", "words_of"]
 
 SONG_RENDERERS = ("song", "stems")  # the renderers whose tasks list songs (their sources are songs too)
 
@@ -33,7 +35,7 @@ class Song:
     id: str
     task_id: str
     index: int
-    seed: str
+    seed: str  # the tune it plays (`tune`)
     title: str
     lyrics: str
     tags: str
@@ -55,6 +57,22 @@ def spec_of(task: Task) -> Mapping[str, Any]:
     return model.output_spec if model is not None else {}
 
 
+def tune(task: Task, index: int) -> str:
+    """The seed of the tune file `index` of a task plays: its primary source's tune when that is one of the
+    mock's songs (kept at create: model.SourceMedia.tune), else its own `task/index`."""
+    name = spec_of(task).get("source")
+    source = task.source_media(name) if isinstance(name, str) else None
+    if source is not None and source.task_id:
+        return source.tune or f"{source.task_id}/{source.index}"
+    return f"{task.id}/{index}"
+
+
+def file_tune(task: Task, index: int) -> str | None:
+    """The tune file `index` of a task plays when it is a song (None for speech, a tone, a sound)."""
+    listed = songs(task)
+    return listed[index].seed if index < len(listed) else None
+
+
 def _text(body: Mapping[str, Any], spec: Mapping[str, Any], key: str) -> str:
     name = spec.get(key)
     value = body.get(name) if isinstance(name, str) else None
@@ -73,11 +91,11 @@ def songs(task: Task) -> list[Song]:
     silent = instrumental(spec, body)
     out = []
     for index in range(output.count):
-        seed = f"{task.id}/{index}"
-        sung = "" if silent else (_text(body, spec, "lyrics") or words.lyrics(seed, prompt or tags))
-        name = _text(body, spec, "title") or words.title(seed, prompt or tags)
-        out.append(Song(id=audio_id(task.id, index), task_id=task.id, index=index, seed=seed, title=name,
-                        lyrics=sung, tags=tags, prompt=prompt, model=task.requested_model or task.model,
+        own = f"{task.id}/{index}"  # its words are its own, whatever tune it plays
+        sung = "" if silent else (_text(body, spec, "lyrics") or words.lyrics(own, prompt or tags))
+        name = _text(body, spec, "title") or words.title(own, prompt or tags)
+        out.append(Song(id=audio_id(task.id, index), task_id=task.id, index=index, seed=tune(task, index),
+                        title=name, lyrics=sung, tags=tags, prompt=prompt, model=task.requested_model or task.model,
                         duration=output.duration_seconds or 0.0, instrumental=silent))
     return out
 

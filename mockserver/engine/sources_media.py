@@ -69,7 +69,8 @@ def song_ref(field: str, task_field: str, body: Mapping[str, Any], ns: Namespace
     if song is None:
         raise Unusable(f"task {task_id} has no song {wanted} (its songs: {', '.join(s.id for s in listed)})")
     return SourceMedia(field, "audio", duration_seconds=song.duration, has_audio=True, task_id=task.id,
-                       index=song.index, label=f"task {task.id[:8]} song {song.index + 1}", text=song.lyrics)
+                       index=song.index, label=f"task {task.id[:8]} song {song.index + 1}", text=song.lyrics,
+                       tune=song.seed)
 
 
 def _completed(ns: Namespace | None, task_id: str, refresh: Refresh, ttl: float) -> Task:
@@ -96,13 +97,13 @@ def _of_task(field: str, kind: str, task: Task, index: int, picture: Picture) ->
     if kind == "image":  # drawn by `picture` (sources.task_picture: sources.py owns images)
         width, height, data = picture(task, index)
         return SourceMedia(field, kind, width, height, data=data, label=label)
-    text = None
+    text = tune = None
     if kind == "audio":
-        from .songs import words_of  # what the mock's audio file says (its speech, a song's lyrics)
+        from .songs import file_tune, words_of  # what the mock's audio file says and plays (a song's tune)
 
-        text = words_of(task, index)
+        text, tune = words_of(task, index), file_tune(task, index)
     return SourceMedia(field, kind, output.width or None, output.height or None, output.duration_seconds,
-                       output.has_audio, task_id=task.id, index=index, label=label, text=text)
+                       output.has_audio, task_id=task.id, index=index, label=label, text=text, tune=tune)
 
 
 def _upload(field: str, kind: str, ns: Namespace | None, upload_id: str) -> SourceMedia:

@@ -60,8 +60,9 @@ def _blended(task: Task, urls: Sequence[str], source: SourceMedia | None) -> lis
 
 
 def _midi(task: Task, urls: Sequence[str], source: SourceMedia | None) -> list[dict[str, Any]]:
-    """The notes the source song plays (its tune: `task/index`), per instrument, inside its length."""
-    seed = f"{source.task_id}/{source.index}" if source is not None and source.task_id else task.id
+    """The notes the source song plays (its tune, the one its audio and stems play), per instrument, inside
+    its length."""
+    seed = (source.tune or f"{source.task_id}/{source.index}") if source is not None and source.task_id else task.id
     seconds = task.output().duration_seconds or 1.0
     notes = music.midi_notes(seed, seconds, source is not None and source.text == "")
     return [{"name": name, "notes": [{"pitch": n.pitch, "start_time": n.start_time, "end_time": n.end_time,

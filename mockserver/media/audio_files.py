@@ -18,7 +18,7 @@ from runapi_contracts.audio_output import instrumental, speech_speed, spoken_tex
 
 from ..engine.model import SourceMedia, Task
 from ..engine.songs import songs, spec_of
-from . import audio, music, speech
+from . import audio, covers, music, speech
 from .renderers import RenderJob
 
 __all__ = ["file_facts", "render", "source_of"]
@@ -33,8 +33,11 @@ def source_of(task: Task) -> SourceMedia | None:
 
 
 def _source_seed(source: SourceMedia | None) -> str | None:
-    """What a source plays: a task file's seed (`task/index`, a song's tune), else None."""
-    return f"{source.task_id}/{source.index}" if source is not None and source.task_id else None
+    """What a source plays: a song's tune (the one its own source played, down a chain of edits), else a task
+    file's seed (`task/index`), else None."""
+    if source is None or not source.task_id:
+        return None
+    return source.tune or f"{source.task_id}/{source.index}"
 
 
 def _format(task: Task) -> str:
@@ -99,8 +102,9 @@ def _stem_layer(task: Task, stem: str) -> str:
 
 def file_facts(task: Task, urls: Sequence[str]) -> list[dict[str, Any]]:
     """Each file's facts for its result item beyond the kind's (renderers.Kind.facts): its song's fields
-    (id, title, lyrics, tags, the model that sang it) and its streaming URL."""
+    (id, title, lyrics, tags, the model that sang it, its cover's URL) and its streaming URL."""
     listed = songs(task)
+    cover = covers.cover_of(spec_of(task))
     facts = []
     for index, url in enumerate(urls):
         fact: dict[str, Any] = {"stream_url": url + STREAM_SUFFIX}
@@ -109,5 +113,7 @@ def file_facts(task: Task, urls: Sequence[str]) -> list[dict[str, Any]]:
             tags = [tag.strip() for tag in song.tags.split(",") if tag.strip()]  # Suno's tags: a list
             fact |= {"audio_id": song.id, "title": song.title, "lyrics": song.lyrics, "tags": tags,
                      "prompt": song.prompt, "model": song.model}
+            if cover is not None:  # its picture (image_url): media.covers
+                fact["cover_url"] = covers.cover_url(url, index, cover)
         facts.append(fact)
     return facts

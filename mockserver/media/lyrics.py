@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .tones import seed_bytes
 
-__all__ = ["PHRASES", "blend", "lyrics", "title", "validation_phrase"]
+__all__ = ["PHRASES", "blend", "lyrics", "sung", "title", "validation_phrase"]
 
 _IMAGES = ("city lights", "open road", "morning rain", "silver moon", "summer air", "quiet sea", "paper stars",
            "neon sky", "falling snow", "golden hour", "river stones", "midnight train")
@@ -58,6 +58,16 @@ def lyrics(seed: str, prompt: str) -> str:
     chorus = [f"Oh {topic[0]}, {topic[0]}", line(4), f"Oh {topic[0]}, {topic[0]}", line(5)]
     verse2 = [line(i) for i in range(6, 10)]
     return "\n".join(["[Verse]", *verse1, "", "[Chorus]", *chorus, "", "[Verse]", *verse2])
+
+
+def sung(sheet: str) -> list[str]:
+    """The words a lyric sheet's singer sings, in order: every line's words but its section tags ("[Verse]")."""
+    return [word for line in sheet.splitlines() if not _is_tag(line) for word in line.split()]
+
+
+def _is_tag(line: str) -> bool:
+    text = line.strip()
+    return text.startswith("[") and text.endswith("]")
 
 
 def blend(lyrics_a: str, lyrics_b: str) -> str:

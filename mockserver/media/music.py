@@ -2,7 +2,7 @@
 
 Why notes first: a song is composed as notes (two 2-bar phrases, A and B, in the pattern A A B A), and
 everything else reads those notes: the audio plays them, each stem plays its own layer of them (every stem
-as long as the song), `midi_notes` lists them, and `aligned_words` times the lyrics inside the song. Only
+as long as the song), `midi_notes` lists them, and `aligned_words` puts the lyrics on its vocal notes. Only
 the two phrases are synthesised, and an MP3 song encodes only two rounds of AABA (`encode_looped`).
 Songs default to 22050 Hz mono at 32 kbit/s (ElevenLabs' own lowest MP3, `mp3_22050_32`): audible, and
 the cheapest MP3 LAME writes; the encoder is nearly all of a song's cost.
@@ -14,8 +14,9 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from . import lyrics as sheets
 from .audio import audio_format, encode_looped, resolved_rate
-from .speech import Word, transcript, word_timings
+from .speech import Word
 from .tones import PENTATONIC, frequency, mix, noise, note, rest, seed_bytes
 
 __all__ = ["LAYERS", "STEMS_SEPARATE_VOCAL", "STEMS_SPLIT", "Note", "SongSpec", "aligned_words", "midi_notes",
@@ -178,10 +179,21 @@ def midi_notes(seed: str, duration_seconds: float, instrumental: bool = False) -
     return out
 
 
-def aligned_words(lyrics: str, duration_seconds: float, seed: str = "") -> list[Word]:
-    """When each lyric word is sung: after a tenth of the song as intro, ending before its last twentieth.
-    Empty lyrics (an instrumental asked for its lyrics) get a seeded filler text."""
-    intro, outro = 0.1 * duration_seconds, 0.05 * duration_seconds
-    sung = duration_seconds - intro - outro
-    words = word_timings(lyrics, duration_seconds=sung) if lyrics.split() else transcript(seed, sung)
-    return [Word(w.word, round(w.start + intro, 3), round(w.end + intro, 3)) for w in words]
+def aligned_words(lyrics: str, duration_seconds: float, seed: str) -> list[Word]:
+    """When each sung word of `lyrics` is heard in the song of `seed`: on its vocal notes (`midi_notes`, the
+    notes its audio, vocal stem and MIDI play), the words spread evenly over them in order, a note shared by
+    several words split between them; so every word is inside the song. Section tags are not sung; an
+    instrumental (no words) has none."""
+    sung = sheets.sung(lyrics)
+    notes = midi_notes(seed, duration_seconds)["vocals"]
+    if not sung or not notes:
+        return []
+    by_note: dict[int, list[str]] = {}
+    for i, word in enumerate(sung):
+        by_note.setdefault(i * len(notes) // len(sung), []).append(word)
+    out = []
+    for at, group in sorted(by_note.items()):
+        start, span = notes[at].start_time, (notes[at].end_time - notes[at].start_time) / len(group)
+        out += [Word(word, round(start + k * span, 3), round(start + (k + 1) * span, 3))
+                for k, word in enumerate(group)]
+    return out

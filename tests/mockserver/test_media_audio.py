@@ -144,11 +144,17 @@ def test_midi_notes_and_lyric_timings_stay_inside_the_song() -> None:
     assert every and all(0 <= n.start_time < n.end_time <= 30.0 and 1 <= n.velocity <= 127 for n in every)
     assert midi_notes("task-s1", 30.0) == notes != midi_notes("task-s2", 30.0)
     assert "vocals" not in midi_notes("task-s1", 30.0, instrumental=True)
-    lyrics = "[Verse] city lights are calling me home tonight"
-    words = aligned_words(lyrics, 30.0)
-    assert [w.word for w in words] == lyrics.split()
-    assert all(0 < w.start < w.end < 30.0 for w in words)
-    assert all(0 < w.start < w.end < 30.0 for w in aligned_words("", 30.0, seed="task-s1"))
+    lyrics = "[Verse]\ncity lights are calling me home tonight\n\n[Chorus]\noh city lights"
+    words = aligned_words(lyrics, 30.0, "task-s1")
+    sung = ["city", "lights", "are", "calling", "me", "home", "tonight", "oh", "city", "lights"]
+    assert [w.word for w in words] == sung
+    assert all(0 <= w.start < w.end <= 30.0 for w in words)
+    # Each word on a vocal note (a note shared by several words is split between them), in order.
+    assert all(any(n.start_time <= w.start < w.end <= n.end_time for n in notes["vocals"]) for w in words)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    crowded = aligned_words(" ".join(["la"] * 500), 10.0, "task-s1")  # more words than notes
+    assert len(crowded) == 500 and all(0 <= w.start < w.end <= 10.0 for w in crowded)
+    assert aligned_words("", 30.0, "task-s1") == []  # an instrumental sings nothing
 
 
 def test_a_long_mp3_song_repeats_encoded_frames_and_still_plays_the_whole_tune() -> None:

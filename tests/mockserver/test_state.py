@@ -206,6 +206,30 @@ def test_an_accounts_voices_survive_a_restart(open_app: Callable[..., TestClient
         assert again.get("/api/v1/voices").json()["voices"] == [voice]
 
 
+def test_a_song_chain_plays_one_tune_after_a_restart(open_app: Callable[..., TestClient]) -> None:
+    # An extension of an extension keeps the tune the first song composed (SourceMedia.tune): its lyric timings
+    # and MIDI notes read the same after a restart.
+    first = open_app(progression=Progression.parse("immediate"))
+
+    def made(action: str, body: dict[str, Any]) -> dict[str, Any]:
+        task_id = first.post(f"/api/v1/suno/{action}", json=body).json()["id"]
+        return dict(first.get(f"/api/v1/suno/{action}/{task_id}").json())
+
+    made_ = made("text_to_music", {"model": "suno-v5.5", "vocal_mode": "exact_lyrics", "lyrics": "la di da",
+                                   "style": "folk", "title": "River", "duration_seconds": 10})
+    for _ in range(2):
+        made_ = made("extend_music", {"model": "suno-v5.5", "parameter_mode": "source", "task_id": made_["id"],
+                                      "audio_id": made_["audios"][0]["id"]})
+    midi = made("generate_midi", {"task_id": made_["id"]})
+    ask = {"task_id": made_["id"], "audio_id": made_["audios"][0]["id"]}
+    timed = first.post("/api/v1/suno/get_timestamped_lyrics", json=ask).json()["aligned_words"]
+    again = open_app()
+    assert again.post("/api/v1/suno/get_timestamped_lyrics", json=ask).json()["aligned_words"] == timed
+    assert again.get(f"/api/v1/suno/generate_midi/{midi['id']}").json()["instruments"] == midi["instruments"]
+    vocals = next(i["notes"] for i in midi["instruments"] if i["name"] == "vocals")
+    assert timed and all(any(n["start_time"] <= w["start_time"] < n["end_time"] for n in vocals) for w in timed)
+
+
 def test_image_urls_after_a_restart_on_another_port_are_on_that_port(state_file: Path) -> None:
     body = {"model": "gpt-image-2", "prompt": "x"}
     with TestClient(create_app(Settings(state_path=str(state_file))), base_url="http://127.0.0.1:8787",
