@@ -12,7 +12,7 @@ from runapi.elevenlabs import ElevenlabsClient
 from runapi.elevenlabs.types import TEXT_TO_SOUND_OUTPUT_FORMATS
 from runapi.suno import SunoClient
 
-from runapi_mock.media import FORMATS, aligned_words, probe_audio
+from runapi_mock.media import FORMATS, probe_audio
 from runapi_mock.serving.server import RunningServer
 from tests.e2e import sdk_support
 
@@ -52,7 +52,8 @@ def test_speech_to_text_of_other_audio_is_a_transcript_timed_inside_it(server: R
     assert all(0 <= w["start"] < w["end"] <= 4.0 for w in words)
 
 
-def test_a_song_extended_then_split_into_stems_then_timed(server: RunningServer, opts: RequestOptions) -> None:
+def test_a_song_extended_then_split_into_stems(  # timed by its lyrics: test_song_chain.py
+        server: RunningServer, opts: RequestOptions) -> None:
     suno = _client(SunoClient, server)
     song = suno.text_to_music.run(options=opts, model="suno-v5.5", vocal_mode="exact_lyrics",  # type: ignore[attr-defined]
                                   lyrics=LYRICS, style="folk", title="River", duration_seconds=12)
@@ -74,12 +75,6 @@ def test_a_song_extended_then_split_into_stems_then_timed(server: RunningServer,
     for url in separated.values():
         assert abs(_seconds(url) - longer.duration) <= 0.1 * longer.duration
 
-    # get_timestamped_lyrics is synchronous (the synchronous path is another issue's): the words the song's
-    # lyrics are aligned to are the media library's, checked against the downloaded song's real length.
-    real = _seconds(first.audio_url)
-    timed = aligned_words(first.lyrics, first.duration, first.id)
-    assert [w.word for w in timed] == LYRICS.split()
-    assert all(0 <= w.start < w.end <= real for w in timed)
 
 
 def test_an_unknown_song_reference_fails_the_task_naming_the_field(server: RunningServer,
