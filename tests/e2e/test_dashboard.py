@@ -27,6 +27,7 @@ from runapi.core import RequestOptions
 from runapi.flux_2 import Flux2Client
 from runapi.flux_kontext import FluxKontextClient
 from runapi.pixverse import PixVerseClient
+from runapi.suno import SunoClient
 
 from runapi_contracts.receiver import CallbackReceiver
 from runapi_mock import Settings
@@ -261,6 +262,35 @@ def test_a_video_task_has_a_poster_in_the_list_and_plays_on_its_page(
     video.evaluate("v => { v.muted = true; return v.play(); }")  # it plays: the clock moves
     page.wait_for_function("() => document.querySelector('video.full').currentTime > 0.2")
     screenshot(page, "dashboard-video.png")
+
+
+def test_a_song_has_its_cover_in_the_list_and_plays_with_its_lyrics_on_its_page(
+        page: Any, server: RunningServer, ns: str) -> None:
+    from playwright.sync_api import expect
+
+    suno = SunoClient(api_key=KEY, base_url=server.base_url, retry_base_delay=0.01, retry_max_delay=0.05)
+    lyrics = "Morning light on the river, carry me home"
+    task = suno.text_to_music.create(model="suno-v5.5", vocal_mode="exact_lyrics", lyrics=lyrics, style="folk",
+                                     title="River", duration_seconds=12,
+                                     options=opts(ns, **{"X-Mock-Progression": "manual"}))
+    admin(server, ns, "POST", f"/tasks/{task.id}/status", json={"status": "completed"})
+    songs = admin(server, ns, "GET", f"/tasks/{task.id}")["response"]["audios"]
+    open_dashboard(page, server, ns)
+    row = page.locator(f'tr[data-task-id="{task.id}"]')
+    loaded(page, f'tr[data-task-id="{task.id}"] img.thumb.cover')  # the first song's cover art
+    assert row.locator("img.cover").evaluate("i => [i.naturalWidth, i.naturalHeight]") == [512, 512]
+
+    row.click()
+    expect(page).to_have_url(re.compile(f"#/tasks/{task.id}$"))
+    players = page.locator("section.task audio")
+    expect(players).to_have_count(len(songs))
+    expect(page.locator("section.task img.cover")).to_have_count(len(songs))
+    loaded(page, "section.task img.cover")
+    page.wait_for_function("() => { const a = document.querySelector('section.task audio');"
+                           " a.preload = 'metadata'; a.load(); return true; }")
+    page.wait_for_function("() => document.querySelector('section.task audio').readyState >= 1")
+    assert abs(players.first.evaluate("a => a.duration") - songs[0]["duration"]) < 0.5
+    expect(page.locator("section.task pre.words").first).to_have_text(lyrics)
 
 
 def test_forcing_a_terminal_task_shows_the_apis_conflict(page: Any, server: RunningServer, ns: str) -> None:

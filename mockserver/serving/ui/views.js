@@ -39,6 +39,8 @@ function thumbnail(task) {
   if (videos.length) {
     return h("img", { class: "thumb poster", loading: "lazy", src: posterSrc(videos[0].url), alt: `video of task ${task.id}` });
   }
+  const cover = coversIn(task.response)[0];  // a song's cover art (Suno, Producer)
+  if (cover) return h("img", { class: "thumb cover", loading: "lazy", src: imageSrc(cover), alt: `cover of task ${task.id}` });
   if (!images.length) return h("span", { class: "thumb empty" }, task.status === "failed" ? "✕" : "…");
   return h("img", { class: "thumb", loading: "lazy", src: imageSrc(images[0].url), alt: `image of task ${task.id}` });
 }
@@ -47,6 +49,9 @@ function thumbnail(task) {
 // order; raw PCM/G.711 (no header) cannot play in a browser and is only linked. Words: transcripts and lyrics.
 const AUDIO = /\.(mp3|wav|ogg|opus|flac|aac|m4a)$/;
 const RAW_AUDIO = /\.(pcm|ulaw|alaw)$/;
+
+// Songs' cover images (audios[].image_url), in order.
+const coversIn = (response) => ((response && response.audios) || []).map((a) => a && a.image_url).filter(Boolean);
 
 function urlsIn(value, test, found = []) {
   if (typeof value === "string") {
@@ -156,6 +161,10 @@ export function taskView(ctx, taskId) {
     if (!shown.has(src)) shown.set(src, h("img", { class: "full", src, alt }));
     return shown.get(src);
   };
+  const coverImage = (src, alt) => {
+    if (!shown.has(src)) shown.set(src, h("img", { class: "cover", src, alt }));
+    return shown.get(src);
+  };
   // The same <video> across refreshes too: a refresh must not restart a clip that is playing.
   const player = (url, label) => {
     const src = imageSrc(url);
@@ -182,6 +191,7 @@ export function taskView(ctx, taskId) {
     const sounds = urlsIn(task.response, AUDIO);
     const raw = urlsIn(task.response, RAW_AUDIO);
     const words = wordsIn(task.response);
+    const covers = coversIn(task.response);
     const facts = [
       ["Model", task.model], ["Family / action", `${task.family} / ${task.action}`], ["Key", task.key],
       ["Progression", task.progression], ["Heading for", task.outcome], ["Status reads", task.reads],
@@ -202,7 +212,10 @@ export function taskView(ctx, taskId) {
       videos.length ? [h("h3", {}, "Videos"), h("div", { class: "videos" }, videos.map((video, i) =>
         h("figure", {}, player(video.url, `video ${i + 1} of task ${task.id}`),
           h("figcaption", {}, h("a", { href: imageSrc(video.url), target: "_blank", rel: "noopener" }, "download")))))] : "",
-      sounds.length || raw.length ? [h("h3", {}, "Audio"), h("div", { class: "audios" },
+      sounds.length || raw.length ? [h("h3", {}, "Audio"), covers.length ? h("div", { class: "covers" }, covers.map((url, i) =>
+        h("a", { href: imageSrc(url), target: "_blank", rel: "noopener" },
+          coverImage(imageSrc(url), `cover ${i + 1} of task ${task.id}`)))) : "",
+        h("div", { class: "audios" },
         sounds.map((url, i) => audioPlayer(imageSrc(url), `audio ${i + 1} of task ${task.id}`)),
         raw.map((url) => h("a", { href: imageSrc(url), download: "" }, `${url.split("/").pop()} (raw samples)`)))] : "",
       words.map(([title, text]) => [h("h3", {}, title), h("pre", { class: "words" }, text)]),
