@@ -8,42 +8,23 @@ the same song gives the same bytes.
 from __future__ import annotations
 
 import io
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 from runapi.core import RequestOptions
 from runapi.producer import ProducerClient
 from runapi.suno import SunoClient
 
 from runapi_contracts import load_catalog
-from runapi_mock import Settings
-from runapi_mock.engine.lifecycle import Progression
 from runapi_mock.engine.songs import Song
 from runapi_mock.media.covers import Cover, caption
 from runapi_mock.media.images import ImageCache
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
 
-KEY = "test-key"
 PILLOW = {"jpeg": "JPEG", "png": "PNG"}
 MIME = {"jpeg": "image/jpeg", "png": "image/png"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate"), api_keys=(KEY,)))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def opts() -> RequestOptions:
-    return RequestOptions(headers={"X-Mock-Namespace": f"covers-{uuid.uuid4().hex[:12]}"})
 
 
 def _cover_spec(family: str, action: str) -> dict[str, Any]:
@@ -67,7 +48,7 @@ def _download(url: str, spec: dict[str, Any]) -> bytes:
 
 
 def test_every_suno_song_has_its_own_cover(server: RunningServer, opts: RequestOptions) -> None:
-    suno: Any = SunoClient(api_key=KEY, base_url=server.base_url)
+    suno: Any = sdk_support.client(SunoClient, server.base_url)
     spec = _cover_spec("suno", "text_to_music")
     song = suno.text_to_music.run(options=opts, model="suno-v5.5", vocal_mode="instrumental", style="ambient",
                                   title="Drift", duration_seconds=10)
@@ -90,7 +71,7 @@ def test_every_suno_song_has_its_own_cover(server: RunningServer, opts: RequestO
 
 
 def test_a_producer_song_has_a_cover(server: RunningServer, opts: RequestOptions) -> None:
-    producer: Any = ProducerClient(api_key=KEY, base_url=server.base_url)
+    producer: Any = sdk_support.client(ProducerClient, server.base_url)
     song = producer.text_to_music.run(options=opts, model="fuzz-2.0", vocal_mode="instrumental",
                                       prompt="a calm piano piece")
     spec = _cover_spec("producer", "text_to_music")
@@ -98,7 +79,7 @@ def test_a_producer_song_has_a_cover(server: RunningServer, opts: RequestOptions
 
 
 def test_suno_artwork_is_drawn_for_the_song_it_names(server: RunningServer, opts: RequestOptions) -> None:
-    suno: Any = SunoClient(api_key=KEY, base_url=server.base_url)
+    suno: Any = sdk_support.client(SunoClient, server.base_url)
     song = suno.text_to_music.run(options=opts, model="suno-v5.5", vocal_mode="instrumental", style="ambient",
                                   title="Drift", duration_seconds=10)
     art = suno.generate_artwork.run(options=opts, task_id=song.id)

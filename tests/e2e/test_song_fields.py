@@ -10,30 +10,17 @@ not make.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from runapi.core import RequestOptions
 from runapi.core.models import BaseModel
 from runapi.producer import ProducerClient
 from runapi.suno import SunoClient
 
-from runapi_mock import Settings
-from runapi_mock.engine.lifecycle import Progression
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e import sdk_support
 
-KEY = "test-key"
 NOT_FILLED = {"error", "usage", "generation_stage"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate"), api_keys=(KEY,)))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def missing(cls: type[BaseModel], value: Any, path: str = "") -> list[str]:
@@ -61,7 +48,7 @@ def check(resource: Any, result: Any) -> None:
 
 
 def test_suno_song_results_have_every_declared_member(server: RunningServer) -> None:
-    suno: Any = SunoClient(api_key=KEY, base_url=server.base_url)
+    suno: Any = sdk_support.client(SunoClient, server.base_url)
     opts = RequestOptions(headers={"X-Mock-Namespace": f"fields-{uuid.uuid4().hex[:12]}"})
     song = suno.text_to_music.run(options=opts, model="suno-v5.5", vocal_mode="exact_lyrics", lyrics="la la la",
                                   style="folk", title="River", duration_seconds=10)
@@ -85,7 +72,7 @@ def test_suno_song_results_have_every_declared_member(server: RunningServer) -> 
 
 
 def test_producer_song_results_have_every_declared_member(server: RunningServer) -> None:
-    producer: Any = ProducerClient(api_key=KEY, base_url=server.base_url)
+    producer: Any = sdk_support.client(ProducerClient, server.base_url)
     song = producer.text_to_music.run(model="fuzz-2.0", vocal_mode="exact_lyrics", lyrics="la la la",
                                       prompt="a calm piano piece", title="Calm")
     check(producer.text_to_music, song)
