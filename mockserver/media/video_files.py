@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine.model import SourceMedia, Task
+from . import render_workers
 from .renderers import RenderJob
-from .video import VideoSpec, caption, poster, render_video
+from .video import VideoSpec, caption, poster
 
 __all__ = ["poster_of", "render", "spec_of"]
 
@@ -66,8 +67,8 @@ def spec_of(job: RenderJob) -> VideoSpec:
 
 
 def render(job: RenderJob) -> bytes:
-    """The task's file `job.index`, H.264 (and AAC when it has sound)."""
-    return render_video(spec_of(job))
+    """The task's file `job.index`, H.264 (and AAC when it has sound), encoded in a worker process."""
+    return render_workers.render_video(spec_of(job))
 
 
 def poster_of(job: RenderJob) -> bytes:
