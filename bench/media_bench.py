@@ -260,7 +260,7 @@ def creates_while_rendering(tool: str, runs: int, duration: int, log: Any) -> di
         target = Target("mock", mock)
         warm_up(client)
         drive_create(tool, mock, wrk.Load(*wrk.LOAD, 1))  # warm-up
-        per_run = media_rules.RENDERS * (duration * 10 + 2)  # a clip every 0.1 s per downloader: plenty
+        per_run = media_rules.RENDERS * (duration * 4 + 2)  # a clip every 0.25 s per downloader: more than enough
         for round_ in range(runs):
             urls = [client.file_url(VIDEO_1080P) for _ in range(per_run)]
             for rendering_now in (False, True):
