@@ -11,7 +11,9 @@ At most `WORKERS` renders run at once (more wait their turn); a worker starts wi
 it (start-up stays fast) and then serves one spec at a time over its stdin/stdout (pickles), until the server
 exits. Workers are plain `python -m runapi_mock.media.render_workers` processes, not multiprocessing's: those
 re-import the parent's main script, which a script serving the mock without a `__main__` guard cannot survive.
-Where a process cannot start, or a worker dies, the render runs in the calling thread: same bytes.
+Where a process cannot start, or a worker dies, the render runs in the calling thread: same bytes. A worker that
+dies before its first reply (it cannot import the mock, say) turns the workers off for the process, so renders do
+not pay a failed start each.
 """
 
 from __future__ import annotations
@@ -43,13 +45,17 @@ class _Failed(Exception):
         self.error = error
 
 
+def _command() -> list[str]:
+    return [sys.executable, "-m", __name__]
+
+
 class _Worker:
-    """One worker process and its pipes."""
+    """One worker process and its pipes; `served` counts its replies."""
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # import as the parent does
-        self.proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, env=env)
+        self.served = 0
+        self.proc = subprocess.Popen(_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         with contextlib.suppress(OSError, AttributeError):  # no setpriority (Windows): the default priority
             os.setpriority(os.PRIO_PROCESS, self.proc.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE))
 
@@ -58,6 +64,7 @@ class _Worker:
         pickle.dump(spec, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self.proc.stdin.flush()
         ok, value = pickle.load(self.proc.stdout)
+        self.served += 1
         if not ok:
             raise _Failed(value)
         return bytes(value)
@@ -78,10 +85,13 @@ class _Worker:
 _slots = threading.BoundedSemaphore(WORKERS)
 _idle: list[_Worker] = []
 _lock = threading.Lock()
+_off = threading.Event()  # set when workers cannot run here: every render in the calling thread
 
 
 def render_video(spec: VideoSpec) -> bytes:
     """`video.render_video(spec)` in a worker process (blocking: call it from a thread, as the file route does)."""
+    if _off.is_set():
+        return render_here(spec)
     with _slots:
         with _lock:
             worker = _idle.pop() if _idle else None
@@ -89,6 +99,7 @@ def render_video(spec: VideoSpec) -> bytes:
             try:
                 worker = _Worker()
             except OSError:  # no processes here (a sandbox, an embedded interpreter): render in this thread
+                _off.set()
                 return render_here(spec)
         try:
             data = worker.render(spec)
@@ -98,6 +109,8 @@ def render_video(spec: VideoSpec) -> bytes:
             raise failed.error from None
         except (OSError, EOFError, pickle.PickleError, ValueError):  # the worker died or garbled: drop it
             worker.close()
+            if not worker.served:
+                _off.set()
             return render_here(spec)
         with _lock:
             _idle.append(worker)
@@ -105,7 +118,8 @@ def render_video(spec: VideoSpec) -> bytes:
 
 
 def shutdown() -> None:
-    """Stop the idle workers (the next render starts new ones)."""
+    """Stop the idle workers (the next render starts new ones) and turn the workers back on."""
+    _off.clear()
     with _lock:
         workers = list(_idle)
         _idle.clear()

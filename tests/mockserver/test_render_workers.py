@@ -4,6 +4,7 @@ the server's threads, errors raised to the caller, and a render in the calling t
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -60,3 +61,11 @@ def test_renders_at_once_are_bounded_by_the_workers() -> None:
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(render_workers.render_video, specs)) == [render_video(spec) for spec in specs]
     assert 1 <= len(render_workers._idle) <= render_workers.WORKERS
+
+
+def test_a_worker_that_cannot_start_turns_the_workers_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_workers, "_command", lambda: [sys.executable, "-c", "pass"])  # exits at once
+    assert render_workers.render_video(SPEC) == render_video(SPEC)
+    monkeypatch.setattr(render_workers, "_command", lambda: pytest.fail("started a worker again"))
+    assert render_workers.render_video(SPEC) == render_video(SPEC)
+    assert render_workers._idle == []
