@@ -2,8 +2,10 @@
 
 It parses the same JSON body and answers a fixed JSON task, with no validation, state, middleware or
 journal, so the mock's figures can be read as "what the mock's own work costs on top of the framework".
+With `--static DIR` it also serves DIR's files at /static/ with Starlette's StaticFiles (the media section's
+reference for a download: the same bytes, served from a file, nothing rendered).
 
-    python bench/reference_app.py --port 8788 [--loop uvloop --http httptools]
+    python bench/reference_app.py --port 8788 [--loop uvloop --http httptools] [--static DIR]
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 TASK = {"id": "00000000-0000-4000-8000-000000000000", "task_id": "00000000-0000-4000-8000-000000000000",
         "status": "pending", "model": "flux-kontext-pro", "task_replayed": False}
@@ -32,10 +35,11 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[
+ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/api/v1/{family}/{action}", create, methods=["POST"]),
-])
+]
+app = Starlette(routes=ROUTES)
 
 
 def main() -> None:
@@ -46,9 +50,12 @@ def main() -> None:
                         help="uvicorn's --loop: auto (uvloop when installed), asyncio, uvloop")
     parser.add_argument("--http", default="auto",
                         help="uvicorn's --http: auto (httptools when installed), h11, httptools")
+    parser.add_argument("--static", default=None, metavar="DIR", help="serve DIR's files at /static/")
     args = parser.parse_args()
+    served = app if args.static is None else Starlette(
+        routes=[*ROUTES, Mount("/static", StaticFiles(directory=args.static))])
     # The same uvicorn settings as `runapi-mock serve` (mockserver/serving/server.py: serve_forever).
-    uvicorn.run(app, host=args.host, port=args.port, loop=args.loop, http=args.http, log_level="warning",
+    uvicorn.run(served, host=args.host, port=args.port, loop=args.loop, http=args.http, log_level="warning",
                 lifespan="on", access_log=False, timeout_graceful_shutdown=10)
 
 

@@ -1,6 +1,6 @@
 """The bench's sections: each measures one thing (create throughput and latency of every server, startup,
-lifecycle, callbacks, memory, the profiles) and returns plain data for the report; `Bench.section` keeps one
-failure from losing the others."""
+lifecycle, callbacks, memory, the profiles, media renders) and returns plain data for the report;
+`Bench.section` keeps one failure from losing the others."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import media_bench
 import prism
 import throughput
 import wiremock
@@ -213,6 +214,18 @@ class Bench:
                              "lost": count - states.get("delivered", 0)})
         return {"rate": median([r["rate"] for r in runs]), "lost": sum(r["lost"] for r in runs),
                 "runs": runs}
+
+    # media (issues 22 and 23) ---------------------------------------------------------------------------
+
+    def media_downloads(self) -> dict[str, Any]:
+        """First and second downloads of a 1080p and a 4k clip, a 3-minute song and a minute of speech, beside
+        their codec floors and the reference serving the same bytes (bench/media_bench.py)."""
+        return media_bench.render_downloads(media_bench.ITEMS, 2 if self.args.quick else 5, self.log)
+
+    def media_renders(self) -> dict[str, Any]:
+        """wrk's create p99 with no render running and while 8 first downloads of 1080p clips render."""
+        return media_bench.creates_while_rendering(self.tool, self.args.runs, max(1, round(self.args.duration)),
+                                                   self.log)
 
     # profile --------------------------------------------------------------------------------------------
 

@@ -31,11 +31,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http(method: str, port: int, path: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
+def http(method: str, port: int, path: str, body: Any = None, timeout: float = 30.0,
+         headers: dict[str, str] | None = None) -> tuple[int, Any]:
     conn = HTTPConnection(HOST, port, timeout=timeout)
     try:
         payload = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {KEY}"}
+        headers = {"Authorization": f"Bearer {KEY}", **(headers or {})}
         if payload is not None or method != "GET":  # the mock's admin writes must say JSON, bodiless ones too
             headers["Content-Type"] = "application/json"
         conn.request(method, path, body=payload, headers=headers)

@@ -17,8 +17,9 @@ from typing import Any
 from runapi_contracts.media_output import window_start
 
 from ..engine.model import SourceMedia, Task
+from . import render_workers
 from .renderers import RenderJob
-from .video import VideoSpec, caption, poster, render_video
+from .video import VideoSpec, caption, poster
 
 __all__ = ["last_frame_of", "poster_of", "render", "spec_of"]
 
@@ -71,8 +72,8 @@ def spec_of(job: RenderJob) -> VideoSpec:
 
 
 def render(job: RenderJob) -> bytes:
-    """The task's file `job.index`, H.264 (and AAC when it has sound)."""
-    return render_video(spec_of(job))
+    """The task's file `job.index`, H.264 (and AAC when it has sound), encoded in a worker process."""
+    return render_workers.render_video(spec_of(job))
 
 
 def poster_of(job: RenderJob) -> bytes:
