@@ -21,24 +21,35 @@ class Commit:
     operation apart (a savepoint each): one record SQLite refuses fails its own operation, not the batch.
     """
 
+    __slots__ = ("_blocked", "_done", "_error", "_lock", "_waiters", "rows")
+
     def __init__(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
         self.rows = rows
-        self._done = threading.Event()
+        self._done = False
         self._error: Exception | None = None
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._blocked: threading.Event | None = None  # made by a blocking wait() only: most waits are async
         self._lock = threading.Lock()
 
     def settle(self, error: Exception | None) -> list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]:
         """Called by the committer: done (with `error`); the async waiters, for finish() to wake."""
         with self._lock:
             self._error = error
-            self._done.set()
+            self._done = True
             waiters, self._waiters = self._waiters, []
+            blocked = self._blocked
+        if blocked is not None:
+            blocked.set()
         return waiters
 
     def wait(self) -> None:
         """Block until the batch is on disk (raise what the commit raised)."""
-        self._done.wait()
+        with self._lock:
+            if not self._done and self._blocked is None:
+                self._blocked = threading.Event()
+            blocked = None if self._done else self._blocked
+        if blocked is not None:
+            blocked.wait()
         if self._error is not None:
             raise StateError(f"could not write the state file: {self._error}") from self._error
 
@@ -46,7 +57,7 @@ class Commit:
         """Wait, without blocking the loop, until the batch is on disk."""
         future: asyncio.Future[None] | None = None
         with self._lock:
-            if not self._done.is_set():
+            if not self._done:
                 loop = asyncio.get_running_loop()
                 future = loop.create_future()
                 self._waiters.append((loop, future))
