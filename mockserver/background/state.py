@@ -40,6 +40,7 @@ from .commits import Commit, finish
 from .commits import StateError as StateError  # raised by the store: imported from here by the API
 from .state_records import (
     LOADS,
+    TaskSnapshot,
     account_from_record,
     account_record,
     delete_namespace,
@@ -50,7 +51,6 @@ from .state_records import (
     namespace_record,
     runs,
     task_from_record,
-    task_record,
     upload_record,
 )
 
@@ -224,8 +224,8 @@ class StateStore:
                 return commit
 
     def _rows(self) -> list[tuple[str, tuple[Any, ...]]]:
-        """The statements that write what is marked, in order; the marks are cleared. Records stay dicts (a
-        snapshot: no mutable member shared with the engine); the committer encodes them, off the engine's lock."""
+        """The statements that write what is marked, in order; the marks are cleared. Records stay dicts, a
+        task a TaskSnapshot (no mutable member shared with the engine); the committer encodes them, off the lock."""
         if not (self._tasks or self._accounts or self._namespaces or self._deliveries or self._idempotency
                 or self._uploads or self._dropped):
             return []
@@ -239,7 +239,7 @@ class StateStore:
                 rows.append(("DELETE FROM tasks WHERE namespace = ? AND id = ?", (name, task_id)))
                 rows.append(("DELETE FROM idempotency WHERE namespace = ? AND task_id = ?", (name, task_id)))
             else:
-                rows.append((_UPSERT_TASK, (name, task_id, task_record(task))))
+                rows.append((_UPSERT_TASK, (name, task_id, TaskSnapshot(task))))  # encoded by the committer
         for (name, key), account in self._accounts.items():
             record = account_record(account)
             if self._stored_accounts.get((name, key)) != record:  # a create's reservation changes no stored field
