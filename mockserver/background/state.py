@@ -11,7 +11,6 @@ rules, rate-limit windows and the image cache are not kept: they describe a run,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import threading
@@ -37,8 +36,11 @@ from ..engine.events import (
 )
 from ..engine.ledger import Account
 from ..engine.model import Namespace, Snapshot, Task, Upload
+from .commits import Commit, finish
+from .commits import StateError as StateError  # raised by the store: imported from here by the API
 from .state_records import (
     LOADS,
+    TaskSnapshot,
     account_from_record,
     account_record,
     delete_namespace,
@@ -49,7 +51,6 @@ from .state_records import (
     namespace_record,
     runs,
     task_from_record,
-    task_record,
     upload_record,
 )
 
@@ -73,58 +74,6 @@ _NAMESPACED_TABLES = ("tasks", "accounts", "idempotency", "deliveries", "uploads
 _UPSERT_TASK = "INSERT INTO tasks VALUES (?, ?, ?) ON CONFLICT (namespace, id) DO UPDATE SET record = excluded.record"
 _UPSERT_DELIVERY = ("INSERT INTO deliveries VALUES (?, ?, ?) ON CONFLICT (namespace, id) "
                     "DO UPDATE SET record = excluded.record")
-
-
-class StateError(ValueError):
-    """The state file cannot be used (not SQLite, or written by an incompatible version)."""
-
-
-class Commit:
-    """One operation's changes on their way to disk: it waits for the transaction its batch is written in.
-
-    Every submit() gets its own Commit, so when a batch's transaction fails the committer can write each
-    operation apart (a savepoint each): one record SQLite refuses fails its own operation, not the batch.
-    """
-
-    def __init__(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        self.rows = rows
-        self._done = threading.Event()
-        self._error: Exception | None = None
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self._lock = threading.Lock()
-
-    def finish(self, error: Exception | None) -> None:
-        """Called by the committer: wake every waiter, the async ones on their own loops."""
-        with self._lock:
-            self._error = error
-            self._done.set()
-            waiters, self._waiters = self._waiters, []
-        for loop in {loop for loop, _ in waiters}:
-            loop.call_soon_threadsafe(_resolve, [future for owner, future in waiters if owner is loop])
-
-    def wait(self) -> None:
-        """Block until the batch is on disk (raise what the commit raised)."""
-        self._done.wait()
-        if self._error is not None:
-            raise StateError(f"could not write the state file: {self._error}") from self._error
-
-    async def wait_async(self) -> None:
-        """Wait, without blocking the loop, until the batch is on disk."""
-        future: asyncio.Future[None] | None = None
-        with self._lock:
-            if not self._done.is_set():
-                loop = asyncio.get_running_loop()
-                future = loop.create_future()
-                self._waiters.append((loop, future))
-        if future is not None:
-            await future
-        self.wait()
-
-
-def _resolve(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_result(None)
 
 
 class StateStore:
@@ -275,8 +224,8 @@ class StateStore:
                 return commit
 
     def _rows(self) -> list[tuple[str, tuple[Any, ...]]]:
-        """The statements that write what is marked, in order; the marks are cleared. Records stay dicts (a
-        snapshot: no mutable member shared with the engine); the committer encodes them, off the engine's lock."""
+        """The statements that write what is marked, in order; the marks are cleared. Records stay dicts, a
+        task a TaskSnapshot (no mutable member shared with the engine); the committer encodes them, off the lock."""
         if not (self._tasks or self._accounts or self._namespaces or self._deliveries or self._idempotency
                 or self._uploads or self._dropped):
             return []
@@ -290,7 +239,7 @@ class StateStore:
                 rows.append(("DELETE FROM tasks WHERE namespace = ? AND id = ?", (name, task_id)))
                 rows.append(("DELETE FROM idempotency WHERE namespace = ? AND task_id = ?", (name, task_id)))
             else:
-                rows.append((_UPSERT_TASK, (name, task_id, task_record(task))))
+                rows.append((_UPSERT_TASK, (name, task_id, TaskSnapshot(task))))  # encoded by the committer
         for (name, key), account in self._accounts.items():
             record = account_record(account)
             if self._stored_accounts.get((name, key)) != record:  # a create's reservation changes no stored field
@@ -328,8 +277,7 @@ class StateStore:
                     self._stored_accounts.clear()
                 self._write_apart(batch)
             else:
-                for commit in batch:
-                    commit.finish(None)
+                finish(batch, [None] * len(batch))
 
     def _write(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Write `rows` in one transaction, or none of them."""
@@ -367,8 +315,7 @@ class StateStore:
                     raise
         except Exception as exc:  # the file itself failed: every operation is told
             errors = [exc] * len(batch)
-        for commit, error in zip(batch, errors, strict=True):
-            commit.finish(error)
+        finish(batch, errors)
 
     def get_meta(self, name: str) -> str | None:
         with self._db_lock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import operator
 from typing import Any
 
 from ..engine.delivery import Attempt, CallbackMode, Delivery
@@ -57,7 +58,8 @@ def dump(record: dict[str, Any]) -> str:
 
 def encoded(rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tuple[Any, ...]]]:
     """`rows` with each record (a dict parameter) as the JSON its row holds: the committer's work."""
-    return [(sql, tuple(dump(p) if p.__class__ is dict else p for p in params)) for sql, params in rows]
+    return [(sql, tuple(dump(p) if p.__class__ is dict else dump(p.record()) if p.__class__ is TaskSnapshot else p
+                        for p in params)) for sql, params in rows]
 
 
 _TASK_FIELDS = tuple(f.name for f in dataclasses.fields(Task))
@@ -65,22 +67,42 @@ _MEDIA_FIELDS = tuple(f.name for f in dataclasses.fields(SourceMedia) if f.name 
 _DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(Delivery))
 
 
+_TASK_VALUES = operator.attrgetter(*_TASK_FIELDS)
+
+
+class TaskSnapshot:
+    """A task's fields as they stand, taken under the engine's lock in one C call (attrgetter); its record is
+    built from them by the committer, off the lock. `history` is the one member the engine changes in place, so
+    it is copied; every other member is immutable or replaced whole (progression, callback mode, sources)."""
+
+    __slots__ = ("history", "values")
+
+    def __init__(self, task: Task) -> None:
+        self.values: tuple[Any, ...] = _TASK_VALUES(task)
+        self.history = list(task.history)
+
+    def record(self) -> dict[str, Any]:
+        # Shallow, by hand: dataclasses.asdict deep-copies every value and was half the cost of a create.
+        record = dict(zip(_TASK_FIELDS, self.values, strict=True))
+        record["history"] = self.history
+        progression = record["progression"]
+        record["progression"] = {"mode": progression.mode, "polls": progression.polls}
+        mode = record["callback_mode"]
+        record["callback_mode"] = {"duplicate": mode.duplicate, "delay": mode.delay, "early": mode.early} \
+            if mode else None
+        source = record["source"]  # the source image's bounded copy, base64: a restored task still renders
+        record["source"] = {"data": base64.b64encode(source.data).decode("ascii"), "width": source.width,
+                            "height": source.height, "label": source.label} if source else None
+        # Other kinds' sources: facts, a task reference, or an upload's bounded bytes (base64).
+        record["media"] = [{**{f: getattr(m, f) for f in _MEDIA_FIELDS},
+                            "data": base64.b64encode(m.data).decode("ascii") if m.data is not None else None}
+                           for m in record["media"]]
+        return record
+
+
 def task_record(task: Task) -> dict[str, Any]:
-    # Shallow, by hand: dataclasses.asdict deep-copies every value and was half the cost of a create. A snapshot
-    # all the same (the committer encodes it later): `history` is the one member the engine changes in place.
-    record = {name: getattr(task, name) for name in _TASK_FIELDS}
-    record["history"] = list(task.history)
-    record["progression"] = {"mode": task.progression.mode, "polls": task.progression.polls}
-    mode = task.callback_mode
-    record["callback_mode"] = {"duplicate": mode.duplicate, "delay": mode.delay, "early": mode.early} if mode else None
-    source = task.source  # the source image's bounded copy, base64: a restored task still renders derived output
-    record["source"] = {"data": base64.b64encode(source.data).decode("ascii"), "width": source.width,
-                        "height": source.height, "label": source.label} if source else None
-    # Other kinds' sources: facts, a task reference, or an upload's bounded bytes (base64).
-    record["media"] = [{**{f: getattr(m, f) for f in _MEDIA_FIELDS},
-                        "data": base64.b64encode(m.data).decode("ascii") if m.data is not None else None}
-                       for m in task.media]
-    return record
+    """The task's record as its row holds it (before JSON)."""
+    return TaskSnapshot(task).record()
 
 
 def task_from_record(record: dict[str, Any]) -> Task:

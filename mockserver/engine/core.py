@@ -85,7 +85,7 @@ class EngineCore:
     def new_id(self) -> str:
         """A UUID4; reproducible across runs when the server has a --seed."""
         if self._ids is None:
-            return uuid4_text(os.urandom(16).hex())  # what str(uuid.uuid4()) gives, at half its cost
+            return uuid4_text(_ENTROPY.hex32())  # what str(uuid.uuid4()) gives, at a fraction of its cost
         return uuid4_text(f"{self._ids.getrandbits(128):032x}")
 
     def _submitted(self, change: Callable[[], R]) -> tuple[R, events.Pending | None]:
@@ -204,6 +204,34 @@ class EngineCore:
         else:
             self._namespaces.pop(name, None)
         self._publish(events.NamespaceReset(name))
+
+
+class EntropyPool:
+    """os.urandom's bytes as hex, read 2 KiB at a time and handed out 32 digits per id: one system call per 64
+    ids instead of one each. The same randomness; a call that blocks in the kernel also lets other threads
+    take the GIL (with --state, the committer), and the creating request then waits for it to come back."""
+
+    BYTES = 2048
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hex = ""
+        self._at = 0
+        os.register_at_fork(after_in_child=self.drop)  # a forked child must not hand out its parent's next ids
+
+    def drop(self) -> None:
+        self._hex, self._at = "", 0
+
+    def hex32(self) -> str:
+        with self._lock:
+            at = self._at
+            if at >= len(self._hex):
+                self._hex, at = os.urandom(self.BYTES).hex(), 0
+            self._at = at + 32
+            return self._hex[at:at + 32]
+
+
+_ENTROPY = EntropyPool()
 
 
 def uuid4_text(hex32: str) -> str:

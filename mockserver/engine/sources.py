@@ -79,6 +79,11 @@ def resolve(model: Model, body: Mapping[str, Any], origin: str, settings: Settin
     """Check every source of `body` that is on the mock's own files (or names one of its tasks); None when
     there is none. `namespaces` are the engine's open ones (never opened here); `refresh` brings a task up
     to date on its clock; `namespace` and `key` are the creating request's (task ids are theirs)."""
+    for name in model.source_fields:
+        if body.get(name) is not None:
+            break
+    else:  # the commonest create: no source sent (each check below needs a value in one of these fields)
+        return None
     sent = _file_like_urls(model, body)
     refs = [(name, body[name]) for name in model.source_fields
             if str(model.media(name)).startswith("task:") and isinstance(body.get(name), str)]

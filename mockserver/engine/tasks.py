@@ -14,7 +14,6 @@ import json
 
 from runapi_contracts import load_catalog, vocabulary
 from runapi_contracts.catalog import Action, Model
-from runapi_contracts.pricing import request_microcents
 
 from .. import errors
 from . import events, lifecycle, resources, scenarios, sources
@@ -25,6 +24,7 @@ from .listen_book import ListenBook
 from .model import JsonObject, Namespace, Task
 from .namespaces import KEEP, NamespaceSettings
 from .ratelimit import check_concurrency
+from .terms import create_terms
 from .upload_book import UploadBook
 
 __all__ = ["DEFAULT_NAMESPACE", "KEEP", "NAMESPACE_PATTERN", "TaskEngine", "request_fingerprint", "uuid4_text"]
@@ -116,7 +116,7 @@ class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
         while task_id in ns.tasks:  # a --seed restarted over a --state file replays its ids
             task_id = self.new_id()
         resources.check(model, body, ns.ledger.account(key))  # a voice or persona id must be the account's
-        price = request_microcents(model, body)  # the one price function: quotes answer the same
+        price, image_format = create_terms(model, body)  # request_microcents (quotes answer the same), memoised
         ns.ledger.reserve(key, task_id, price)
         speed = self.settings.speed if self.settings.speed > 0 else 1.0
         timing = entry.timing_seconds
@@ -128,7 +128,7 @@ class TaskEngine(NamespaceSettings, UploadBook, ListenBook):
             outcome=outcome,
             durations=(timing.get("pending", 2) / speed, timing.get("processing", 10) / speed),
             price=price, origin=origin, client_request_id=client_request_id,
-            image_format=model.output_format(body),
+            image_format=image_format,
         )
         task.callback_mode = callback_mode or ns.callback_mode
         task.requested_model = requested_model

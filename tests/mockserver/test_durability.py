@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runapi_mock import Settings, create_app
+from runapi_mock.background.commits import finish
 from runapi_mock.background.state import StateError, StateStore
 from runapi_mock.engine.events import TaskCreated
 from runapi_mock.engine.lifecycle import Progression
@@ -130,8 +131,7 @@ def test_a_create_whose_commit_fails_is_a_5xx_and_forgotten(tmp_path: Path, monk
         assert client.get("/api/v1/me/balance").status_code == 200  # the namespace is on disk already
 
         def refuse_all(batch: list[Any]) -> None:
-            for commit in batch:
-                commit.finish(sqlite3.OperationalError("disk I/O error"))
+            finish(batch, [sqlite3.OperationalError("disk I/O error")] * len(batch))
 
         monkeypatch.setattr(store, "_write", lambda rows: (_ for _ in ()).throw(sqlite3.OperationalError("x")))
         monkeypatch.setattr(store, "_write_apart", refuse_all)

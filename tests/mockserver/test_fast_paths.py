@@ -12,6 +12,7 @@ import pytest
 from starlette.responses import JSONResponse
 
 from runapi_mock.api.responses import _ENCODER, JSON
+from runapi_mock.engine import core
 from runapi_mock.engine.tasks import uuid4_text
 
 
@@ -20,6 +21,23 @@ def test_task_ids_are_what_uuid_writes_for_a_version_4_uuid() -> None:
     samples = ["0" * 32, "f" * 32, *(f"{rng.getrandbits(128):032x}" for _ in range(2000))]
     for hex32 in samples:
         assert uuid4_text(hex32) == str(uuid.UUID(hex=hex32, version=4))
+
+
+def test_the_entropy_pool_hands_out_urandom_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every 32 hex digits the pool reads from os.urandom go to one id, and a forked child reads anew."""
+    reads: list[bytes] = []
+
+    def urandom(size: int) -> bytes:
+        reads.append(bytes(random.getrandbits(8) for _ in range(size)))
+        return reads[-1]
+
+    monkeypatch.setattr(core.os, "urandom", urandom)
+    pool = core.EntropyPool()
+    per_read = core.EntropyPool.BYTES // 16
+    handed = [pool.hex32() for _ in range(per_read + 1)]
+    assert len(reads) == 2 and "".join(handed[:per_read]) == reads[0].hex() and handed[-1] == reads[1][:16].hex()
+    pool.drop()  # what a forked child does first
+    assert pool.hex32() == reads[2][:16].hex()
 
 
 class _Reference(JSONResponse):

@@ -39,3 +39,26 @@ def test_an_account_row_is_written_only_when_it_changed(tmp_path: Path) -> None:
               for name, key, account in StateStore(tmp_path / "state.db").load().accounts}
     assert stored[("a", "key")] == wanted
     assert ("b", "key") in stored
+
+
+def test_a_task_row_holds_the_task_as_it_stood_when_submitted(tmp_path: Path) -> None:
+    """The committer encodes a task after the engine's lock is released: what it writes is the snapshot taken at
+    submit(), not the task as it stands by then (its history grows in place, its status is replaced)."""
+    store = StateStore(tmp_path / "state.db")
+    engine = TaskEngine(Settings(balance_cents=10**6), store)
+    normalized, _ = check_request("flux_kontext", "text_to_image", BODY)
+    ns = engine.namespace("a")  # opened (and on disk) first: opening one waits for its commit
+    store.flush()
+    store._db_lock.acquire()  # the committer waits here, before it encodes the batch
+    try:
+        task, _, pending = engine.create_pending(ns, "key", "flux_kontext", "text_to_image",
+                                                 dict(normalized), origin="http://127.0.0.1:8787")
+        task.history.append(("processing", task.created_at + 1))
+        task.status = "processing"
+    finally:
+        store._db_lock.release()
+    assert pending is not None
+    pending.wait()
+    store.close()
+    [stored] = StateStore(tmp_path / "state.db").load().tasks
+    assert stored.status == "pending" and [status for status, _ in stored.history] == ["pending"]
