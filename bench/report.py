@@ -48,7 +48,8 @@ def machine() -> dict[str, Any]:
             versions[dist] = "not installed"
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
             "implementation": platform.python_implementation(), "kernel": platform.release(),
-            "packages": versions, "wrk": wrk.version() or "not installed", "loadavg_start": os.getloadavg()}
+            "packages": versions, "wrk": wrk.version() or "not installed", "loadavg_start": os.getloadavg(),
+            "cpu_start": cpu_clock()}
 
 
 def fmt(value: Any, digits: int = 0, suffix: str = "") -> str:
@@ -92,10 +93,32 @@ RATIOS: tuple[tuple[str, str, tuple[str, str], str, str, str, Callable[[float], 
 )
 
 
+def cpu_clock() -> dict[str, float]:
+    """The machine's busy CPU seconds (/proc/stat: all but idle and iowait) and this process's own with its reaped
+    children's (the servers, wrk, their workers), read at start and end: their difference is other jobs' CPU."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    return {"busy_s": (sum(fields) - fields[3] - fields[4]) / tick, "wall_s": time.monotonic(),
+            "own_s": own.user + own.system + own.children_user + own.children_system}
+
+
+def others_share(results: dict[str, Any]) -> float | None:
+    """Cores other jobs used on average during the run (None when it was not measured)."""
+    start, end = results["machine"].get("cpu_start"), results.get("cpu_end")
+    if not start or not end or end["wall_s"] <= start["wall_s"]:
+        return None
+    others = (end["busy_s"] - start["busy_s"]) - (end["own_s"] - start["own_s"])
+    return max(0.0, others) / (end["wall_s"] - start["wall_s"])
+
+
 def loaded(results: dict[str, Any]) -> bool:
-    """Whether other jobs crowded the machine: a 1-minute load average above half the cores at start or end."""
+    """Whether other jobs crowded the machine: a 1-minute load average above half the cores before the run
+    started, or other jobs' CPU during it above a quarter of a core. (The load average at the end is the bench's
+    own: its servers and wrk kept the cores busy for the last minute.)"""
     cores = results["machine"]["cores"] or 1
-    return max(results["machine"]["loadavg_start"][0], results.get("loadavg_end", (0,))[0]) > 0.5 * cores
+    share = others_share(results)
+    return results["machine"]["loadavg_start"][0] > 0.5 * cores or (share is not None and share > 0.25)
 
 
 def verdicts(tool: str, tables: dict[str, Any], crowded: bool) -> dict[tuple[str, str], Verdict]:
@@ -224,9 +247,13 @@ def header(bench: Bench, started: float) -> list[str]:
         "only for the lifecycle and callback scenarios and the memory fill",
         f"- load average at start {', '.join(f'{x:.2f}' for x in load_start)}, at end "
         f"{', '.join(f'{x:.2f}' for x in load_end)}",
-        ("- **this run was on a loaded machine** (other jobs shared the cores: load average above half the core "
-         "count): its figures are noisy; re-run `make bench` on a quiet machine before quoting them"
-         if loaded(r) else "- the machine was quiet (load average under half the core count)"),
+        f"- other jobs' CPU during the run: {fmt(others_share(r), 2)} of a core on average (the machine's busy time "
+        "in /proc/stat less the bench's own, its servers' and wrk's)",
+        ("- **this run was on a loaded machine** (other jobs shared the cores: a load average above half the core "
+         "count before it started, or other jobs above a quarter of a core during it): its figures are noisy; "
+         "re-run `make bench` on a quiet machine before quoting them"
+         if loaded(r) else "- the machine was quiet (load average under half the core count before the run, other "
+         "jobs under a quarter of a core during it)"),
         "- servers, wrk and this script share the cores; every Python server is one uvicorn process on 127.0.0.1 "
         "on uvloop + httptools",
     ]

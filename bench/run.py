@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from report import machine, previous_figures, report
+from report import cpu_clock, machine, previous_figures, report
 from sections import Bench
 from servers import BENCH, OUT, ROOT
 
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.section(name, getattr(bench, name))
     bench.results["sections"] = sections
     bench.results["loadavg_end"] = os.getloadavg()
+    bench.results["cpu_end"] = cpu_clock()
     bench.results["elapsed_s"] = round(time.time() - started)
     (OUT / ("results.quick.json" if args.quick else "results.only.json" if args.only else "results.json")).write_text(
         json.dumps(bench.results, indent=1, default=str))

@@ -117,3 +117,39 @@ def test_runnable_time_of_a_process_is_read_from_proc() -> None:
     import os
 
     assert saturation.schedstat_ns(os.getpid()) > 0
+
+
+def _run(load_start: float, load_end: float, busy_s: float, own_s: float) -> dict[str, object]:
+    """A run's results as the loaded-machine rule reads them: 100 s of wall on 2 cores."""
+    start = {"busy_s": 1000.0, "own_s": 10.0, "wall_s": 50.0}
+    end = {"busy_s": 1000.0 + busy_s, "own_s": 10.0 + own_s, "wall_s": 150.0}
+    return {"machine": {"cores": 2, "loadavg_start": (load_start, 0, 0), "cpu_start": start},
+            "loadavg_end": (load_end, 0, 0), "cpu_end": end}
+
+
+def test_the_loaded_machine_rule_counts_other_jobs_not_the_benchs_own_load() -> None:
+    import report
+
+    # The bench kept both cores busy itself (its servers and wrk): the 1-minute load at the end is its own.
+    quiet = _run(load_start=0.4, load_end=1.9, busy_s=150.0, own_s=148.0)
+    assert report.others_share(quiet) == pytest.approx(0.02)
+    assert not report.loaded(quiet)
+    # Another job took half a core through the run, though the load average was low when it began.
+    crowded = _run(load_start=0.4, load_end=1.9, busy_s=198.0, own_s=148.0)
+    assert report.others_share(crowded) == pytest.approx(0.5)
+    assert report.loaded(crowded)
+    # Crowded before it started.
+    assert report.loaded(_run(load_start=1.5, load_end=1.9, busy_s=150.0, own_s=148.0))
+    # A run without the CPU clock (an older results.json) is judged on the load before it alone.
+    older = _run(load_start=0.4, load_end=1.9, busy_s=150.0, own_s=148.0)
+    del older["cpu_end"]
+    assert report.others_share(older) is None and not report.loaded(older)
+
+
+def test_the_cpu_clock_reads_this_machine() -> None:
+    import report
+
+    first = report.cpu_clock()
+    sum(i * i for i in range(200_000))  # some CPU of this process's own
+    second = report.cpu_clock()
+    assert second["own_s"] >= first["own_s"] and second["busy_s"] >= first["busy_s"] > 0
