@@ -23,10 +23,8 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from PIL import Image, ImageOps
 
 from runapi_contracts.catalog import Model
 from runapi_contracts.media_output import window_error
@@ -37,6 +35,9 @@ from ..settings import Settings
 from .model import Namespace, SourceImage, SourceMedia, Task
 from .sources_media import Unusable, read_media, song_ref, task_ref
 from .uploads import own_path
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["ERROR_CODE", "KEPT_LONG_SIDE", "Resolved", "error_code", "resolve", "task_picture"]
 
@@ -249,6 +250,7 @@ def task_picture(task: Task, index: int) -> tuple[int, int, bytes]:
 
 def _decode(data: bytes, what: str) -> Image.Image:
     """The upload's picture, decoded small where the format allows; its `info["real_size"]` the full size."""
+    from PIL import Image, ImageOps  # at first use: see the module docstring
     try:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
@@ -265,6 +267,7 @@ def _decode(data: bytes, what: str) -> Image.Image:
 
 def _bounded(picture: Image.Image, label: str) -> SourceImage:
     """What a task keeps: the picture at most KEPT_LONG_SIDE a side, PNG when it has transparency, else JPEG."""
+    from PIL import Image  # at first use: see the module docstring
     width, height = picture.info.get("real_size", picture.size)
     copy = picture.copy()
     copy.thumbnail((KEPT_LONG_SIDE, KEPT_LONG_SIDE), Image.Resampling.BILINEAR)

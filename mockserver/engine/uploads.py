@@ -20,8 +20,6 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from PIL import Image
-
 from runapi_contracts import Violation
 
 from .model import MultipartUpload, Namespace, Upload
@@ -137,6 +135,7 @@ def is_md5_base64(text: str) -> bool:
 
 def sniff_mime(data: bytes, file_name: str | None = None) -> str:
     """The MIME type of `data`: an image Pillow identifies, else UTF-8 text, else the name's type, else bytes."""
+    from PIL import Image  # at first use: see the module docstring
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a decompression-bomb warning: identifying reads only the header
         try:

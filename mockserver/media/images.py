@@ -1,5 +1,5 @@
 """Deterministic, cheap image bytes for completed tasks (drawn, or derived from their source image), captioned
-with where they came from."""
+with where they came from. Pillow is imported inside the functions that draw: the server's start needs none of it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import hashlib
 import io
 from collections.abc import Sequence
 from functools import lru_cache
-
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from typing import TYPE_CHECKING
 
 from .cache import RenderCache
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
 
 __all__ = ["ImageCache", "caption", "content_type", "draw", "extension", "render"]
 
@@ -49,12 +51,14 @@ def caption(model: str, size: tuple[int, int], fmt: str, task_id: str, prompt: o
 
 @lru_cache(maxsize=32)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont  # at first use: see the module docstring
     # Pillow's own font (Aileron, embedded in Pillow >= 10.1), so no system font is needed.
     return ImageFont.load_default(size=size)
 
 
 def _draw_caption(image: Image.Image, lines: Sequence[str], background: tuple[int, int, int]) -> None:
     """Centre the lines on a panel that contrasts with the background, as large as fits."""
+    from PIL import ImageDraw  # at first use: see the module docstring
     width, height = image.size
     longest = max(lines, key=len)
     # Aileron's average advance is about 0.55 em: size the font to the longest line, then check.
@@ -85,6 +89,7 @@ def _derived(source: bytes, width: int, height: int, tint: tuple[int, int, int],
              frame: tuple[int, int, int]) -> Image.Image:
     """The source cropped to fill width x height, tinted and framed in seed colours: visibly the source, and
     visibly a new image (a chain of edits shows one tint and frame per step)."""
+    from PIL import Image, ImageDraw, ImageOps  # at first use: see the module docstring
     with Image.open(io.BytesIO(source)) as opened:
         picture = ImageOps.fit(opened.convert("RGBA"), (width, height), Image.Resampling.BILINEAR)
     flat = Image.new("RGB", (width, height), tint)
@@ -99,6 +104,7 @@ def draw(seed: str, width: int, height: int, caption: Sequence[str] = (), source
          ) -> Image.Image:
     """The picture `render` encodes: seed-coloured bands on a solid background, or the `source` image (PNG or
     JPEG bytes) recoloured, with the caption lines on a panel."""
+    from PIL import Image, ImageDraw  # at first use: see the module docstring
     if width < 1 or height < 1:
         raise ValueError(f"image size must be positive, got {width}x{height}")
     background, *bands = _colours(seed)

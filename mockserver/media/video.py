@@ -10,8 +10,8 @@ a pure function of the spec. The source kinds cover RunAPI's video actions: `fir
 video), `last_frame` (transitions), `audio` (lip sync, audio-driven video: the length follows it) and
 `source_video` (extend, upscale, edit: its frames are the base; `derive` builds those specs).
 
-PyAV is imported inside the functions that use it: its import is a fifth of the server's start, and no
-request before the first render needs it.
+PyAV and Pillow are imported inside the functions that use them: their imports were a quarter of the server's
+start, and no request before the first render needs them.
 """
 
 from __future__ import annotations
@@ -22,20 +22,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING
-
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from typing import TYPE_CHECKING, TypeAlias
 
 from . import images
 from .tones import melody
 
 if TYPE_CHECKING:
     import av
+    from PIL import Image, ImageFont
 
 __all__ = ["CONTENT_TYPES", "ImageSource", "VideoInfo", "VideoSpec", "caption", "derive", "frame_at", "poster",
            "probe", "render_video"]
 
-ImageSource = bytes | Image.Image  # PNG/JPEG/WebP bytes, or a Pillow image
+ImageSource: TypeAlias = "bytes | Image.Image"  # PNG/JPEG/WebP bytes, or a Pillow image
 MAX_SIDE = 4096
 CONTENT_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime"}  # the containers, and the MIME types served
 MAX_DERIVED_FPS = 4
@@ -97,11 +96,13 @@ def caption(model: str, width: int, height: int, duration_seconds: float, task_i
 
 @lru_cache(maxsize=32)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont  # at first use: see the module docstring
     return ImageFont.load_default(size=size)  # Pillow's embedded font: no system font needed
 
 
 def _open(source: ImageSource, width: int, height: int) -> Image.Image:
     """The source image cropped to fill width x height."""
+    from PIL import Image, ImageOps  # at first use: see the module docstring
     if isinstance(source, Image.Image):
         return ImageOps.fit(source.convert("RGB"), (width, height), Image.Resampling.BILINEAR)
     with Image.open(io.BytesIO(source)) as opened:
@@ -110,6 +111,7 @@ def _open(source: ImageSource, width: int, height: int) -> Image.Image:
 
 def _caption_panel(image: Image.Image, lines: tuple[str, ...]) -> None:
     """The caption on a dark panel across the top, as large as fits about a fifth of the height."""
+    from PIL import ImageDraw  # at first use: see the module docstring
     if not lines:
         return
     width, height = image.size
@@ -134,6 +136,7 @@ def _strip_height(height: int) -> int:
 def _strip(width: int, height: int, index: int, count: int, duration: float, fps: int,
            colour: tuple[int, int, int]) -> Image.Image:
     """The part that moves: a progress bar, a marker sweeping across, and the frame's timestamp."""
+    from PIL import Image, ImageDraw  # at first use: see the module docstring
     strip = Image.new("RGB", (width, height), (12, 12, 12))
     draw = ImageDraw.Draw(strip)
     done = (index + 1) / count
@@ -222,6 +225,7 @@ class _Frames:
     def _from_source(self, at: float) -> tuple[object, Image.Image]:
         """The source frame showing at `at` (decoding forward only), or past the source's end (or its cut,
         `source_until`) the frame showing there, half in the seed's colours (an extension)."""
+        from PIL import Image  # at first use: see the module docstring
         assert self.source is not None
         shown = min(at, self.source_end)
         while not self.source_done:
@@ -243,6 +247,7 @@ class _Frames:
 
     def background(self, index: int) -> tuple[object, Image.Image]:
         """The frame's background and a key that is equal for frames sharing one (so it is converted once)."""
+        from PIL import Image  # at first use: see the module docstring
         if self.source is not None:
             return self._from_source(index / self.spec.fps)
         if self.first is not None and self.last is not None and self.count > 1:

@@ -1,7 +1,7 @@
 """`runapi-mock serve` starts without importing what its first request does not need (issue 24, item 4).
 
 httpx is needed only to send a callback or fetch an upload by URL, jsonschema only to word the violations of a
-body jsonschema-rs did not accept, PyAV only to render or probe a video or audio file; importing them cost
+body jsonschema-rs did not accept, PyAV and Pillow only to render, probe or decode a file; importing them cost
 about half of the start-up's imports. This checks
 which modules a fresh interpreter loads for the serve path, never how long it takes.
 """
@@ -12,10 +12,10 @@ import json
 import subprocess
 import sys
 
-LAZY = ("httpx", "jsonschema", "av")
+LAZY = ("httpx", "jsonschema", "av", "PIL")
 
 
-def test_the_serve_path_imports_neither_httpx_jsonschema_nor_pyav() -> None:
+def test_the_serve_path_imports_neither_httpx_jsonschema_pyav_nor_pillow() -> None:
     code = ("import json, sys; import runapi_mock.serving.cli, runapi_mock.serving.server; "
             "from runapi_mock.serving.app import create_app; "
             f"create_app(); print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {LAZY!r})))")
