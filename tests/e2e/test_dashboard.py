@@ -653,6 +653,29 @@ def test_a_failed_task_shows_its_cost_refunded(page: Any, server: RunningServer,
     expect(page.locator("dl.facts").first).to_contain_text("$0.025 refunded")
 
 
+def test_what_is_typed_before_the_config_loads_is_kept(page: Any, server: RunningServer, ns: str) -> None:
+    """The config form shows the namespace's settings when they load, unless the user typed first: the load
+    used to overwrite the typing, so a Save sent the old value (seen as a flaky browser test)."""
+    from playwright.sync_api import expect
+
+    open_dashboard(page, server, ns)
+    held: list[Any] = []  # the config view's first GET, answered only after the typing
+    page.route(lambda url: "/_mock/config" in url,
+               lambda route: held.append(route) if route.request.method == "GET" and not held else route.continue_())
+    page.click('a[data-view="config"]')
+    for _ in range(WAIT_MS // 10):
+        if held:
+            break
+        page.wait_for_timeout(10)  # browser events are dispatched while Playwright waits
+    assert held, "the config view sent no GET /_mock/config"
+    page.fill('input[name="progression"]', "polls:x")
+    held[0].continue_()
+    expect(page.locator('dd[data-config="progression"]')).to_have_count(1)  # the config has loaded
+    expect(page.locator('input[name="progression"]')).to_have_value("polls:x")
+    page.click("text=Save")
+    expect(page.locator("#error")).to_contain_text("400 invalid_progression")
+
+
 def test_force_is_not_offered_for_the_status_a_task_has(page: Any, server: RunningServer, ns: str) -> None:
     from playwright.sync_api import expect
 

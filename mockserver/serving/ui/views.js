@@ -383,7 +383,8 @@ export function configView(ctx) {
   const progression = h("input", { name: "progression", placeholder: "auto | immediate | manual | polls:N", size: 36, "aria-label": "Progression" });
   const callbackMode = h("input", { name: "callback_mode", placeholder: "duplicate, early, delay:SECONDS", size: 36, "aria-label": "Callback mode" });
   const text = (input) => (input.value.trim() ? input.value.trim() : null);
-  const form = h("form", { class: "stacked", onsubmit: (e) => {
+  let filled = false;  // the inputs show the namespace's config once, unless the user typed before it loaded
+  const form = h("form", { class: "stacked", oninput: () => { filled = true; }, onsubmit: (e) => {
     e.preventDefault();
     ctx.act(() => api("PUT", "/config", { progression: text(progression), callback_mode: text(callbackMode) }));
   } },
@@ -393,7 +394,6 @@ export function configView(ctx) {
   h("button", { type: "submit" }, "Save"));
   const shown = h("div");
   const node = h("section", { class: "view config" }, h("h2", {}, `Config`), form, shown);
-  let filled = false;
   async function refresh() {
     const config = await api("GET", "/config");
     if (!filled) {
