@@ -138,10 +138,13 @@ def task_from_record(record: dict[str, Any]) -> Task:
 
 
 def account_record(account: Account) -> dict[str, Any]:
-    # Reservations are not stored: they are exactly the prices of the tasks still running.
+    # Reservations are not stored: they are exactly the prices of the tasks still running. Resources are copied
+    # down to their records (which are never changed in place, only replaced): the store compares this record
+    # with the one it last wrote, and the account's own dicts, changed in place, would always compare equal.
     return {"credit": account.credit, "spent": account.spent,
             "spent_by_day": {str(day): amount for day, amount in account.spent_by_day.items()},
-            "name": account.name, "email": account.email, "resources": account.resources}
+            "name": account.name, "email": account.email,
+            "resources": {kind: dict(records) for kind, records in account.resources.items()}}
 
 
 def account_from_record(record: dict[str, Any]) -> Account:

@@ -91,3 +91,16 @@ def test_dump_writes_what_orjson_refuses_with_the_stdlib_encoder() -> None:
     record = {"big": 2**70, "text": "caf\u00e9 \u2028"}
     assert dump(record) == '{"big":1180591620717411303424,"text":"caf\u00e9 \u2028"}'
     assert dump({1: "a"}) == '{"1":"a"}'
+
+
+def test_a_resource_added_to_an_account_already_written_is_kept(tmp_path: Path) -> None:
+    """A voice made after the account's row was written (a create first) survives a restart: the store compares
+    each account's record with the one it last wrote, and the resources dict, changed in place, must not be
+    shared by the two (it was: the voice was never written)."""
+    store = StateStore(tmp_path / "state.db")
+    engine = TaskEngine(Settings(balance_cents=10**6), store)
+    assert "accounts" in _tables(engine, "a")
+    engine.add_resource(engine.namespace("a"), "key", "voice", {"id": "voice_1", "name": "Mine"})
+    store.close()
+    accounts = {(name, key): account for name, key, account in StateStore(tmp_path / "state.db").load().accounts}
+    assert accounts[("a", "key")].resources == {"voice": {"voice_1": {"id": "voice_1", "name": "Mine"}}}
