@@ -33,7 +33,7 @@ from runapi_contracts.receiver import is_loopback_host
 from ..media import images
 from ..settings import Settings
 from .model import Namespace, SourceImage, SourceMedia, Task
-from .sources_media import Unusable, read_media, song_ref, task_ref
+from .sources_media import Unusable, completed_task, read_media, song_ref, task_ref
 from .uploads import own_path
 
 if TYPE_CHECKING:
@@ -213,19 +213,12 @@ def _upload(ns: Namespace | None, upload_id: str) -> tuple[Image.Image, str]:
 
 def _task_image(ns: Namespace | None, task_id: str, name: str, refresh: Refresh,
                 ttl: float) -> tuple[Image.Image, str]:
-    task = ns.tasks.get(task_id) if ns is not None else None
-    if ns is None or task is None:
-        raise _Unusable(f"no task {task_id}")
-    refresh(ns, task)
-    if task.status != "completed":
-        raise _Unusable(f"task {task_id} is {task.status}, not completed: it has no images")
+    task = completed_task(ns, task_id, refresh, ttl, files="images")
     if task.kind != "image":
         raise _Unusable(f"task {task_id} made {task.kind}, not images")
     names = [url.rsplit("/", 1)[1] for url in task.image_urls()]
     if name not in names:
         raise _Unusable(f"task {task_id} has no image {name} (its images: {', '.join(names)})")
-    if task.finished_at is not None and ns.clock.now() - task.finished_at > ttl:
-        raise _Unusable(f"the images of task {task_id} expired (generated files are kept {ttl:g} s)")
     index = names.index(name)
     return _picture(task, index, name), f"task {task_id[:8]} image {index + 1}"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .model import Namespace, SourceMedia, Task
 
-__all__ = ["KEPT_BYTES", "Unusable", "read_media", "song_ref", "task_ref"]
+__all__ = ["KEPT_BYTES", "Unusable", "completed_task", "read_media", "song_ref", "task_ref"]
 
 KEPT_BYTES = 64 * 1024 * 1024  # the largest upload a task keeps a copy of (larger ones: facts only)
 
@@ -33,7 +33,7 @@ def read_media(field: str, kind: str, file: tuple[str, str, str, str], namespace
     ns = namespaces.get(namespace)
     if where == "uploads":
         return _upload(field, kind, ns, owner)
-    task = _completed(ns, owner, refresh, ttl)
+    task = completed_task(ns, owner, refresh, ttl)
     names = [url.rsplit("/", 1)[1] for url in task.image_urls()]
     if name not in names:
         raise Unusable(f"task {owner} has no file {name} (its files: {', '.join(names)})")
@@ -43,7 +43,7 @@ def read_media(field: str, kind: str, file: tuple[str, str, str, str], namespace
 def task_ref(field: str, media: str, task_id: str, ns: Namespace | None, key: str | None, refresh: Refresh,
              ttl: float, picture: Picture) -> SourceMedia:
     """What a task keeps of the earlier task a `task:<kind>` field names (its first file)."""
-    task = _completed(ns, task_id, refresh, ttl)
+    task = completed_task(ns, task_id, refresh, ttl)
     if key is not None and task.key != key:
         raise Unusable(f"no task {task_id}")  # another account's task is not this one's to name
     return _of_task(field, media.partition(":")[2] or task.kind, task, 0, picture)
@@ -58,7 +58,7 @@ def song_ref(field: str, task_field: str, body: Mapping[str, Any], ns: Namespace
     task_id = body.get(task_field)
     if not isinstance(task_id, str):
         raise Unusable(f"{task_field} must name the task that made the song")
-    task = _completed(ns, task_id, refresh, ttl)
+    task = completed_task(ns, task_id, refresh, ttl)
     if key is not None and task.key != key:
         raise Unusable(f"no task {task_id}")
     listed = songs(task)
@@ -73,15 +73,17 @@ def song_ref(field: str, task_field: str, body: Mapping[str, Any], ns: Namespace
                        tune=song.seed)
 
 
-def _completed(ns: Namespace | None, task_id: str, refresh: Refresh, ttl: float) -> Task:
+def completed_task(ns: Namespace | None, task_id: str, refresh: Refresh, ttl: float, *, files: str = "files") -> Task:
+    """The namespace's task `task_id`, brought up to date, if it completed and its files are still kept; else
+    Unusable, saying why (`files`: what the message calls them, "images" for an image source)."""
     task = ns.tasks.get(task_id) if ns is not None else None
     if ns is None or task is None:
         raise Unusable(f"no task {task_id}")
     refresh(ns, task)
     if task.status != "completed":
-        raise Unusable(f"task {task_id} is {task.status}, not completed: it has no files")
+        raise Unusable(f"task {task_id} is {task.status}, not completed: it has no {files}")
     if task.finished_at is not None and ns.clock.now() - task.finished_at > ttl:
-        raise Unusable(f"the files of task {task_id} expired (generated files are kept {ttl:g} s)")
+        raise Unusable(f"the {files} of task {task_id} expired (generated files are kept {ttl:g} s)")
     return task
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from runapi_contracts.validate import check_request
 from runapi_mock import Settings
-from runapi_mock.background.state import StateStore
 from runapi_mock.background import state_records
+from runapi_mock.background.state import StateStore
 from runapi_mock.background.state_records import account_record, dump
 from runapi_mock.engine.tasks import TaskEngine
 
