@@ -6,11 +6,8 @@ task naming the field)."""
 from __future__ import annotations
 
 import importlib
-import io
 import math
 import re
-import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -22,39 +19,12 @@ from runapi.seedance import SeedanceClient
 
 from runapi_contracts import load_catalog
 from runapi_contracts.admin import MockAdmin
-from runapi_mock import Settings
-from runapi_mock.engine.lifecycle import Progression
 from runapi_mock.media import frame_at, probe
-from runapi_mock.serving.server import RunningServer, serve_in_thread
+from runapi_mock.serving.server import RunningServer
+from tests.e2e.sdk_support import client, download, image
 
-KEY = "video-facts-key"
-SDK = {"api_key": KEY, "retry_base_delay": 0.01, "retry_max_delay": 0.05}
 SEEDANCE = {"model": "seedance-2.5", "prompt": "a red kite over dunes", "duration_seconds": 4,
             "output_resolution": "480p", "aspect_ratio": "16:9", "generate_audio": False}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    running = serve_in_thread(Settings(port=0, progression=Progression.parse("immediate")))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def ns() -> str:
-    return f"video-facts-{uuid.uuid4().hex[:12]}"
-
-
-def _opts(ns: str) -> RequestOptions:
-    return RequestOptions(headers={"X-Mock-Namespace": ns})
-
-
-def _get(url: str) -> httpx.Response:
-    response = httpx.get(url, timeout=60)
-    assert response.status_code == 200, response.text
-    return response
 
 
 def _grey(image: Image.Image) -> list[int]:
@@ -84,15 +54,15 @@ def _strip(image: Image.Image) -> Image.Image:
     return image.crop((0, h - h // 8, w, h))
 
 
-def test_seedance_last_frame_is_a_png_of_the_videos_last_frame(server: RunningServer, ns: str) -> None:
-    seedance = SeedanceClient(base_url=server.base_url, **SDK)
-    done = seedance.text_to_video.run(**SEEDANCE, return_last_frame=True, options=_opts(ns))
+def test_seedance_last_frame_is_a_png_of_the_videos_last_frame(server: RunningServer, opts: RequestOptions) -> None:
+    seedance = client(SeedanceClient, server.base_url)
+    done = seedance.text_to_video.run(**SEEDANCE, return_last_frame=True, options=opts)
     assert isinstance(done.last_frame_image_url, str)
-    served = _get(done.last_frame_image_url)
+    served = download(done.last_frame_image_url)
     assert served.headers["content-type"] == "image/png"
-    still = Image.open(io.BytesIO(served.content))
+    still = image(served.content)
     assert still.format == "PNG"
-    video = _get(done.videos[0].url).content
+    video = download(done.videos[0].url).content
     info = probe(video)
     assert still.size == (info.width, info.height) == (854, 480)
     last, first = frame_at(video, info.duration_seconds), frame_at(video, 0.0)
@@ -100,21 +70,22 @@ def test_seedance_last_frame_is_a_png_of_the_videos_last_frame(server: RunningSe
     # The strip moves each frame: the still's is the last frame's, not the first's.
     assert _correlation(_strip(still), _strip(last)) > 0.95
     assert _correlation(_strip(still), _strip(first)) < _correlation(_strip(still), _strip(last)) - 0.1
-    again = seedance.text_to_video.get(done.id, options=_opts(ns))
+    again = seedance.text_to_video.get(done.id, options=opts)
     assert again.last_frame_image_url == done.last_frame_image_url
-    assert _get(done.last_frame_image_url).content == served.content  # deterministic per task
+    assert download(done.last_frame_image_url).content == served.content  # deterministic per task
 
 
-def test_seedance_lists_no_last_frame_unless_asked(server: RunningServer, ns: str) -> None:
-    seedance = SeedanceClient(base_url=server.base_url, **SDK)
-    done = seedance.text_to_video.run(**SEEDANCE, options=_opts(ns))
+def test_seedance_lists_no_last_frame_unless_asked(server: RunningServer, opts: RequestOptions) -> None:
+    seedance = client(SeedanceClient, server.base_url)
+    done = seedance.text_to_video.run(**SEEDANCE, options=opts)
     assert done.last_frame_image_url is None
     assert "last_frame_image_url" not in done.to_dict()
 
 
-def test_a_last_frame_is_served_only_for_a_video_file_the_task_has(server: RunningServer, ns: str) -> None:
-    seedance = SeedanceClient(base_url=server.base_url, **SDK)
-    done = seedance.text_to_video.run(**SEEDANCE, return_last_frame=True, options=_opts(ns))
+def test_a_last_frame_is_served_only_for_a_video_file_the_task_has(
+        server: RunningServer, opts: RequestOptions) -> None:
+    seedance = client(SeedanceClient, server.base_url)
+    done = seedance.text_to_video.run(**SEEDANCE, return_last_frame=True, options=opts)
     base = done.last_frame_image_url.rsplit("/", 1)[0]
     assert httpx.get(f"{base}/1.last.png").status_code == 404  # one video: no file 1
     assert httpx.get(f"{base}/x.last.png").status_code == 404
@@ -122,14 +93,14 @@ def test_a_last_frame_is_served_only_for_a_video_file_the_task_has(server: Runni
 
 @pytest.mark.parametrize(("start", "extension", "expected"), [(3, 6, 9.0), (6, 10, 16.0), (0, 6, 6.0)])
 def test_grok_extend_cuts_the_source_at_start_seconds_then_adds_the_extension(
-        server: RunningServer, ns: str, start: int, extension: int, expected: float) -> None:
-    grok = GrokImagineClient(base_url=server.base_url, **SDK)
+        server: RunningServer, opts: RequestOptions, start: int, extension: int, expected: float) -> None:
+    grok = client(GrokImagineClient, server.base_url)
     source = grok.text_to_video.run(model="grok-imagine-text-to-video", prompt="a tide pool", duration_seconds=6,
-                                    options=_opts(ns))
-    assert probe(_get(source.videos[0].url).content).duration_seconds == pytest.approx(6, rel=0.1)
+                                    options=opts)
+    assert probe(download(source.videos[0].url).content).duration_seconds == pytest.approx(6, rel=0.1)
     longer = grok.extensions.run(source_task_id=source.id, prompt="the tide comes in", start_seconds=start,
-                                 extension_duration_seconds=extension, options=_opts(ns))
-    video, source_video = _get(longer.videos[0].url).content, _get(source.videos[0].url).content
+                                 extension_duration_seconds=extension, options=opts)
+    video, source_video = download(longer.videos[0].url).content, download(source.videos[0].url).content
     assert probe(video).duration_seconds == pytest.approx(expected, rel=0.1)
     # Up to the cut the source plays; from it on, the extension (the frame at the cut, in the task's colours).
     if start:
@@ -137,13 +108,14 @@ def test_grok_extend_cuts_the_source_at_start_seconds_then_adds_the_extension(
     assert _distance(frame_at(video, start + 0.5), frame_at(source_video, min(start + 0.5, 5.5))) > 10
 
 
-def test_grok_extend_from_past_the_source_end_fails_naming_start_seconds(server: RunningServer, ns: str) -> None:
-    grok = GrokImagineClient(base_url=server.base_url, **SDK)
+def test_grok_extend_from_past_the_source_end_fails_naming_start_seconds(
+        server: RunningServer, ns: str, opts: RequestOptions) -> None:
+    grok = client(GrokImagineClient, server.base_url)
     source = grok.text_to_video.run(model="grok-imagine-text-to-video", prompt="a tide pool", duration_seconds=6,
-                                    options=_opts(ns))
+                                    options=opts)
     with pytest.raises(TaskFailedError) as failure:
         grok.extensions.run(source_task_id=source.id, prompt="later", start_seconds=7,
-                            extension_duration_seconds=6, options=_opts(ns))
+                            extension_duration_seconds=6, options=opts)
     assert "start_seconds (7)" in str(failure.value) and "lasts 6 s" in str(failure.value), str(failure.value)
     with httpx.Client() as http:
         (failed,) = MockAdmin(http, server.base_url, namespace=ns).tasks(status="failed")
