@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
-from .. import errors
+from .. import errors, fast_json
 from ..engine.model import JsonObject, JsonValue
 
 if TYPE_CHECKING:
@@ -157,13 +157,15 @@ def parse_json(request: Request, raw: bytes) -> JsonValue:
     if not raw.strip():
         raise errors.BadRequest("Body is empty: send a JSON object", code="invalid_json")
     request.scope["runapi.context"].raw_body = raw
-    try:
-        # What json.loads does with bytes, minus building a decoder per call.
-        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-        value: JsonValue = _DECODER.decode(text)
-    except (ValueError, RecursionError) as exc:
-        raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
-    refuse_unstorable(text, value)
+    value: JsonValue = fast_json.loads(raw)  # the common body (UTF-8, no 19-digit number): orjson's, exactly
+    if value is None:  # anything else (or null): the stdlib's value or error, with its messages
+        try:
+            # What json.loads does with bytes, minus building a decoder per call.
+            text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+            value = _DECODER.decode(text)
+        except (ValueError, RecursionError) as exc:
+            raise errors.BadRequest(f"Malformed JSON: {exc}", code="invalid_json") from None
+        refuse_unstorable(text, value)  # orjson refuses lone surrogates itself
     # Counting brackets is a cheap upper bound; only then walk the value to measure its real depth.
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise errors.BadRequest(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json")
