@@ -33,7 +33,10 @@ from .video import render_video as render_here
 
 __all__ = ["NICE", "WORKERS", "render_video", "shutdown"]
 
-NICE = 19  # CFS weight 15 against a request thread's 1024: renders get the cores the server leaves
+# CFS weight 110 against a request thread's 1024: a render sharing a core with the event loop gets about a tenth
+# of it. Not 19 (weight 15): beside two busy programs of the user's a render then got ~1.5% of a core, and the
+# first download of a clip took minutes, past clients' timeouts (httpx's default is 5 s).
+NICE = 10
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
