@@ -127,6 +127,16 @@ def open_dashboard(page: Any, server: RunningServer, namespace: str, hash: str =
     expect(page.locator("#live")).to_have_text("live")  # the event stream is open
 
 
+def show_view(page: Any, name: str) -> None:
+    """Click the nav link of view `name` and wait until that view is the one shown: the link changes the URL's hash
+    and the view is swapped in at the `hashchange` event, after the click returns. A fill sent meanwhile lands in
+    the old view's input of the same name (the rules view has a `key` input, as the balances view does)."""
+    from playwright.sync_api import expect
+
+    page.click(f'a[data-view="{name}"]')
+    expect(page.locator(f"section.view.{name}")).to_be_visible()
+
+
 def loaded(page: Any, selector: str) -> None:
     """Wait until every image matching `selector` has decoded to real pixels."""
     page.wait_for_function(
@@ -427,13 +437,13 @@ def test_rules_balances_and_config_act_through_the_admin_api(page: Any, server: 
     page.click("tr[data-rule-id] button")
     expect(page.locator("tr[data-rule-id]")).to_have_count(0)
 
-    page.click('a[data-view="balances"]')
+    show_view(page, "balances")
     page.fill('input[name="key"]', KEY)
     page.fill('input[name="balance_cents"]', "1234")
     page.click("text=Set balance")
     expect(page.locator(f'tr[data-key="{KEY}"]')).to_contain_text("$12.34")
 
-    page.click('a[data-view="config"]')
+    show_view(page, "config")
     page.fill('input[name="progression"]', "polls:x")
     page.click("text=Save")
     expect(page.locator("#error")).to_contain_text("400 invalid_progression")
