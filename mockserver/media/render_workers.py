@@ -34,8 +34,8 @@ from .video import render_video as render_here
 __all__ = ["NICE", "WORKERS", "render_video", "shutdown"]
 
 # CFS weight 110 against a request thread's 1024: a render sharing a core with the event loop gets about a tenth
-# of it. Not 19 (weight 15): beside two busy programs of the user's a render then got ~1.5% of a core, and the
-# first download of a clip took minutes, past clients' timeouts (httpx's default is 5 s).
+# of it. Not 19 (weight 15): beside two busy programs of the user's a 1080p 10 s clip then took 11-12 s, past
+# clients' timeouts (httpx's default is 5 s); 1.4-1.7 s at 10 (bench/README.md).
 NICE = 10
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 

@@ -1,22 +1,40 @@
-"""fast_json gives what the stdlib json module gives, or None where it might not (the callers then use the stdlib).
+"""fast_json gives what the stdlib json module gives, or None where it might not (the callers then use the stdlib),
+and never None for a plain value; state_records.dump, which falls back on the stdlib, stores every record.
 
 Shown failing: with the 19-digit guard removed, an integer past 64 bits decodes as a float; with dumps
-taking what orjson serializes and the stdlib refuses (no `default`), a dataclass encodes."""
+taking what orjson serializes and the stdlib refuses (no `default`), a dataclass encodes; with dump falling back
+on orjson's OPT_NON_STR_KEYS, integer keys and integers past 64 bits fail."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from runapi_mock import fast_json
+from runapi_mock.background import state_records
 
 _SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 _VALUES = st.recursive(_SCALARS, lambda children: st.lists(children, max_size=4)
                        | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=25)
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson takes `value` as the stdlib does: string keys, integers within 64 bits, strings that are
+    UTF-8 text."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, str):
+        return all(not "\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**64
+    return True
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -40,6 +58,8 @@ def test_loads_reads_what_the_stdlib_reads(value: Any) -> None:
     read = fast_json.loads(raw)
     if read is not None:  # None: the caller asks the stdlib
         assert _same(read, json.loads(raw))
+    elif value is not None and _plain(value) and not re.search(rb"[0-9]{19}", raw):
+        raise AssertionError(f"orjson was not used for {raw!r}")
 
 
 @given(st.from_regex(r"-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,24})?([eE][-+]?[0-9]{1,3})?", fullmatch=True))
@@ -70,6 +90,7 @@ def test_dumps_writes_what_the_stdlib_writes(value: Any) -> None:
     written = fast_json.dumps(value)
     stdlib = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if written is None:
+        assert not _plain(value), f"orjson was not used for {value!r}"
         return
     assert _same(json.loads(written), json.loads(stdlib))
     if not _has_float(value):  # only floats may be spelled otherwise (1e-07 / 1e-7)
@@ -95,3 +116,17 @@ def test_dumps_leaves_to_the_stdlib_what_it_refuses_or_writes_otherwise() -> Non
     assert fast_json.dumps({"a": "\ud800"}) is None
     assert fast_json.dumps({"thing": _Thing("x")}) is None  # the stdlib refuses a dataclass: so does the caller
     assert fast_json.dumps({"a": [1, 2.5, None, True, "caf\u00e9"]}) == '{"a":[1,2.5,null,true,"caf\u00e9"]}'.encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _VALUES, max_size=6) | st.dictionaries(st.integers(), _VALUES, max_size=3))
+def test_a_stored_record_reads_back_as_the_stdlib_encoder_would_write_it(record: dict[Any, Any]) -> None:
+    """state_records.dump (fast_json, else the stdlib encoder: integers past 64 bits, integer keys, lone
+    surrogates) writes every record, as text that reads back as the stdlib encoder's does."""
+    assert json.loads(state_records.dump(record)) == json.loads(state_records._ENCODER.encode(record))
+
+
+def test_dump_writes_what_orjson_refuses_with_the_stdlib_encoder() -> None:
+    assert state_records.dump({"big": 2**70, "text": "caf\u00e9 \u2028"}) == \
+        '{"big":1180591620717411303424,"text":"caf\u00e9 \u2028"}'
+    assert state_records.dump({1: "a"}) == '{"1":"a"}'

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from runapi_contracts.validate import check_request
 from runapi_mock import Settings
-from runapi_mock.background import state_records
 from runapi_mock.background.state import StateStore
-from runapi_mock.background.state_records import account_record, dump
+from runapi_mock.background.state_records import account_record
 from runapi_mock.engine.tasks import TaskEngine
 
 BODY = {"model": "flux-kontext-pro", "prompt": "A lighthouse at dusk"}
@@ -68,29 +62,6 @@ def test_a_task_row_holds_the_task_as_it_stood_when_submitted(tmp_path: Path) ->
     store.close()
     [stored] = StateStore(tmp_path / "state.db").load().tasks
     assert stored.status == "pending" and [status for status, _ in stored.history] == ["pending"]
-
-
-_JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(max_size=8), _JSON_VALUES, max_size=6)
-       | st.dictionaries(st.integers(), _JSON_VALUES, max_size=3))
-def test_a_record_reads_back_as_the_stdlib_encoder_would_write_it(record: dict[Any, Any]) -> None:
-    """dump (orjson, or the stdlib encoder for what orjson refuses: integers past 64 bits, integer keys, lone
-    surrogates) writes text that reads back as the stdlib encoder's does, integers past 64 bits included."""
-    written = dump(record)
-    assert json.loads(written) == json.loads(state_records._ENCODER.encode(record))
-
-
-def test_dump_writes_what_orjson_refuses_with_the_stdlib_encoder() -> None:
-    record = {"big": 2**70, "text": "caf\u00e9 \u2028"}
-    assert dump(record) == '{"big":1180591620717411303424,"text":"caf\u00e9 \u2028"}'
-    assert dump({1: "a"}) == '{"1":"a"}'
 
 
 def test_a_resource_added_to_an_account_already_written_is_kept(tmp_path: Path) -> None:
